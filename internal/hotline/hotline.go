@@ -2,7 +2,11 @@
 // from any channel, and the errors the parts return. It imports nothing of the project's.
 package hotline
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Channel is how a member reaches the hotline. Flows are the same on every channel; only the
 // edge that parses requests and renders replies differs.
@@ -33,6 +37,48 @@ type Inbound struct {
 	OptOutType string
 }
 
-// ErrConflict means a member's state changed between read and write; the caller re-reads
-// and tries again.
-var ErrConflict = errors.New("state changed concurrently")
+// MemberStore keeps members' sealed state and the replies already given, so that a retried
+// webhook gets the same answer. Implemented by redisstore.
+type MemberStore interface {
+	// Load returns member id's record and, in the same round trip, the reply already given
+	// to message msgID (nil if none).
+	Load(ctx context.Context, id, msgID string) (MemberRecord, error)
+	// Save applies c atomically. It returns ErrConflict when the state changed since Load,
+	// and *AnsweredError when msgID was answered meanwhile; nothing is written then.
+	Save(ctx context.Context, id string, c Commit) error
+}
+
+// MemberRecord is what a store holds about one member. Values are sealed (encrypted) by the
+// caller; a store never sees them in clear.
+type MemberRecord struct {
+	// Version counts the member's state writes; Save succeeds only against it.
+	Version int64
+	// State is the sealed state, nil for a member never seen (or whose state expired).
+	State []byte
+	// Reply is the sealed reply already given to the message asked about, nil if none.
+	Reply []byte
+}
+
+// Commit is one state write together with the reply to the message that caused it.
+type Commit struct {
+	// Expect is the version Load returned.
+	Expect int64
+	// State is the sealed new state.
+	State []byte
+	// TTL is how long an idle member is kept; 0 keeps the member until changed (a
+	// subscriber, or an opt-out that must be honoured indefinitely).
+	TTL time.Duration
+	// MsgID and Reply record the answer to the message that caused this write.
+	MsgID string
+	Reply []byte
+	Now   time.Time
+}
+
+// ErrConflict means a member's state changed between read and write; re-read and retry.
+var ErrConflict = errors.New("member state changed concurrently")
+
+// AnsweredError means the message was answered by a concurrent delivery of the same
+// message; Reply is that answer, to be given again.
+type AnsweredError struct{ Reply []byte }
+
+func (e *AnsweredError) Error() string { return "message already answered" }

@@ -1,0 +1,379 @@
+package flow
+
+import (
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/communityhotline/hotline/internal/fold"
+)
+
+// State is everything the hotline keeps about one member between messages. It is small on
+// purpose: what is not here is not stored.
+type State struct {
+	// Lang is the member's language ("es", "en"); "" until known.
+	Lang string `json:"l,omitempty"`
+	// Node is where the member waits ("flow/node"); "" means the home menu.
+	Node string `json:"n,omitempty"`
+	// Data holds answers captured in the current conversation. It is cleared when the
+	// conversation returns home, so free text is kept no longer than the flow needs it.
+	Data map[string]string `json:"d,omitempty"`
+	// OptedOut is set by an opt-out word; while set the member gets no reply but to an
+	// opt-in word, and no alert.
+	OptedOut bool `json:"o,omitempty"`
+	// Areas are the place IDs the member gets alerts for.
+	Areas []string `json:"a,omitempty"`
+	// Active is when the member last wrote (Unix seconds), for expiring a stale conversation.
+	Active int64 `json:"t,omitempty"`
+}
+
+// Durable reports whether the state must outlive an idle conversation: a subscriber's areas
+// and an opt-out must be remembered until the member changes them.
+func (s State) Durable() bool { return s.OptedOut || len(s.Areas) > 0 }
+
+func (s State) clone() State {
+	s.Data = maps.Clone(s.Data)
+	s.Areas = append([]string(nil), s.Areas...)
+	return s
+}
+
+// Input is one message as the step sees it.
+type Input struct {
+	Text string
+	// ProviderKeyword is the opt-out keyword the provider itself recognised ("stop",
+	// "start", "help"; Twilio's OptOutType), or "".
+	ProviderKeyword string
+	Now             time.Time
+}
+
+// Reply is one message to send: a message ID, its template data and, for a menu, its
+// numbered options. Turning it into text (or speech) is the edge's job.
+type Reply struct {
+	ID      string
+	Data    map[string]string
+	Options []Choice
+}
+
+// Choice is a numbered menu option as shown to a member.
+type Choice struct {
+	Number int
+	Label  string
+}
+
+// Effect is something for the caller to do once the new state is saved, such as updating
+// the subscription index. Effects must be idempotent: a retried message may repeat them.
+type Effect any
+
+// Result is the outcome of one step.
+type Result struct {
+	State   State
+	Replies []Reply
+	Effects []Effect
+	// Lang is the language to render the replies in.
+	Lang string
+	// Problem describes a defect met on the way (a loop, a node that no longer exists);
+	// the step still produced a safe result, and the caller should log it.
+	Problem string
+}
+
+// Action is Go code a node runs with `do`. Run must be pure: it reads and changes the
+// context only; anything with an outside effect is returned as an Effect.
+type Action struct {
+	// Args are the `with` keys the action requires.
+	Args []string
+	// Results are the outcomes Run may return, routable with `results`.
+	Results []string
+	Run     func(c *Context) string
+}
+
+// Context is what an action sees and changes.
+type Context struct {
+	State *State
+	// Input is the text of the message that led to the node.
+	Input string
+	With  map[string]string
+	// Vars are template data for the replies of this step only; they are not stored.
+	Vars    map[string]string
+	Effects []Effect
+}
+
+// maxHops bounds how many nodes one message may pass through, so that a flow with a loop of
+// `next` cannot spin; validation reports such loops too.
+const maxHops = 32
+
+// maxCapture bounds captured free text, in runes.
+const maxCapture = 500
+
+// Options tune a step.
+type Options struct {
+	// ConversationTTL is how long an idle conversation is remembered; after it, the member
+	// starts again at home (language, opt-out and subscriptions stay).
+	ConversationTTL time.Duration
+}
+
+// Step moves a member through the flows by one inbound message. The order of precedence:
+// an opted-out member hears only opt-in words; then the provider's own keyword; then global
+// keywords; then a first contact's language; then the node the member waits at.
+func (s *Set) Step(st State, in Input, opt Options) Result {
+	r := &run{set: s, st: st.clone(), input: in.Text, vars: map[string]string{}}
+	now := in.Now.Unix()
+	if opt.ConversationTTL > 0 && r.st.Active > 0 && now-r.st.Active > int64(opt.ConversationTTL/time.Second) {
+		r.st.Node, r.st.Data = "", nil
+	}
+	r.st.Active = now
+	text := fold.Text(in.Text)
+
+	if r.st.OptedOut {
+		provider := strings.ToLower(in.ProviderKeyword)
+		if k := s.globalExact(text, true); k != nil {
+			r.enter(k.Go)
+		} else if to := s.providerRoutes[provider]; provider == "start" && to != "" {
+			r.enter(to)
+		}
+		return r.result()
+	}
+	if r.st.Lang == "" {
+		r.st.Lang = s.detectLanguage(text)
+	}
+	if to := s.providerRoutes[strings.ToLower(in.ProviderKeyword)]; in.ProviderKeyword != "" && to != "" {
+		r.enter(to)
+		return r.result()
+	}
+	if k := s.globalExact(text, false); k != nil {
+		r.enter(k.Go)
+		return r.result()
+	}
+	if st.Lang == "" {
+		// A first contact (or one who never chose): greet in the recognised language, or
+		// ask which one.
+		if r.st.Lang != "" {
+			r.enter(s.settings.Welcome)
+		} else {
+			r.enter(s.settings.ChooseLanguage)
+		}
+		return r.result()
+	}
+
+	node, ok := s.nodes[r.st.Node]
+	if r.st.Node == "" || !ok {
+		if r.st.Node != "" {
+			r.problem = "stored node " + r.st.Node + " no longer exists; member sent home"
+		}
+		node = s.nodes[s.settings.Home]
+		r.st.Node = node.ID
+	}
+	r.route(node, text)
+	return r.result()
+}
+
+type run struct {
+	set     *Set
+	st      State
+	input   string
+	vars    map[string]string
+	replies []Reply
+	effects []Effect
+	problem string
+}
+
+func (r *run) result() Result {
+	lang := r.st.Lang
+	if lang == "" {
+		lang = r.set.settings.Languages[0]
+	}
+	return Result{State: r.st, Replies: r.replies, Effects: r.effects, Lang: lang, Problem: r.problem}
+}
+
+// route handles a reply to a node that waits.
+func (r *run) route(n *Node, text string) {
+	if n.Capture != "" {
+		captured := strings.TrimSpace(r.input)
+		if captured == "" {
+			r.repeat(n)
+			return
+		}
+		if utf8.RuneCountInString(captured) > maxCapture {
+			captured = string([]rune(captured)[:maxCapture])
+		}
+		if r.st.Data == nil {
+			r.st.Data = map[string]string{}
+		}
+		r.st.Data[n.Capture] = captured
+		r.enter(n.Next)
+		return
+	}
+	if i, err := strconv.Atoi(text); err == nil && i >= 1 && i <= len(n.Menu) {
+		r.enter(n.Menu[i-1].Go)
+		return
+	}
+	for _, k := range n.Keywords {
+		for _, w := range k.folded {
+			if w == text {
+				r.enter(k.Go)
+				return
+			}
+		}
+	}
+	if k := r.set.globalAnywhere(text); k != nil {
+		r.enter(k.Go)
+		return
+	}
+	if n.Other != "" {
+		r.enter(n.Other)
+		return
+	}
+	r.repeat(n)
+}
+
+// repeat says "I didn't understand" and asks the node's question again.
+func (r *run) repeat(n *Node) {
+	r.replies = append(r.replies, Reply{ID: r.set.settings.NotUnderstood})
+	r.say(n)
+	r.st.Node = n.ID
+}
+
+// enter runs nodes from id until one waits or the conversation ends.
+func (r *run) enter(id string) {
+	for hop := 0; ; hop++ {
+		if hop == maxHops {
+			r.problem = "more than 32 nodes in one step, from " + id + "; member sent home"
+			r.goHome()
+			return
+		}
+		n, ok := r.set.nodes[id]
+		if !ok {
+			r.problem = "no node " + id + "; member sent home"
+			r.goHome()
+			return
+		}
+		if n.Do != "" {
+			if to, routed := r.do(n); routed {
+				id = to
+				continue
+			}
+		}
+		r.say(n)
+		switch {
+		case n.Waits():
+			r.st.Node = n.ID
+			return
+		case n.Next != "":
+			id = n.Next
+		default:
+			r.goHome()
+			return
+		}
+	}
+}
+
+func (r *run) do(n *Node) (string, bool) {
+	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars}
+	outcome := r.set.actions[n.Do].Run(c)
+	r.effects = append(r.effects, c.Effects...)
+	to, ok := n.Results[outcome]
+	return to, ok
+}
+
+func (r *run) goHome() {
+	r.st.Node = ""
+	r.st.Data = nil
+}
+
+// say emits a node's messages; a menu's options go with the last one.
+func (r *run) say(n *Node) {
+	if len(n.Say) == 0 {
+		return
+	}
+	data := r.data()
+	for _, id := range n.Say {
+		r.replies = append(r.replies, Reply{ID: id, Data: data})
+	}
+	if len(n.Menu) > 0 {
+		opts := make([]Choice, len(n.Menu))
+		for i, o := range n.Menu {
+			opts[i] = Choice{Number: i + 1, Label: o.Label}
+		}
+		r.replies[len(r.replies)-1].Options = opts
+	}
+}
+
+// data is the template data for replies: captured answers and this step's variables.
+func (r *run) data() map[string]string {
+	if len(r.st.Data) == 0 && len(r.vars) == 0 {
+		return nil
+	}
+	d := make(map[string]string, len(r.st.Data)+len(r.vars))
+	maps.Copy(d, r.st.Data)
+	maps.Copy(d, r.vars)
+	return d
+}
+
+// globalExact finds the global keyword equal to the whole (folded) message. optedOut
+// selects the keywords that apply to an opted-out member, and only those.
+func (s *Set) globalExact(text string, optedOut bool) *GlobalKeyword {
+	if text == "" {
+		return nil
+	}
+	for i := range s.keywords {
+		k := &s.keywords[i]
+		if k.Anywhere || (k.When == "opted_out") != optedOut {
+			continue
+		}
+		for _, w := range k.folded {
+			if w == text {
+				return k
+			}
+		}
+	}
+	return nil
+}
+
+// globalAnywhere finds a global keyword that stands as whole words inside the message.
+func (s *Set) globalAnywhere(text string) *GlobalKeyword {
+	if text == "" {
+		return nil
+	}
+	padded := " " + strings.Join(fold.Words(text), " ") + " "
+	for i := range s.keywords {
+		k := &s.keywords[i]
+		if !k.Anywhere || k.When != "" {
+			continue
+		}
+		for _, w := range k.folded {
+			if strings.Contains(padded, " "+w+" ") {
+				return k
+			}
+		}
+	}
+	return nil
+}
+
+// detectLanguage returns the language whose marker words outnumber the others' in text, or
+// "" when none does: "hola" is Spanish, "hello" English, "ok" or "1" neither.
+func (s *Set) detectLanguage(text string) string {
+	best, bestN, tie := "", 0, false
+	words := fold.Words(text)
+	for _, lang := range s.settings.Languages {
+		n := 0
+		for _, w := range words {
+			if s.detect[lang][w] {
+				n++
+			}
+		}
+		if s.detect[lang][text] && len(words) > 1 { // a marker phrase ("buenos dias")
+			n++
+		}
+		switch {
+		case n > bestN:
+			best, bestN, tie = lang, n, false
+		case n == bestN && n > 0:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}

@@ -1,0 +1,98 @@
+package privacy
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+)
+
+func mustKeys(t testing.TB, secret string) *Keys {
+	t.Helper()
+	k, err := NewKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestMemberID(t *testing.T) {
+	k := mustKeys(t, "a test secret of enough length")
+	id := k.MemberID(hotline.SMS, "+15055550100")
+	if len(id) != 26 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+		t.Fatalf("id %q is not 26 base32 characters", id)
+	}
+	if strings.Contains(id, "5055550100") {
+		t.Fatalf("id %q contains the number", id)
+	}
+	if again := k.MemberID(hotline.SMS, "+15055550100"); again != id {
+		t.Errorf("id not stable: %q then %q", id, again)
+	}
+	for name, other := range map[string]string{
+		"other number":  k.MemberID(hotline.SMS, "+15055550101"),
+		"other channel": k.MemberID(hotline.Voice, "+15055550100"),
+		"other secret":  mustKeys(t, "another test secret, long").MemberID(hotline.SMS, "+15055550100"),
+	} {
+		if other == id {
+			t.Errorf("%s gives the same id", name)
+		}
+	}
+}
+
+func TestSealOpen(t *testing.T) {
+	k := mustKeys(t, "a test secret of enough length")
+	plain := []byte(`{"l":"es","d":{"where":"calle 5"}}`)
+	sealed := k.Seal(plain, []byte("member-a"))
+	if bytes.Contains(sealed, []byte("calle")) {
+		t.Fatal("sealed value contains the plain text")
+	}
+	got, err := k.Open(sealed, []byte("member-a"))
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if bytes.Equal(k.Seal(plain, []byte("member-a")), sealed) {
+		t.Error("two seals of the same value are equal: nonce reused")
+	}
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	for name, tc := range map[string]struct {
+		sealed []byte
+		ctx    string
+		keys   *Keys
+	}{
+		"other context": {sealed, "member-b", k},
+		"tampered":      {tampered, "member-a", k},
+		"truncated":     {sealed[:10], "member-a", k},
+		"empty":         {nil, "member-a", k},
+		"other secret":  {sealed, "member-a", mustKeys(t, "another test secret, long")},
+	} {
+		if _, err := tc.keys.Open(tc.sealed, []byte(tc.ctx)); !errors.Is(err, ErrUnreadable) {
+			t.Errorf("%s: err = %v, want ErrUnreadable", name, err)
+		}
+	}
+}
+
+func TestShortSecretRefused(t *testing.T) {
+	if _, err := NewKeys("short"); err == nil {
+		t.Error("a 5-character secret was accepted")
+	}
+}
+
+func BenchmarkMemberID(b *testing.B) {
+	k := mustKeys(b, "a test secret of enough length")
+	for b.Loop() {
+		k.MemberID(hotline.SMS, "+15055550100")
+	}
+}
+
+func BenchmarkSealOpen(b *testing.B) {
+	k := mustKeys(b, "a test secret of enough length")
+	plain := bytes.Repeat([]byte("x"), 200)
+	for b.Loop() {
+		if _, err := k.Open(k.Seal(plain, []byte("m")), []byte("m")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

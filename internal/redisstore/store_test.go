@@ -1,0 +1,141 @@
+package redisstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+func newStore(t *testing.T) (*Store, func() []string) {
+	t.Helper()
+	rdb, prefix := redistest.Open(t)
+	s, err := New(rdb, prefix, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := func() []string { return rdb.Keys(context.Background(), prefix+":*").Val() }
+	return s, keys
+}
+
+func TestLoadSaveConflictAnswered(t *testing.T) {
+	ctx := context.Background()
+	s, keys := newStore(t)
+	now := time.Unix(1_800_000_000, 0)
+
+	m, err := s.Load(ctx, "member1", "SM1")
+	if err != nil || m.Version != 0 || m.State != nil || m.Reply != nil {
+		t.Fatalf("fresh member: %+v, %v", m, err)
+	}
+	if err := s.Save(ctx, "member1", hotline.Commit{Expect: 0, State: []byte("state1"), TTL: time.Hour, MsgID: "SM1", Reply: []byte("reply1"), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	m, err = s.Load(ctx, "member1", "SM1")
+	if err != nil || m.Version != 1 || string(m.State) != "state1" || string(m.Reply) != "reply1" {
+		t.Fatalf("after save: %+v, %v", m, err)
+	}
+
+	// The same message again: the stored answer, no write.
+	err = s.Save(ctx, "member1", hotline.Commit{Expect: 1, State: []byte("state2"), MsgID: "SM1", Reply: []byte("other"), Now: now})
+	var answered *hotline.AnsweredError
+	if !errors.As(err, &answered) || string(answered.Reply) != "reply1" {
+		t.Fatalf("repeat: err = %v", err)
+	}
+	// A stale version: conflict, no write.
+	if err := s.Save(ctx, "member1", hotline.Commit{Expect: 0, State: []byte("stale"), MsgID: "SM2", Reply: []byte("r"), Now: now}); !errors.Is(err, hotline.ErrConflict) {
+		t.Fatalf("stale write: err = %v", err)
+	}
+	m, _ = s.Load(ctx, "member1", "SM2")
+	if m.Version != 1 || string(m.State) != "state1" || m.Reply != nil {
+		t.Fatalf("a refused write changed something: %+v", m)
+	}
+	for _, k := range keys() {
+		if !strings.Contains(k, "{member1}") {
+			t.Errorf("key %q lacks the member hash tag", k)
+		}
+	}
+}
+
+func TestBinaryValuesSurvive(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	blob := []byte{0, 1, 2, 255, '\n', 0}
+	if err := s.Save(ctx, "m", hotline.Commit{State: blob, MsgID: "SM1", Reply: blob, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Load(ctx, "m", "SM1")
+	if err != nil || !bytes.Equal(m.State, blob) || !bytes.Equal(m.Reply, blob) {
+		t.Fatalf("got %+v, %v", m, err)
+	}
+}
+
+func TestTTLAndPersist(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	now := time.Now()
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), TTL: 30 * 24 * time.Hour, MsgID: "SM1", Reply: []byte("r"), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.rdb.TTL(ctx, s.memberKey("m")).Val(); ttl < 29*24*time.Hour {
+		t.Errorf("idle member TTL = %v, want about 30 days", ttl)
+	}
+	if ttl := s.rdb.TTL(ctx, s.repliesKey("m")).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("replies TTL = %v, want the reply retention (1h here)", ttl)
+	}
+	if err := s.Save(ctx, "m", hotline.Commit{Expect: 1, State: []byte("y"), TTL: 0, MsgID: "SM2", Reply: []byte("r"), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := s.rdb.TTL(ctx, s.memberKey("m")).Val(); ttl != -1 {
+		t.Errorf("durable member TTL = %v, want none (-1)", ttl)
+	}
+}
+
+func TestOldRepliesTrimmed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	t0 := time.Unix(1_800_000_000, 0)
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SMold", Reply: []byte("r"), Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "m", hotline.Commit{Expect: 1, State: []byte("x"), MsgID: "SMnew", Reply: []byte("r"), Now: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Load(ctx, "m", "SMold"); m.Reply != nil {
+		t.Error("a reply older than the retention is still there")
+	}
+	if m, _ := s.Load(ctx, "m", "SMnew"); m.Reply == nil {
+		t.Error("the new reply is missing")
+	}
+}
+
+func TestErase(t *testing.T) {
+	ctx := context.Background()
+	s, keys := newStore(t)
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("r"), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Erase(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if k := keys(); len(k) != 0 {
+		t.Errorf("keys left after Erase: %v", k)
+	}
+}
+
+func TestPrefixValidation(t *testing.T) {
+	for _, p := range []string{"", "a{b", "x}", "has space"} {
+		if ValidatePrefix(p) == nil {
+			t.Errorf("prefix %q accepted", p)
+		}
+	}
+	if err := ValidatePrefix("hotline"); err != nil {
+		t.Error(err)
+	}
+}
