@@ -221,7 +221,11 @@ func parseFlow(file string, data []byte) (map[string]rawNode, string, Problems) 
 	var top map[string]toml.Primitive
 	md, err := toml.Decode(string(data), &top)
 	if err != nil {
-		return nil, "", Problems{{File: file, Msg: tomlError(err)}}
+		msg := tomlError(err)
+		if strings.Contains(msg, "'start' has already been defined") {
+			msg += ` ("start" names the first node; a node cannot itself be called [start])`
+		}
+		return nil, "", Problems{{File: file, Msg: msg}}
 	}
 	start := ""
 	nodes := map[string]rawNode{}

@@ -146,14 +146,16 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		return r.result()
 	}
 	if st.Lang == "" {
-		// A first contact (or one who never chose): greet in the recognised language, or
-		// ask which one.
+		// A first contact (or one who has not chosen yet): greet in the recognised language;
+		// otherwise ask, unless they are answering that very question.
 		if r.st.Lang != "" {
 			r.enter(s.settings.Welcome)
-		} else {
-			r.enter(s.settings.ChooseLanguage)
+			return r.result()
 		}
-		return r.result()
+		if _, waiting := s.nodes[r.st.Node]; !waiting {
+			r.enter(s.settings.ChooseLanguage)
+			return r.result()
+		}
 	}
 
 	node, ok := s.nodes[r.st.Node]

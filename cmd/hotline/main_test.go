@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// TestLocalModeAnswersWithNothingConfigured starts the real program as a newcomer would
+// (`go run ./cmd/hotline` with no settings), waits for it to listen, and texts it.
+func TestLocalModeAnswersWithNothingConfigured(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envOf(map[string]string{"PORT": "0"}), strings.NewReader(""), pw, &stderr)
+	}()
+
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v (stderr: %s)", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	addr := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(line)
+	if addr == "" {
+		t.Fatalf("not listening on loopback: %q", line)
+	}
+	resp, err := http.PostForm(addr+"/twilio/sms", url.Values{"MessageSid": {"SM1"}, "From": {"+15055550100"}, "Body": {"hola"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Envíe un número") {
+		t.Fatalf("status %d, body %s", resp.StatusCode, body)
+	}
+	for _, want := range []string{"local mode", "embedded in-memory Redis"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("start-up warnings lack %q:\n%s", want, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "5055550100") {
+		t.Error("the log contains the member's number")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not shut down")
+	}
+}
+
+func TestTwilioModeRefusesMissingSettings(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"TWILIO_AUTH_TOKEN": "x"}), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "HOTLINE_SECRET") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	var out bytes.Buffer
+	env := envOf(map[string]string{"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": "test-simulate"})
+	if redistest.URL(t) == "" {
+		env = envOf(nil)
+	}
+	err := run(context.Background(), []string{"simulate", "--from", "+15055550177"}, env, strings.NewReader("hello\n2\nstop\nhi\n"), &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"> hello", "Reply with a number:", "[GSM-7, ", "1 segment]", "you will get no more messages", "(no reply)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check"}, envOf(nil), nil, &out, io.Discard); err != nil {
+		t.Fatalf("the shipped content fails check: %v", err)
+	}
+	if !strings.Contains(out.String(), "menu_prompt") || !strings.Contains(out.String(), "UCS-2") {
+		t.Errorf("no cost table:\n%s", out.String())
+	}
+
+	// A translation missing from one language must fail, naming the file and the node.
+	dir := t.TempDir()
+	for _, name := range []string{"active.es.toml", "active.en.toml"} {
+		data, err := os.ReadFile(filepath.Join("../../locales", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "active.en.toml" {
+			data = regexp.MustCompile(`(?m)^menu_alerts = .*$`).ReplaceAll(data, nil)
+		}
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	err := run(context.Background(), []string{"check", "--locales", dir}, envOf(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `main.toml: node "menu": message "menu_alerts" is missing in active.en.toml`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, envOf(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"serve", "simulate", "check", "PORT", "REDIS_URL", "HOTLINE_SECRET", "TWILIO_API_BASE", "HOTLINE_KEY_PREFIX"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, envOf(nil), nil, io.Discard, io.Discard); err == nil {
+		t.Error("an unknown command succeeded")
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/communityhotline/hotline/internal/config"
+)
+
+// errUsage marks an error in how the command was called; run prints the usage with it.
+var errUsage = errors.New("usage")
+
+// run is the whole program, with the environment and stdio passed in so that tests drive the
+// same path as a real start.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "help", "-h", "--help":
+		printHelp(stdout)
+		return nil
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "simulate":
+		return simulate(ctx, args, getenv, stdin, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
+	}
+	printHelp(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, `hotline: a bilingual (Spanish/English) SMS hotline and alert network.
+
+Usage:
+  hotline [serve]                  run the webhook server (the default)
+  hotline simulate [--from +1505…] each line of stdin is an inbound SMS; replies are printed
+                                   with their encoding and segment count
+  hotline check [--flows DIR] [--locales DIR]
+                                   validate flows and messages (the built-in ones, or edited
+                                   copies in DIR) and print every message's cost; exits
+                                   non-zero on a problem
+  hotline help                     this text
+
+Settings (environment variables):
+`)
+	for _, s := range config.Settings {
+		def := ""
+		if s.Default != "" {
+			def = " (default " + s.Default + ")"
+		}
+		fmt.Fprintf(w, "  %-30s %s%s\n", s.Name, s.Meaning, def)
+	}
+}

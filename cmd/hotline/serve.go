@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/web"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments; it is configured by environment variables (hotline help)")
+	}
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return fmt.Errorf("settings:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fallback, err := a.fallback()
+	if err != nil {
+		return err
+	}
+
+	deps := web.Deps{Bot: a.engine, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log}
+	host := ""
+	if cfg.Local() {
+		// Without signature checks anyone who can reach the port could impersonate members,
+		// so local mode answers only this machine.
+		host = "127.0.0.1"
+		log.Warn("local mode: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked and only 127.0.0.1 is served")
+	} else {
+		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           web.NewServer(deps),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		// Twilio gives up after 15 s; answering later is useless.
+		WriteTimeout: 14 * time.Second,
+		IdleTimeout:  60 * time.Second,
+	}
+	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting, let requests in flight finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

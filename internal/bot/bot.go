@@ -1,0 +1,184 @@
+// Package bot answers one inbound message: it recognises a retried webhook, loads the
+// member's state, runs the flow step, saves the new state together with the reply, and
+// returns the reply's text. It knows no HTTP and no Redis: both are passed in.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+)
+
+// Renderer turns replies into the channel's text.
+type Renderer interface {
+	Render(lang string, replies []flow.Reply) ([]string, error)
+}
+
+// EffectHandler carries out a step's effects once its state is saved.
+type EffectHandler func(ctx context.Context, memberID string, st flow.State, effects []flow.Effect) error
+
+// Config holds an Engine's dependencies and settings.
+type Config struct {
+	Flows    *flow.Set
+	Renderer Renderer
+	Store    hotline.MemberStore
+	Keys     *privacy.Keys
+	Log      *slog.Logger
+	// Now is the clock; tests inject one.
+	Now func() time.Time
+	// ConversationTTL is how long an idle member's state is kept (30 days by default).
+	ConversationTTL time.Duration
+	// Effects handles effects; nil ignores them.
+	Effects EffectHandler
+}
+
+// Engine answers inbound messages. It is safe for concurrent use.
+type Engine struct {
+	cfg Config
+}
+
+// DefaultConversationTTL is how long an idle conversation is remembered.
+const DefaultConversationTTL = 30 * 24 * time.Hour
+
+// maxAttempts bounds the optimistic retries when one member's messages race. Each attempt
+// that loses is beaten by a write that succeeded, so 64 simultaneous messages need at most 64.
+const maxAttempts = 200
+
+// New returns an Engine.
+func New(cfg Config) *Engine {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ConversationTTL <= 0 {
+		cfg.ConversationTTL = DefaultConversationTTL
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg}
+}
+
+// Answer is the reply to one inbound message.
+type Answer struct {
+	Texts []string
+	// Repeat is true when the message had been answered before (a retried webhook): the
+	// texts are that earlier answer and nothing changed.
+	Repeat bool
+}
+
+// ErrGaveUp means the member's state kept changing under us; the caller should answer
+// with a safe message and Twilio may retry.
+var ErrGaveUp = errors.New("member state kept changing; gave up")
+
+// Handle answers in. It never logs the sender's address or the message text.
+func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error) {
+	id := e.cfg.Keys.MemberID(in.Channel, in.From)
+	stateCtx := []byte(id + ":s")
+	replyCtx := []byte(id + ":r:" + in.ID)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		rec, err := e.cfg.Store.Load(ctx, id, in.ID)
+		if err != nil {
+			return Answer{}, err
+		}
+		if rec.Reply != nil {
+			texts, err := e.openReply(rec.Reply, replyCtx)
+			return Answer{Texts: texts, Repeat: true}, err
+		}
+		var st flow.State
+		if rec.State != nil {
+			plain, err := e.cfg.Keys.Open(rec.State, stateCtx)
+			if err == nil {
+				err = json.Unmarshal(plain, &st)
+			}
+			if err != nil {
+				// Unreadable state (a changed secret, say) must not lock a member out:
+				// start them afresh and say so in the log.
+				e.cfg.Log.Warn("member state unreadable; starting afresh", "member", id[:8], "err", err)
+				st = flow.State{}
+			}
+		}
+		now := e.cfg.Now()
+		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
+			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
+		if res.Problem != "" {
+			e.cfg.Log.Error("flow problem", "member", id[:8], "problem", res.Problem)
+		}
+		texts, err := e.cfg.Renderer.Render(res.Lang, res.Replies)
+		if err != nil {
+			return Answer{}, fmt.Errorf("rendering replies: %w", err)
+		}
+		stateJSON, err := json.Marshal(res.State)
+		if err != nil {
+			return Answer{}, fmt.Errorf("encoding state: %w", err)
+		}
+		replyJSON, err := json.Marshal(texts)
+		if err != nil {
+			return Answer{}, fmt.Errorf("encoding reply: %w", err)
+		}
+		ttl := e.cfg.ConversationTTL
+		if res.State.Durable() {
+			ttl = 0
+		}
+		err = e.cfg.Store.Save(ctx, id, hotline.Commit{
+			Expect: rec.Version,
+			State:  e.cfg.Keys.Seal(stateJSON, stateCtx),
+			TTL:    ttl,
+			MsgID:  in.ID,
+			Reply:  e.cfg.Keys.Seal(replyJSON, replyCtx),
+			Now:    now,
+		})
+		var answered *hotline.AnsweredError
+		switch {
+		case err == nil:
+			if e.cfg.Effects != nil && len(res.Effects) > 0 {
+				if err := e.cfg.Effects(ctx, id, res.State, res.Effects); err != nil {
+					// The state, which is the record of truth, is saved; the index the
+					// effects maintain can be rebuilt from it.
+					e.cfg.Log.Error("effects failed", "member", id[:8], "err", err)
+				}
+			}
+			return Answer{Texts: texts}, nil
+		case errors.As(err, &answered):
+			texts, err := e.openReply(answered.Reply, replyCtx)
+			return Answer{Texts: texts, Repeat: true}, err
+		case errors.Is(err, hotline.ErrConflict):
+			// Another message from the same member won the race; back off a little, with
+			// jitter so the losers do not collide again in step.
+			backoff := time.Duration(rand.Int64N(int64(min(attempt+1, 20)) * int64(200*time.Microsecond)))
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return Answer{}, ctx.Err()
+			}
+		default:
+			return Answer{}, err
+		}
+	}
+	return Answer{}, ErrGaveUp
+}
+
+func (e *Engine) openReply(sealed, ctx []byte) ([]string, error) {
+	plain, err := e.cfg.Keys.Open(sealed, ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening stored reply: %w", err)
+	}
+	var texts []string
+	if err := json.Unmarshal(plain, &texts); err != nil {
+		return nil, fmt.Errorf("decoding stored reply: %w", err)
+	}
+	return texts, nil
+}
+
+// Answer is Handle for callers that need only the texts (the webhook).
+func (e *Engine) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+	a, err := e.Handle(ctx, in)
+	return a.Texts, err
+}

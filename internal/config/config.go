@@ -1,0 +1,157 @@
+// Package config reads the hotline's settings from the environment. Every setting is listed
+// once, in Settings, which also feeds `hotline help` and the README table.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Setting documents one environment variable.
+type Setting struct {
+	Name, Default, Meaning string
+}
+
+// Settings lists every environment variable the hotline reads.
+var Settings = []Setting{
+	{"PORT", "8080", "listen port"},
+	{"PUBLIC_URL", "", "the base URL Twilio calls (e.g. https://x.fly.dev); signatures are checked against PUBLIC_URL + the request's path and query. Required with Twilio."},
+	{"TWILIO_ACCOUNT_SID", "", "Twilio account SID. Required with Twilio."},
+	{"TWILIO_AUTH_TOKEN", "", "Twilio auth token; also checks webhook signatures. Unset = local mode: listen on 127.0.0.1 only, no signature check, print outbound messages."},
+	{"TWILIO_FROM", "", "sender number for messages sent outside a reply (or use TWILIO_MESSAGING_SERVICE_SID)"},
+	{"TWILIO_MESSAGING_SERVICE_SID", "", "Messaging Service that sends messages outside a reply"},
+	{"TWILIO_API_BASE", "", "base URL of a Twilio-compatible REST API (another provider, or a local fake in tests)"},
+	{"REDIS_URL", "", "redis:// or rediss://; unset = an embedded in-process Redis (nothing survives a restart)"},
+	{"HOTLINE_KEY_PREFIX", "hotline", "every Redis key starts with it, so several hotlines or test runs share one Redis"},
+	{"HOTLINE_SECRET", "", "key material for member ids and for sealing stored data (16+ characters; never change it: ids derive from it). Required unless in local mode."},
+	{"HOTLINE_PROGRAM_NAME", "Community Hotline", "the program's name, said in greetings, HELP and opt-in confirmations"},
+	{"HOTLINE_CONTACT", "", "how members reach the deploying organization by phone or in person (said in HELP and when no one is available). Required unless in local mode."},
+	{"HOTLINE_CONVERSATION_TTL", "720h", "how long an idle conversation is remembered (Go duration); subscribers' and opted-out members' records stay"},
+	{"HOTLINE_SMS_ENCODING", "unicode", "unicode (correct Spanish spelling) or gsm (replace á, curly quotes… to cut segment cost)"},
+	{"HOTLINE_SEGMENT_BUDGET", "3", "`hotline check` warns about any message longer than this many segments"},
+	{"LOG_FORMAT", "", "text or json; default json outside local mode"},
+}
+
+// Config is the parsed settings.
+type Config struct {
+	Port                int
+	PublicURL           string
+	AccountSID          string
+	AuthToken           string
+	From                string
+	MessagingServiceSID string
+	APIBase             string
+	RedisURL            string
+	KeyPrefix           string
+	Secret              string
+	ProgramName         string
+	Contact             string
+	ConversationTTL     time.Duration
+	GSM                 bool
+	SegmentBudget       int
+	LogJSON             bool
+}
+
+// LocalSecret is the member-id secret of local mode: fine for trying the hotline on a
+// laptop, never for real members, which is why Parse refuses it outside local mode.
+const LocalSecret = "local-mode-secret-not-for-real-members"
+
+// Local reports whether the hotline runs without Twilio: loopback only, no signature check.
+func (c Config) Local() bool { return c.AuthToken == "" }
+
+// Parse reads the settings through getenv and checks them, reporting every problem at once.
+func Parse(getenv func(string) string) (Config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, s := range Settings {
+			if s.Name == name {
+				return s.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	c := Config{
+		PublicURL:           strings.TrimRight(get("PUBLIC_URL"), "/"),
+		AccountSID:          get("TWILIO_ACCOUNT_SID"),
+		AuthToken:           get("TWILIO_AUTH_TOKEN"),
+		From:                get("TWILIO_FROM"),
+		MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID"),
+		APIBase:             strings.TrimRight(get("TWILIO_API_BASE"), "/"),
+		RedisURL:            get("REDIS_URL"),
+		KeyPrefix:           get("HOTLINE_KEY_PREFIX"),
+		Secret:              get("HOTLINE_SECRET"),
+		ProgramName:         get("HOTLINE_PROGRAM_NAME"),
+		Contact:             get("HOTLINE_CONTACT"),
+	}
+	var err error
+	if c.Port, err = strconv.Atoi(get("PORT")); err != nil || c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT %q is not a port number", get("PORT")))
+	}
+	if c.ConversationTTL, err = time.ParseDuration(get("HOTLINE_CONVERSATION_TTL")); err != nil || c.ConversationTTL < time.Hour {
+		errs = append(errs, fmt.Errorf("HOTLINE_CONVERSATION_TTL %q must be a duration of at least 1h, like 720h", get("HOTLINE_CONVERSATION_TTL")))
+	}
+	switch enc := strings.ToLower(get("HOTLINE_SMS_ENCODING")); enc {
+	case "unicode":
+	case "gsm":
+		c.GSM = true
+	default:
+		errs = append(errs, fmt.Errorf("HOTLINE_SMS_ENCODING %q must be unicode or gsm", enc))
+	}
+	if c.SegmentBudget, err = strconv.Atoi(get("HOTLINE_SEGMENT_BUDGET")); err != nil || c.SegmentBudget < 1 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SEGMENT_BUDGET %q must be a whole number of at least 1", get("HOTLINE_SEGMENT_BUDGET")))
+	}
+	switch f := strings.ToLower(get("LOG_FORMAT")); f {
+	case "json":
+		c.LogJSON = true
+	case "text":
+	case "":
+		c.LogJSON = !c.Local()
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT %q must be text or json", f))
+	}
+	if strings.ContainsAny(c.KeyPrefix, "{} ") {
+		errs = append(errs, fmt.Errorf("HOTLINE_KEY_PREFIX %q must not contain braces or spaces", c.KeyPrefix))
+	}
+	for _, u := range []struct{ name, val string }{{"PUBLIC_URL", c.PublicURL}, {"TWILIO_API_BASE", c.APIBase}} {
+		if u.val == "" {
+			continue
+		}
+		if p, err := url.Parse(u.val); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s %q must be an http(s) URL", u.name, u.val))
+		}
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		errs = append(errs, errors.New("REDIS_URL must start with redis:// or rediss://"))
+	}
+	if c.Local() {
+		if c.Secret == "" {
+			c.Secret = LocalSecret
+		}
+		if c.Contact == "" {
+			c.Contact = "(HOTLINE_CONTACT)"
+		}
+	} else {
+		for _, req := range []struct{ name, val string }{
+			{"PUBLIC_URL", c.PublicURL}, {"TWILIO_ACCOUNT_SID", c.AccountSID},
+			{"HOTLINE_SECRET", c.Secret}, {"HOTLINE_CONTACT", c.Contact},
+		} {
+			if req.val == "" {
+				errs = append(errs, fmt.Errorf("%s is required when TWILIO_AUTH_TOKEN is set", req.name))
+			}
+		}
+		if c.Secret == LocalSecret {
+			errs = append(errs, errors.New("HOTLINE_SECRET must not be the local-mode secret"))
+		}
+	}
+	if c.Secret != "" && len(c.Secret) < 16 {
+		errs = append(errs, errors.New("HOTLINE_SECRET must be at least 16 characters"))
+	}
+	return c, errors.Join(errs...)
+}

@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLocalDefaults(t *testing.T) {
+	c, err := Parse(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Local() || c.Port != 8080 || c.KeyPrefix != "hotline" || c.Secret != LocalSecret ||
+		c.ConversationTTL != 720*time.Hour || c.GSM || c.SegmentBudget != 3 || c.LogJSON {
+		t.Errorf("local defaults = %+v", c)
+	}
+}
+
+func TestTwilioModeRequiresSettings(t *testing.T) {
+	_, err := Parse(env(map[string]string{"TWILIO_AUTH_TOKEN": "tok"}))
+	if err == nil {
+		t.Fatal("accepted Twilio mode without its settings")
+	}
+	for _, name := range []string{"PUBLIC_URL", "TWILIO_ACCOUNT_SID", "HOTLINE_SECRET", "HOTLINE_CONTACT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	c, err := Parse(env(map[string]string{
+		"TWILIO_AUTH_TOKEN": "tok", "PUBLIC_URL": "https://x.example/", "TWILIO_ACCOUNT_SID": "AC1",
+		"HOTLINE_SECRET": "0123456789abcdef", "HOTLINE_CONTACT": "505-000-0000", "HOTLINE_SMS_ENCODING": "GSM",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Local() || c.PublicURL != "https://x.example" || !c.GSM || !c.LogJSON {
+		t.Errorf("parsed %+v", c)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for name, m := range map[string]map[string]string{
+		"port":     {"PORT": "http"},
+		"ttl":      {"HOTLINE_CONVERSATION_TTL": "5m"},
+		"encoding": {"HOTLINE_SMS_ENCODING": "ascii"},
+		"prefix":   {"HOTLINE_KEY_PREFIX": "a{b}"},
+		"redis":    {"REDIS_URL": "localhost:6379"},
+		"url":      {"PUBLIC_URL": "x.fly.dev"},
+		"secret":   {"HOTLINE_SECRET": "short"},
+		"budget":   {"HOTLINE_SEGMENT_BUDGET": "0"},
+	} {
+		if _, err := Parse(env(m)); err == nil {
+			t.Errorf("%s: accepted %v", name, m)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package flow_test
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
+)
+
+// loadReal loads the shipped flows, so these tests cover what members actually get.
+func loadReal(t testing.TB) *flow.Set {
+	t.Helper()
+	set, err := flow.Load(os.DirFS("../../flows"), actions.Core())
+	if err != nil {
+		t.Fatalf("loading flows:\n%v", err)
+	}
+	return set
+}
+
+func replyIDs(rs []flow.Reply) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// turn is one message of a scripted conversation and what must come back.
+type turn struct {
+	in       string
+	provider string
+	want     []string // reply message IDs, in order
+	lang     string   // the member's language after the turn ("" = unchanged check skipped)
+}
+
+func TestConversations(t *testing.T) {
+	set := loadReal(t)
+	tests := []struct {
+		name  string
+		turns []turn
+		check func(t *testing.T, st flow.State)
+	}{
+		{"spanish greeting", []turn{{in: "hola", want: []string{"welcome", "menu_prompt"}, lang: "es"}}, nil},
+		{"english greeting", []turn{{in: "Hello!", want: []string{"welcome", "menu_prompt"}, lang: "en"}}, nil},
+		{"spanish sentence", []turn{{in: "Necesito información por favor", want: []string{"welcome", "menu_prompt"}, lang: "es"}}, nil},
+		{"ambiguous first message asks", []turn{
+			{in: "ok", want: []string{"language_choose"}},
+			{in: "2", want: []string{"language_set", "menu_prompt"}, lang: "en"},
+		}, nil},
+		{"choosing spanish after ambiguity", []turn{
+			{in: "1", want: []string{"language_choose"}},
+			{in: "1", want: []string{"language_set", "menu_prompt"}, lang: "es"},
+		}, nil},
+		{"first message AYÚDA is Spanish help", []turn{{in: "AYÚDA", want: []string{"help"}, lang: "es"}}, nil},
+		{"menu keyword in any form", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "menú", want: []string{"menu_prompt"}},
+			{in: "MENU", want: []string{"menu_prompt"}},
+			{in: " Menu. ", want: []string{"menu_prompt"}},
+		}, nil},
+		{"menu option and return", []turn{
+			{in: "hello", want: []string{"welcome", "menu_prompt"}},
+			{in: "1", want: []string{"coming_soon"}},
+			{in: "4", want: []string{"coming_soon"}},
+		}, nil},
+		{"unknown reply repeats the menu", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "banana", want: []string{"not_understood", "menu_prompt"}},
+			{in: "9", want: []string{"not_understood", "menu_prompt"}},
+		}, nil},
+		{"switch language any time", []turn{
+			{in: "hola", lang: "es", want: []string{"welcome", "menu_prompt"}},
+			{in: "ENGLISH", lang: "en", want: []string{"language_set", "menu_prompt"}},
+			{in: "Español", lang: "es", want: []string{"language_set", "menu_prompt"}},
+			{in: "idioma", want: []string{"language_choose"}},
+		}, nil},
+		{"stop then silence then start", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "ALTO.", want: []string{"optout_confirm"}},
+			{in: "hola", want: nil},
+			{in: "menu", want: nil},
+			{in: "COMENZAR", want: []string{"optin_confirm", "menu_prompt"}},
+		}, nil},
+		{"first message STOP opts out in English", []turn{{in: "STOP", want: []string{"optout_confirm"}, lang: "en"}},
+			func(t *testing.T, st flow.State) {
+				if !st.OptedOut {
+					t.Error("not opted out")
+				}
+			}},
+		{"provider opt-out type", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "stopp", provider: "STOP", want: []string{"optout_confirm"}},
+			{in: "arrancar", provider: "START", want: []string{"optin_confirm", "menu_prompt"}},
+		}, nil},
+		{"a sentence with stop is not an opt-out", []turn{
+			{in: "hello", want: []string{"welcome", "menu_prompt"}},
+			{in: "stop sending the rights info", want: []string{"how_to_stop"}},
+		}, func(t *testing.T, st flow.State) {
+			if st.OptedOut {
+				t.Error("opted out by a sentence")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var st flow.State
+			for i, tn := range tt.turns {
+				res := set.Step(st, flow.Input{Text: tn.in, ProviderKeyword: tn.provider, Now: t0.Add(time.Duration(i) * time.Minute)}, flow.Options{})
+				if res.Problem != "" {
+					t.Errorf("turn %d (%q): problem %s", i, tn.in, res.Problem)
+				}
+				if got := replyIDs(res.Replies); !reflect.DeepEqual(got, tn.want) && !(len(got) == 0 && len(tn.want) == 0) {
+					t.Fatalf("turn %d (%q): replies %v, want %v", i, tn.in, got, tn.want)
+				}
+				if tn.lang != "" && res.State.Lang != tn.lang {
+					t.Fatalf("turn %d (%q): language %q, want %q", i, tn.in, res.State.Lang, tn.lang)
+				}
+				st = res.State
+			}
+			if tt.check != nil {
+				tt.check(t, st)
+			}
+		})
+	}
+}
+
+func TestMenuRepliesCarryNumberedOptions(t *testing.T) {
+	set := loadReal(t)
+	res := set.Step(flow.State{Lang: "es"}, flow.Input{Text: "menu", Now: t0}, flow.Options{})
+	last := res.Replies[len(res.Replies)-1]
+	if len(last.Options) != 5 || last.Options[0].Number != 1 || last.Options[4].Label != "menu_report" {
+		t.Fatalf("menu options = %+v", last.Options)
+	}
+}
+
+func TestIdleConversationExpires(t *testing.T) {
+	set := loadReal(t)
+	st := flow.State{Lang: "es", Node: "language/choose", Data: map[string]string{"x": "y"}, Active: t0.Unix()}
+	res := set.Step(st, flow.Input{Text: "1", Now: t0.Add(31 * 24 * time.Hour)}, flow.Options{ConversationTTL: 30 * 24 * time.Hour})
+	// At home, "1" is the first main-menu option, not the language choice it was.
+	if got := replyIDs(res.Replies); !reflect.DeepEqual(got, []string{"coming_soon"}) {
+		t.Fatalf("after expiry: %v", got)
+	}
+	if res.State.Lang != "es" || res.State.Data != nil {
+		t.Errorf("state after expiry = %+v: language must stay, data must go", res.State)
+	}
+}
+
+func TestStaleNodeSendsHome(t *testing.T) {
+	set := loadReal(t)
+	res := set.Step(flow.State{Lang: "en", Node: "gone/node"}, flow.Input{Text: "1", Now: t0}, flow.Options{})
+	if res.Problem == "" || !reflect.DeepEqual(replyIDs(res.Replies), []string{"coming_soon"}) {
+		t.Fatalf("problem %q replies %v", res.Problem, replyIDs(res.Replies))
+	}
+}
+
+func TestStepDoesNotMutateInput(t *testing.T) {
+	set := loadReal(t)
+	st := flow.State{Lang: "es", Data: map[string]string{"a": "b"}, Areas: []string{"x"}}
+	set.Step(st, flow.Input{Text: "PARAR", Now: t0}, flow.Options{})
+	if st.OptedOut || st.Data["a"] != "b" || len(st.Areas) != 1 {
+		t.Fatalf("input state changed: %+v", st)
+	}
+}
+
+func TestShippedFlowsPassCheck(t *testing.T) {
+	set := loadReal(t)
+	cat, err := locale.Load(os.DirFS("../../locales"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs := set.Check(cat, []string{"error_generic"}); len(probs) > 0 {
+		t.Fatalf("shipped flows have problems:\n%v", probs)
+	}
+}
+
+func FuzzStep(f *testing.F) {
+	set := loadReal(f)
+	for _, s := range []string{"hola", "1", "MENÚ", "stop", "", "\xff", "stop sending", "9999999999999999999"} {
+		f.Add(s, "es", "main/menu")
+	}
+	f.Fuzz(func(t *testing.T, text, lang, node string) {
+		res := set.Step(flow.State{Lang: lang, Node: node}, flow.Input{Text: text, Now: t0}, flow.Options{})
+		if res.Lang == "" {
+			t.Fatal("no language to render in")
+		}
+		if res.State.Node != "" {
+			if _, ok := set.Node(res.State.Node); !ok {
+				t.Fatalf("left waiting at a node that does not exist: %q", res.State.Node)
+			}
+		}
+		for _, r := range res.Replies {
+			if strings.TrimSpace(r.ID) == "" {
+				t.Fatal("a reply without a message ID")
+			}
+		}
+	})
+}
+
+func BenchmarkStep(b *testing.B) {
+	set := loadReal(b)
+	st := flow.State{Lang: "es", Node: "main/menu"}
+	in := flow.Input{Text: "1", Now: t0}
+	for b.Loop() {
+		set.Step(st, in, flow.Options{})
+	}
+}

@@ -1,0 +1,148 @@
+package web_test
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/bot"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/redistest"
+	"github.com/communityhotline/hotline/internal/smstext"
+	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/web"
+	"github.com/communityhotline/hotline/locales"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+const (
+	testToken  = "test-auth-token-0123456789"
+	testSecret = "test-secret-for-member-ids"
+	testPublic = "https://hotline.example.org"
+	testSender = "+15055550100"
+)
+
+// hotlineServer is the real handler, wired as cmd/hotline wires it, on a real Redis.
+type hotlineServer struct {
+	t      testing.TB
+	srv    *httptest.Server
+	rdb    *redis.Client
+	prefix string
+	sids   atomic.Int64
+}
+
+func startServer(t testing.TB) *hotlineServer {
+	t.Helper()
+	set, err := flow.Load(flows.FS, actions.Core())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locale.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := privacy.NewKeys(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, prefix := redistest.Open(t)
+	store, err := redisstore.New(rdb, prefix, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := bot.New(bot.Config{
+		Flows: set, Store: store, Keys: keys,
+		Renderer: smstext.New(cat, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199"}, false),
+	})
+	h := web.NewServer(web.Deps{
+		Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
+		Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
+	})
+	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix}
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// form is an inbound SMS webhook's fields as Twilio sends them.
+func (s *hotlineServer) form(from, body string) url.Values {
+	return url.Values{
+		"MessageSid": {fmt.Sprintf("SM%032d", s.sids.Add(1))}, "AccountSid": {"AC0123"},
+		"From": {from}, "To": {"+15055550000"}, "Body": {body}, "NumMedia": {"0"}, "NumSegments": {"1"},
+		"FromCity": {"ALBUQUERQUE"}, "FromState": {"NM"}, "FromZip": {"87102"}, "FromCountry": {"US"},
+	}
+}
+
+// post sends form signed as Twilio signs it (or with sig when not empty) and returns the
+// response.
+func (s *hotlineServer) post(form url.Values, sig string) *http.Response {
+	s.t.Helper()
+	if sig == "" {
+		sig = twilio.Sign(testToken, testPublic+"/twilio/sms", form)
+	}
+	req, _ := http.NewRequest("POST", s.srv.URL+"/twilio/sms", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(twilio.SignatureHeader, sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
+}
+
+// text sends one signed SMS and returns the reply messages.
+func (s *hotlineServer) text(from, body string) []string {
+	s.t.Helper()
+	return s.replies(s.post(s.form(from, body), ""))
+}
+
+func (s *hotlineServer) replies(resp *http.Response) []string {
+	s.t.Helper()
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("status %d: %s", resp.StatusCode, raw)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/xml") {
+		s.t.Fatalf("content type %q", ct)
+	}
+	var doc struct {
+		Messages []string `xml:"Message"`
+	}
+	if err := xml.Unmarshal(raw, &doc); err != nil {
+		s.t.Fatalf("TwiML %q: %v", raw, err)
+	}
+	return doc.Messages
+}
+
+// dump returns every key and value under the test's prefix, for comparing before and after.
+func (s *hotlineServer) dump() map[string]string {
+	ctx := context.Background()
+	out := map[string]string{}
+	for _, k := range s.rdb.Keys(ctx, s.prefix+":*").Val() {
+		switch s.rdb.Type(ctx, k).Val() {
+		case "hash":
+			out[k] = fmt.Sprint(s.rdb.HGetAll(ctx, k).Val())
+		case "zset":
+			out[k] = fmt.Sprint(s.rdb.ZRangeWithScores(ctx, k, 0, -1).Val())
+		default:
+			out[k] = s.rdb.Get(ctx, k).Val()
+		}
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/communityhotline/hotline/internal/twilio"
+)
+
+// maxWebhookBody is far above any real inbound SMS webhook (a 1,600-character body and
+// twenty fields fit in a few KiB) and small enough that no one can make us buffer much.
+const maxWebhookBody = 64 << 10
+
+// handleInboundSMS answers Twilio's inbound-message webhook with TwiML. A request that is
+// not Twilio's (bad signature) is refused before anything is read from or written to Redis.
+func handleInboundSMS(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "malformed form body", http.StatusBadRequest)
+			return
+		}
+		if d.Verifier != nil {
+			// Behind a proxy the request's own scheme and host are not what Twilio signed;
+			// the configured public URL is.
+			url := d.PublicURL + r.URL.RequestURI()
+			if !d.Verifier.Valid(url, r.PostForm, r.Header.Get(twilio.SignatureHeader)) {
+				d.Log.Warn("webhook signature rejected", "path", r.URL.Path)
+				http.Error(w, "invalid signature", http.StatusForbidden)
+				return
+			}
+		}
+		in, err := twilio.ParseInbound(r.PostForm)
+		if err != nil {
+			// The error names the field, never its value.
+			d.Log.Warn("webhook rejected", "err", err)
+			http.Error(w, "bad webhook: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		texts, err := d.Bot.Answer(r.Context(), in)
+		if err != nil {
+			d.Log.Error("message not handled; fallback sent", "msg_id", in.ID, "err", err)
+			texts = []string{d.Fallback}
+		}
+		var buf bytes.Buffer
+		if err := twilio.WriteTwiML(&buf, texts); err != nil {
+			d.Log.Error("writing TwiML", "msg_id", in.ID, "err", err)
+			buf.Reset()
+			twilio.WriteTwiML(&buf, []string{d.Fallback})
+		}
+		w.Header().Set("Content-Type", twilio.ContentType)
+		w.Write(buf.Bytes())
+	})
+}

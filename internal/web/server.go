@@ -1,0 +1,41 @@
+// Package web is the hotline's HTTP face: the Twilio webhook and health checks.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/twilio"
+)
+
+// Answerer answers one inbound message with the texts to reply.
+type Answerer interface {
+	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+}
+
+// Deps are what the server needs.
+type Deps struct {
+	Bot Answerer
+	// Verifier checks Twilio signatures; nil turns the check off (local mode only).
+	Verifier *twilio.Verifier
+	// PublicURL is the base URL Twilio calls, without a trailing slash.
+	PublicURL string
+	// Ready reports whether the store answers.
+	Ready func(ctx context.Context) error
+	// Fallback is the reply when a message cannot be handled: short, bilingual, with the
+	// organization's contact, so a member is never left with silence.
+	Fallback string
+	Log      *slog.Logger
+}
+
+// NewServer returns the hotline's HTTP handler.
+func NewServer(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	return mux
+}
