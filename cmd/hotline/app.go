@@ -4,57 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/flows"
-	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
-	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/locales"
 )
 
-// goMessageIDs are the messages Go code renders itself (not named by a flow); check makes
-// sure they exist in every language.
-var goMessageIDs = []string{"error_generic"}
-
-// content is the hotline's data: flows and messages, loaded and checked.
-type content struct {
-	flows   *flow.Set
-	catalog *locale.Catalog
-}
-
-func loadContent(flowsFS, localesFS fs.FS) (content, error) {
-	set, err := flow.Load(flowsFS, actions.Core())
-	if err != nil {
-		return content{}, fmt.Errorf("flows:\n%w", err)
-	}
-	cat, err := locale.Load(localesFS)
-	if err != nil {
-		return content{}, fmt.Errorf("locales: %w", err)
-	}
-	if probs := set.Check(cat, goMessageIDs); len(probs) > 0 {
-		return content{}, fmt.Errorf("flows and messages:\n%w", probs)
-	}
-	return content{flows: set, catalog: cat}, nil
-}
-
 // app is the wired hotline.
 type app struct {
 	cfg      config.Config
-	content  content
+	content  content.Content
 	store    *redisstore.Store
 	engine   *bot.Engine
 	renderer *smstext.Renderer
+	zips     *places.ZipTable
 	log      *slog.Logger
 	close    func()
 }
@@ -87,7 +63,8 @@ func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	c, err := loadContent(flows.FS, locales.FS)
+	zips := &places.ZipTable{}
+	c, err := content.Load(flows.FS, locales.FS, zips)
 	if err != nil {
 		return nil, err
 	}
@@ -104,19 +81,70 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		closeRedis()
 		return nil, err
 	}
-	renderer := smstext.New(c.catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact}, cfg.GSM)
+	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact}, cfg.GSM)
 	engine := bot.New(bot.Config{
-		Flows: c.flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
+		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
+		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
+			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
+		},
 	})
-	return &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, log: log, close: closeRedis}, nil
+	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis}
+	if err := a.loadZips(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// subscription is where a member's state lists them: nowhere once opted out.
+func subscription(st flow.State) redisstore.Subscription {
+	if st.OptedOut {
+		return redisstore.Subscription{Lang: st.Lang}
+	}
+	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
+}
+
+// loadZips reads the imported ZIP table from Redis into memory, where lookups read it
+// without a round trip. Unknown ids in it (a place removed from the data) are dropped.
+func (a *app) loadZips(ctx context.Context) error {
+	raw, err := a.store.Zips(ctx)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]places.ZipEntry, len(raw))
+	for zip, v := range raw {
+		county, city := redisstore.SplitZip(v)
+		if _, ok := a.content.Places.Get(county); ok {
+			m[zip] = places.ZipEntry{County: county, City: city}
+		}
+	}
+	a.zips.Replace(m)
+	return nil
+}
+
+// refreshZips reloads the ZIP table every interval, so an import reaches every running
+// process without a restart.
+func (a *app) refreshZips(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.loadZips(ctx); err != nil {
+				a.log.Warn("ZIP table not reloaded", "err", err)
+			}
+		}
+	}
 }
 
 // fallback is the reply when a message cannot be handled: the generic error in every
 // language, in one SMS, since we may not know the member's language.
 func (a *app) fallback() (string, error) {
 	var parts []string
-	for _, lang := range a.content.flows.Settings().Languages {
+	for _, lang := range a.content.Flows.Settings().Languages {
 		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: "error_generic"}})
 		if err != nil {
 			return "", err

@@ -11,6 +11,8 @@ import (
 
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/content"
+	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/segment"
 	"github.com/communityhotline/hotline/locales"
 )
@@ -36,7 +38,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("settings:\n%w", err)
 	}
-	c, err := loadContent(flowsFS, localesFS)
+	c, err := content.Load(flowsFS, localesFS, &places.ZipTable{})
 	if err != nil {
 		return err
 	}
@@ -44,8 +46,8 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tLANG\tENCODING\tCHARS\tSEGMENTS\tAS GSM-7\t")
 	over := 0
-	for _, lang := range c.catalog.Languages() {
-		for _, id := range c.catalog.IDs(lang) {
+	for _, lang := range c.Catalog.Languages() {
+		for _, id := range c.Catalog.IDs(lang) {
 			text, approx, err := sampleText(c, lang, id, base)
 			if err != nil {
 				return err
@@ -64,7 +66,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "\nflows and messages: OK (%d nodes, %d languages)\n", len(c.flows.NodeIDs()), len(c.catalog.Languages()))
+	fmt.Fprintf(stdout, "\nflows and messages: OK (%d nodes, %d languages)\n", len(c.Flows.NodeIDs()), len(c.Catalog.Languages()))
 	if over > 0 {
 		fmt.Fprintf(stdout, "warning: %d messages are over the budget of %d segments (HOTLINE_SEGMENT_BUDGET)\n", over, cfg.SegmentBudget)
 	}
@@ -73,8 +75,8 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 
 // sampleText renders a message with the configured program name and contact; variables only
 // known at run time are shown as [Name], so their cost is approximate (marked "~").
-func sampleText(c content, lang, id string, base map[string]string) (string, string, error) {
-	vars, err := c.catalog.Vars(lang, id)
+func sampleText(c content.Content, lang, id string, base map[string]string) (string, string, error) {
+	vars, err := c.Catalog.Vars(lang, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -88,7 +90,7 @@ func sampleText(c content, lang, id string, base map[string]string) (string, str
 			approx = "~"
 		}
 	}
-	text, err := c.catalog.Text(lang, id, data)
+	text, err := c.Catalog.Text(lang, id, data)
 	if err != nil {
 		return "", "", errors.New(err.Error())
 	}

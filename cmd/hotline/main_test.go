@@ -135,3 +135,53 @@ func TestHelpListsEverySetting(t *testing.T) {
 		t.Error("an unknown command succeeded")
 	}
 }
+
+// zipCSV is the shared ZIP test data: required in CI, looked for beside the repo elsewhere.
+func zipCSV(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("HOTLINE_TEST_ZIP_CSV")
+	if path == "" {
+		path = "../../../shared/data/nm-zip-county.csv"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI must have the ZIP test data: %v", err)
+		}
+		t.Skipf("no ZIP test data at %s", path)
+	}
+	return path
+}
+
+func TestImportZipsThenAskByZip(t *testing.T) {
+	url := redistest.URL(t)
+	if url == "" {
+		t.Skip("import-zips needs a Redis server; the embedded one cannot be shared between commands")
+	}
+	rdb, prefix := redistest.Open(t) // for its prefix and clean-up
+	_ = rdb
+	env := envOf(map[string]string{"REDIS_URL": url, "HOTLINE_KEY_PREFIX": prefix})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"import-zips", zipCSV(t)}, env, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "imported ") || !strings.Contains(out.String(), "skipped line") {
+		t.Errorf("import output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"simulate"}, env, strings.NewReader("hola\n87501\n88001\n99999\n"), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{"> 87501\n< Condado de Santa Fe:", "> 88001\n< Las Cruces:", "Condado de Doña Ana:", "> 99999\n< No encontré"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("simulation lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestImportZipsNeedsRedis(t *testing.T) {
+	err := run(context.Background(), []string{"import-zips", "x.csv"}, envOf(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Fatalf("err = %v", err)
+	}
+}

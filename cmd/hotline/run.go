@@ -28,6 +28,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "simulate":
 		return simulate(ctx, args, getenv, stdin, stdout, stderr)
+	case "import-zips":
+		return importZips(ctx, args, getenv, stdout, stderr)
 	case "check":
 		return check(args, getenv, stdout, stderr)
 	}
@@ -46,6 +48,8 @@ Usage:
                                    validate flows and messages (the built-in ones, or edited
                                    copies in DIR) and print every message's cost; exits
                                    non-zero on a problem
+  hotline import-zips FILE.csv     load a ZIP → county table (columns zipcode,county[,city])
+                                   into REDIS_URL's Redis, reporting rows it cannot match
   hotline help                     this text
 
 Settings (environment variables):

@@ -56,6 +56,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout: 14 * time.Second,
 		IdleTimeout:  60 * time.Second,
 	}
+	go a.refreshZips(ctx, time.Minute)
 	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

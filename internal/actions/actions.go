@@ -3,14 +3,17 @@
 package actions
 
 import (
+	"maps"
+
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/places"
 )
 
-// Unsubscribed is the effect of an opt-out: the member must leave every alert list.
-type Unsubscribed struct {
-	// Areas are the place IDs the member was subscribed to.
-	Areas []string
-	Lang  string
+// All returns every action: the core ones and those over the place directory.
+func All(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
+	all := Core()
+	maps.Copy(all, Places(dir, zips))
+	return all
 }
 
 // Core returns the actions every hotline needs: choosing a language, opting out and in.
@@ -24,10 +27,8 @@ func Core() map[string]flow.Action {
 			},
 		},
 		"opt_out": {
+			// The engine sees the areas go and takes the member out of every alert list.
 			Run: func(c *flow.Context) string {
-				if len(c.State.Areas) > 0 {
-					c.Effects = append(c.Effects, Unsubscribed{Areas: c.State.Areas, Lang: c.State.Lang})
-				}
 				c.State.OptedOut = true
 				c.State.Areas = nil
 				c.State.Data = nil

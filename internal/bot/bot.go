@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/communityhotline/hotline/internal/flow"
@@ -25,6 +26,12 @@ type Renderer interface {
 // EffectHandler carries out a step's effects once its state is saved.
 type EffectHandler func(ctx context.Context, memberID string, st flow.State, effects []flow.Effect) error
 
+// SubscriptionSync updates the subscriber index when a member's areas or language change
+// (before and after), or, with before == after, re-adds the member after a retried message.
+// It must be idempotent. The member's state is the record of truth: a broadcast re-checks it,
+// so an index entry a crash left behind does no harm.
+type SubscriptionSync func(ctx context.Context, memberID string, before, after flow.State) error
+
 // Config holds an Engine's dependencies and settings.
 type Config struct {
 	Flows    *flow.Set
@@ -38,6 +45,8 @@ type Config struct {
 	ConversationTTL time.Duration
 	// Effects handles effects; nil ignores them.
 	Effects EffectHandler
+	// Subscriptions keeps the subscriber index; nil keeps none.
+	Subscriptions SubscriptionSync
 }
 
 // Engine answers inbound messages. It is safe for concurrent use.
@@ -88,26 +97,21 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		if err != nil {
 			return Answer{}, err
 		}
+		st := e.openState(rec.State, id, stateCtx)
 		if rec.Reply != nil {
+			e.resync(ctx, id, st)
 			texts, err := e.openReply(rec.Reply, replyCtx)
 			return Answer{Texts: texts, Repeat: true}, err
-		}
-		var st flow.State
-		if rec.State != nil {
-			plain, err := e.cfg.Keys.Open(rec.State, stateCtx)
-			if err == nil {
-				err = json.Unmarshal(plain, &st)
-			}
-			if err != nil {
-				// Unreadable state (a changed secret, say) must not lock a member out:
-				// start them afresh and say so in the log.
-				e.cfg.Log.Warn("member state unreadable; starting afresh", "member", id[:8], "err", err)
-				st = flow.State{}
-			}
 		}
 		now := e.cfg.Now()
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
+		// Keep the address only while alerts need it.
+		if len(res.State.Areas) > 0 && !res.State.OptedOut {
+			res.State.Address = in.From
+		} else {
+			res.State.Address = ""
+		}
 		if res.Problem != "" {
 			e.cfg.Log.Error("flow problem", "member", id[:8], "problem", res.Problem)
 		}
@@ -138,6 +142,11 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		var answered *hotline.AnsweredError
 		switch {
 		case err == nil:
+			if e.cfg.Subscriptions != nil && subscriptionChanged(st, res.State) {
+				if err := e.cfg.Subscriptions(ctx, id, st, res.State); err != nil {
+					e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+				}
+			}
 			if e.cfg.Effects != nil && len(res.Effects) > 0 {
 				if err := e.cfg.Effects(ctx, id, res.State, res.Effects); err != nil {
 					// The state, which is the record of truth, is saved; the index the
@@ -163,6 +172,41 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		}
 	}
 	return Answer{}, ErrGaveUp
+}
+
+// openState decodes a member's sealed state; nil is a member never seen.
+func (e *Engine) openState(sealed []byte, id string, ctx []byte) flow.State {
+	var st flow.State
+	if sealed == nil {
+		return st
+	}
+	plain, err := e.cfg.Keys.Open(sealed, ctx)
+	if err == nil {
+		err = json.Unmarshal(plain, &st)
+	}
+	if err != nil {
+		// Unreadable state (a changed secret, say) must not lock a member out: start them
+		// afresh and say so in the log.
+		e.cfg.Log.Warn("member state unreadable; starting afresh", "member", id[:8], "err", err)
+		return flow.State{}
+	}
+	return st
+}
+
+// resync re-adds a subscriber to the index when a message is answered again: if the process
+// died between saving the state and updating the index, Twilio's retry repairs it.
+func (e *Engine) resync(ctx context.Context, id string, st flow.State) {
+	if e.cfg.Subscriptions == nil || len(st.Areas) == 0 {
+		return
+	}
+	if err := e.cfg.Subscriptions(ctx, id, st, st); err != nil {
+		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+	}
+}
+
+// subscriptionChanged reports whether the subscriber index must change.
+func subscriptionChanged(before, after flow.State) bool {
+	return before.Lang != after.Lang || before.OptedOut != after.OptedOut || !slices.Equal(before.Areas, after.Areas)
 }
 
 func (e *Engine) openReply(sealed, ctx []byte) ([]string, error) {

@@ -27,6 +27,9 @@ type State struct {
 	Areas []string `json:"a,omitempty"`
 	// Active is when the member last wrote (Unix seconds), for expiring a stale conversation.
 	Active int64 `json:"t,omitempty"`
+	// Address is where alerts go (the provider's address, e.g. "+15055550100"). The engine,
+	// not a flow, sets it, and only while the member has areas: nobody else's is kept.
+	Address string `json:"p,omitempty"`
 }
 
 // Durable reports whether the state must outlive an idle conversation: a subscriber's areas
@@ -56,10 +59,13 @@ type Reply struct {
 	Options []Choice
 }
 
-// Choice is a numbered menu option as shown to a member.
+// Choice is a numbered menu option as shown to a member. Label is a message ID; Text, when
+// set, is a label that comes from data rather than from the locales (a place's name in a
+// "which one did you mean?" list).
 type Choice struct {
 	Number int
 	Label  string
+	Text   string
 }
 
 // Effect is something for the caller to do once the new state is saved, such as updating
@@ -97,6 +103,10 @@ type Context struct {
 	// Vars are template data for the replies of this step only; they are not stored.
 	Vars    map[string]string
 	Effects []Effect
+	// Choices, when an action sets them, become the numbered options of the node's message,
+	// for menus built from data ("1 Santa Fe, 2 Santa Fe County"). Data["choices"] is the
+	// place to remember what each number meant until the reply comes.
+	Choices []Choice
 }
 
 // maxHops bounds how many nodes one message may pass through, so that a flow with a loop of
@@ -175,6 +185,7 @@ type run struct {
 	st      State
 	input   string
 	vars    map[string]string
+	choices []Choice // from an action, for the next say
 	replies []Reply
 	effects []Effect
 	problem string
@@ -274,6 +285,9 @@ func (r *run) do(n *Node) (string, bool) {
 	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars}
 	outcome := r.set.actions[n.Do].Run(c)
 	r.effects = append(r.effects, c.Effects...)
+	if len(c.Choices) > 0 {
+		r.choices = c.Choices
+	}
 	to, ok := n.Results[outcome]
 	return to, ok
 }
@@ -298,7 +312,10 @@ func (r *run) say(n *Node) {
 			opts[i] = Choice{Number: i + 1, Label: o.Label}
 		}
 		r.replies[len(r.replies)-1].Options = opts
+	} else if len(r.choices) > 0 {
+		r.replies[len(r.replies)-1].Options = r.choices
 	}
+	r.choices = nil
 }
 
 // data is the template data for replies: captured answers and this step's variables.

@@ -10,12 +10,18 @@ import (
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/places"
 )
 
 // loadReal loads the shipped flows, so these tests cover what members actually get.
 func loadReal(t testing.TB) *flow.Set {
 	t.Helper()
-	set, err := flow.Load(os.DirFS("../../flows"), actions.Core())
+	fsys := os.DirFS("../../flows")
+	dir, err := places.Load(fsys, "data/places.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := flow.Load(fsys, actions.All(dir, &places.ZipTable{}))
 	if err != nil {
 		t.Fatalf("loading flows:\n%v", err)
 	}
@@ -67,8 +73,9 @@ func TestConversations(t *testing.T) {
 		}, nil},
 		{"menu option and return", []turn{
 			{in: "hello", want: []string{"welcome", "menu_prompt"}},
-			{in: "1", want: []string{"coming_soon"}},
-			{in: "4", want: []string{"coming_soon"}},
+			{in: "1", want: []string{"rights_intro"}},
+			{in: "1", want: []string{"rights_home"}},
+			{in: "4", want: []string{"person_soon"}},
 		}, nil},
 		{"unknown reply repeats the menu", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},
@@ -145,7 +152,7 @@ func TestIdleConversationExpires(t *testing.T) {
 	st := flow.State{Lang: "es", Node: "language/choose", Data: map[string]string{"x": "y"}, Active: t0.Unix()}
 	res := set.Step(st, flow.Input{Text: "1", Now: t0.Add(31 * 24 * time.Hour)}, flow.Options{ConversationTTL: 30 * 24 * time.Hour})
 	// At home, "1" is the first main-menu option, not the language choice it was.
-	if got := replyIDs(res.Replies); !reflect.DeepEqual(got, []string{"coming_soon"}) {
+	if got := replyIDs(res.Replies); !reflect.DeepEqual(got, []string{"rights_intro"}) {
 		t.Fatalf("after expiry: %v", got)
 	}
 	if res.State.Lang != "es" || res.State.Data != nil {
@@ -156,7 +163,7 @@ func TestIdleConversationExpires(t *testing.T) {
 func TestStaleNodeSendsHome(t *testing.T) {
 	set := loadReal(t)
 	res := set.Step(flow.State{Lang: "en", Node: "gone/node"}, flow.Input{Text: "1", Now: t0}, flow.Options{})
-	if res.Problem == "" || !reflect.DeepEqual(replyIDs(res.Replies), []string{"coming_soon"}) {
+	if res.Problem == "" || !reflect.DeepEqual(replyIDs(res.Replies), []string{"rights_intro"}) {
 		t.Fatalf("problem %q replies %v", res.Problem, replyIDs(res.Replies))
 	}
 }

@@ -63,7 +63,8 @@ type rawFile struct {
 		DOJ     rawList `toml:"doj"`
 		EO14287 rawList `toml:"eo14287"`
 	} `toml:"lists"`
-	Place []rawPlace `toml:"place"`
+	Place  []rawPlace `toml:"place"`
+	Labels Labels     `toml:"labels"`
 }
 
 type rawLaw struct {
@@ -143,6 +144,13 @@ func Parse(data []byte) (*Directory, error) {
 	if len(raw.Place) == 0 {
 		v.add("file", "no [[place]] entries")
 	}
+	labels := raw.Labels
+	for field, val := range map[string]string{"county_en": labels.CountyEN, "county_es": labels.CountyES, "approx_en": labels.ApproxEN, "approx_es": labels.ApproxES} {
+		v.required("labels", field, val)
+		if strings.HasPrefix(field, "county") && val != "" && !strings.Contains(val, "{name}") {
+			v.add("labels", "%s must contain {name}", field)
+		}
+	}
 	for i, r := range raw.Place {
 		p := v.place(i, r)
 		if p.ID == "" {
@@ -152,6 +160,7 @@ func Parse(data []byte) (*Directory, error) {
 			v.add(entryName(i, r), "duplicate id")
 			continue
 		}
+		p.labels = &labels
 		d.byID[p.ID] = p
 		d.places = append(d.places, p)
 		if p.IsCounty() {

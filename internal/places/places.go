@@ -66,6 +66,17 @@ type Place struct {
 	Verified bool
 	// Checked is the date (YYYY-MM-DD) the entry was last reviewed against its source.
 	Checked string
+
+	labels *Labels
+}
+
+// Labels are the words the file itself gives for naming counties and approximate dates, so
+// that no member-facing word lives in Go code.
+type Labels struct {
+	CountyEN string `toml:"county_en"` // "{name} County"
+	CountyES string `toml:"county_es"` // "Condado de {name}"
+	ApproxEN string `toml:"approx_en"` // "approx."
+	ApproxES string `toml:"approx_es"` // "aprox."
 }
 
 // IsCounty reports whether p is a county.
@@ -83,13 +94,14 @@ func (p *Place) Policy(lang string) string {
 // Label returns the name to show a member: "Doña Ana County" or "Condado de Doña Ana" for a
 // county, so that the city and the county of Santa Fe never read the same, and Name otherwise.
 func (p *Place) Label(lang string) string {
-	if !p.IsCounty() {
+	if !p.IsCounty() || p.labels == nil {
 		return p.Name
 	}
+	pattern := p.labels.CountyEN
 	if isSpanish(lang) {
-		return "Condado de " + p.Name
+		pattern = p.labels.CountyES
 	}
-	return p.Name + " County"
+	return strings.ReplaceAll(pattern, "{name}", p.Name)
 }
 
 // PolicyDateLabel returns PolicyDate for display, marked "(approx.)" or "(aprox.)" when the
@@ -98,10 +110,14 @@ func (p *Place) PolicyDateLabel(lang string) string {
 	if p.PolicyDate == "" || !p.PolicyDateApprox {
 		return p.PolicyDate
 	}
-	if isSpanish(lang) {
-		return p.PolicyDate + " (aprox.)"
+	approx := ""
+	if p.labels != nil {
+		approx = p.labels.ApproxEN
+		if isSpanish(lang) {
+			approx = p.labels.ApproxES
+		}
 	}
-	return p.PolicyDate + " (approx.)"
+	return p.PolicyDate + " (" + approx + ")"
 }
 
 // Law is a New Mexico state law, summarized in one or two SMS-sized sentences per language.

@@ -61,9 +61,11 @@ func (r *Renderer) Render(lang string, replies []flow.Reply) ([]string, error) {
 			var b strings.Builder
 			b.WriteString(text)
 			for _, o := range rep.Options {
-				label, err := r.cat.Text(lang, o.Label, r.base)
-				if err != nil {
-					return nil, err
+				label := o.Text
+				if label == "" {
+					if label, err = r.cat.Text(lang, o.Label, r.base); err != nil {
+						return nil, err
+					}
 				}
 				b.WriteByte('\n')
 				b.WriteString(strconv.Itoa(o.Number))

@@ -16,10 +16,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/flows"
-	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/bot"
-	"github.com/communityhotline/hotline/internal/flow"
-	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/content"
+	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/redistest"
@@ -49,11 +48,7 @@ type hotlineServer struct {
 
 func startServer(t testing.TB) *hotlineServer {
 	t.Helper()
-	set, err := flow.Load(flows.FS, actions.Core())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locale.Load(locales.FS)
+	c, err := content.Load(flows.FS, locales.FS, &places.ZipTable{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +62,8 @@ func startServer(t testing.TB) *hotlineServer {
 		t.Fatal(err)
 	}
 	engine := bot.New(bot.Config{
-		Flows: set, Store: store, Keys: keys,
-		Renderer: smstext.New(cat, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199"}, false),
+		Flows: c.Flows, Store: store, Keys: keys,
+		Renderer: smstext.New(c.Catalog, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199"}, false),
 	})
 	h := web.NewServer(web.Deps{
 		Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,

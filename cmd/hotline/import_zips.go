@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/communityhotline/hotline/internal/config"
+)
+
+// importZips loads a ZIP → county CSV into the Redis the settings point at. Running servers
+// pick it up within a minute.
+func importZips(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: hotline import-zips FILE.csv (columns zipcode,county[,city])")
+	}
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return fmt.Errorf("settings:\n%w", err)
+	}
+	if cfg.RedisURL == "" {
+		return errors.New("import-zips needs REDIS_URL: an embedded Redis would vanish when this command ends")
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	entries, rejected, err := a.content.Places.ParseZipCSV(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	for _, r := range rejected {
+		fmt.Fprintf(stdout, "skipped line %d (%s): %s\n", r.Line, r.Row, r.Reason)
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("%s: no usable rows; nothing imported", args[0])
+	}
+	raw := make(map[string]string, len(entries))
+	withCity := 0
+	for zip, e := range entries {
+		raw[zip] = e.County + "|" + e.City
+		if e.City != "" {
+			withCity++
+		}
+	}
+	if err := a.store.ReplaceZips(ctx, raw); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d ZIP codes (%d with a known city); skipped %d rows\n", len(entries), withCity, len(rejected))
+	return nil
+}

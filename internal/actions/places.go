@@ -1,0 +1,242 @@
+package actions
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/places"
+)
+
+// maxAreas bounds how many areas one member follows; more would be a sign of a mistake or
+// of abuse, and every area costs a set entry.
+const maxAreas = 10
+
+// Data keys the place actions keep between messages. They live in State.Data, which is
+// cleared when the conversation returns home.
+const (
+	keyChoices = "choices" // place IDs offered as a numbered list, comma-separated
+	keyPending = "pending" // place IDs chosen for alerts, not yet confirmed
+)
+
+// Places returns the actions that look up places and manage alert areas. dir is the policy
+// data; zips is the imported ZIP table (possibly empty).
+func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
+	p := placeActions{dir: dir, zips: zips}
+	return map[string]flow.Action{
+		// lookup_place reads the member's text as a county, city or ZIP (or, after a
+		// "which one?" list, as its number) and sets the policy answer's template data.
+		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip"}, Run: p.lookup},
+		// add_area does the same for alert sign-up, adding the place to the pending areas.
+		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "full"}, Run: p.addArea},
+		// subscribe confirms the pending areas (after the member's YES).
+		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe},
+		// alert_areas lists the member's areas, numbered, for showing or removing one.
+		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas},
+		// remove_area removes the area whose number the member sent.
+		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea},
+		// state_law sets the state-law line every place shares, with its source.
+		"state_law": {Run: p.stateLaw},
+	}
+}
+
+type placeActions struct {
+	dir  *places.Directory
+	zips *places.ZipTable
+}
+
+// resolve finds what the member's text names: a number from the last list, a ZIP, or a
+// place name.
+func (p placeActions) resolve(c *flow.Context) places.Result {
+	text := fold.Text(c.Input)
+	if choices := c.State.Data[keyChoices]; choices != "" {
+		if n, err := strconv.Atoi(text); err == nil {
+			ids := strings.Split(choices, ",")
+			if n >= 1 && n <= len(ids) {
+				if pl, ok := p.dir.Get(ids[n-1]); ok {
+					return places.Result{Place: pl}
+				}
+			}
+		}
+	}
+	if places.IsZip(text) {
+		e, ok := p.zips.Get(text)
+		if !ok {
+			return places.Result{}
+		}
+		if pl, ok := p.dir.Get(e.City); ok {
+			return places.Result{Place: pl}
+		}
+		pl, _ := p.dir.Get(e.County)
+		return places.Result{Place: pl}
+	}
+	return p.dir.Lookup(c.Input)
+}
+
+// offer handles the two outcomes that are not a single place: a numbered choice, or
+// suggestions for a text that named nothing.
+func (p placeActions) offer(c *flow.Context, r places.Result) string {
+	lang := c.State.Lang
+	if len(r.Choices) > 0 {
+		ids := make([]string, len(r.Choices))
+		c.Choices = make([]flow.Choice, len(r.Choices))
+		for i, pl := range r.Choices {
+			ids[i] = pl.ID
+			c.Choices[i] = flow.Choice{Number: i + 1, Text: pl.Label(lang)}
+		}
+		setData(c.State, keyChoices, strings.Join(ids, ","))
+		return "ambiguous"
+	}
+	setData(c.State, keyChoices, "")
+	c.Vars["Suggestions"] = labels(r.Suggestions, lang)
+	if places.IsZip(fold.Text(c.Input)) {
+		// A ZIP we do not know is still clearly a ZIP: say so, rather than "not understood".
+		return "unknown_zip"
+	}
+	return "unknown"
+}
+
+func (p placeActions) lookup(c *flow.Context) string {
+	r := p.resolve(c)
+	if r.Place == nil {
+		return p.offer(c, r)
+	}
+	setData(c.State, keyChoices, "")
+	p.describe(c.Vars, r.Place, c.State.Lang)
+	return "found"
+}
+
+// describe sets the template data of a policy answer: the place, whether the federal lists
+// named it, its policy (whose text carries its date) with source and the date it was checked,
+// and for a city its county's status too.
+func (p placeActions) describe(vars map[string]string, pl *places.Place, lang string) {
+	vars["Name"] = pl.Label(lang)
+	vars["DHS"] = flag(pl.DHSList)
+	vars["DOJ"] = flag(pl.DOJList)
+	vars["Policy"] = pl.Policy(lang)
+	vars["Source"] = pl.Source
+	vars["Checked"] = pl.Checked
+	vars["CountyName"], vars["CountyDHS"], vars["CountyVerified"] = "", "", ""
+	if county := p.dir.CountyOf(pl); county != nil && county != pl {
+		vars["CountyName"] = county.Label(lang)
+		vars["CountyDHS"] = flag(county.DHSList)
+		vars["CountyVerified"] = flag(county.Verified)
+	}
+}
+
+func (p placeActions) stateLaw(c *flow.Context) string {
+	law := p.dir.State
+	c.Vars["Law"] = law.Text(c.State.Lang)
+	c.Vars["Source"] = law.Source
+	c.Vars["Checked"] = law.Checked
+	return ""
+}
+
+func (p placeActions) addArea(c *flow.Context) string {
+	r := p.resolve(c)
+	if r.Place == nil {
+		return p.offer(c, r)
+	}
+	setData(c.State, keyChoices, "")
+	pending := split(c.State.Data[keyPending])
+	if !slices.Contains(pending, r.Place.ID) && !slices.Contains(c.State.Areas, r.Place.ID) {
+		if len(pending)+len(c.State.Areas) >= maxAreas {
+			return "full"
+		}
+		pending = append(pending, r.Place.ID)
+	}
+	setData(c.State, keyPending, strings.Join(pending, ","))
+	c.Vars["Pending"] = p.labelsOf(pending, c.State.Lang)
+	c.Vars["Name"] = r.Place.Label(c.State.Lang)
+	return "found"
+}
+
+func (p placeActions) subscribe(c *flow.Context) string {
+	pending := split(c.State.Data[keyPending])
+	if len(pending) == 0 {
+		return "nothing"
+	}
+	for _, id := range pending {
+		if !slices.Contains(c.State.Areas, id) {
+			c.State.Areas = append(c.State.Areas, id)
+		}
+	}
+	setData(c.State, keyPending, "")
+	c.Vars["Areas"] = p.labelsOf(c.State.Areas, c.State.Lang)
+	return "done"
+}
+
+func (p placeActions) listAreas(c *flow.Context) string {
+	if len(c.State.Areas) == 0 {
+		return "none"
+	}
+	c.Choices = make([]flow.Choice, len(c.State.Areas))
+	for i, id := range c.State.Areas {
+		c.Choices[i] = flow.Choice{Number: i + 1, Text: p.labelOf(id, c.State.Lang)}
+	}
+	c.Vars["Areas"] = p.labelsOf(c.State.Areas, c.State.Lang)
+	return "some"
+}
+
+func (p placeActions) removeArea(c *flow.Context) string {
+	n, err := strconv.Atoi(fold.Text(c.Input))
+	if err != nil || n < 1 || n > len(c.State.Areas) {
+		return "unknown"
+	}
+	id := c.State.Areas[n-1]
+	c.State.Areas = slices.Delete(slices.Clone(c.State.Areas), n-1, n)
+	c.Vars["Removed"] = p.labelOf(id, c.State.Lang)
+	c.Vars["Areas"] = p.labelsOf(c.State.Areas, c.State.Lang)
+	return "removed"
+}
+
+func (p placeActions) labelOf(id, lang string) string {
+	if pl, ok := p.dir.Get(id); ok {
+		return pl.Label(lang)
+	}
+	return id // an area removed from the data file still shows, by its id
+}
+
+func (p placeActions) labelsOf(ids []string, lang string) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = p.labelOf(id, lang)
+	}
+	return strings.Join(names, ", ")
+}
+
+func labels(ps []*places.Place, lang string) string {
+	names := make([]string, len(ps))
+	for i, pl := range ps {
+		names[i] = pl.Label(lang)
+	}
+	return strings.Join(names, ", ")
+}
+
+func setData(st *flow.State, key, val string) {
+	if val == "" {
+		delete(st.Data, key)
+		return
+	}
+	if st.Data == nil {
+		st.Data = map[string]string{}
+	}
+	st.Data[key] = val
+}
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// flag is a template truth value: "1" or "" ({{if .DHS}}).
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}

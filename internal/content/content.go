@@ -1,0 +1,50 @@
+// Package content loads the hotline's data — flows, messages and the place directory — and
+// checks them against each other, so the server, `hotline check` and the tests all load the
+// same way and a defect stops them all alike.
+package content
+
+import (
+	"fmt"
+	"io/fs"
+
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/places"
+)
+
+// PlacesFile is the policy data, inside the flows folder.
+const PlacesFile = "data/places.toml"
+
+// GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
+// they exist in every language.
+var GoMessageIDs = []string{"error_generic"}
+
+// Content is the loaded, cross-checked data.
+type Content struct {
+	Flows   *flow.Set
+	Catalog *locale.Catalog
+	Places  *places.Directory
+}
+
+// Load reads flows (with data/places.toml) from flowsFS and messages from localesFS, and
+// checks every reference between them. zips is the ZIP table the place actions read; the
+// caller keeps it filled.
+func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
+	dir, err := places.Load(flowsFS, PlacesFile)
+	if err != nil {
+		return Content{}, fmt.Errorf("flows/%s: %w", PlacesFile, err)
+	}
+	set, err := flow.Load(flowsFS, actions.All(dir, zips))
+	if err != nil {
+		return Content{}, fmt.Errorf("flows:\n%w", err)
+	}
+	cat, err := locale.Load(localesFS)
+	if err != nil {
+		return Content{}, fmt.Errorf("locales: %w", err)
+	}
+	if probs := set.Check(cat, GoMessageIDs); len(probs) > 0 {
+		return Content{}, fmt.Errorf("flows and messages:\n%w", probs)
+	}
+	return Content{Flows: set, Catalog: cat, Places: dir}, nil
+}

@@ -1,0 +1,92 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The ZIP → county table: one hash, field ZIP, value "countyID|cityID".
+func (s *Store) zipsKey() string { return s.prefix + ":zips" }
+
+// ReplaceZips swaps in a new ZIP table atomically: readers see the old table or the new one,
+// never a mix. Values are "countyID|cityID" (cityID may be empty).
+func (s *Store) ReplaceZips(ctx context.Context, zips map[string]string) error {
+	tmp := s.zipsKey() + ":importing"
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, tmp)
+		if len(zips) > 0 {
+			p.HSet(ctx, tmp, zips)
+			p.Rename(ctx, tmp, s.zipsKey())
+		} else {
+			p.Del(ctx, s.zipsKey())
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replacing ZIP table: %w", err)
+	}
+	return nil
+}
+
+// Zips returns the ZIP table.
+func (s *Store) Zips(ctx context.Context) (map[string]string, error) {
+	m, err := s.rdb.HGetAll(ctx, s.zipsKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("loading ZIP table: %w", err)
+	}
+	return m, nil
+}
+
+// subscribersKey is the set of member ids subscribed to area's alerts in lang. A broadcast
+// reads one set per area and language, so it never scans members.
+func (s *Store) subscribersKey(area, lang string) string {
+	return s.prefix + ":sub:" + area + ":" + lang
+}
+
+// Subscription is where a member is listed: the areas and the language.
+type Subscription struct {
+	Areas []string
+	Lang  string
+}
+
+// SyncSubscriptions moves member id from the sets of before to those of after: a new area is
+// added, a dropped one removed, a language change moves every area. It is idempotent, so a
+// retried message may run it again. The member's own state is the record of truth; these
+// sets are the index a broadcast reads.
+func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after Subscription) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, a := range before.Areas {
+			if before.Lang != after.Lang || !slices.Contains(after.Areas, a) {
+				p.SRem(ctx, s.subscribersKey(a, before.Lang), id)
+			}
+		}
+		for _, a := range after.Areas {
+			p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("updating subscriptions: %w", err)
+	}
+	return nil
+}
+
+// Subscribers returns the member ids subscribed to area in lang.
+func (s *Store) Subscribers(ctx context.Context, area, lang string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.subscribersKey(area, lang)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading subscribers: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// SplitZip splits a stored ZIP value into county and city IDs.
+func SplitZip(v string) (county, city string) {
+	county, city, _ = strings.Cut(v, "|")
+	return county, city
+}

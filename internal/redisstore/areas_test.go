@@ -1,0 +1,66 @@
+package redisstore
+
+import (
+	"context"
+	"reflect"
+	"testing"
+)
+
+func TestZipsReplaceWhole(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if err := s.ReplaceZips(ctx, map[string]string{"87501": "santa-fe-county|", "88001": "dona-ana-county|las-cruces"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceZips(ctx, map[string]string{"88001": "dona-ana-county|las-cruces"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Zips(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, map[string]string{"88001": "dona-ana-county|las-cruces"}) {
+		t.Errorf("after the second import: %v (the first import's rows must be gone)", m)
+	}
+	if c, city := SplitZip(m["88001"]); c != "dona-ana-county" || city != "las-cruces" {
+		t.Errorf("SplitZip = %q %q", c, city)
+	}
+}
+
+func TestSyncSubscriptions(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	check := func(area, lang string, want ...string) {
+		t.Helper()
+		got, err := s.Subscribers(ctx, area, lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 && len(want) == 0 {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s/%s = %v, want %v", area, lang, got, want)
+		}
+	}
+	none := Subscription{}
+	es := Subscription{Areas: []string{"bernalillo-county", "albuquerque"}, Lang: "es"}
+	if err := s.SyncSubscriptions(ctx, "m1", none, es); err != nil {
+		t.Fatal(err)
+	}
+	s.SyncSubscriptions(ctx, "m1", none, es) // again: idempotent
+	s.SyncSubscriptions(ctx, "m2", none, Subscription{Areas: []string{"albuquerque"}, Lang: "es"})
+	check("albuquerque", "es", "m1", "m2")
+	check("bernalillo-county", "es", "m1")
+
+	// m1 switches to English and drops Bernalillo County.
+	en := Subscription{Areas: []string{"albuquerque"}, Lang: "en"}
+	s.SyncSubscriptions(ctx, "m1", es, en)
+	check("albuquerque", "es", "m2")
+	check("albuquerque", "en", "m1")
+	check("bernalillo-county", "es")
+
+	// m1 opts out: gone everywhere.
+	s.SyncSubscriptions(ctx, "m1", en, none)
+	check("albuquerque", "en")
+}
