@@ -136,11 +136,13 @@ func TestShippedFile(t *testing.T) {
 			if p.Verified {
 				continue
 			}
-			if !strings.Contains(p.PolicyEN, "not verified") && !strings.Contains(p.PolicyEN, "not a city") &&
+			if !strings.Contains(p.PolicyEN, "No local policy verified") && !strings.Contains(p.PolicyEN, "No city policy verified") &&
+				!strings.Contains(p.PolicyEN, "not verified") && !strings.Contains(p.PolicyEN, "not a city") &&
 				!strings.Contains(p.PolicyEN, "not a separate city") {
 				t.Errorf("%s: unverified policy_en does not say so: %q", p.ID, p.PolicyEN)
 			}
-			if !strings.Contains(p.PolicyES, "No hemos verificado") && !strings.Contains(p.PolicyES, "no es una ciudad") {
+			if !strings.Contains(p.PolicyES, "Sin política local verificada") && !strings.Contains(p.PolicyES, "Sin política municipal verificada") &&
+				!strings.Contains(p.PolicyES, "No hemos verificado") && !strings.Contains(p.PolicyES, "no es una ciudad") {
 				t.Errorf("%s: unverified policy_es does not say so: %q", p.ID, p.PolicyES)
 			}
 		}
@@ -246,6 +248,12 @@ func TestPlaceHelpers(t *testing.T) {
 
 // validFile is the smallest file Parse accepts; the parse tests break it one way at a time.
 const validFile = `
+[labels]
+county_en = "{name} County"
+county_es = "Condado de {name}"
+approx_en = "approx."
+approx_es = "aprox."
+
 [state]
 name = "HB 9"
 signed = "2026-02-05"

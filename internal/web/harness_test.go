@@ -18,6 +18,7 @@ import (
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/content"
+	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
@@ -43,12 +44,28 @@ type hotlineServer struct {
 	srv    *httptest.Server
 	rdb    *redis.Client
 	prefix string
+	store  *redisstore.Store
+	keys   *privacy.Keys
 	sids   atomic.Int64
+}
+
+// subscription mirrors cmd/hotline's wiring: an opted-out member is listed nowhere.
+func subscription(st flow.State) redisstore.Subscription {
+	if st.OptedOut {
+		return redisstore.Subscription{Lang: st.Lang}
+	}
+	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
 }
 
 func startServer(t testing.TB) *hotlineServer {
 	t.Helper()
-	c, err := content.Load(flows.FS, locales.FS, &places.ZipTable{})
+	// Two ZIPs as import-zips would load them (cmd/hotline tests the import itself).
+	zips := &places.ZipTable{}
+	zips.Replace(map[string]places.ZipEntry{
+		"87501": {County: "santa-fe-county"},
+		"88001": {County: "dona-ana-county", City: "las-cruces"},
+	})
+	c, err := content.Load(flows.FS, locales.FS, zips)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,12 +81,15 @@ func startServer(t testing.TB) *hotlineServer {
 	engine := bot.New(bot.Config{
 		Flows: c.Flows, Store: store, Keys: keys,
 		Renderer: smstext.New(c.Catalog, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199"}, false),
+		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
+			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
+		},
 	})
 	h := web.NewServer(web.Deps{
 		Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
 		Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
 	})
-	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix}
+	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys}
 	t.Cleanup(s.srv.Close)
 	return s
 }

@@ -2,11 +2,20 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/redistest"
+	"github.com/communityhotline/hotline/internal/twilio"
 )
 
 func TestBadSignatureIsRefusedAndChangesNothing(t *testing.T) {
@@ -109,8 +118,10 @@ func TestNoPhoneNumberOrBodyInRedis(t *testing.T) {
 	s := startServer(t)
 	phones := []string{"+15055550111", "+15055550122"}
 	for _, p := range phones {
-		s.text(p, "hola")
-		s.text(p, "MARKER-BODY-7731 where is the office")
+		// A subscriber's address is kept (sealed) for alerts; a marker body in free text.
+		for _, msg := range []string{"hola", "alertas", "ABQ", "si", "MARKER-BODY-7731 where is the office"} {
+			s.text(p, msg)
+		}
 	}
 	dump := s.dump()
 	if len(dump) == 0 {
@@ -179,10 +190,136 @@ func TestHealthAndReady(t *testing.T) {
 func BenchmarkWebhook(b *testing.B) {
 	s := startServer(b)
 	s.text(testSender, "hola")
-	b.ResetTimer()
+	benchmarkText(b, s)
+}
+
+func TestSubscriptionIndexFollowsTheMember(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	const phone = "+15055550701"
+	id := s.keys.MemberID("sms", phone)
+	subscribers := func(area, lang string) []string {
+		t.Helper()
+		ids, err := s.store.Subscribers(ctx, area, lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	for _, msg := range []string{"hola", "alertas", "ABQ"} {
+		s.text(phone, msg)
+	}
+	if got := subscribers("albuquerque", "es"); len(got) != 0 {
+		t.Fatalf("subscribed before confirming: %v", got)
+	}
+	s.text(phone, "SI")
+	if got := subscribers("albuquerque", "es"); !reflect.DeepEqual(got, []string{id}) {
+		t.Fatalf("after SI: %v", got)
+	}
+	s.text(phone, "english")
+	if got := subscribers("albuquerque", "es"); len(got) != 0 {
+		t.Errorf("still in the Spanish list after switching: %v", got)
+	}
+	if got := subscribers("albuquerque", "en"); !reflect.DeepEqual(got, []string{id}) {
+		t.Errorf("not in the English list after switching: %v", got)
+	}
+	// Twilio's own opt-out detection, with a word we do not list.
+	form := s.form(phone, "stopp")
+	form.Set("OptOutType", "STOP")
+	if r := s.replies(s.post(form, "")); len(r) != 1 || !strings.Contains(r[0], "no more messages") {
+		t.Errorf("OptOutType STOP answered %q", r)
+	}
+	if got := subscribers("albuquerque", "en"); len(got) != 0 {
+		t.Errorf("still subscribed after opting out: %v", got)
+	}
+}
+
+// roundTrips counts commands and pipelines sent to Redis: each is one network round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestTwoRoundTripsPerMessage holds the design's promise: a webhook reads the member and the
+// message's earlier answer in one round trip and writes in a second.
+func TestTwoRoundTripsPerMessage(t *testing.T) {
+	s := startServer(t)
+	s.text(testSender, "hola") // loads the commit script into Redis
+	var rt roundTrips
+	s.rdb.AddHook(&rt)
+	for _, msg := range []string{"menu", "1", "2", "menu", "2", "bernalillo"} {
+		before := rt.n.Load()
+		s.text(testSender, msg)
+		if got := rt.n.Load() - before; got != 2 {
+			t.Errorf("%q took %d Redis round trips, want 2", msg, got)
+		}
+	}
+	form := s.form(testSender, "menu")
+	s.post(form, "").Body.Close()
+	before := rt.n.Load()
+	s.post(form, "").Body.Close()
+	if got := rt.n.Load() - before; got != 1 {
+		t.Errorf("a retried message took %d round trips, want 1", got)
+	}
+}
+
+// baselineServer is a webhook handler with no engine: it parses the form, checks the
+// signature, runs work (if any), and writes a one-message TwiML reply. BenchmarkWebhook is
+// measured against it.
+func baselineServer(b *testing.B, work func(r *http.Request) error) *hotlineServer {
+	v := twilio.NewVerifier(testToken)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if !v.Valid(testPublic+r.URL.RequestURI(), r.PostForm, r.Header.Get(twilio.SignatureHeader)) {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		if work != nil {
+			if err := work(r); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", twilio.ContentType)
+		twilio.WriteTwiML(w, []string{"Envíe un número:\n1 Sus derechos"})
+	}))
+	b.Cleanup(srv.Close)
+	return &hotlineServer{t: b, srv: srv}
+}
+
+func benchmarkText(b *testing.B, s *hotlineServer) {
 	for b.Loop() {
 		if r := s.text(testSender, "menu"); len(r) != 1 {
 			b.Fatal(r)
 		}
 	}
+}
+
+// BenchmarkBaselineParseVerify is the floor: parse, verify, reply, no state.
+func BenchmarkBaselineParseVerify(b *testing.B) {
+	benchmarkText(b, baselineServer(b, nil))
+}
+
+// BenchmarkBaselineOneRoundTrip adds to the floor the least state a webhook can keep: one
+// pipelined GET+SET to the same Redis. BenchmarkWebhook minus this is what the engine
+// (two round trips, sealing, the flow step, rendering) costs.
+func BenchmarkBaselineOneRoundTrip(b *testing.B) {
+	rdb, prefix := redistest.Open(b)
+	benchmarkText(b, baselineServer(b, func(r *http.Request) error {
+		key := prefix + ":baseline:" + r.PostForm.Get("From")
+		_, err := rdb.Pipelined(r.Context(), func(p redis.Pipeliner) error {
+			p.Get(r.Context(), key)
+			p.Set(r.Context(), key, r.PostForm.Get("MessageSid"), time.Hour)
+			return nil
+		})
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		return err
+	}))
 }
