@@ -79,9 +79,10 @@ func TestTwilioModeRefusesMissingSettings(t *testing.T) {
 
 func TestSimulate(t *testing.T) {
 	var out bytes.Buffer
-	env := envOf(map[string]string{"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": "test-simulate"})
-	if redistest.URL(t) == "" {
-		env = envOf(nil)
+	env := envOf(nil) // the embedded Redis
+	if url := redistest.URL(t); url != "" {
+		_, prefix := redistest.Open(t) // a prefix of its own, cleaned up after
+		env = envOf(map[string]string{"REDIS_URL": url, "HOTLINE_KEY_PREFIX": prefix})
 	}
 	err := run(context.Background(), []string{"simulate", "--from", "+15055550177"}, env, strings.NewReader("hello\n2\nstop\nhi\n"), &out, io.Discard)
 	if err != nil {
