@@ -106,7 +106,8 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		now := e.cfg.Now()
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
-		// Keep the address only while alerts need it.
+		// A member who writes can receive; keep the address only while alerts need it.
+		res.State.Undeliverable = false
 		if len(res.State.Areas) > 0 && !res.State.OptedOut {
 			res.State.Address = in.From
 		} else {
@@ -172,6 +173,58 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		}
 	}
 	return Answer{}, ErrGaveUp
+}
+
+// State returns member id's current state (for a worker deciding whether to send).
+func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {
+	rec, err := e.cfg.Store.Load(ctx, id, "")
+	if err != nil {
+		return flow.State{}, err
+	}
+	return e.openState(rec.State, id, []byte(id+":s")), nil
+}
+
+// Update changes member id's state outside a conversation (a worker learning from the
+// provider that the member opted out), with the same compare-and-set as a message, so it
+// never overwrites a concurrent reply's state. change returns false to leave it as is.
+func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.State) bool) error {
+	stateCtx := []byte(id + ":s")
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		rec, err := e.cfg.Store.Load(ctx, id, "")
+		if err != nil {
+			return err
+		}
+		before := e.openState(rec.State, id, stateCtx)
+		after := before.Clone()
+		if !change(&after) {
+			return nil
+		}
+		if len(after.Areas) == 0 || after.OptedOut {
+			after.Address = ""
+		}
+		stateJSON, err := json.Marshal(after)
+		if err != nil {
+			return fmt.Errorf("encoding state: %w", err)
+		}
+		ttl := e.cfg.ConversationTTL
+		if after.Durable() {
+			ttl = 0
+		}
+		err = e.cfg.Store.Save(ctx, id, hotline.Commit{Expect: rec.Version, State: e.cfg.Keys.Seal(stateJSON, stateCtx), TTL: ttl, Now: e.cfg.Now()})
+		if errors.Is(err, hotline.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if e.cfg.Subscriptions != nil && subscriptionChanged(before, after) {
+			if err := e.cfg.Subscriptions(ctx, id, before, after); err != nil {
+				e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+			}
+		}
+		return nil
+	}
+	return ErrGaveUp
 }
 
 // openState decodes a member's sealed state; nil is a member never seen.

@@ -27,6 +27,9 @@ type State struct {
 	Areas []string `json:"a,omitempty"`
 	// Active is when the member last wrote (Unix seconds), for expiring a stale conversation.
 	Active int64 `json:"t,omitempty"`
+	// Undeliverable is set when the provider said the address cannot receive messages
+	// (an invalid or landline number); alerts skip the member until they write again.
+	Undeliverable bool `json:"u,omitempty"`
 	// Address is where alerts go (the provider's address, e.g. "+15055550100"). The engine,
 	// not a flow, sets it, and only while the member has areas: nobody else's is kept.
 	Address string `json:"p,omitempty"`
@@ -35,6 +38,9 @@ type State struct {
 // Durable reports whether the state must outlive an idle conversation: a subscriber's areas
 // and an opt-out must be remembered until the member changes them.
 func (s State) Durable() bool { return s.OptedOut || len(s.Areas) > 0 }
+
+// Clone returns a copy that shares nothing with s.
+func (s State) Clone() State { return s.clone() }
 
 func (s State) clone() State {
 	s.Data = maps.Clone(s.Data)
@@ -242,7 +248,11 @@ func (r *run) route(n *Node, text string) {
 
 // repeat says "I didn't understand" and asks the node's question again.
 func (r *run) repeat(n *Node) {
-	r.replies = append(r.replies, Reply{ID: r.set.settings.NotUnderstood})
+	// Before a member has a language, "not understood" could only be said in the wrong one;
+	// the (bilingual) question alone is clearer.
+	if r.st.Lang != "" {
+		r.replies = append(r.replies, Reply{ID: r.set.settings.NotUnderstood})
+	}
 	r.say(n)
 	r.st.Node = n.ID
 }

@@ -68,7 +68,8 @@ type Commit struct {
 	// TTL is how long an idle member is kept; 0 keeps the member until changed (a
 	// subscriber, or an opt-out that must be honoured indefinitely).
 	TTL time.Duration
-	// MsgID and Reply record the answer to the message that caused this write.
+	// MsgID and Reply record the answer to the message that caused this write; both are
+	// empty for a write no message caused (a worker learning an opt-out, say).
 	MsgID string
 	Reply []byte
 	Now   time.Time

@@ -42,10 +42,15 @@ func (s *Store) Zips(ctx context.Context) (map[string]string, error) {
 }
 
 // subscribersKey is the set of member ids subscribed to area's alerts in lang. A broadcast
-// reads one set per area and language, so it never scans members.
+// reads one set per area and language, so it never scans members. Every subscription set
+// carries the {s} hash tag, so that one SUNIONSTORE can freeze a broadcast's recipients on
+// Redis Cluster too.
 func (s *Store) subscribersKey(area, lang string) string {
-	return s.prefix + ":sub:" + area + ":" + lang
+	return s.prefix + ":sub:{s}:" + area + ":" + lang
 }
+
+// AllAreas is the area name of the set of every subscriber in a language.
+const AllAreas = "*"
 
 // Subscription is where a member is listed: the areas and the language.
 type Subscription struct {
@@ -66,6 +71,12 @@ func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after 
 		}
 		for _, a := range after.Areas {
 			p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+		}
+		if len(before.Areas) > 0 && (len(after.Areas) == 0 || before.Lang != after.Lang) {
+			p.SRem(ctx, s.subscribersKey(AllAreas, before.Lang), id)
+		}
+		if len(after.Areas) > 0 {
+			p.SAdd(ctx, s.subscribersKey(AllAreas, after.Lang), id)
 		}
 		return nil
 	})

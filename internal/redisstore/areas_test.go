@@ -52,6 +52,7 @@ func TestSyncSubscriptions(t *testing.T) {
 	s.SyncSubscriptions(ctx, "m2", none, Subscription{Areas: []string{"albuquerque"}, Lang: "es"})
 	check("albuquerque", "es", "m1", "m2")
 	check("bernalillo-county", "es", "m1")
+	check(AllAreas, "es", "m1", "m2")
 
 	// m1 switches to English and drops Bernalillo County.
 	en := Subscription{Areas: []string{"albuquerque"}, Lang: "en"}
@@ -59,8 +60,11 @@ func TestSyncSubscriptions(t *testing.T) {
 	check("albuquerque", "es", "m2")
 	check("albuquerque", "en", "m1")
 	check("bernalillo-county", "es")
+	check(AllAreas, "es", "m2")
+	check(AllAreas, "en", "m1")
 
 	// m1 opts out: gone everywhere.
 	s.SyncSubscriptions(ctx, "m1", en, none)
 	check("albuquerque", "en")
+	check(AllAreas, "en")
 }

@@ -98,15 +98,19 @@ func (s *Store) Load(ctx context.Context, id, msgID string) (hotline.MemberRecor
 // the reply to the message that caused it, in one atomic step. It returns {0, version} on
 // success, {1, reply} when the message was answered meanwhile (a concurrent retry), and
 // {2, version} when the state moved on (the member's messages raced; re-read and retry).
+// Without a message id (an update from a worker, say) only the state is written.
 // Replies older than the retention are trimmed here, a few at a time, so the per-member
 // reply log never grows without bound and erasing a member is a DEL of three keys.
 var commitScript = redis.NewScript(`
-local done = redis.call('HGET', KEYS[2], ARGV[4])
-if done then return {1, done} end
+if ARGV[4] ~= '' then
+  local done = redis.call('HGET', KEYS[2], ARGV[4])
+  if done then return {1, done} end
+end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then return {2, v} end
 redis.call('HSET', KEYS[1], 'v', v + 1, 's', ARGV[2])
 if ARGV[3] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[4] == '' then return {0, v + 1} end
 local now = tonumber(ARGV[6])
 local keep = tonumber(ARGV[7])
 local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - keep, 'LIMIT', 0, 64)

@@ -1,0 +1,63 @@
+package hotline
+
+import (
+	"errors"
+	"time"
+)
+
+// BroadcastStatus is where a broadcast is in its life.
+type BroadcastStatus string
+
+// A broadcast is a draft (or awaits a second organizer's approval), then sending, then done;
+// it can be canceled until it is done.
+const (
+	Draft            BroadcastStatus = "draft"
+	AwaitingApproval BroadcastStatus = "awaiting_approval"
+	Sending          BroadcastStatus = "sending"
+	Done             BroadcastStatus = "done"
+	Canceled         BroadcastStatus = "canceled"
+)
+
+// Broadcast is an alert to the subscribers of some areas, in each subscriber's language.
+type Broadcast struct {
+	ID     string
+	Status BroadcastStatus
+	// Text is the alert per language ("es", "en").
+	Text map[string]string
+	// Areas are place IDs; empty means every subscriber.
+	Areas  []string
+	Urgent bool
+	// CreatedBy and ApprovedBy are organizer IDs.
+	CreatedBy, ApprovedBy string
+	CreatedAt, SentAt     time.Time
+	DoneAt                time.Time
+	// Recipients per language: the preview's count while a draft, the frozen list's count
+	// once sending.
+	Recipients map[string]int64
+	Counts     BroadcastCounts
+}
+
+// BroadcastCounts tell how a broadcast is going.
+type BroadcastCounts struct {
+	Queued          int64 `json:"queued"`
+	Sent            int64 `json:"sent"`
+	Delivered       int64 `json:"delivered"`
+	Failed          int64 `json:"failed"`
+	Undelivered     int64 `json:"undelivered"`
+	SkippedOptedOut int64 `json:"skipped_opted_out"`
+}
+
+// Organizer is a person allowed to compose and approve broadcasts.
+type Organizer struct {
+	ID        string
+	Name      string
+	Phone     string // in clear only in memory; stored sealed
+	CreatedAt time.Time
+}
+
+// Errors the broadcast store and service return.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrWrongState = errors.New("not allowed in the broadcast's current status")
+	ErrSameActor  = errors.New("the creator cannot approve their own broadcast")
+)
