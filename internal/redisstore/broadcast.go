@@ -15,12 +15,12 @@ import (
 
 // A broadcast's own keys share the hash tag {b:<id>}; its frozen recipient lists live with the
 // subscription sets under {s}, where SUNIONSTORE can build them.
-func (s *Store) bcKey(id string) string       { return s.prefix + ":bc:{b:" + id + "}" }
-func (s *Store) bcDoneKey(id string) string   { return s.prefix + ":bc:{b:" + id + "}:done" }
-func (s *Store) bcFinalKey(id string) string  { return s.prefix + ":bc:{b:" + id + "}:final" }
-func (s *Store) bcLeaseKey(id string) string  { return s.prefix + ":bc:{b:" + id + "}:lease" }
-func (s *Store) bcListKey() string            { return s.prefix + ":bcs" }
-func (s *Store) bcEnqueueKey() string         { return s.prefix + ":bcq" }
+func (s *Store) bcKey(id string) string      { return s.prefix + ":bc:{b:" + id + "}" }
+func (s *Store) bcDoneKey(id string) string  { return s.prefix + ":bc:{b:" + id + "}:done" }
+func (s *Store) bcFinalKey(id string) string { return s.prefix + ":bc:{b:" + id + "}:final" }
+func (s *Store) bcLeaseKey(id string) string { return s.prefix + ":bc:{b:" + id + "}:lease" }
+func (s *Store) bcListKey() string           { return s.prefix + ":bcs" }
+func (s *Store) bcEnqueueKey() string        { return s.prefix + ":bcq" }
 func (s *Store) bcRcptKey(id, lang string) string {
 	return s.prefix + ":sub:{s}:bc:" + id + ":" + lang
 }
