@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -53,9 +54,19 @@ func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 		rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
 		return rdb, func() { rdb.Close(); m.Close() }, nil
 	}
+	if cfg.RedisCluster {
+		opt, err := redis.ParseClusterURL(cfg.RedisURL)
+		if err != nil {
+			// The parser's message can quote the URL, password included.
+			return nil, nil, errors.New("REDIS_URL is not a valid Redis Cluster URL")
+		}
+		opt.ContextTimeoutEnabled = true
+		rdb := redis.NewClusterClient(opt)
+		return rdb, func() { rdb.Close() }, nil
+	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, nil, errors.New("REDIS_URL is not a valid redis:// or rediss:// URL")
 	}
 	opt.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(opt)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,7 +91,7 @@ func sampleText(c content.Content, lang, id string, base map[string]string) (str
 	}
 	text, err := c.Catalog.Text(lang, id, data)
 	if err != nil {
-		return "", "", errors.New(err.Error())
+		return "", "", err
 	}
 	return text, approx, nil
 }

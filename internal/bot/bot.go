@@ -58,7 +58,8 @@ type Engine struct {
 const DefaultConversationTTL = 30 * 24 * time.Hour
 
 // maxAttempts bounds the optimistic retries when one member's messages race. Each attempt
-// that loses is beaten by a write that succeeded, so 64 simultaneous messages need at most 64.
+// that loses is beaten by a write that succeeded, so n simultaneous messages need at most n
+// attempts each; 200 leaves room for bursts well past what the per-sender limit allows.
 const maxAttempts = 200
 
 // New returns an Engine.
@@ -97,7 +98,10 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		if err != nil {
 			return Answer{}, err
 		}
-		st := e.openState(rec.State, id, stateCtx)
+		st, err := e.openState(rec.State, id, stateCtx)
+		if err != nil {
+			return Answer{}, err
+		}
 		if rec.Reply != nil {
 			e.resync(ctx, id, st)
 			texts, err := e.openReply(rec.Reply, replyCtx)
@@ -143,10 +147,8 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		var answered *hotline.AnsweredError
 		switch {
 		case err == nil:
-			if e.cfg.Subscriptions != nil && subscriptionChanged(st, res.State) {
-				if err := e.cfg.Subscriptions(ctx, id, st, res.State); err != nil {
-					e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-				}
+			if subscriptionChanged(st, res.State) {
+				e.syncSubscriptions(ctx, id, st, res.State)
 			}
 			if e.cfg.Effects != nil && len(res.Effects) > 0 {
 				if err := e.cfg.Effects(ctx, id, res.State, res.Effects); err != nil {
@@ -181,7 +183,7 @@ func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {
 	if err != nil {
 		return flow.State{}, err
 	}
-	return e.openState(rec.State, id, []byte(id+":s")), nil
+	return e.openState(rec.State, id, []byte(id+":s"))
 }
 
 // Update changes member id's state outside a conversation (a worker learning from the
@@ -194,7 +196,10 @@ func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.Sta
 		if err != nil {
 			return err
 		}
-		before := e.openState(rec.State, id, stateCtx)
+		before, err := e.openState(rec.State, id, stateCtx)
+		if err != nil {
+			return err
+		}
 		after := before.Clone()
 		if !change(&after) {
 			return nil
@@ -217,33 +222,76 @@ func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.Sta
 		if err != nil {
 			return err
 		}
-		if e.cfg.Subscriptions != nil && subscriptionChanged(before, after) {
-			if err := e.cfg.Subscriptions(ctx, id, before, after); err != nil {
-				e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-			}
+		if subscriptionChanged(before, after) {
+			e.syncSubscriptions(ctx, id, before, after)
 		}
 		return nil
 	}
 	return ErrGaveUp
 }
 
+// ErrUnreadableState means a member's stored state does not open (HOTLINE_SECRET changed, or
+// the data was damaged). The member is not answered and the state is not overwritten: it may
+// hold an opt-out, and starting afresh would silently cancel it.
+var ErrUnreadableState = fmt.Errorf("member state cannot be read: %w", hotline.ErrDoNotAnswer)
+
 // openState decodes a member's sealed state; nil is a member never seen.
-func (e *Engine) openState(sealed []byte, id string, ctx []byte) flow.State {
+func (e *Engine) openState(sealed []byte, id string, ctx []byte) (flow.State, error) {
 	var st flow.State
 	if sealed == nil {
-		return st
+		return st, nil
 	}
 	plain, err := e.cfg.Keys.Open(sealed, ctx)
 	if err == nil {
 		err = json.Unmarshal(plain, &st)
 	}
 	if err != nil {
-		// Unreadable state (a changed secret, say) must not lock a member out: start them
-		// afresh and say so in the log.
-		e.cfg.Log.Warn("member state unreadable; starting afresh", "member", id[:8], "err", err)
-		return flow.State{}
+		e.cfg.Log.Error("member state unreadable; not answering", "member", id[:8], "err", err)
+		return flow.State{}, fmt.Errorf("%w: %v", ErrUnreadableState, err)
 	}
-	return st
+	return st, nil
+}
+
+// syncSubscriptions brings the subscriber index in line with the member's state after a
+// write that changed areas, language or opt-out. Two such writes racing could otherwise apply
+// their changes to the index in the wrong order and leave a subscriber out of every list, so
+// it syncs to the state as re-read after the write, and again if the state moved meanwhile.
+func (e *Engine) syncSubscriptions(ctx context.Context, id string, before, after flow.State) {
+	if e.cfg.Subscriptions == nil {
+		return
+	}
+	stateCtx := []byte(id + ":s")
+	for range 5 {
+		rec, err := e.cfg.Store.Load(ctx, id, "")
+		if err != nil {
+			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+			return
+		}
+		fresh, err := e.openState(rec.State, id, stateCtx)
+		if err != nil {
+			return
+		}
+		// Leave every list before or after names, then join those the fresh state names.
+		old := before
+		old.Areas = append(append([]string(nil), before.Areas...), after.Areas...)
+		if err := e.cfg.Subscriptions(ctx, id, old, fresh); err != nil {
+			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+			return
+		}
+		if after.Lang != before.Lang {
+			other := after
+			other.Areas = old.Areas
+			if err := e.cfg.Subscriptions(ctx, id, other, fresh); err != nil {
+				e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+				return
+			}
+		}
+		again, err := e.cfg.Store.Load(ctx, id, "")
+		if err != nil || again.Version == rec.Version {
+			return
+		}
+		before, after = fresh, fresh
+	}
 }
 
 // resync re-adds a subscriber to the index when a message is answered again: if the process

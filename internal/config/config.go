@@ -26,6 +26,7 @@ var Settings = []Setting{
 	{"TWILIO_MESSAGING_SERVICE_SID", "", "Messaging Service that sends messages outside a reply"},
 	{"TWILIO_API_BASE", "", "base URL of a Twilio-compatible REST API (another provider, or a local fake in tests)"},
 	{"REDIS_URL", "", "redis:// or rediss://; unset = an embedded in-process Redis (nothing survives a restart)"},
+	{"REDIS_CLUSTER", "false", "true when REDIS_URL points at a Redis Cluster (redis://host:port?addr=host2:port2…)"},
 	{"HOTLINE_KEY_PREFIX", "hotline", "every Redis key starts with it, so several hotlines or test runs share one Redis"},
 	{"HOTLINE_SECRET", "", "key material for member ids and for sealing stored data (16+ characters; never change it: ids derive from it). Required unless in local mode."},
 	{"HOTLINE_PROGRAM_NAME", "Community Hotline", "the program's name, said in greetings, HELP and opt-in confirmations"},
@@ -46,6 +47,7 @@ type Config struct {
 	MessagingServiceSID string
 	APIBase             string
 	RedisURL            string
+	RedisCluster        bool
 	KeyPrefix           string
 	Secret              string
 	ProgramName         string
@@ -91,6 +93,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		Contact:             get("HOTLINE_CONTACT"),
 	}
 	var err error
+	if c.RedisCluster, err = strconv.ParseBool(get("REDIS_CLUSTER")); err != nil {
+		errs = append(errs, fmt.Errorf("REDIS_CLUSTER %q must be true or false", get("REDIS_CLUSTER")))
+	}
 	if c.Port, err = strconv.Atoi(get("PORT")); err != nil || c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT %q is not a port number", get("PORT")))
 	}
@@ -141,6 +146,8 @@ func Parse(getenv func(string) string) (Config, error) {
 		for _, req := range []struct{ name, val string }{
 			{"PUBLIC_URL", c.PublicURL}, {"TWILIO_ACCOUNT_SID", c.AccountSID},
 			{"HOTLINE_SECRET", c.Secret}, {"HOTLINE_CONTACT", c.Contact},
+			// An embedded Redis would lose every opt-out at each restart and differ per machine.
+			{"REDIS_URL", c.RedisURL},
 		} {
 			if req.val == "" {
 				errs = append(errs, fmt.Errorf("%s is required when TWILIO_AUTH_TOKEN is set", req.name))

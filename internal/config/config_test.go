@@ -24,7 +24,7 @@ func TestTwilioModeRequiresSettings(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted Twilio mode without its settings")
 	}
-	for _, name := range []string{"PUBLIC_URL", "TWILIO_ACCOUNT_SID", "HOTLINE_SECRET", "HOTLINE_CONTACT"} {
+	for _, name := range []string{"PUBLIC_URL", "TWILIO_ACCOUNT_SID", "HOTLINE_SECRET", "HOTLINE_CONTACT", "REDIS_URL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s:\n%v", name, err)
 		}
@@ -32,6 +32,7 @@ func TestTwilioModeRequiresSettings(t *testing.T) {
 	c, err := Parse(env(map[string]string{
 		"TWILIO_AUTH_TOKEN": "tok", "PUBLIC_URL": "https://x.example/", "TWILIO_ACCOUNT_SID": "AC1",
 		"HOTLINE_SECRET": "0123456789abcdef", "HOTLINE_CONTACT": "505-000-0000", "HOTLINE_SMS_ENCODING": "GSM",
+		"REDIS_URL": "redis://127.0.0.1:6379/0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +52,7 @@ func TestBadValues(t *testing.T) {
 		"url":      {"PUBLIC_URL": "x.fly.dev"},
 		"secret":   {"HOTLINE_SECRET": "short"},
 		"budget":   {"HOTLINE_SEGMENT_BUDGET": "0"},
+		"cluster":  {"REDIS_CLUSTER": "maybe"},
 	} {
 		if _, err := Parse(env(m)); err == nil {
 			t.Errorf("%s: accepted %v", name, m)

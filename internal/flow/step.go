@@ -153,11 +153,15 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 	if r.st.Lang == "" {
 		r.st.Lang = s.detectLanguage(text)
 	}
-	if to := s.providerRoutes[strings.ToLower(in.ProviderKeyword)]; in.ProviderKeyword != "" && to != "" {
-		r.enter(to)
-		return r.result()
+	// The provider's opt-in word (START, and YES) means nothing to a member who has not
+	// opted out: a YES may be confirming an alert sign-up, so it goes to the node.
+	if provider := strings.ToLower(in.ProviderKeyword); provider != "" && provider != "start" {
+		if to := s.providerRoutes[provider]; to != "" {
+			r.enter(to)
+			return r.result()
+		}
 	}
-	if k := s.globalExact(text, false); k != nil {
+	if k := s.globalExact(text, false); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
 		r.enter(k.Go)
 		return r.result()
 	}
@@ -337,6 +341,13 @@ func (r *run) data() map[string]string {
 	maps.Copy(d, r.st.Data)
 	maps.Copy(d, r.vars)
 	return d
+}
+
+// isLanguageNode reports whether node id sets the language (so a first message "ENGLISH"
+// needs no question first).
+func (s *Set) isLanguageNode(id string) bool {
+	n, ok := s.nodes[id]
+	return ok && n.Do == "set_language"
 }
 
 // globalExact finds the global keyword equal to the whole (folded) message. optedOut

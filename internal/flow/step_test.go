@@ -64,6 +64,23 @@ func TestConversations(t *testing.T) {
 			{in: "1", want: []string{"language_choose"}},
 			{in: "1", want: []string{"language_set", "menu_prompt"}, lang: "es"},
 		}, nil},
+		{"first message MENU marks no language: ask", []turn{
+			{in: "MENU", want: []string{"language_choose"}},
+			{in: "2", want: []string{"language_set", "menu_prompt"}, lang: "en"},
+		}, nil},
+		{"first message INFO marks no language: ask", []turn{{in: "info", want: []string{"language_choose"}}}, nil},
+		{"first message ENGLISH sets it", []turn{{in: "English", want: []string{"language_set", "menu_prompt"}, lang: "en"}}, nil},
+		{"provider START from a member who never opted out is just a reply", []turn{
+			{in: "hello", want: []string{"welcome", "menu_prompt"}},
+			{in: "alerts", want: []string{"alerts_ask"}},
+			{in: "ABQ", want: []string{"alerts_confirm"}},
+			{in: "YES", provider: "START", want: []string{"alerts_subscribed"}},
+		}, func(t *testing.T, st flow.State) {
+			if len(st.Areas) != 1 || st.Areas[0] != "albuquerque" {
+				t.Errorf("areas = %v", st.Areas)
+			}
+		}},
+		{"provider STOP with an unlisted word opts out", []turn{{in: "arrêtez", provider: "STOP", want: []string{"optout_confirm"}}}, nil},
 		{"first message AYÚDA is Spanish help", []turn{{in: "AYÚDA", want: []string{"help"}, lang: "es"}}, nil},
 		{"menu keyword in any form", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},

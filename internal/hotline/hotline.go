@@ -75,6 +75,10 @@ type Commit struct {
 	Now   time.Time
 }
 
+// ErrDoNotAnswer marks a failure after which the member must get no reply at all, not even
+// the fallback: their stored state could not be read, and it may hold an opt-out.
+var ErrDoNotAnswer = errors.New("member must not be answered")
+
 // ErrConflict means a member's state changed between read and write; re-read and retry.
 var ErrConflict = errors.New("member state changed concurrently")
 

@@ -133,8 +133,9 @@ func (l *Limiter) Take(ctx context.Context, n int) error {
 			limit, byDeadline = max(d, 0), true
 		}
 	}
+	// The interval is written without an exponent: the Lua of miniredis reads "1e+06" as nil.
 	res, err := takeScript.Run(ctx, l.rdb, []string{l.key},
-		strconv.FormatFloat(l.interval, 'g', -1, 64), l.burst, n, limit.Microseconds(),
+		strconv.FormatFloat(l.interval, 'f', -1, 64), l.burst, n, limit.Microseconds(),
 	).Int64Slice()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,17 +91,30 @@ func TestRate(t *testing.T) {
 		// 10/s × 2 s + 10 = 30: the burst goes at once, then the rate holds.
 		{name: "burst", rate: 10, burst: 10, n: 1, processes: 1, workers: 4, min: 27, max: 30},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			rdb, prefix := redistest.Open(t)
-			limiters := []*Limiter{New(rdb, prefix+":rate", tc.rate, tc.burst)}
-			for range tc.processes - 1 {
-				limiters = append(limiters, New(secondClient(t, rdb), prefix+":rate", tc.rate, tc.burst))
-			}
+	// The cases run at the same time, each on keys of its own, so the test lasts one window
+	// whatever -parallel is; then each is checked in a subtest of its own.
+	type result struct {
+		granted int64
+		elapsed time.Duration
+	}
+	results := make([]result, len(tests))
+	var wg sync.WaitGroup
+	for i, tc := range tests {
+		rdb, prefix := redistest.Open(t)
+		limiters := []*Limiter{New(rdb, prefix+":rate", tc.rate, tc.burst)}
+		for range tc.processes - 1 {
+			limiters = append(limiters, New(secondClient(t, rdb), prefix+":rate", tc.rate, tc.burst))
+		}
+		wg.Go(func() {
 			start := time.Now()
-			got := takeUntil(t, window, tc.workers, tc.n, limiters...)
-			elapsed := time.Since(start)
+			results[i].granted = takeUntil(t, window, tc.workers, tc.n, limiters...)
+			results[i].elapsed = time.Since(start)
+		})
+	}
+	wg.Wait()
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, elapsed := results[i].granted, results[i].elapsed
 			t.Logf("%d segments in %v (%.1f/s; rate %v, burst %d)", got, elapsed.Round(time.Millisecond), float64(got)/elapsed.Seconds(), tc.rate, tc.burst)
 			if got < tc.min || got > tc.max {
 				t.Errorf("%d segments granted in %v, want %d to %d", got, window, tc.min, tc.max)
@@ -278,6 +292,12 @@ func TestMiniredis(t *testing.T) {
 	}
 	if ttl := m.TTL("P:rate"); ttl <= 0 {
 		t.Errorf("TTL %v, want positive", ttl)
+	}
+	// Intervals of every size reach the script as numbers its Lua can read.
+	for _, rate := range []float64{1, 3, 1e-3, 1e9} {
+		if err := New(rdb, "P:rate:"+fmt.Sprint(rate), rate, 1).Take(ctx, 1); err != nil {
+			t.Errorf("rate %v: %v", rate, err)
+		}
 	}
 }
 

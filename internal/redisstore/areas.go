@@ -9,8 +9,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The ZIP → county table: one hash, field ZIP, value "countyID|cityID".
-func (s *Store) zipsKey() string { return s.prefix + ":zips" }
+// The ZIP → county table: one hash, field ZIP, value "countyID|cityID". The {z} hash tag
+// keeps it and its import copy in one slot, so the swap by RENAME works on Redis Cluster.
+func (s *Store) zipsKey() string { return s.prefix + ":zips:{z}" }
 
 // ReplaceZips swaps in a new ZIP table atomically: readers see the old table or the new one,
 // never a mix. Values are "countyID|cityID" (cityID may be empty).

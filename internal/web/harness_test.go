@@ -46,6 +46,7 @@ type hotlineServer struct {
 	prefix string
 	store  *redisstore.Store
 	keys   *privacy.Keys
+	engine *bot.Engine
 	sids   atomic.Int64
 }
 
@@ -89,7 +90,7 @@ func startServer(t testing.TB) *hotlineServer {
 		Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
 		Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
 	})
-	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys}
+	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys, engine: engine}
 	t.Cleanup(s.srv.Close)
 	return s
 }

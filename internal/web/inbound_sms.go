@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
 
@@ -44,7 +45,11 @@ func handleInboundSMS(d Deps) http.Handler {
 			return
 		}
 		texts, err := d.Bot.Answer(r.Context(), in)
-		if err != nil {
+		switch {
+		case errors.Is(err, hotline.ErrDoNotAnswer):
+			d.Log.Error("message not answered", "msg_id", in.ID, "err", err)
+			texts = nil
+		case err != nil:
 			d.Log.Error("message not handled; fallback sent", "msg_id", in.ID, "err", err)
 			texts = []string{d.Fallback}
 		}

@@ -323,3 +323,56 @@ func BenchmarkBaselineOneRoundTrip(b *testing.B) {
 		return err
 	}))
 }
+
+// TestUnreadableStateIsNotOverwritten: a member whose sealed state cannot be opened (a
+// changed secret, damaged data) may have opted out; they get no reply, and the state stays.
+func TestUnreadableStateIsNotOverwritten(t *testing.T) {
+	s := startServer(t)
+	s.text(testSender, "hola")
+	s.text(testSender, "ALTO")
+	ctx := context.Background()
+	key := ""
+	for _, k := range s.rdb.Keys(ctx, s.prefix+":m:*").Val() {
+		if strings.Count(k, ":") == 2 {
+			key = k
+		}
+	}
+	s.rdb.HSet(ctx, key, "s", "damaged")
+	if r := s.text(testSender, "hola"); len(r) != 0 {
+		t.Errorf("answered %q", r)
+	}
+	if got := s.rdb.HGet(ctx, key, "s").Val(); got != "damaged" {
+		t.Errorf("the unreadable state was overwritten")
+	}
+}
+
+// TestSubscriptionIndexSurvivesRacingLanguageChanges: a subscriber switching languages many
+// times at once must end up in exactly the list of the language their state says.
+func TestSubscriptionIndexSurvivesRacingLanguageChanges(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	for _, msg := range []string{"hola", "alertas", "ABQ", "si"} {
+		s.text(testSender, msg)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.text(testSender, []string{"english", "español"}[i%2])
+		}()
+	}
+	wg.Wait()
+	id := s.keys.MemberID("sms", testSender)
+	st, err := s.engine.State(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"es", "en"} {
+		ids, _ := s.store.Subscribers(ctx, "albuquerque", lang)
+		want := lang == st.Lang
+		if got := len(ids) == 1; got != want {
+			t.Errorf("state language %s; %s list = %v", st.Lang, lang, ids)
+		}
+	}
+}

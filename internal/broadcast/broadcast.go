@@ -1,0 +1,373 @@
+// Package broadcast is what organizers do with alerts: compose one for some areas in every
+// language, preview who it reaches and what it costs, have it approved, send it, cancel it;
+// and the organizer roster that says who may. Sending itself is the dispatch package's job.
+package broadcast
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/segment"
+)
+
+// MaxText is the longest alert, in characters (Twilio's limit for one message).
+const MaxText = 1600
+
+// Config holds a Service's dependencies and settings.
+type Config struct {
+	Store  *redisstore.Store
+	Places *places.Directory
+	Keys   *privacy.Keys
+	// Languages the hotline speaks; an alert needs text in each that has recipients.
+	Languages []string
+	// Rate is the send rate in segments per second (0 = unlimited), for the duration estimate.
+	Rate float64
+	// CostPerSegment is in USD, for the cost estimate.
+	CostPerSegment float64
+	// Approvals requires a second organizer to approve every broadcast before it is sent.
+	Approvals bool
+	// GSM means messages are sent transliterated to GSM-7, which changes their cost.
+	GSM bool
+	// RootToken is the administrator's token (manages organizers); empty turns the admin
+	// API off.
+	RootToken string
+	Now       func() time.Time
+}
+
+// Service is the organizers' side of broadcasts.
+type Service struct {
+	cfg Config
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg}
+}
+
+// InvalidError is a request the organizer must correct; its message says how.
+type InvalidError struct {
+	Msg         string
+	Suggestions []string
+}
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+// Draft is what an organizer composes.
+type Draft struct {
+	Text   map[string]string `json:"text"`
+	Areas  []string          `json:"areas"`
+	Urgent bool              `json:"urgent"`
+}
+
+// Preview is who a broadcast reaches and what it costs.
+type Preview struct {
+	Recipients         map[string]int64  `json:"recipients"`
+	Segments           map[string]int    `json:"segments"`
+	Encoding           map[string]string `json:"encoding"`
+	EstimatedCostUSD   float64           `json:"estimated_cost_usd"`
+	EstimatedDurationS float64           `json:"estimated_duration_s"`
+	Areas              []string          `json:"areas"`
+	AreaNames          map[string]string `json:"area_names"`
+	SegmentsTotal      int64             `json:"segments_total"`
+}
+
+// Create validates a draft and stores it as a draft (or awaiting approval).
+func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotline.Broadcast, Preview, error) {
+	areas, err := s.resolveAreas(d.Areas)
+	if err != nil {
+		return hotline.Broadcast{}, Preview{}, err
+	}
+	for lang, text := range d.Text {
+		if !slices.Contains(s.cfg.Languages, lang) {
+			return hotline.Broadcast{}, Preview{}, &InvalidError{Msg: fmt.Sprintf("text.%s: the hotline speaks %s", lang, strings.Join(s.cfg.Languages, ", "))}
+		}
+		if n := utf8.RuneCountInString(text); n > MaxText {
+			return hotline.Broadcast{}, Preview{}, &InvalidError{Msg: fmt.Sprintf("text.%s is %d characters; the most one message can carry is %d", lang, n, MaxText)}
+		}
+	}
+	b := hotline.Broadcast{
+		ID: redisstore.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: areas, Urgent: d.Urgent,
+		CreatedBy: organizer, CreatedAt: s.cfg.Now(),
+	}
+	for lang, text := range d.Text {
+		if t := strings.TrimSpace(text); t != "" {
+			b.Text[lang] = t
+		}
+	}
+	if s.cfg.Approvals {
+		b.Status = hotline.AwaitingApproval
+	}
+	p, err := s.preview(ctx, b)
+	if err != nil {
+		return hotline.Broadcast{}, Preview{}, err
+	}
+	for _, lang := range s.cfg.Languages {
+		if p.Recipients[lang] > 0 && b.Text[lang] == "" {
+			return hotline.Broadcast{}, Preview{}, &InvalidError{Msg: fmt.Sprintf("text.%s is missing: %d subscribers read %s", lang, p.Recipients[lang], lang)}
+		}
+	}
+	if len(b.Text) == 0 {
+		return hotline.Broadcast{}, Preview{}, &InvalidError{Msg: "text is empty: write the alert in every language"}
+	}
+	b.Recipients = p.Recipients
+	if err := s.cfg.Store.CreateBroadcast(ctx, b); err != nil {
+		return hotline.Broadcast{}, Preview{}, err
+	}
+	return b, p, nil
+}
+
+// resolveAreas turns what an organizer typed ("Bernalillo", "santa fe county", a place id)
+// into place ids, refusing anything unclear with suggestions: an alert to the wrong county
+// is worse than none.
+func (s *Service) resolveAreas(names []string) ([]string, error) {
+	var ids []string
+	for _, name := range names {
+		if p, ok := s.cfg.Places.Get(name); ok {
+			ids = appendNew(ids, p.ID)
+			continue
+		}
+		r := s.cfg.Places.Lookup(name)
+		switch {
+		case r.Place != nil && !r.Corrected:
+			ids = appendNew(ids, r.Place.ID)
+		case r.Place != nil:
+			return nil, &InvalidError{Msg: fmt.Sprintf("area %q: did you mean %s?", name, r.Place.Label("en")), Suggestions: []string{r.Place.ID}}
+		case len(r.Choices) > 0:
+			return nil, &InvalidError{Msg: fmt.Sprintf("area %q is ambiguous", name), Suggestions: placeIDs(r.Choices)}
+		default:
+			return nil, &InvalidError{Msg: fmt.Sprintf("unknown area %q", name), Suggestions: placeIDs(r.Suggestions)}
+		}
+	}
+	return ids, nil
+}
+
+func placeIDs(ps []*places.Place) []string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
+}
+
+func appendNew(ids []string, id string) []string {
+	if slices.Contains(ids, id) {
+		return ids
+	}
+	return append(ids, id)
+}
+
+// Preview recomputes a stored broadcast's reach and cost now.
+func (s *Service) Preview(ctx context.Context, b hotline.Broadcast) (Preview, error) {
+	return s.preview(ctx, b)
+}
+
+func (s *Service) preview(ctx context.Context, b hotline.Broadcast) (Preview, error) {
+	p := Preview{Recipients: map[string]int64{}, Segments: map[string]int{}, Encoding: map[string]string{},
+		Areas: b.Areas, AreaNames: map[string]string{}}
+	for _, id := range b.Areas {
+		if pl, ok := s.cfg.Places.Get(id); ok {
+			p.AreaNames[id] = pl.Label("en")
+		}
+	}
+	for _, lang := range s.cfg.Languages {
+		if b.Status == hotline.Sending || b.Status == hotline.Done {
+			p.Recipients[lang] = b.Recipients[lang] // frozen when sending began
+		} else {
+			n, err := s.cfg.Store.CountRecipients(ctx, b.Areas, lang)
+			if err != nil {
+				return Preview{}, err
+			}
+			p.Recipients[lang] = n
+		}
+		text := b.Text[lang]
+		if s.cfg.GSM {
+			text = segment.ToGSM(text)
+		}
+		info := segment.Count(text)
+		p.Segments[lang], p.Encoding[lang] = info.Segments, string(info.Encoding)
+		p.SegmentsTotal += p.Recipients[lang] * int64(info.Segments)
+	}
+	p.EstimatedCostUSD = math.Round(float64(p.SegmentsTotal)*s.cfg.CostPerSegment*100) / 100
+	if s.cfg.Rate > 0 {
+		p.EstimatedDurationS = math.Ceil(float64(p.SegmentsTotal) / s.cfg.Rate)
+	}
+	return p, nil
+}
+
+// Approve records a second organizer's approval; the creator cannot approve their own.
+func (s *Service) Approve(ctx context.Context, id, organizer string) error {
+	return s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.AwaitingApproval}, hotline.Draft, organizer,
+		map[string]string{"approved_by": organizer})
+}
+
+// ErrNeedsApproval means the broadcast cannot be sent before another organizer approves it.
+var ErrNeedsApproval = errors.New("a second organizer must approve this broadcast first")
+
+// Send starts sending: the recipients are frozen and queued by the workers.
+func (s *Service) Send(ctx context.Context, id string) (hotline.Broadcast, error) {
+	b, err := s.cfg.Store.Broadcast(ctx, id)
+	if err != nil {
+		return hotline.Broadcast{}, err
+	}
+	if b.Status == hotline.AwaitingApproval {
+		return hotline.Broadcast{}, ErrNeedsApproval
+	}
+	if err := s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft}, hotline.Sending, "", nil); err != nil {
+		return hotline.Broadcast{}, err
+	}
+	var langs []string
+	for _, lang := range s.cfg.Languages {
+		if b.Text[lang] != "" {
+			langs = append(langs, lang)
+		}
+	}
+	if _, err := s.cfg.Store.StartSending(ctx, id, b.Areas, langs, s.cfg.Now()); err != nil {
+		return hotline.Broadcast{}, err
+	}
+	return s.cfg.Store.Broadcast(ctx, id)
+}
+
+// Cancel stops a broadcast that is not done; entries already queued are dropped by the
+// workers unsent.
+func (s *Service) Cancel(ctx context.Context, id string) error {
+	return s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft, hotline.AwaitingApproval, hotline.Sending}, hotline.Canceled, "", nil)
+}
+
+// Get returns a broadcast.
+func (s *Service) Get(ctx context.Context, id string) (hotline.Broadcast, error) {
+	return s.cfg.Store.Broadcast(ctx, id)
+}
+
+// List returns recent broadcasts, newest first.
+func (s *Service) List(ctx context.Context) ([]hotline.Broadcast, error) {
+	return s.cfg.Store.Broadcasts(ctx, 50)
+}
+
+// RootActor is the actor id of the administrator's token.
+const RootActor = "admin"
+
+// ErrUnauthorized means the token is missing or wrong.
+var ErrUnauthorized = errors.New("missing or wrong token")
+
+// Authenticate returns the organizer a token belongs to (RootActor for the administrator).
+func (s *Service) Authenticate(ctx context.Context, token string) (string, error) {
+	if token == "" {
+		return "", ErrUnauthorized
+	}
+	if s.cfg.RootToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.RootToken)) == 1 {
+		return RootActor, nil
+	}
+	// Tokens are looked up by their hash, so neither the stored value nor the lookup's
+	// timing reveals a token.
+	id, err := s.cfg.Store.OrganizerByToken(ctx, hashToken(token))
+	if redisstore.IsNotFound(err) {
+		return "", ErrUnauthorized
+	}
+	return id, err
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// OrganizerView is an organizer as the API shows it: the phone masked.
+type OrganizerView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Phone     string    `json:"phone"`
+	CreatedAt time.Time `json:"created_at"`
+	Token     string    `json:"token,omitempty"`
+}
+
+// AddOrganizer creates an organizer and returns their token, which is shown only now.
+func (s *Service) AddOrganizer(ctx context.Context, name, phone string) (OrganizerView, error) {
+	name, phone = strings.TrimSpace(name), strings.TrimSpace(phone)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return OrganizerView{}, &InvalidError{Msg: "name is required (at most 100 characters)"}
+	}
+	if !validPhone(phone) {
+		return OrganizerView{}, &InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token := "hot_" + base64.RawURLEncoding.EncodeToString(raw)
+	id := redisstore.NewID()
+	rec := redisstore.OrganizerRecord{
+		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), []byte("org:"+id)),
+		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), CreatedAt: s.cfg.Now(),
+	}
+	if err := s.cfg.Store.CreateOrganizer(ctx, rec); err != nil {
+		if errors.Is(err, redisstore.ErrDuplicate) {
+			return OrganizerView{}, &InvalidError{Msg: "an organizer with that phone exists already"}
+		}
+		return OrganizerView{}, err
+	}
+	return OrganizerView{ID: id, Name: name, Phone: maskPhone(phone), CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
+}
+
+// Organizers lists the roster with phones masked.
+func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
+	recs, err := s.cfg.Store.Organizers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OrganizerView, 0, len(recs))
+	for _, r := range recs {
+		phone, err := s.cfg.Keys.Open(r.SealedPhone, []byte("org:"+r.ID))
+		masked := "(unreadable)"
+		if err == nil {
+			masked = maskPhone(string(phone))
+		}
+		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: masked, CreatedAt: r.CreatedAt})
+	}
+	slices.SortFunc(out, func(a, b OrganizerView) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// RemoveOrganizer deletes an organizer; their token stops working at once.
+func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
+	err := s.cfg.Store.DeleteOrganizer(ctx, id)
+	if redisstore.IsNotFound(err) {
+		return hotline.ErrNotFound
+	}
+	return err
+}
+
+func validPhone(p string) bool {
+	if len(p) < 8 || len(p) > 16 || p[0] != '+' {
+		return false
+	}
+	for _, c := range p[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// maskPhone keeps the last two digits: enough to tell organizers apart, too little to call.
+func maskPhone(p string) string {
+	if len(p) < 4 {
+		return "••"
+	}
+	return p[:2] + strings.Repeat("•", len(p)-4) + p[len(p)-2:]
+}

@@ -1,0 +1,133 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Organizers: a hash each, a set of ids, and two indexes — by token hash (API calls) and by
+// phone-derived member id (SMS compose). The phone is stored sealed; the token only hashed.
+func (s *Store) orgKey(id string) string          { return s.prefix + ":org:" + id }
+func (s *Store) orgsKey() string                  { return s.prefix + ":orgs" }
+func (s *Store) orgTokenKey(hash string) string   { return s.prefix + ":orgtok:" + hash }
+func (s *Store) orgPhoneKey(member string) string { return s.prefix + ":orgby:" + member }
+
+// OrganizerRecord is an organizer as stored.
+type OrganizerRecord struct {
+	ID          string
+	Name        string
+	SealedPhone []byte
+	PhoneID     string // the member id of the organizer's phone
+	TokenHash   string
+	CreatedAt   time.Time
+}
+
+// ErrDuplicate means an organizer with that phone exists already.
+var ErrDuplicate = errors.New("an organizer with that phone exists already")
+
+// CreateOrganizer stores a new organizer and its indexes.
+func (s *Store) CreateOrganizer(ctx context.Context, o OrganizerRecord) error {
+	ok, err := s.rdb.SetNX(ctx, s.orgPhoneKey(o.PhoneID), o.ID, 0).Result()
+	if err != nil {
+		return fmt.Errorf("storing organizer: %w", err)
+	}
+	if !ok {
+		return ErrDuplicate
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.orgKey(o.ID), "name", o.Name, "phone", o.SealedPhone, "phone_id", o.PhoneID,
+			"token", o.TokenHash, "created_at", o.CreatedAt.Unix())
+		p.SAdd(ctx, s.orgsKey(), o.ID)
+		p.Set(ctx, s.orgTokenKey(o.TokenHash), o.ID, 0)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storing organizer: %w", err)
+	}
+	return nil
+}
+
+// Organizer reads one organizer.
+func (s *Store) Organizer(ctx context.Context, id string) (OrganizerRecord, error) {
+	m, err := s.rdb.HGetAll(ctx, s.orgKey(id)).Result()
+	if err != nil {
+		return OrganizerRecord{}, fmt.Errorf("reading organizer: %w", err)
+	}
+	if len(m) == 0 {
+		return OrganizerRecord{}, errNotFound
+	}
+	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
+	return OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
+		TokenHash: m["token"], CreatedAt: time.Unix(created, 0).UTC()}, nil
+}
+
+var errNotFound = errors.New("not found")
+
+// IsNotFound reports whether err means the thing asked for does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
+
+// Organizers lists every organizer.
+func (s *Store) Organizers(ctx context.Context) ([]OrganizerRecord, error) {
+	ids, err := s.rdb.SMembers(ctx, s.orgsKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing organizers: %w", err)
+	}
+	var out []OrganizerRecord
+	for _, id := range ids {
+		o, err := s.Organizer(ctx, id)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// OrganizerByToken finds the organizer whose token hashes to hash.
+func (s *Store) OrganizerByToken(ctx context.Context, hash string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.orgTokenKey(hash)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", errNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("looking up token: %w", err)
+	}
+	return id, nil
+}
+
+// OrganizerByPhone finds the organizer whose phone has member id phoneID.
+func (s *Store) OrganizerByPhone(ctx context.Context, phoneID string) (string, error) {
+	id, err := s.rdb.Get(ctx, s.orgPhoneKey(phoneID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", errNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("looking up organizer phone: %w", err)
+	}
+	return id, nil
+}
+
+// DeleteOrganizer removes an organizer and its indexes; its token stops working at once.
+func (s *Store) DeleteOrganizer(ctx context.Context, id string) error {
+	o, err := s.Organizer(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.orgKey(id), s.orgTokenKey(o.TokenHash), s.orgPhoneKey(o.PhoneID))
+		p.SRem(ctx, s.orgsKey(), id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("deleting organizer: %w", err)
+	}
+	return nil
+}
