@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -14,13 +15,18 @@ import (
 
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/bot"
+	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/content"
+	"github.com/communityhotline/hotline/internal/dispatch"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
+	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
 )
 
@@ -33,7 +39,10 @@ type app struct {
 	renderer *smstext.Renderer
 	zips     *places.ZipTable
 	log      *slog.Logger
-	close    func()
+
+	broadcasts *broadcast.Service
+	dispatcher *dispatch.Dispatcher
+	close      func()
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -100,12 +109,65 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
 		},
 	})
-	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis}
+	sender, err := newSender(cfg, log)
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
+	bcs := broadcast.New(broadcast.Config{
+		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
+		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
+		RootToken: cfg.AdminToken,
+	})
+	callback := ""
+	if cfg.PublicURL != "" {
+		callback = cfg.PublicURL + "/twilio/status"
+	}
+	dispatcher := dispatch.New(dispatch.Config{
+		Store: store, Members: engine, Sender: sender,
+		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
+		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, Log: log,
+	})
+	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+		broadcasts: bcs, dispatcher: dispatcher}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// newSender returns the Twilio REST sender, or in local mode one that prints to stdout.
+func newSender(cfg config.Config, log *slog.Logger) (hotline.Sender, error) {
+	if cfg.Local() {
+		return &consoleSender{w: os.Stdout}, nil
+	}
+	if cfg.From == "" && cfg.MessagingServiceSID == "" {
+		log.Warn("neither TWILIO_FROM nor TWILIO_MESSAGING_SERVICE_SID is set: alerts cannot be sent")
+		return unconfiguredSender{}, nil
+	}
+	s, err := twilio.NewRESTSender(twilio.RESTConfig{
+		AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, From: cfg.From,
+		MessagingServiceSID: cfg.MessagingServiceSID, APIBase: cfg.APIBase,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("Twilio sender: %w", err)
+	}
+	return s, nil
+}
+
+// unconfiguredSender refuses every send, so a hotline with no sender configured keeps its
+// queue (and says why) rather than dropping alerts.
+type unconfiguredSender struct{}
+
+func (unconfiguredSender) Send(context.Context, hotline.Outbound) (string, error) {
+	return "", &hotline.SendError{Kind: hotline.Retry, Err: errors.New("no sender: set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")}
+}
+
+// consumerName names this process in the send queue's consumer group.
+func consumerName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
 }
 
 // subscription is where a member's state lists them: nowhere once opted out.

@@ -28,6 +28,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "simulate":
 		return simulate(ctx, args, getenv, stdin, stdout, stderr)
+	case "worker":
+		return worker(ctx, args, getenv, stdout, stderr)
+	case "broadcast":
+		return broadcastCLI(ctx, args, getenv, stdout, stderr)
 	case "import-zips":
 		return importZips(ctx, args, getenv, stdout, stderr)
 	case "check":
@@ -48,6 +52,10 @@ Usage:
                                    validate flows and messages (the built-in ones, or edited
                                    copies in DIR) and print every message's cost; exits
                                    non-zero on a problem
+  hotline worker                   only send queued alerts (several may run; needs REDIS_URL)
+  hotline broadcast create|approve|send|status|cancel …
+                                   compose and send alerts through the admin API
+                                   (HOTLINE_URL, HOTLINE_TOKEN); "hotline broadcast" for usage
   hotline import-zips FILE.csv     load a ZIP → county table (columns zipcode,county[,city])
                                    into REDIS_URL's Redis, reporting rows it cannot match
   hotline help                     this text

@@ -34,7 +34,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	deps := web.Deps{Bot: a.engine, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log}
+	deps := web.Deps{Bot: a.engine, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
+		Deliveries: a.store}
+	if cfg.AdminToken != "" {
+		deps.Broadcasts = a.broadcasts
+	}
 	host := ""
 	if cfg.Local() {
 		// Without signature checks anyone who can reach the port could impersonate members,
@@ -57,6 +61,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:  60 * time.Second,
 	}
 	go a.refreshZips(ctx, time.Minute)
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	if cfg.Worker {
+		go func() { a.dispatcher.Run(workerCtx); close(workerDone) }()
+	} else {
+		close(workerDone)
+	}
+	defer func() { stopWorker(); <-workerDone }()
 	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -35,6 +35,14 @@ var Settings = []Setting{
 	{"HOTLINE_SMS_ENCODING", "unicode", "unicode (correct Spanish spelling) or gsm (replace á, curly quotes… to cut segment cost)"},
 	{"HOTLINE_SEGMENT_BUDGET", "3", "`hotline check` warns about any message longer than this many segments"},
 	{"LOG_FORMAT", "", "text or json; default json outside local mode"},
+	{"ADMIN_TOKEN", "", "the administrator's token for the admin API (manages organizers); unset = the admin API answers 404"},
+	{"HOTLINE_SEND_RATE", "1", "segments per second sent outside replies, across all processes (0 = unlimited)"},
+	{"HOTLINE_BROADCAST_APPROVALS", "0", "1 = every broadcast needs a second organizer's approval before it is sent"},
+	{"HOTLINE_COST_PER_SEGMENT", "0", "USD per SMS segment, for broadcast cost estimates (set it to your provider's price)"},
+	{"HOTLINE_WORKER", "on", "on = `serve` also sends queued messages; off = leave it to `hotline worker` processes"},
+	{"HOTLINE_WORKER_CONCURRENCY", "8", "sends in flight at once per process"},
+	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
+	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
 
 // Config is the parsed settings.
@@ -56,6 +64,14 @@ type Config struct {
 	GSM                 bool
 	SegmentBudget       int
 	LogJSON             bool
+	AdminToken          string
+	SendRate            float64
+	Approvals           bool
+	CostPerSegment      float64
+	Worker              bool
+	WorkerConcurrency   int
+	HotlineURL          string
+	HotlineToken        string
 }
 
 // LocalSecret is the member-id secret of local mode: fine for trying the hotline on a
@@ -91,6 +107,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		Secret:              get("HOTLINE_SECRET"),
 		ProgramName:         get("HOTLINE_PROGRAM_NAME"),
 		Contact:             get("HOTLINE_CONTACT"),
+		AdminToken:          get("ADMIN_TOKEN"),
+		HotlineURL:          strings.TrimRight(get("HOTLINE_URL"), "/"),
+		HotlineToken:        get("HOTLINE_TOKEN"),
 	}
 	var err error
 	if c.RedisCluster, err = strconv.ParseBool(get("REDIS_CLUSTER")); err != nil {
@@ -111,6 +130,32 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.SegmentBudget, err = strconv.Atoi(get("HOTLINE_SEGMENT_BUDGET")); err != nil || c.SegmentBudget < 1 {
 		errs = append(errs, fmt.Errorf("HOTLINE_SEGMENT_BUDGET %q must be a whole number of at least 1", get("HOTLINE_SEGMENT_BUDGET")))
+	}
+	if c.SendRate, err = strconv.ParseFloat(get("HOTLINE_SEND_RATE"), 64); err != nil || c.SendRate < 0 || c.SendRate > 10000 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SEND_RATE %q must be a number of segments per second from 0 to 10000", get("HOTLINE_SEND_RATE")))
+	}
+	switch get("HOTLINE_BROADCAST_APPROVALS") {
+	case "0":
+	case "1":
+		c.Approvals = true
+	default:
+		errs = append(errs, fmt.Errorf("HOTLINE_BROADCAST_APPROVALS %q must be 0 or 1", get("HOTLINE_BROADCAST_APPROVALS")))
+	}
+	if c.CostPerSegment, err = strconv.ParseFloat(get("HOTLINE_COST_PER_SEGMENT"), 64); err != nil || c.CostPerSegment < 0 {
+		errs = append(errs, fmt.Errorf("HOTLINE_COST_PER_SEGMENT %q must be a price in USD, like 0.0083", get("HOTLINE_COST_PER_SEGMENT")))
+	}
+	switch strings.ToLower(get("HOTLINE_WORKER")) {
+	case "on", "true", "1":
+		c.Worker = true
+	case "off", "false", "0":
+	default:
+		errs = append(errs, fmt.Errorf("HOTLINE_WORKER %q must be on or off", get("HOTLINE_WORKER")))
+	}
+	if c.WorkerConcurrency, err = strconv.Atoi(get("HOTLINE_WORKER_CONCURRENCY")); err != nil || c.WorkerConcurrency < 1 || c.WorkerConcurrency > 256 {
+		errs = append(errs, fmt.Errorf("HOTLINE_WORKER_CONCURRENCY %q must be a whole number from 1 to 256", get("HOTLINE_WORKER_CONCURRENCY")))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 20 {
+		errs = append(errs, errors.New("ADMIN_TOKEN must be at least 20 characters"))
 	}
 	switch f := strings.ToLower(get("LOG_FORMAT")); f {
 	case "json":

@@ -7,4 +7,15 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /twilio/sms", handleInboundSMS(d))
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
+	mux.Handle("POST /twilio/status", handleStatusCallback(d))
+
+	mux.Handle("POST /admin/organizers", d.admin(true, handleAddOrganizer(d)))
+	mux.Handle("GET /admin/organizers", d.admin(true, handleListOrganizers(d)))
+	mux.Handle("DELETE /admin/organizers/{id}", d.admin(true, handleRemoveOrganizer(d)))
+	mux.Handle("POST /admin/broadcasts", d.admin(false, handleCreateBroadcast(d)))
+	mux.Handle("GET /admin/broadcasts", d.admin(false, handleListBroadcasts(d)))
+	mux.Handle("GET /admin/broadcasts/{id}", d.admin(false, handleGetBroadcast(d)))
+	mux.Handle("POST /admin/broadcasts/{id}/approve", d.admin(false, handleBroadcastAction(d, "approve")))
+	mux.Handle("POST /admin/broadcasts/{id}/send", d.admin(false, handleBroadcastAction(d, "send")))
+	mux.Handle("POST /admin/broadcasts/{id}/cancel", d.admin(false, handleBroadcastAction(d, "cancel")))
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
@@ -28,6 +29,15 @@ type Deps struct {
 	// organization's contact, so a member is never left with silence.
 	Fallback string
 	Log      *slog.Logger
+	// Broadcasts is the organizers' API; nil (no ADMIN_TOKEN) answers 404 to /admin/.
+	Broadcasts *broadcast.Service
+	// Deliveries counts delivery reports from status callbacks.
+	Deliveries DeliveryCounter
+}
+
+// DeliveryCounter records a broadcast message's final delivery status, once per message.
+type DeliveryCounter interface {
+	CountDelivery(ctx context.Context, broadcastID, messageSID, status string) error
 }
 
 // NewServer returns the hotline's HTTP handler.

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/communityhotline/hotline/internal/config"
+)
+
+// worker runs only the sender: queued alerts and relays, at the shared rate. Run as many as
+// the send rate needs; they share the work through Redis.
+func worker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("worker takes no arguments")
+	}
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return fmt.Errorf("settings:\n%w", err)
+	}
+	if cfg.RedisURL == "" {
+		return fmt.Errorf("worker needs REDIS_URL: it shares the queue with the web processes")
+	}
+	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	fmt.Fprintln(stdout, "hotline worker sending queued messages")
+	return a.dispatcher.Run(ctx)
+}

@@ -1,0 +1,334 @@
+// Package dispatch sends what waits in the send queue: it turns each sending broadcast's
+// frozen recipient list into queue entries, and sends each entry at the shared rate, in the
+// recipient's language, after checking once more that they still want it. Several processes
+// may run it at once; a dead one's work is taken over.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/segment"
+)
+
+// Members is what the dispatcher needs of the conversation engine: a member's current state,
+// and a safe way to change it when the provider reports an opt-out or a dead number.
+type Members interface {
+	State(ctx context.Context, id string) (flow.State, error)
+	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
+}
+
+// Limiter spaces sends out; shared by every process.
+type Limiter interface {
+	Take(ctx context.Context, n int) error
+}
+
+// Config holds a Dispatcher's dependencies and settings.
+type Config struct {
+	Store   *redisstore.Store
+	Members Members
+	Sender  hotline.Sender
+	Limiter Limiter
+	// StatusCallback is the URL delivery reports go to (PUBLIC_URL + /twilio/status), or ""
+	// for none; the broadcast id is added as ?bc=.
+	StatusCallback string
+	// GSM sends alerts transliterated to GSM-7.
+	GSM bool
+	// Consumer names this process in the consumer group; unique per process.
+	Consumer string
+	// Concurrency is how many sends may be in flight at once in this process.
+	Concurrency int
+	// ClaimIdle is how long an entry read by another process may sit unacknowledged before
+	// this one takes it over (the other is presumed dead).
+	ClaimIdle time.Duration
+	// MaxAttempts bounds retries of a send that keeps failing for a passing reason.
+	MaxAttempts int
+	// Backoff is the first retry's delay; it doubles each time, up to a minute.
+	Backoff time.Duration
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Sleep waits, or returns early with ctx's error; tests inject one.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Dispatcher runs the send loop.
+type Dispatcher struct {
+	cfg   Config
+	cache sync.Map // broadcast id → cachedBroadcast
+}
+
+type cachedBroadcast struct {
+	b       hotline.Broadcast
+	fetched time.Time
+}
+
+// New returns a Dispatcher with defaults filled in.
+func New(cfg Config) *Dispatcher {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.ClaimIdle <= 0 {
+		cfg.ClaimIdle = 30 * time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	return &Dispatcher{cfg: cfg}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run sends until ctx is done, then returns once the sends in flight have finished (a send
+// is never cut off halfway; an entry not acknowledged is taken over by another process).
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.cfg.Store.EnsureQueue(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { d.enqueueLoop(ctx) })
+	wg.Go(func() { d.claimLoop(ctx) })
+	for range d.cfg.Concurrency {
+		wg.Go(func() { d.sendLoop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// enqueueLoop turns sending broadcasts' recipient lists into queue entries, a batch at a
+// time, holding a lease so only one process enqueues a broadcast and a dead one's work
+// resumes from its last saved cursor.
+func (d *Dispatcher) enqueueLoop(ctx context.Context) {
+	const lease = 30 * time.Second
+	for ctx.Err() == nil {
+		ids, err := d.cfg.Store.PendingEnqueues(ctx)
+		if err != nil {
+			d.cfg.Log.Error("listing broadcasts to enqueue", "err", err)
+		}
+		for _, id := range ids {
+			if err := d.enqueue(ctx, id, lease); err != nil && ctx.Err() == nil {
+				d.cfg.Log.Error("enqueueing broadcast", "bc", id, "err", err)
+			}
+		}
+		if d.cfg.Sleep(ctx, 200*time.Millisecond) != nil {
+			return
+		}
+	}
+}
+
+func (d *Dispatcher) enqueue(ctx context.Context, id string, lease time.Duration) error {
+	ok, err := d.cfg.Store.TryLease(ctx, id, d.cfg.Consumer, lease)
+	if err != nil || !ok {
+		return err
+	}
+	b, err := d.cfg.Store.Broadcast(ctx, id)
+	if err != nil {
+		return err
+	}
+	priority := "normal"
+	if b.Urgent {
+		priority = "urgent"
+	}
+	for lang := range b.Text {
+		for {
+			if ok, err := d.cfg.Store.TryLease(ctx, id, d.cfg.Consumer, lease); err != nil || !ok {
+				return err // lost the lease: another process goes on from the saved cursor
+			}
+			done, err := d.cfg.Store.EnqueueBatch(ctx, id, lang, priority, 1000)
+			if err != nil {
+				return err
+			}
+			if done {
+				break
+			}
+		}
+	}
+	_, err = d.cfg.Store.FinishEnqueue(ctx, id, d.cfg.Now())
+	return err
+}
+
+// claimLoop takes over entries another process read and never acknowledged.
+func (d *Dispatcher) claimLoop(ctx context.Context) {
+	for d.cfg.Sleep(ctx, d.cfg.ClaimIdle/3) == nil {
+		entries, err := d.cfg.Store.Claim(ctx, d.cfg.Consumer, d.cfg.ClaimIdle, 100)
+		if err != nil {
+			d.cfg.Log.Error("claiming stale queue entries", "err", err)
+			continue
+		}
+		for _, e := range entries {
+			d.handle(ctx, e)
+		}
+	}
+}
+
+func (d *Dispatcher) sendLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, 4, time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.cfg.Log.Error("reading the send queue", "err", err)
+				d.cfg.Sleep(ctx, time.Second)
+			}
+			continue
+		}
+		for _, e := range entries {
+			d.handle(ctx, e)
+		}
+	}
+}
+
+// broadcast returns the broadcast, cached for a second: every entry needs its text and
+// status, and a cancel should stop the sending within about a second.
+func (d *Dispatcher) broadcast(ctx context.Context, id string) (hotline.Broadcast, error) {
+	now := d.cfg.Now()
+	if c, ok := d.cache.Load(id); ok && now.Sub(c.(cachedBroadcast).fetched) < time.Second {
+		return c.(cachedBroadcast).b, nil
+	}
+	b, err := d.cfg.Store.Broadcast(ctx, id)
+	if err != nil {
+		return hotline.Broadcast{}, err
+	}
+	d.cache.Store(id, cachedBroadcast{b: b, fetched: now})
+	return b, nil
+}
+
+// handle sends one entry, or decides not to, and acknowledges it once its outcome is
+// recorded. If ctx ends first, the entry stays unacknowledged for another process.
+func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
+	outcome, ok := d.process(ctx, e)
+	if !ok {
+		return
+	}
+	if outcome != "" {
+		if _, err := d.cfg.Store.Finish(ctx, e.BC, e.Member, outcome, d.cfg.Now()); err != nil {
+			d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
+			return
+		}
+	}
+	if err := d.cfg.Store.Ack(ctx, e); err != nil {
+		d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
+	}
+}
+
+// process returns the outcome to record ("" for none: a duplicate or canceled entry) and
+// whether the entry is finished with.
+func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
+	b, err := d.broadcast(ctx, e.BC)
+	if errors.Is(err, hotline.ErrNotFound) {
+		return "", true
+	}
+	if err != nil {
+		d.cfg.Log.Error("reading broadcast", "bc", e.BC, "err", err)
+		return "", false
+	}
+	if b.Status == hotline.Canceled {
+		return "", true
+	}
+	if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
+		return "", err == nil
+	}
+	st, err := d.cfg.Members.State(ctx, e.Member)
+	if err != nil {
+		d.cfg.Log.Error("reading member", "bc", e.BC, "err", err)
+		return "", false
+	}
+	// Checked again at send time: the member may have opted out or left the area since the
+	// list was frozen.
+	if st.OptedOut || !wants(st, b.Areas) || st.Address == "" {
+		return redisstore.OutcomeSkipped, true
+	}
+	if st.Undeliverable {
+		return redisstore.OutcomeFailed, true
+	}
+	text := b.Text[st.Lang]
+	if text == "" {
+		text = b.Text[e.Lang]
+	}
+	if d.cfg.GSM {
+		text = segment.ToGSM(text)
+	}
+	callback := ""
+	if d.cfg.StatusCallback != "" {
+		callback = d.cfg.StatusCallback + "?bc=" + e.BC
+	}
+	for attempt := 1; ; attempt++ {
+		if err := d.cfg.Limiter.Take(ctx, max(segment.Count(text).Segments, 1)); err != nil {
+			return "", false
+		}
+		_, err := d.cfg.Sender.Send(ctx, hotline.Outbound{To: st.Address, Body: text, StatusCallback: callback})
+		if err == nil {
+			return redisstore.OutcomeSent, true
+		}
+		switch hotline.SendErrorKindOf(err) {
+		case hotline.OptedOut:
+			d.update(ctx, e.Member, func(st *flow.State) bool {
+				st.OptedOut, st.Areas, st.Data = true, nil, nil
+				return true
+			})
+			return redisstore.OutcomeSkipped, true
+		case hotline.Undeliverable:
+			d.update(ctx, e.Member, func(st *flow.State) bool { st.Undeliverable = true; return true })
+			return redisstore.OutcomeFailed, true
+		case hotline.Permanent:
+			d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
+			return redisstore.OutcomeFailed, true
+		}
+		if attempt >= d.cfg.MaxAttempts {
+			d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", attempt, "err", err)
+			return redisstore.OutcomeFailed, true
+		}
+		backoff := min(d.cfg.Backoff<<(attempt-1), time.Minute)
+		backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1))
+		if d.cfg.Sleep(ctx, backoff) != nil {
+			return "", false
+		}
+	}
+}
+
+func (d *Dispatcher) update(ctx context.Context, member string, change func(st *flow.State) bool) {
+	if err := d.cfg.Members.Update(ctx, member, change); err != nil {
+		d.cfg.Log.Error("updating member after a provider error", "err", err)
+	}
+}
+
+// wants reports whether a member in state st still follows one of areas (any area when
+// areas is empty).
+func wants(st flow.State, areas []string) bool {
+	if len(areas) == 0 {
+		return len(st.Areas) > 0
+	}
+	for _, a := range st.Areas {
+		if slices.Contains(areas, a) {
+			return true
+		}
+	}
+	return false
+}
