@@ -126,7 +126,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	dispatcher := dispatch.New(dispatch.Config{
 		Store: store, Members: engine, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
-		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, Log: log,
+		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Log: log,
 	})
 	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher}

@@ -41,6 +41,7 @@ var Settings = []Setting{
 	{"HOTLINE_COST_PER_SEGMENT", "0", "USD per SMS segment, for broadcast cost estimates (set it to your provider's price)"},
 	{"HOTLINE_WORKER", "on", "on = `serve` also sends queued messages; off = leave it to `hotline worker` processes"},
 	{"HOTLINE_WORKER_CONCURRENCY", "8", "sends in flight at once per process"},
+	{"HOTLINE_CLAIM_IDLE", "30s", "how long a queued send read by a process that then died waits before another process takes it over"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -70,6 +71,7 @@ type Config struct {
 	CostPerSegment      float64
 	Worker              bool
 	WorkerConcurrency   int
+	ClaimIdle           time.Duration
 	HotlineURL          string
 	HotlineToken        string
 }
@@ -153,6 +155,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.WorkerConcurrency, err = strconv.Atoi(get("HOTLINE_WORKER_CONCURRENCY")); err != nil || c.WorkerConcurrency < 1 || c.WorkerConcurrency > 256 {
 		errs = append(errs, fmt.Errorf("HOTLINE_WORKER_CONCURRENCY %q must be a whole number from 1 to 256", get("HOTLINE_WORKER_CONCURRENCY")))
+	}
+	if c.ClaimIdle, err = time.ParseDuration(get("HOTLINE_CLAIM_IDLE")); err != nil || c.ClaimIdle < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("HOTLINE_CLAIM_IDLE %q must be a duration of at least 100ms, like 30s", get("HOTLINE_CLAIM_IDLE")))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 20 {
 		errs = append(errs, errors.New("ADMIN_TOKEN must be at least 20 characters"))

@@ -73,12 +73,15 @@ func Open(t testing.TB) (*redis.Client, string) {
 	return rdb, prefix
 }
 
-// URL returns the redis:// URL of the Redis tests use, or "" when it is the embedded one
-// (each Open then has its own).
+// URL returns the redis:// URL of the Redis tests use. With the embedded one, it starts a
+// miniredis for this test (it listens on TCP, so other processes can share it too).
 func URL(t testing.TB) string {
 	once.Do(start)
 	if openErr != nil {
 		t.Fatalf("redistest: %v", openErr)
+	}
+	if addr == "" {
+		return "redis://" + miniredis.RunT(t).Addr() + "/0"
 	}
 	return addr
 }
