@@ -21,6 +21,7 @@ import (
 	"github.com/communityhotline/hotline/internal/dispatch"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/ratelimit"
@@ -42,7 +43,9 @@ type app struct {
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
-	close      func()
+	// answerer routes an inbound message to the organizer commands or the member engine.
+	answerer organizer.Answerer
+	close    func()
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -128,8 +131,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Log: log,
 	})
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: sender, Log: log})
 	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher}
+		broadcasts: bcs, dispatcher: dispatcher, answerer: composer.Route(engine)}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err

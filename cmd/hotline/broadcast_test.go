@@ -373,3 +373,61 @@ func TestWorkerKilledMidBroadcast(t *testing.T) {
 		t.Errorf("sent = %d, want %d", done.Sent, members)
 	}
 }
+
+// TestOrganizerComposesBySMS: an organizer's phone texting ALERTA composes an alert (area,
+// English, Spanish, preview), and with approvals on, another organizer approves it by SMS.
+// Organizers' texts never reach the member flows.
+func TestOrganizerComposesBySMS(t *testing.T) {
+	h := startHotline(t, map[string]string{"HOTLINE_BROADCAST_APPROVALS": "1", "HOTLINE_COST_PER_SEGMENT": "0.01"})
+	h.subscribe("+15055550501", "es", "ABQ")
+	h.subscribe("+15055550502", "en", "ABQ")
+	var ana, luis struct{ Token string }
+	h.api(adminToken, "POST", "/admin/organizers", map[string]string{"name": "Ana", "phone": "+15055550911", "lang": "es"}, &ana)
+	h.api(adminToken, "POST", "/admin/organizers", map[string]string{"name": "Luis", "phone": "+15055550912", "lang": "en"}, &luis)
+
+	steps := []struct{ in, want string }{
+		{"hola", "ALERTA"}, // an organizer gets organizer help, not the member menu
+		{"ALERTA", "¿Para qué área?"},
+		{"gotham", "No reconozco esa área"},
+		{"albuquerque", "Envíe el texto en inglés"},
+		{"Checkpoint on Central Ave.", "texto en español"},
+		{"Retén en la avenida Central.", "1 en español"},
+		{"ENVIAR", "Pedimos a los otros organizadores"},
+	}
+	var id string
+	for _, s := range steps {
+		reply := h.text("+15055550911", s.in)
+		if !strings.Contains(reply, s.want) {
+			t.Fatalf("%q answered %s, want %q", s.in, reply, s.want)
+		}
+		if i := strings.Index(reply, "Alerta "); i >= 0 && id == "" {
+			id = strings.Fields(reply[i:])[1]
+		}
+	}
+	if strings.Contains(h.text("+15055550911", "APROBAR "+id), "Aprobada") {
+		t.Fatal("the creator approved their own alert")
+	}
+	var asked string
+	for _, m := range h.fake.Messages() {
+		if m.To == "+15055550912" {
+			asked = m.Body
+		}
+	}
+	if !strings.Contains(asked, "Reply APPROVE "+id) || !strings.Contains(asked, "Checkpoint on Central Ave.") {
+		t.Fatalf("Luis was asked: %q", asked)
+	}
+	if reply := h.text("+15055550912", "approve "+id); !strings.Contains(reply, "Sending alert "+id) {
+		t.Fatalf("approval answered %s", reply)
+	}
+	h.waitDone(luis.Token, id, 10*time.Second)
+	got := map[string]string{}
+	for _, m := range h.fake.Messages() {
+		got[m.To] = m.Body
+	}
+	if got["+15055550501"] != "Retén en la avenida Central." || got["+15055550502"] != "Checkpoint on Central Ave." {
+		t.Errorf("members got %v", got)
+	}
+	if !strings.Contains(got["+15055550911"], "Luis aprobó la alerta "+id) {
+		t.Errorf("Ana was told %q", got["+15055550911"])
+	}
+}

@@ -34,7 +34,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	deps := web.Deps{Bot: a.engine, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
+	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
 		Deliveries: a.store}
 	if cfg.AdminToken != "" {
 		deps.Broadcasts = a.broadcasts

@@ -15,6 +15,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,70 @@ type Config struct {
 // Service is the organizers' side of broadcasts.
 type Service struct {
 	cfg Config
+	// roster maps organizers' phone ids to organizer ids, kept in memory so that telling an
+	// organizer's SMS from a member's costs no Redis round trip.
+	roster atomic.Pointer[rosterCache]
+}
+
+type rosterCache struct {
+	byPhone map[string]redisstore.OrganizerRecord
+	loaded  time.Time
+}
+
+// rosterTTL is how long another process's roster change may take to reach this one.
+const rosterTTL = 30 * time.Second
+
+// OrganizerByPhone returns the organizer whose phone has member id phoneID.
+func (s *Service) OrganizerByPhone(ctx context.Context, phoneID string) (redisstore.OrganizerRecord, bool, error) {
+	c := s.roster.Load()
+	if c == nil || s.cfg.Now().Sub(c.loaded) > rosterTTL {
+		recs, err := s.cfg.Store.Organizers(ctx)
+		if err != nil {
+			return redisstore.OrganizerRecord{}, false, err
+		}
+		c = &rosterCache{byPhone: make(map[string]redisstore.OrganizerRecord, len(recs)), loaded: s.cfg.Now()}
+		for _, r := range recs {
+			c.byPhone[r.PhoneID] = r
+		}
+		s.roster.Store(c)
+	}
+	r, ok := c.byPhone[phoneID]
+	return r, ok, nil
+}
+
+// Organizer returns one organizer's record.
+func (s *Service) Organizer(ctx context.Context, id string) (redisstore.OrganizerRecord, error) {
+	return s.cfg.Store.Organizer(ctx, id)
+}
+
+// OrganizerPhone opens an organizer's sealed phone number, to text them.
+func (s *Service) OrganizerPhone(r redisstore.OrganizerRecord) (string, error) {
+	p, err := s.cfg.Keys.Open(r.SealedPhone, []byte("org:"+r.ID))
+	return string(p), err
+}
+
+// Languages are the languages the hotline speaks.
+func (s *Service) Languages() []string { return s.cfg.Languages }
+
+// Approvals reports whether broadcasts need a second organizer's approval.
+func (s *Service) Approvals() bool { return s.cfg.Approvals }
+
+// AreaLabel returns a place id's name in lang.
+func (s *Service) AreaLabel(id, lang string) string {
+	if p, ok := s.cfg.Places.Get(id); ok {
+		return p.Label(lang)
+	}
+	return id
+}
+
+// ResolveArea turns one typed area into a place id ("" with ok for every subscriber is not
+// handled here), with the same refusal of anything unclear as Create.
+func (s *Service) ResolveArea(name string) (string, error) {
+	ids, err := s.resolveAreas([]string{name})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
 }
 
 // New returns a Service.
@@ -294,13 +359,20 @@ type OrganizerView struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Phone     string    `json:"phone"`
+	Lang      string    `json:"lang"`
 	CreatedAt time.Time `json:"created_at"`
 	Token     string    `json:"token,omitempty"`
 }
 
 // AddOrganizer creates an organizer and returns their token, which is shown only now.
-func (s *Service) AddOrganizer(ctx context.Context, name, phone string) (OrganizerView, error) {
+func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (OrganizerView, error) {
 	name, phone = strings.TrimSpace(name), strings.TrimSpace(phone)
+	if lang == "" {
+		lang = s.cfg.Languages[0]
+	}
+	if !slices.Contains(s.cfg.Languages, lang) {
+		return OrganizerView{}, &InvalidError{Msg: fmt.Sprintf("lang must be one of %s", strings.Join(s.cfg.Languages, ", "))}
+	}
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return OrganizerView{}, &InvalidError{Msg: "name is required (at most 100 characters)"}
 	}
@@ -313,7 +385,7 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone string) (Organiz
 	id := redisstore.NewID()
 	rec := redisstore.OrganizerRecord{
 		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), []byte("org:"+id)),
-		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), CreatedAt: s.cfg.Now(),
+		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), Lang: lang, CreatedAt: s.cfg.Now(),
 	}
 	if err := s.cfg.Store.CreateOrganizer(ctx, rec); err != nil {
 		if errors.Is(err, redisstore.ErrDuplicate) {
@@ -321,7 +393,8 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone string) (Organiz
 		}
 		return OrganizerView{}, err
 	}
-	return OrganizerView{ID: id, Name: name, Phone: maskPhone(phone), CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
+	s.roster.Store(nil) // reload on next use
+	return OrganizerView{ID: id, Name: name, Phone: maskPhone(phone), Lang: lang, CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
 }
 
 // Organizers lists the roster with phones masked.
@@ -337,7 +410,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 		if err == nil {
 			masked = maskPhone(string(phone))
 		}
-		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: masked, CreatedAt: r.CreatedAt})
+		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: masked, Lang: r.Lang, CreatedAt: r.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b OrganizerView) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -346,6 +419,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 // RemoveOrganizer deletes an organizer; their token stops working at once.
 func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
 	err := s.cfg.Store.DeleteOrganizer(ctx, id)
+	s.roster.Store(nil)
 	if redisstore.IsNotFound(err) {
 		return hotline.ErrNotFound
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 )
 
@@ -18,7 +19,7 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = []string{"error_generic"}
+var GoMessageIDs = append([]string{"error_generic"}, organizer.MessageIDs...)
 
 // Content is the loaded, cross-checked data.
 type Content struct {

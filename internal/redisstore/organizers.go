@@ -24,7 +24,9 @@ type OrganizerRecord struct {
 	SealedPhone []byte
 	PhoneID     string // the member id of the organizer's phone
 	TokenHash   string
-	CreatedAt   time.Time
+	// Lang is the language the organizer gets SMS prompts in.
+	Lang      string
+	CreatedAt time.Time
 }
 
 // ErrDuplicate means an organizer with that phone exists already.
@@ -41,7 +43,7 @@ func (s *Store) CreateOrganizer(ctx context.Context, o OrganizerRecord) error {
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.orgKey(o.ID), "name", o.Name, "phone", o.SealedPhone, "phone_id", o.PhoneID,
-			"token", o.TokenHash, "created_at", o.CreatedAt.Unix())
+			"token", o.TokenHash, "lang", o.Lang, "created_at", o.CreatedAt.Unix())
 		p.SAdd(ctx, s.orgsKey(), o.ID)
 		p.Set(ctx, s.orgTokenKey(o.TokenHash), o.ID, 0)
 		return nil
@@ -63,7 +65,7 @@ func (s *Store) Organizer(ctx context.Context, id string) (OrganizerRecord, erro
 	}
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
 	return OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
-		TokenHash: m["token"], CreatedAt: time.Unix(created, 0).UTC()}, nil
+		TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}, nil
 }
 
 var errNotFound = errors.New("not found")
@@ -128,6 +130,34 @@ func (s *Store) DeleteOrganizer(ctx context.Context, id string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("deleting organizer: %w", err)
+	}
+	return nil
+}
+
+// composeKey holds an organizer's SMS conversation while composing an alert.
+func (s *Store) composeKey(orgID string) string { return s.prefix + ":orgc:" + orgID }
+
+// ComposeState returns an organizer's compose conversation (empty when none).
+func (s *Store) ComposeState(ctx context.Context, orgID string) (map[string]string, error) {
+	m, err := s.rdb.HGetAll(ctx, s.composeKey(orgID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading compose state: %w", err)
+	}
+	return m, nil
+}
+
+// SaveComposeState replaces an organizer's compose conversation; it expires after ttl.
+func (s *Store) SaveComposeState(ctx context.Context, orgID string, m map[string]string, ttl time.Duration) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.composeKey(orgID))
+		if len(m) > 0 {
+			p.HSet(ctx, s.composeKey(orgID), m)
+			p.Expire(ctx, s.composeKey(orgID), ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving compose state: %w", err)
 	}
 	return nil
 }

@@ -113,11 +113,11 @@ func decode(r *http.Request, v any) error {
 
 func handleAddOrganizer(d Deps) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		var req struct{ Name, Phone string }
+		var req struct{ Name, Phone, Lang string }
 		if err := decode(r, &req); err != nil {
 			return err
 		}
-		o, err := d.Broadcasts.AddOrganizer(r.Context(), req.Name, req.Phone)
+		o, err := d.Broadcasts.AddOrganizer(r.Context(), req.Name, req.Phone, req.Lang)
 		if err != nil {
 			return err
 		}

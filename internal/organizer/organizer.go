@@ -1,0 +1,289 @@
+// Package organizer answers SMS from organizers' phones, which never enter the member flows:
+// ALERTA/ALERT starts composing an alert (area, English text, Spanish text, preview), ENVIAR/
+// SEND sends it or asks the other organizers to approve it, APROBAR/APPROVE <id> approves
+// one, CANCELAR/CANCEL drops the draft.
+package organizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/broadcast"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+)
+
+// Renderer turns message IDs into text in a language.
+type Renderer interface {
+	Render(lang string, replies []flow.Reply) ([]string, error)
+}
+
+// Answerer answers a member's message (the member engine).
+type Answerer interface {
+	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+}
+
+// Config holds a Composer's dependencies.
+type Config struct {
+	Broadcasts *broadcast.Service
+	Store      *redisstore.Store
+	Keys       *privacy.Keys
+	Renderer   Renderer
+	Sender     hotline.Sender
+	Log        *slog.Logger
+}
+
+// Composer handles organizers' SMS.
+type Composer struct {
+	cfg Config
+}
+
+// New returns a Composer.
+func New(cfg Config) *Composer {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Composer{cfg: cfg}
+}
+
+// MessageIDs are the messages this package renders; every language must have them.
+var MessageIDs = []string{
+	"org_help", "org_ask_area", "org_area_unknown", "org_ask_en", "org_ask_es", "org_preview",
+	"org_sending", "org_approval_requested", "org_approve_request", "org_approved", "org_approved_notice",
+	"org_canceled", "org_cannot_approve_own", "org_not_found", "org_too_long", "org_failed",
+}
+
+// The commands, folded. Organizers learn them once; they work in either language.
+var (
+	wordsStart   = []string{"alerta", "alert"}
+	wordsSend    = []string{"enviar", "send"}
+	wordsCancel  = []string{"cancelar", "cancel", "stop", "parar"}
+	wordsApprove = []string{"aprobar", "approve"}
+	wordsAll     = []string{"todas", "todos", "all"}
+)
+
+// composeTTL is how long an unfinished draft conversation is kept.
+const composeTTL = 2 * time.Hour
+
+// Route returns an Answerer that sends organizers' messages here and everyone else's to
+// members. Telling them apart costs no Redis round trip: the roster is cached in memory.
+func (c *Composer) Route(members Answerer) Answerer {
+	return router{c: c, members: members}
+}
+
+type router struct {
+	c       *Composer
+	members Answerer
+}
+
+func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+	org, ok, err := r.c.cfg.Broadcasts.OrganizerByPhone(ctx, r.c.cfg.Keys.MemberID(in.Channel, in.From))
+	if err != nil || !ok {
+		if err != nil {
+			r.c.cfg.Log.Error("reading the organizer roster", "err", err)
+		}
+		return r.members.Answer(ctx, in)
+	}
+	return r.c.Answer(ctx, org, in)
+}
+
+// Answer handles one SMS from organizer org.
+func (c *Composer) Answer(ctx context.Context, org redisstore.OrganizerRecord, in hotline.Inbound) ([]string, error) {
+	st, err := c.cfg.Store.ComposeState(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	// A retried webhook gets the answer already given, and changes nothing.
+	if st["sid"] == in.ID && st["reply"] != "" {
+		return []string{st["reply"]}, nil
+	}
+	reply, next := c.step(ctx, org, st, in.Text)
+	texts, err := c.cfg.Renderer.Render(org.Lang, []flow.Reply{reply})
+	if err != nil {
+		return nil, err
+	}
+	if next == nil {
+		next = map[string]string{}
+	}
+	next["sid"], next["reply"] = in.ID, strings.Join(texts, "\n")
+	if err := c.cfg.Store.SaveComposeState(ctx, org.ID, next, composeTTL); err != nil {
+		return nil, err
+	}
+	return texts, nil
+}
+
+// step is the compose conversation: the reply and the next state (nil ends it).
+func (c *Composer) step(ctx context.Context, org redisstore.OrganizerRecord, st map[string]string, text string) (flow.Reply, map[string]string) {
+	words := fold.Words(text)
+	first := ""
+	if len(words) > 0 {
+		first = words[0]
+	}
+	switch {
+	case in(first, wordsApprove) && len(words) == 2:
+		return c.approve(ctx, org, words[1]), st
+	case in(first, wordsCancel) && len(words) == 1:
+		if st["bc"] != "" {
+			c.cfg.Broadcasts.Cancel(ctx, st["bc"])
+		}
+		return flow.Reply{ID: "org_canceled"}, nil
+	case in(first, wordsStart) && len(words) == 1:
+		return flow.Reply{ID: "org_ask_area"}, map[string]string{"step": "area"}
+	}
+	switch st["step"] {
+	case "area":
+		area := ""
+		if !in(fold.Text(text), wordsAll) {
+			id, err := c.cfg.Broadcasts.ResolveArea(text)
+			var invalid *broadcast.InvalidError
+			if errors.As(err, &invalid) {
+				return flow.Reply{ID: "org_area_unknown", Data: map[string]string{"Suggestions": strings.Join(invalid.Suggestions, ", ")}}, st
+			}
+			if err != nil {
+				return c.failed(err), st
+			}
+			area = id
+		}
+		return flow.Reply{ID: "org_ask_en", Data: map[string]string{"Areas": c.areaNames(area, org.Lang)}},
+			map[string]string{"step": "en", "area": area}
+	case "en":
+		st["en"], st["step"] = strings.TrimSpace(text), "es"
+		return flow.Reply{ID: "org_ask_es"}, st
+	case "es":
+		var areas []string
+		if st["area"] != "" {
+			areas = []string{st["area"]}
+		}
+		b, p, err := c.cfg.Broadcasts.Create(ctx, org.ID, broadcast.Draft{
+			Text: map[string]string{"en": st["en"], "es": strings.TrimSpace(text)}, Areas: areas,
+		})
+		var invalid *broadcast.InvalidError
+		if errors.As(err, &invalid) && strings.Contains(invalid.Msg, "characters") {
+			return flow.Reply{ID: "org_too_long"}, map[string]string{"step": "en", "area": st["area"]}
+		}
+		if err != nil {
+			return c.failed(err), nil
+		}
+		data := map[string]string{
+			"ID": b.ID, "Areas": c.areaNames(st["area"], org.Lang),
+			"RecipientsES": fmt.Sprint(p.Recipients["es"]), "RecipientsEN": fmt.Sprint(p.Recipients["en"]),
+			"SegmentsES": fmt.Sprint(p.Segments["es"]), "SegmentsEN": fmt.Sprint(p.Segments["en"]),
+			"Cost": fmt.Sprintf("%.2f", p.EstimatedCostUSD), "Approvals": flag(c.cfg.Broadcasts.Approvals()),
+		}
+		return flow.Reply{ID: "org_preview", Data: data}, map[string]string{"step": "confirm", "bc": b.ID, "area": st["area"]}
+	case "confirm":
+		if in(first, wordsSend) && len(words) == 1 {
+			return c.send(ctx, org, st["bc"], st["area"]), nil
+		}
+	}
+	return flow.Reply{ID: "org_help"}, st
+}
+
+func (c *Composer) send(ctx context.Context, org redisstore.OrganizerRecord, id, area string) flow.Reply {
+	if c.cfg.Broadcasts.Approvals() {
+		b, err := c.cfg.Broadcasts.Get(ctx, id)
+		if err != nil {
+			return c.failed(err)
+		}
+		c.askApproval(ctx, org, b, area)
+		return flow.Reply{ID: "org_approval_requested", Data: map[string]string{"ID": id}}
+	}
+	if _, err := c.cfg.Broadcasts.Send(ctx, id); err != nil {
+		return c.failed(err)
+	}
+	return flow.Reply{ID: "org_sending", Data: map[string]string{"ID": id}}
+}
+
+// askApproval texts every other organizer the alert and how to approve it.
+func (c *Composer) askApproval(ctx context.Context, from redisstore.OrganizerRecord, b hotline.Broadcast, area string) {
+	recs, err := c.cfg.Store.Organizers(ctx)
+	if err != nil {
+		c.cfg.Log.Error("listing organizers for approval", "err", err)
+		return
+	}
+	for _, r := range recs {
+		if r.ID == from.ID {
+			continue
+		}
+		text := b.Text[r.Lang]
+		if text == "" {
+			text = b.Text["es"] + b.Text["en"]
+		}
+		c.notify(ctx, r, "org_approve_request", map[string]string{"Name": from.Name, "ID": b.ID, "Areas": c.areaNames(area, r.Lang), "Text": text})
+	}
+}
+
+func (c *Composer) approve(ctx context.Context, org redisstore.OrganizerRecord, id string) flow.Reply {
+	err := c.cfg.Broadcasts.Approve(ctx, id, org.ID)
+	switch {
+	case errors.Is(err, hotline.ErrSameActor):
+		return flow.Reply{ID: "org_cannot_approve_own"}
+	case errors.Is(err, hotline.ErrNotFound), errors.Is(err, hotline.ErrWrongState):
+		return flow.Reply{ID: "org_not_found", Data: map[string]string{"ID": id}}
+	case err != nil:
+		return c.failed(err)
+	}
+	// The creator already said ENVIAR; approval is the last word, so it goes now.
+	b, err := c.cfg.Broadcasts.Send(ctx, id)
+	if err != nil {
+		return c.failed(err)
+	}
+	if creator, err := c.cfg.Store.Organizer(ctx, b.CreatedBy); err == nil {
+		c.notify(ctx, creator, "org_approved_notice", map[string]string{"Name": org.Name, "ID": id})
+	}
+	return flow.Reply{ID: "org_approved", Data: map[string]string{"ID": id}}
+}
+
+// notify texts an organizer outside a reply.
+func (c *Composer) notify(ctx context.Context, to redisstore.OrganizerRecord, id string, data map[string]string) {
+	phone, err := c.cfg.Broadcasts.OrganizerPhone(to)
+	if err != nil {
+		c.cfg.Log.Error("organizer phone unreadable", "org", to.ID)
+		return
+	}
+	texts, err := c.cfg.Renderer.Render(to.Lang, []flow.Reply{{ID: id, Data: data}})
+	if err != nil {
+		c.cfg.Log.Error("rendering organizer notice", "err", err)
+		return
+	}
+	for _, t := range texts {
+		if _, err := c.cfg.Sender.Send(ctx, hotline.Outbound{To: phone, Body: t}); err != nil {
+			c.cfg.Log.Error("texting organizer", "org", to.ID, "err", err)
+		}
+	}
+}
+
+func (c *Composer) failed(err error) flow.Reply {
+	c.cfg.Log.Error("organizer command failed", "err", err)
+	return flow.Reply{ID: "org_failed"}
+}
+
+func (c *Composer) areaNames(area, lang string) string {
+	if area == "" {
+		return "" // every subscriber; the messages say so in their language
+	}
+	return c.cfg.Broadcasts.AreaLabel(area, lang)
+}
+
+func in(w string, words []string) bool {
+	for _, x := range words {
+		if w == x {
+			return true
+		}
+	}
+	return false
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
