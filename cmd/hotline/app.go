@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/dispatch"
+	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/organizer"
@@ -43,6 +45,7 @@ type app struct {
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
+	cases      *escalation.Service
 	// answerer routes an inbound message to the organizer commands or the member engine.
 	answerer organizer.Answerer
 	close    func()
@@ -104,7 +107,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		closeRedis()
 		return nil, err
 	}
-	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact}, cfg.GSM)
+	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
+		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}, cfg.GSM)
 	engine := bot.New(bot.Config{
 		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
@@ -132,8 +136,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Log: log,
 	})
 	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: sender, Log: log})
+	cases := escalation.New(escalation.Config{
+		Store: store, Keys: keys, Members: engine, Sender: sender, Renderer: renderer, Broadcasts: bcs,
+		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
+		ShowNames: cfg.VolunteerNames, Log: log,
+	})
+	engine.SetEffects(cases.HandleEffects)
 	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, answerer: composer.Route(engine)}
+		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err

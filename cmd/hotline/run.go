@@ -36,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return importZips(ctx, args, getenv, stdout, stderr)
 	case "check":
 		return check(args, getenv, stdout, stderr)
+	case "loadtest":
+		return loadtest(ctx, args, getenv, stdout, stderr)
 	}
 	printHelp(stderr)
 	return fmt.Errorf("unknown command %q", cmd)
@@ -58,6 +60,7 @@ Usage:
                                    (HOTLINE_URL, HOTLINE_TOKEN); "hotline broadcast" for usage
   hotline import-zips FILE.csv     load a ZIP → county table (columns zipcode,county[,city])
                                    into REDIS_URL's Redis, reporting rows it cannot match
+  hotline loadtest --url URL …     send signed webhooks at a set rate; print throughput, latency
   hotline help                     this text
 
 Settings (environment variables):

@@ -37,7 +37,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
 		Deliveries: a.store}
 	if cfg.AdminToken != "" {
-		deps.Broadcasts = a.broadcasts
+		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
 	}
 	host := ""
 	if cfg.Local() {
@@ -64,7 +64,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {
-		go func() { a.dispatcher.Run(workerCtx); close(workerDone) }()
+		go func() {
+			go a.cases.Run(workerCtx)
+			a.dispatcher.Run(workerCtx)
+			close(workerDone)
+		}()
 	} else {
 		close(workerDone)
 	}

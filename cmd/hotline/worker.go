@@ -27,5 +27,6 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	defer a.close()
 	fmt.Fprintln(stdout, "hotline worker sending queued messages")
+	go a.cases.Run(ctx)
 	return a.dispatcher.Run(ctx)
 }

@@ -13,6 +13,7 @@ import (
 func All(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
 	all := Core()
 	maps.Copy(all, Places(dir, zips))
+	maps.Copy(all, Cases(dir))
 	return all
 }
 

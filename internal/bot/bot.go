@@ -23,8 +23,9 @@ type Renderer interface {
 	Render(lang string, replies []flow.Reply) ([]string, error)
 }
 
-// EffectHandler carries out a step's effects once its state is saved.
-type EffectHandler func(ctx context.Context, memberID string, st flow.State, effects []flow.Effect) error
+// EffectHandler carries out a step's effects once its state is saved. from is the member's
+// address, for effects that must reach them later (a volunteer's reply).
+type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error
 
 // SubscriptionSync updates the subscriber index when a member's areas or language change
 // (before and after), or, with before == after, re-adds the member after a retried message.
@@ -151,7 +152,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				e.syncSubscriptions(ctx, id, st, res.State)
 			}
 			if e.cfg.Effects != nil && len(res.Effects) > 0 {
-				if err := e.cfg.Effects(ctx, id, res.State, res.Effects); err != nil {
+				if err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects); err != nil {
 					// The state, which is the record of truth, is saved; the index the
 					// effects maintain can be rebuilt from it.
 					e.cfg.Log.Error("effects failed", "member", id[:8], "err", err)
@@ -321,6 +322,10 @@ func (e *Engine) openReply(sealed, ctx []byte) ([]string, error) {
 	}
 	return texts, nil
 }
+
+// SetEffects sets the effect handler after construction: the handler (cases) needs the
+// engine itself to update members, so the two are wired in two steps.
+func (e *Engine) SetEffects(h EffectHandler) { e.cfg.Effects = h }
 
 // Answer is Handle for callers that need only the texts (the webhook).
 func (e *Engine) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {

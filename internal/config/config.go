@@ -42,6 +42,9 @@ var Settings = []Setting{
 	{"HOTLINE_WORKER", "on", "on = `serve` also sends queued messages; off = leave it to `hotline worker` processes"},
 	{"HOTLINE_WORKER_CONCURRENCY", "8", "sends in flight at once per process"},
 	{"HOTLINE_CLAIM_IDLE", "30s", "how long a queued send read by a process that then died waits before another process takes it over"},
+	{"HOTLINE_ESCALATION_TIMEOUT", "10m", "a case unclaimed this long pages every volunteer on call and the organizers"},
+	{"HOTLINE_CASE_RETENTION", "168h", "how long a closed case's transcript is kept"},
+	{"HOTLINE_VOLUNTEER_NAMES", "first", "first = tell members the volunteer's first name; generic = \"a volunteer\""},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -72,6 +75,9 @@ type Config struct {
 	Worker              bool
 	WorkerConcurrency   int
 	ClaimIdle           time.Duration
+	EscalationTimeout   time.Duration
+	CaseRetention       time.Duration
+	VolunteerNames      bool
 	HotlineURL          string
 	HotlineToken        string
 }
@@ -158,6 +164,19 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.ClaimIdle, err = time.ParseDuration(get("HOTLINE_CLAIM_IDLE")); err != nil || c.ClaimIdle < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("HOTLINE_CLAIM_IDLE %q must be a duration of at least 100ms, like 30s", get("HOTLINE_CLAIM_IDLE")))
+	}
+	if c.EscalationTimeout, err = time.ParseDuration(get("HOTLINE_ESCALATION_TIMEOUT")); err != nil || c.EscalationTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("HOTLINE_ESCALATION_TIMEOUT %q must be a duration, like 10m", get("HOTLINE_ESCALATION_TIMEOUT")))
+	}
+	if c.CaseRetention, err = time.ParseDuration(get("HOTLINE_CASE_RETENTION")); err != nil || c.CaseRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("HOTLINE_CASE_RETENTION %q must be a duration of at least 1h, like 168h", get("HOTLINE_CASE_RETENTION")))
+	}
+	switch get("HOTLINE_VOLUNTEER_NAMES") {
+	case "first":
+		c.VolunteerNames = true
+	case "generic":
+	default:
+		errs = append(errs, fmt.Errorf("HOTLINE_VOLUNTEER_NAMES %q must be first or generic", get("HOTLINE_VOLUNTEER_NAMES")))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 20 {
 		errs = append(errs, errors.New("ADMIN_TOKEN must be at least 20 characters"))

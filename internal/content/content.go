@@ -6,8 +6,10 @@ package content
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
@@ -19,7 +21,7 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = append([]string{"error_generic"}, organizer.MessageIDs...)
+var GoMessageIDs = slices.Concat([]string{"error_generic"}, organizer.MessageIDs, escalation.MessageIDs)
 
 // Content is the loaded, cross-checked data.
 type Content struct {

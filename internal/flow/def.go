@@ -65,6 +65,9 @@ type GlobalKeyword struct {
 	// Anywhere makes the keyword match as a whole word inside a longer message, not only as
 	// the whole message ("la migra está aquí"). It does not apply while a node captures text.
 	Anywhere bool `toml:"anywhere"`
+	// Urgent marks words that signal danger: they apply even to a first contact, before
+	// the language is known, and open an urgent case.
+	Urgent bool `toml:"urgent"`
 	// When is "" (the member has not opted out) or "opted_out" (only then): an opted-out
 	// member hears nothing but the answer to an opt-in word.
 	When string `toml:"when"`

@@ -27,6 +27,9 @@ type State struct {
 	Areas []string `json:"a,omitempty"`
 	// Active is when the member last wrote (Unix seconds), for expiring a stale conversation.
 	Active int64 `json:"t,omitempty"`
+	// Case is the number of the member's open case with a volunteer; while set, what the
+	// member writes goes to the volunteer (opt-out words still work).
+	Case int64 `json:"c,omitempty"`
 	// Undeliverable is set when the provider said the address cannot receive messages
 	// (an invalid or landline number); alerts skip the member until they write again.
 	Undeliverable bool `json:"u,omitempty"`
@@ -77,6 +80,12 @@ type Choice struct {
 // Effect is something for the caller to do once the new state is saved, such as updating
 // the subscription index. Effects must be idempotent: a retried message may repeat them.
 type Effect any
+
+// Relay is the effect of a member writing while a case is open: the text goes to the case.
+type Relay struct {
+	Case int64
+	Text string
+}
 
 // Result is the outcome of one step.
 type Result struct {
@@ -161,9 +170,31 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 			return r.result()
 		}
 	}
+	if r.st.Case != 0 {
+		// In a conversation with a volunteer, everything but an opt-out goes to them.
+		if k := s.globalExact(text, false); k != nil && k.Go == s.providerRoutes["stop"] {
+			r.enter(k.Go)
+			return r.result()
+		}
+		if strings.TrimSpace(in.Text) != "" {
+			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
+		}
+		return r.result()
+	}
 	if k := s.globalExact(text, false); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
 		r.enter(k.Go)
 		return r.result()
+	}
+	// Words that signal danger (ICE, la migra, redada…) win over a first contact's greeting
+	// and over menus, though not over free text a node is capturing (a report about ICE).
+	if cur, ok := s.nodes[r.st.Node]; !ok || cur.Capture == "" {
+		if k := s.globalAnywhere(text); k != nil && k.Urgent {
+			if r.st.Lang == "" {
+				r.st.Lang = s.settings.Languages[0]
+			}
+			r.enter(k.Go)
+			return r.result()
+		}
 	}
 	if st.Lang == "" {
 		// A first contact (or one who has not chosen yet): greet in the recognised language;
@@ -217,9 +248,7 @@ func (r *run) route(n *Node, text string) {
 			r.repeat(n)
 			return
 		}
-		if utf8.RuneCountInString(captured) > maxCapture {
-			captured = string([]rune(captured)[:maxCapture])
-		}
+		captured = truncate(captured, maxCapture)
 		if r.st.Data == nil {
 			r.st.Data = map[string]string{}
 		}
@@ -248,6 +277,13 @@ func (r *run) route(n *Node, text string) {
 		return
 	}
 	r.repeat(n)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) > n {
+		return string([]rune(s)[:n])
+	}
+	return s
 }
 
 // repeat says "I didn't understand" and asks the node's question again.

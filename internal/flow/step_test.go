@@ -92,7 +92,7 @@ func TestConversations(t *testing.T) {
 			{in: "hello", want: []string{"welcome", "menu_prompt"}},
 			{in: "1", want: []string{"rights_intro"}},
 			{in: "1", want: []string{"rights_home"}},
-			{in: "4", want: []string{"person_soon"}},
+			{in: "4", want: []string{"case_opened"}},
 		}, nil},
 		{"unknown reply repeats the menu", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},

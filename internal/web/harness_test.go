@@ -81,7 +81,7 @@ func startServer(t testing.TB) *hotlineServer {
 	}
 	engine := bot.New(bot.Config{
 		Flows: c.Flows, Store: store, Keys: keys,
-		Renderer: smstext.New(c.Catalog, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199"}, false),
+		Renderer: smstext.New(c.Catalog, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199", "Minutes": "10"}, false),
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
 			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
 		},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/communityhotline/hotline/internal/broadcast"
+	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
@@ -31,6 +32,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// Broadcasts is the organizers' API; nil (no ADMIN_TOKEN) answers 404 to /admin/.
 	Broadcasts *broadcast.Service
+	// Cases is the volunteers' roster and the open cases, under the same admin API.
+	Cases *escalation.Service
 	// Deliveries counts delivery reports from status callbacks.
 	Deliveries DeliveryCounter
 }

@@ -1,0 +1,53 @@
+package actions
+
+import (
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/places"
+)
+
+// OpenCase is the effect of a member asking for a person, writing urgent words, or finishing
+// a report: the escalation package numbers the case and pages volunteers.
+type OpenCase struct {
+	Kind   string // "person" or "report"
+	Urgent bool
+	// Text is what the member wrote that opened the case.
+	Text string
+	// Area is a place id, when known.
+	Area string
+	// Report holds a report's answers: what, where, when.
+	Report map[string]string
+}
+
+// Cases returns the actions that open cases. dir resolves a report's area.
+func Cases(dir *places.Directory) map[string]flow.Action {
+	return map[string]flow.Action{
+		// open_case opens a case of the kind in `with` (kind = "person" or "report",
+		// urgent = "1" for danger words). A member already in a case stays in it.
+		"open_case": {Args: []string{"kind"}, Results: []string{"already_open"}, Run: func(c *flow.Context) string {
+			if c.State.Case != 0 {
+				return "already_open"
+			}
+			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input}
+			if len(c.State.Areas) > 0 {
+				oc.Area = c.State.Areas[0]
+			}
+			if oc.Kind == "report" {
+				oc.Area = c.State.Data["area"]
+				oc.Report = map[string]string{"what": c.State.Data["what"], "where": c.State.Data["where"], "when": c.State.Data["when"]}
+				oc.Text = c.State.Data["what"]
+			}
+			c.Effects = append(c.Effects, oc)
+			return ""
+		}},
+		// report_area reads the area of a report; anything not a known place is kept as
+		// free text in "where", so the member is never stuck.
+		"report_area": {Run: func(c *flow.Context) string {
+			r := dir.Lookup(c.Input)
+			if r.Place != nil {
+				setData(c.State, "area", r.Place.ID)
+				c.Vars["Name"] = r.Place.Label(c.State.Lang)
+			}
+			return ""
+		}},
+	}
+}

@@ -1,0 +1,595 @@
+// Package escalation connects members with volunteers without either seeing the other's
+// number: it opens cases, pages the volunteers on call who speak the member's language
+// (every one for urgent words), gives a case to the first who claims it, relays messages
+// both ways through the hotline's number, re-pages cases nobody claimed, and turns a
+// verified report into an alert draft for the organizers.
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/broadcast"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+)
+
+// Renderer turns message IDs into text in a language.
+type Renderer interface {
+	Render(lang string, replies []flow.Reply) ([]string, error)
+}
+
+// Members is what escalation needs of the member engine.
+type Members interface {
+	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
+}
+
+// Answerer answers an inbound message.
+type Answerer interface {
+	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+}
+
+// Config holds a Service's dependencies and settings.
+type Config struct {
+	Store      *redisstore.Store
+	Keys       *privacy.Keys
+	Members    Members
+	Sender     hotline.Sender
+	Renderer   Renderer
+	Broadcasts *broadcast.Service
+	Languages  []string
+	// Timeout is how long a case may wait unclaimed before everyone on call, and the
+	// organizers, are paged.
+	Timeout time.Duration
+	// Retention is how long a closed case's transcript is kept.
+	Retention time.Duration
+	// ShowNames tells members the claiming volunteer's first name; otherwise "a volunteer".
+	ShowNames bool
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Service runs cases and volunteers.
+type Service struct {
+	cfg    Config
+	roster atomic.Pointer[volRoster]
+}
+
+type volRoster struct {
+	byPhone map[string]redisstore.VolunteerRecord
+	loaded  time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Minute
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 7 * 24 * time.Hour
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg}
+}
+
+// MessageIDs are the messages this package renders itself.
+var MessageIDs = []string{
+	"case_nobody", "case_joined", "case_closed", "report_alert",
+	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
+	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed",
+}
+
+// HandleEffects carries out the case effects of a member's message: opening a case, or
+// relaying what the member wrote to it. from is the member's address (for replies from the
+// volunteer); it is kept sealed in the case only while the case is open.
+func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error {
+	var errs []error
+	for _, e := range effects {
+		switch e := e.(type) {
+		case actions.OpenCase:
+			errs = append(errs, s.open(ctx, memberID, from, st, e))
+		case flow.Relay:
+			errs = append(errs, s.relayFromMember(ctx, memberID, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase) error {
+	now := s.cfg.Now()
+	lang := st.Lang
+	if lang == "" {
+		lang = s.cfg.Languages[0]
+	}
+	n, err := s.cfg.Store.OpenCase(ctx, redisstore.CaseRecord{
+		Member: memberID, Lang: lang, Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent,
+		SealedAddress: s.cfg.Keys.Seal([]byte(from), []byte("caseaddr:"+memberID)), Opened: now,
+	}, now.Add(s.cfg.Timeout))
+	if err != nil {
+		return err
+	}
+	first := oc.Text
+	if oc.Kind == "report" {
+		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
+	}
+	s.transcript(ctx, n, "member", first)
+	if oc.Kind == "person" {
+		// From now on the member's messages go to the case.
+		if err := s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool { st.Case = n; return true }); err != nil {
+			return err
+		}
+	}
+	c, err := s.cfg.Store.Case(ctx, n)
+	if err != nil {
+		return err
+	}
+	langs := []string{lang}
+	if oc.Urgent {
+		langs = s.cfg.Languages
+	}
+	paged := s.page(ctx, c, first, langs)
+	if paged == 0 && oc.Kind == "person" {
+		s.toMember(ctx, c, "case_nobody", nil)
+	}
+	return nil
+}
+
+// page texts the case to the on-call volunteers speaking one of langs; it returns how many.
+func (s *Service) page(ctx context.Context, c redisstore.CaseRecord, text string, langs []string) int {
+	ids, err := s.cfg.Store.OnCall(ctx, langs...)
+	if err != nil {
+		s.cfg.Log.Error("listing volunteers on call", "err", err)
+		return 0
+	}
+	for _, id := range ids {
+		v, err := s.cfg.Store.Volunteer(ctx, id)
+		if err != nil {
+			continue
+		}
+		s.toVolunteer(ctx, v, "vol_page", s.caseData(c, v.Langs[0], text))
+	}
+	return len(ids)
+}
+
+func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[string]string {
+	area := ""
+	if c.Area != "" && s.cfg.Broadcasts != nil {
+		area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
+	}
+	if utf8.RuneCountInString(text) > 300 {
+		text = string([]rune(text)[:300]) + "…"
+	}
+	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": c.Lang, "Area": area,
+		"Report": flag(c.Kind == "report"), "Text": text}
+}
+
+func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay) error {
+	c, err := s.cfg.Store.Case(ctx, r.Case)
+	if err != nil || c.Status == redisstore.CaseClosed || c.Member != memberID {
+		// The case is gone: let the member back into the menus.
+		return s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
+			if st.Case != r.Case {
+				return false
+			}
+			st.Case = 0
+			return true
+		})
+	}
+	s.transcript(ctx, c.N, "member", r.Text)
+	if c.Status != redisstore.CaseClaimed {
+		return nil // the volunteer who claims it sees it in the transcript
+	}
+	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
+	if err != nil {
+		return err
+	}
+	s.toVolunteer(ctx, v, "vol_from_member", map[string]string{"N": strconv.FormatInt(c.N, 10), "Text": r.Text})
+	return nil
+}
+
+// transcript keeps a sealed line of the case's conversation, for volunteers and for review
+// during the retention period.
+func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
+	line := who + ": " + text
+	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), []byte("case:"+strconv.FormatInt(n, 10)))); err != nil {
+		s.cfg.Log.Error("saving transcript", "case", n, "err", err)
+	}
+}
+
+func (s *Service) toVolunteer(ctx context.Context, v redisstore.VolunteerRecord, id string, data map[string]string) {
+	phone, err := s.cfg.Keys.Open(v.SealedPhone, []byte("vol:"+v.ID))
+	if err != nil {
+		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
+		return
+	}
+	s.send(ctx, string(phone), v.Langs[0], id, data)
+}
+
+func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id string, data map[string]string) {
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, []byte("caseaddr:"+c.Member))
+	if err != nil {
+		s.cfg.Log.Error("case address unreadable", "case", c.N)
+		return
+	}
+	s.send(ctx, string(addr), c.Lang, id, data)
+}
+
+func (s *Service) send(ctx context.Context, to, lang, id string, data map[string]string) {
+	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
+	if err != nil {
+		s.cfg.Log.Error("rendering", "msg", id, "err", err)
+		return
+	}
+	for _, t := range texts {
+		if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: to, Body: t}); err != nil {
+			s.cfg.Log.Error("sending", "msg", id, "err", err)
+		}
+	}
+}
+
+// Route returns an Answerer that handles volunteers' messages here and passes the rest on.
+func (s *Service) Route(next Answerer) Answerer { return router{s: s, next: next} }
+
+type router struct {
+	s    *Service
+	next Answerer
+}
+
+func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+	v, ok, err := r.s.volunteerByPhone(ctx, r.s.cfg.Keys.MemberID(in.Channel, in.From))
+	if err != nil {
+		r.s.cfg.Log.Error("reading the volunteer roster", "err", err)
+	}
+	if !ok {
+		return r.next.Answer(ctx, in)
+	}
+	return r.s.command(ctx, v, in)
+}
+
+const rosterTTL = 30 * time.Second
+
+func (s *Service) volunteerByPhone(ctx context.Context, phoneID string) (redisstore.VolunteerRecord, bool, error) {
+	c := s.roster.Load()
+	if c == nil || s.cfg.Now().Sub(c.loaded) > rosterTTL {
+		recs, err := s.cfg.Store.Volunteers(ctx)
+		if err != nil {
+			return redisstore.VolunteerRecord{}, false, err
+		}
+		c = &volRoster{byPhone: map[string]redisstore.VolunteerRecord{}, loaded: s.cfg.Now()}
+		for _, r := range recs {
+			c.byPhone[r.PhoneID] = r
+		}
+		s.roster.Store(c)
+	}
+	v, ok := c.byPhone[phoneID]
+	return v, ok, nil
+}
+
+// command handles one SMS from a volunteer. A retried webhook gets the earlier answer.
+func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in hotline.Inbound) ([]string, error) {
+	key := "vol:" + v.ID
+	last, err := s.cfg.Store.ComposeState(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if last["sid"] == in.ID && last["reply"] != "" {
+		return []string{last["reply"]}, nil
+	}
+	reply := s.step(ctx, v, in.Text)
+	var texts []string
+	if reply.ID != "" {
+		if texts, err = s.cfg.Renderer.Render(v.Langs[0], []flow.Reply{reply}); err != nil {
+			return nil, err
+		}
+	}
+	s.cfg.Store.SaveComposeState(ctx, key, map[string]string{"sid": in.ID, "reply": strings.Join(texts, "\n")}, time.Hour)
+	return texts, nil
+}
+
+// The volunteer commands, folded; each works in either language.
+var (
+	cmdOn     = []string{"on", "activo", "activa"}
+	cmdOff    = []string{"off", "inactivo", "inactiva"}
+	cmdClaim  = []string{"claim", "tomar"}
+	cmdClose  = []string{"close", "cerrar"}
+	cmdCases  = []string{"cases", "casos"}
+	cmdHelp   = []string{"help", "ayuda"}
+	cmdVerify = []string{"verify", "confirmar"}
+	cmdFalse  = []string{"false", "falso"}
+)
+
+func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text string) flow.Reply {
+	words := fold.Words(text)
+	first, num := "", int64(0)
+	if len(words) > 0 {
+		first = words[0]
+	}
+	if len(words) > 1 {
+		num, _ = strconv.ParseInt(words[1], 10, 64)
+	}
+	switch {
+	case slices.Contains(cmdOn, first) && len(words) == 1:
+		if err := s.cfg.Store.SetOnCall(ctx, v, true); err != nil {
+			return s.failed(err)
+		}
+		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(v.Langs, ", ")}}
+	case slices.Contains(cmdOff, first) && len(words) == 1:
+		if err := s.cfg.Store.SetOnCall(ctx, v, false); err != nil {
+			return s.failed(err)
+		}
+		return flow.Reply{ID: "vol_off"}
+	case slices.Contains(cmdHelp, first) && len(words) == 1:
+		return flow.Reply{ID: "vol_help"}
+	case slices.Contains(cmdCases, first) && len(words) == 1:
+		ns, err := s.cfg.Store.VolunteerCases(ctx, v.ID)
+		if err != nil {
+			return s.failed(err)
+		}
+		slices.Sort(ns)
+		list := make([]string, len(ns))
+		for i, n := range ns {
+			list[i] = "#" + strconv.FormatInt(n, 10)
+		}
+		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": strings.Join(list, ", ")}}
+	case slices.Contains(cmdClaim, first) && num > 0 && len(words) == 2:
+		return s.claim(ctx, v, num)
+	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
+		return s.closeCase(ctx, v, num, "")
+	case (slices.Contains(cmdVerify, first) || slices.Contains(cmdFalse, first)) && num > 0:
+		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first))
+	}
+	// Anything else is a message for a member.
+	held, err := s.cfg.Store.VolunteerCases(ctx, v.ID)
+	if err != nil {
+		return s.failed(err)
+	}
+	body := strings.TrimSpace(text)
+	target := int64(0)
+	if strings.HasPrefix(body, "#") {
+		numText, rest, _ := strings.Cut(body[1:], " ")
+		target, _ = strconv.ParseInt(numText, 10, 64)
+		body = strings.TrimSpace(rest)
+		if !slices.Contains(held, target) {
+			return flow.Reply{ID: "vol_no_case", Data: map[string]string{"N": numText}}
+		}
+	} else {
+		switch len(held) {
+		case 0:
+			return flow.Reply{ID: "vol_help"}
+		case 1:
+			target = held[0]
+		default:
+			return flow.Reply{ID: "vol_which"}
+		}
+	}
+	if body == "" {
+		return flow.Reply{ID: "vol_help"}
+	}
+	c, err := s.cfg.Store.Case(ctx, target)
+	if err != nil {
+		return s.failed(err)
+	}
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, []byte("caseaddr:"+c.Member))
+	if err != nil {
+		return s.failed(err)
+	}
+	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: string(addr), Body: body}); err != nil {
+		return s.failed(err)
+	}
+	s.transcript(ctx, target, "volunteer", body)
+	return flow.Reply{} // relayed; nothing to answer the volunteer
+}
+
+func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int64) flow.Reply {
+	data := map[string]string{"N": strconv.FormatInt(n, 10)}
+	won, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now())
+	if redisstore.IsNotFound(err) {
+		return flow.Reply{ID: "vol_no_case", Data: data}
+	}
+	if err != nil {
+		return s.failed(err)
+	}
+	if !won && holder != v.ID {
+		return flow.Reply{ID: "vol_taken", Data: data}
+	}
+	if won {
+		c, err := s.cfg.Store.Case(ctx, n)
+		if err == nil && c.Kind == "person" {
+			name := ""
+			if s.cfg.ShowNames {
+				name, _, _ = strings.Cut(v.Name, " ")
+			}
+			s.toMember(ctx, c, "case_joined", map[string]string{"Volunteer": name})
+		}
+	}
+	return flow.Reply{ID: "vol_claimed", Data: data}
+}
+
+func (s *Service) closeCase(ctx context.Context, v redisstore.VolunteerRecord, n int64, verdict string) flow.Reply {
+	data := map[string]string{"N": strconv.FormatInt(n, 10)}
+	c, err := s.cfg.Store.Case(ctx, n)
+	if redisstore.IsNotFound(err) || (err == nil && (c.Volunteer != v.ID || c.Status == redisstore.CaseClosed)) {
+		return flow.Reply{ID: "vol_no_case", Data: data}
+	}
+	if err != nil {
+		return s.failed(err)
+	}
+	if c.Kind == "person" {
+		s.toMember(ctx, c, "case_closed", nil)
+		if err := s.cfg.Members.Update(ctx, c.Member, func(st *flow.State) bool {
+			if st.Case != n {
+				return false
+			}
+			st.Case = 0
+			return true
+		}); err != nil {
+			s.cfg.Log.Error("releasing member from case", "case", n, "err", err)
+		}
+	}
+	if err := s.cfg.Store.CloseCase(ctx, n, verdict, s.cfg.Now(), s.cfg.Retention); err != nil {
+		return s.failed(err)
+	}
+	return flow.Reply{ID: "vol_closed", Data: data}
+}
+
+// verdict records a volunteer's check of a report. A verified report becomes an alert draft
+// for its area, written from the report_alert template; it is never sent without an
+// organizer.
+func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n int64, verified bool) flow.Reply {
+	data := map[string]string{"N": strconv.FormatInt(n, 10)}
+	c, err := s.cfg.Store.Case(ctx, n)
+	if redisstore.IsNotFound(err) || (err == nil && (c.Kind != "report" || c.Status == redisstore.CaseClosed)) {
+		return flow.Reply{ID: "vol_no_case", Data: data}
+	}
+	if err != nil {
+		return s.failed(err)
+	}
+	if c.Status == redisstore.CaseOpen {
+		if _, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now()); err != nil || holder != v.ID {
+			return flow.Reply{ID: "vol_taken", Data: data}
+		}
+	} else if c.Volunteer != v.ID {
+		return flow.Reply{ID: "vol_taken", Data: data}
+	}
+	if !verified {
+		if err := s.cfg.Store.CloseCase(ctx, n, "false", s.cfg.Now(), s.cfg.Retention); err != nil {
+			return s.failed(err)
+		}
+		return flow.Reply{ID: "vol_false", Data: data}
+	}
+	what, when := s.reportFields(ctx, n)
+	text := map[string]string{}
+	for _, lang := range s.cfg.Languages {
+		area := ""
+		if c.Area != "" {
+			area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
+		}
+		t, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "report_alert", Data: map[string]string{"Area": area, "What": what, "When": when}}})
+		if err != nil {
+			return s.failed(err)
+		}
+		text[lang] = strings.Join(t, "\n")
+	}
+	var areas []string
+	if c.Area != "" {
+		areas = []string{c.Area}
+	}
+	b, _, err := s.cfg.Broadcasts.Create(ctx, "volunteer:"+v.ID, broadcast.Draft{Text: text, Areas: areas})
+	if err != nil {
+		return s.failed(err)
+	}
+	if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
+		return s.failed(err)
+	}
+	s.tellOrganizers(ctx, "org_report_draft", func(lang string) map[string]string {
+		area := ""
+		if c.Area != "" {
+			area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
+		}
+		return map[string]string{"N": data["N"], "ID": b.ID, "Area": area}
+	})
+	return flow.Reply{ID: "vol_verified", Data: map[string]string{"N": data["N"], "ID": b.ID}}
+}
+
+// reportFields reads what and when from a report's first transcript line.
+func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
+	lines, err := s.cfg.Store.Transcript(ctx, n)
+	if err != nil || len(lines) == 0 {
+		return "", ""
+	}
+	plain, err := s.cfg.Keys.Open(lines[0], []byte("case:"+strconv.FormatInt(n, 10)))
+	if err != nil {
+		return "", ""
+	}
+	parts := strings.Split(strings.TrimPrefix(string(plain), "member: "), " | ")
+	if len(parts) < 3 {
+		return string(plain), ""
+	}
+	return parts[0], parts[2]
+}
+
+func (s *Service) tellOrganizers(ctx context.Context, id string, data func(lang string) map[string]string) {
+	recs, err := s.cfg.Store.Organizers(ctx)
+	if err != nil {
+		s.cfg.Log.Error("listing organizers", "err", err)
+		return
+	}
+	for _, r := range recs {
+		phone, err := s.cfg.Broadcasts.OrganizerPhone(r)
+		if err != nil {
+			continue
+		}
+		s.send(ctx, phone, r.Lang, id, data(r.Lang))
+	}
+}
+
+// Run re-pages cases nobody claimed within the timeout — every volunteer on call, whatever
+// their language, and the organizers — until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(min(s.cfg.Timeout/4, 15*time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.RepageDue(ctx)
+		}
+	}
+}
+
+// RepageDue pages again every case past its deadline (one process wins each).
+func (s *Service) RepageDue(ctx context.Context) {
+	now := s.cfg.Now()
+	due, err := s.cfg.Store.DueCases(ctx, now, now.Add(s.cfg.Timeout))
+	if err != nil {
+		s.cfg.Log.Error("listing unclaimed cases", "err", err)
+		return
+	}
+	for _, n := range due {
+		c, err := s.cfg.Store.Case(ctx, n)
+		if err != nil || c.Status != redisstore.CaseOpen {
+			continue
+		}
+		text := ""
+		if lines, err := s.cfg.Store.Transcript(ctx, n); err == nil && len(lines) > 0 {
+			if plain, err := s.cfg.Keys.Open(lines[len(lines)-1], []byte("case:"+strconv.FormatInt(n, 10))); err == nil {
+				text = strings.TrimPrefix(string(plain), "member: ")
+			}
+		}
+		s.page(ctx, c, text, s.cfg.Languages)
+		minutes := strconv.Itoa(int(now.Sub(c.Opened).Minutes()))
+		s.tellOrganizers(ctx, "org_case_unclaimed", func(string) map[string]string {
+			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": flag(c.Urgent), "Minutes": minutes}
+		})
+	}
+}
+
+func (s *Service) failed(err error) flow.Reply {
+	s.cfg.Log.Error("volunteer command failed", "err", err)
+	return flow.Reply{ID: "vol_help"}
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}

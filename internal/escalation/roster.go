@@ -1,0 +1,138 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/communityhotline/hotline/internal/broadcast"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/redisstore"
+)
+
+// VolunteerView is a volunteer as the admin API shows them: the phone masked.
+type VolunteerView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Phone     string    `json:"phone"`
+	Languages []string  `json:"languages"`
+	OnCall    bool      `json:"on_call"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AddVolunteer adds a volunteer to the roster (off call until they text ON/ACTIVO).
+func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []string) (VolunteerView, error) {
+	name, phone = strings.TrimSpace(name), strings.TrimSpace(phone)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return VolunteerView{}, &broadcast.InvalidError{Msg: "name is required (at most 100 characters)"}
+	}
+	if !validPhone(phone) {
+		return VolunteerView{}, &broadcast.InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
+	}
+	if len(langs) == 0 {
+		return VolunteerView{}, &broadcast.InvalidError{Msg: fmt.Sprintf("languages is required: one or more of %s", strings.Join(s.cfg.Languages, ", "))}
+	}
+	for _, l := range langs {
+		if !slices.Contains(s.cfg.Languages, l) {
+			return VolunteerView{}, &broadcast.InvalidError{Msg: fmt.Sprintf("languages: %q is not one of %s", l, strings.Join(s.cfg.Languages, ", "))}
+		}
+	}
+	id := redisstore.NewID()
+	rec := redisstore.VolunteerRecord{ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), []byte("vol:"+id)),
+		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), Langs: langs, CreatedAt: s.cfg.Now()}
+	if err := s.cfg.Store.CreateVolunteer(ctx, rec); err != nil {
+		if errors.Is(err, redisstore.ErrDuplicate) {
+			return VolunteerView{}, &broadcast.InvalidError{Msg: "a volunteer with that phone exists already"}
+		}
+		return VolunteerView{}, err
+	}
+	s.roster.Store(nil)
+	return VolunteerView{ID: id, Name: name, Phone: maskPhone(phone), Languages: langs, CreatedAt: rec.CreatedAt.UTC()}, nil
+}
+
+// Volunteers lists the roster, phones masked.
+func (s *Service) Volunteers(ctx context.Context) ([]VolunteerView, error) {
+	recs, err := s.cfg.Store.Volunteers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VolunteerView, 0, len(recs))
+	for _, r := range recs {
+		masked := "(unreadable)"
+		if p, err := s.cfg.Keys.Open(r.SealedPhone, []byte("vol:"+r.ID)); err == nil {
+			masked = maskPhone(string(p))
+		}
+		out = append(out, VolunteerView{ID: r.ID, Name: r.Name, Phone: masked, Languages: r.Langs, OnCall: r.OnCall, CreatedAt: r.CreatedAt})
+	}
+	slices.SortFunc(out, func(a, b VolunteerView) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// RemoveVolunteer takes a volunteer off the roster.
+func (s *Service) RemoveVolunteer(ctx context.Context, id string) error {
+	err := s.cfg.Store.DeleteVolunteer(ctx, id)
+	s.roster.Store(nil)
+	if redisstore.IsNotFound(err) {
+		return hotline.ErrNotFound
+	}
+	return err
+}
+
+// CaseView is a case as the admin API shows it: no member id, address or message.
+type CaseView struct {
+	N           int64      `json:"n"`
+	Kind        string     `json:"kind"`
+	Urgent      bool       `json:"urgent"`
+	Status      string     `json:"status"`
+	Lang        string     `json:"lang"`
+	Area        string     `json:"area,omitempty"`
+	Volunteer   string     `json:"volunteer,omitempty"`
+	Opened      time.Time  `json:"opened"`
+	AgeS        int64      `json:"age_s"`
+	Claimed     *time.Time `json:"claimed,omitempty"`
+	TimeToClaim int64      `json:"time_to_claim_s,omitempty"`
+	Paged       int64      `json:"paged"`
+}
+
+// Cases lists open and claimed cases, oldest first.
+func (s *Service) Cases(ctx context.Context) ([]CaseView, error) {
+	recs, err := s.cfg.Store.OpenCases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	out := make([]CaseView, 0, len(recs))
+	for _, c := range recs {
+		v := CaseView{N: c.N, Kind: c.Kind, Urgent: c.Urgent, Status: c.Status, Lang: c.Lang, Area: c.Area,
+			Volunteer: c.Volunteer, Opened: c.Opened, AgeS: int64(now.Sub(c.Opened).Seconds()), Paged: c.Paged}
+		if !c.Claimed.IsZero() {
+			claimed := c.Claimed
+			v.Claimed, v.TimeToClaim = &claimed, int64(c.Claimed.Sub(c.Opened).Seconds())
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func validPhone(p string) bool {
+	if len(p) < 8 || len(p) > 16 || p[0] != '+' {
+		return false
+	}
+	for _, c := range p[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func maskPhone(p string) string {
+	if len(p) < 4 {
+		return "••"
+	}
+	return p[:2] + strings.Repeat("•", len(p)-4) + p[len(p)-2:]
+}

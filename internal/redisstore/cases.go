@@ -1,0 +1,232 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cases: a member asking for a person, or a report of immigration activity, handled by a
+// volunteer. A case's keys share the hash tag {c<n>}.
+func (s *Store) caseKey(n int64) string {
+	return s.prefix + ":case:{c" + strconv.FormatInt(n, 10) + "}"
+}
+func (s *Store) transcriptKey(n int64) string  { return s.caseKey(n) + ":t" }
+func (s *Store) caseSeqKey() string            { return s.prefix + ":case:seq" }
+func (s *Store) openCasesKey() string          { return s.prefix + ":cases:open" }
+func (s *Store) dueCasesKey() string           { return s.prefix + ":cases:due" }
+func (s *Store) volCasesKey(vol string) string { return s.prefix + ":vol:" + vol + ":cases" }
+
+// Case statuses.
+const (
+	CaseOpen    = "open"
+	CaseClaimed = "claimed"
+	CaseClosed  = "closed"
+)
+
+// CaseRecord is a case as stored. The member's address and messages are sealed by the caller.
+type CaseRecord struct {
+	N         int64
+	Member    string // member id
+	Lang      string
+	Area      string
+	Kind      string // "person" or "report"
+	Urgent    bool
+	Status    string
+	Volunteer string
+	// SealedAddress is where relays to the member go; deleted when the case closes.
+	SealedAddress []byte
+	Opened        time.Time
+	Claimed       time.Time
+	Closed        time.Time
+	Paged         int64
+	Verdict       string // reports: "verified" or "false"
+}
+
+// OpenCase numbers and stores a new case, due for re-paging at due when unclaimed.
+func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int64, error) {
+	n, err := s.rdb.Incr(ctx, s.caseSeqKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("numbering case: %w", err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.caseKey(n), "member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind,
+			"urgent", flagStr(c.Urgent), "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
+		p.ZAdd(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})
+		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(due.Unix()), Member: n})
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storing case: %w", err)
+	}
+	return n, nil
+}
+
+// Case reads one case.
+func (s *Store) Case(ctx context.Context, n int64) (CaseRecord, error) {
+	m, err := s.rdb.HGetAll(ctx, s.caseKey(n)).Result()
+	if err != nil {
+		return CaseRecord{}, fmt.Errorf("reading case: %w", err)
+	}
+	if len(m) == 0 {
+		return CaseRecord{}, errNotFound
+	}
+	when := func(k string) time.Time {
+		if v, _ := strconv.ParseInt(m[k], 10, 64); v > 0 {
+			return time.Unix(v, 0).UTC()
+		}
+		return time.Time{}
+	}
+	paged, _ := strconv.ParseInt(m["paged"], 10, 64)
+	return CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
+		Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
+		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"]}, nil
+}
+
+// claimScript gives a case to the first volunteer who claims it; everyone after is told who
+// has it. Atomic, so two volunteers on two servers at the same instant cannot both win.
+var claimScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {0, ''} end
+if st ~= 'open' then return {2, redis.call('HGET', KEYS[1], 'volunteer') or ''} end
+redis.call('HSET', KEYS[1], 'status', 'claimed', 'volunteer', ARGV[1], 'claimed', ARGV[2])
+return {1, ARGV[1]}
+`)
+
+// ClaimCase claims case n for volunteer. It reports whether this call won, and who holds it.
+func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now time.Time) (bool, string, error) {
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, volunteer, now.Unix()).Slice()
+	if err != nil {
+		return false, "", fmt.Errorf("claiming case: %w", err)
+	}
+	holder, _ := res[1].(string)
+	switch code, _ := res[0].(int64); code {
+	case 0:
+		return false, "", errNotFound
+	case 1:
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, s.dueCasesKey(), n)
+			p.SAdd(ctx, s.volCasesKey(volunteer), n)
+			return nil
+		})
+		if err != nil {
+			return true, holder, fmt.Errorf("recording claim: %w", err)
+		}
+		return true, holder, nil
+	}
+	return false, holder, nil
+}
+
+// CloseCase closes case n: its member's address is deleted now, its transcript after
+// retention.
+func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {
+	c, err := s.Case(ctx, n)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.caseKey(n), "status", CaseClosed, "closed", now.Unix(), "verdict", verdict)
+		p.HDel(ctx, s.caseKey(n), "addr")
+		p.Expire(ctx, s.caseKey(n), retention)
+		p.Expire(ctx, s.transcriptKey(n), retention)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("closing case: %w", err)
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.openCasesKey(), n)
+		p.ZRem(ctx, s.dueCasesKey(), n)
+		if c.Volunteer != "" {
+			p.SRem(ctx, s.volCasesKey(c.Volunteer), n)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("closing case: %w", err)
+	}
+	return nil
+}
+
+// AppendTranscript adds a sealed line to case n's transcript.
+func (s *Store) AppendTranscript(ctx context.Context, n int64, sealed []byte) error {
+	if err := s.rdb.RPush(ctx, s.transcriptKey(n), sealed).Err(); err != nil {
+		return fmt.Errorf("saving transcript: %w", err)
+	}
+	return nil
+}
+
+// Transcript returns case n's sealed transcript lines.
+func (s *Store) Transcript(ctx context.Context, n int64) ([][]byte, error) {
+	vals, err := s.rdb.LRange(ctx, s.transcriptKey(n), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading transcript: %w", err)
+	}
+	out := make([][]byte, len(vals))
+	for i, v := range vals {
+		out[i] = []byte(v)
+	}
+	return out, nil
+}
+
+// OpenCases lists open and claimed cases, oldest first.
+func (s *Store) OpenCases(ctx context.Context) ([]CaseRecord, error) {
+	ns, err := s.rdb.ZRange(ctx, s.openCasesKey(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing cases: %w", err)
+	}
+	var out []CaseRecord
+	for _, v := range ns {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		c, err := s.Case(ctx, n)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// VolunteerCases lists the cases volunteer has claimed and not closed.
+func (s *Store) VolunteerCases(ctx context.Context, volunteer string) ([]int64, error) {
+	vs, err := s.rdb.SMembers(ctx, s.volCasesKey(volunteer)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing volunteer's cases: %w", err)
+	}
+	out := make([]int64, 0, len(vs))
+	for _, v := range vs {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// DueCases returns unclaimed cases whose paging deadline has passed, and pushes each one's
+// deadline to next so that only one process re-pages it.
+func (s *Store) DueCases(ctx context.Context, now, next time.Time) ([]int64, error) {
+	vs, err := s.rdb.ZRangeByScore(ctx, s.dueCasesKey(), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.Unix(), 10)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing due cases: %w", err)
+	}
+	var out []int64
+	for _, v := range vs {
+		// ZADD XX GT moves the deadline only if it is still the old one: one process wins.
+		changed, err := s.rdb.ZAddArgs(ctx, s.dueCasesKey(), redis.ZAddArgs{XX: true, GT: true, Ch: true,
+			Members: []redis.Z{{Score: float64(next.Unix()), Member: v}}}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("re-arming case: %w", err)
+		}
+		if changed == 1 {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			s.rdb.HIncrBy(ctx, s.caseKey(n), "paged", 1)
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
