@@ -25,6 +25,10 @@ import (
 
 const adminToken = "test-admin-token-0123456789"
 
+// messageSids numbers inbound messages across every hotline process of a test, as Twilio's
+// ids are unique across a fleet.
+var messageSids atomic.Int64
+
 // hotlineProc is a real hotline process (run in this test binary) in Twilio mode, talking to a
 // local fake of Twilio's API, on a port chosen in advance so PUBLIC_URL can name it.
 type hotlineProc struct {
@@ -32,7 +36,6 @@ type hotlineProc struct {
 	url  string
 	env  map[string]string
 	fake *twiliofake.Server
-	sids atomic.Int64
 }
 
 func freePort(t *testing.T) int {
@@ -80,10 +83,32 @@ func startHotline(t *testing.T, settings map[string]string) *hotlineProc {
 	return &hotlineProc{t: t, url: env["PUBLIC_URL"], env: env, fake: fake}
 }
 
+// startHotlineSharing starts a second hotline process on the same Redis and fake Twilio as
+// h, as a fleet of servers would run.
+func startHotlineSharing(t *testing.T, h *hotlineProc) *hotlineProc {
+	t.Helper()
+	port := freePort(t)
+	env := map[string]string{}
+	for k, v := range h.env {
+		env[k] = v
+	}
+	env["PORT"], env["PUBLIC_URL"] = fmt.Sprint(port), fmt.Sprintf("http://127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), nil, pw, io.Discard) }()
+	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
+		t.Fatalf("second hotline did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() { cancel(); <-done })
+	return &hotlineProc{t: t, url: env["PUBLIC_URL"], env: env, fake: h.fake}
+}
+
 // text sends a signed inbound SMS and returns the TwiML reply.
 func (h *hotlineProc) text(from, body string) string {
 	h.t.Helper()
-	form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", h.sids.Add(1))}, "From": {from}, "To": {"+15055550000"}, "Body": {body}}
+	form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", messageSids.Add(1))}, "From": {from}, "To": {"+15055550000"}, "Body": {body}}
 	req, _ := http.NewRequest("POST", h.url+"/twilio/sms", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(twilio.SignatureHeader, twilio.Sign(twiliofake.AuthToken, h.url+"/twilio/sms", form))

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// messagesTo returns the bodies the fake Twilio received for to, in order.
+func (h *hotlineProc) messagesTo(to string) []string {
+	var out []string
+	for _, m := range h.fake.Messages() {
+		if m.To == to {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// waitFor polls until the fake has a message to `to` containing want.
+func (h *hotlineProc) waitFor(to, want string) string {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, b := range h.messagesTo(to) {
+			if strings.Contains(b, want) {
+				return b
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("no message to %s containing %q; got %q", to, want, h.messagesTo(to))
+	return ""
+}
+
+func (h *hotlineProc) volunteer(name, phone string, langs ...string) {
+	h.t.Helper()
+	var v struct{ ID string }
+	if code := h.api(adminToken, "POST", "/admin/volunteers", map[string]any{"name": name, "phone": phone, "languages": langs}, &v); code != 201 {
+		h.t.Fatalf("adding volunteer: %d", code)
+	}
+	if reply := h.text(phone, "ACTIVO"); !strings.Contains(reply, "turno") && !strings.Contains(reply, "on call") {
+		h.t.Fatalf("ON answered %s", reply)
+	}
+}
+
+const (
+	member    = "+15055550601"
+	volAna    = "+15055550701" // Spanish
+	volBen    = "+15055550702" // English only
+	volCarmen = "+15055550703" // both
+)
+
+// TestCaseClaimRelayClose: a member asks for a person; the Spanish-speaking volunteers on
+// call are paged (not the English-only one); the first CLAIM wins; they write to each other
+// through the hotline number; CLOSE ends it. Nobody sees the other's number.
+func TestCaseClaimRelayClose(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana María", volAna, "es")
+	h.volunteer("Ben", volBen, "en")
+	h.volunteer("Carmen", volCarmen, "es", "en")
+
+	h.text(member, "hola")
+	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Un voluntario le responderá aquí") {
+		t.Fatalf("PERSONA answered %s", reply)
+	}
+	page := h.waitFor(volAna, "TOMAR")
+	n := strings.Fields(page)[1]
+	h.waitFor(volCarmen, "TOMAR "+n)
+	if got := h.messagesTo(volBen); len(got) != 0 {
+		t.Errorf("the English-only volunteer was paged for a Spanish case: %q", got)
+	}
+	if reply := h.text(volAna, "tomar "+n); !strings.Contains(reply, "Tomó el caso "+n) {
+		t.Fatalf("claim answered %s", reply)
+	}
+	if reply := h.text(volCarmen, "TOMAR "+n); !strings.Contains(reply, "ya tomó el caso") {
+		t.Errorf("second claim answered %s", reply)
+	}
+	h.waitFor(member, "Ana, voluntario, se unió")
+
+	if reply := h.text(member, "Tengo miedo, ¿qué hago si tocan?"); strings.Contains(reply, "<Message>") {
+		t.Errorf("a relayed message got a menu reply: %s", reply)
+	}
+	h.waitFor(volAna, "#"+n+": Tengo miedo")
+	h.text(volAna, "No abra la puerta. ¿Dónde está usted?")
+	h.waitFor(member, "No abra la puerta. ¿Dónde está usted?")
+
+	if reply := h.text(volAna, "CERRAR "+n); !strings.Contains(reply, "Cerró el caso "+n) {
+		t.Errorf("close answered %s", reply)
+	}
+	h.waitFor(member, "La conversación con el voluntario terminó")
+	if reply := h.text(member, "menu"); !strings.Contains(reply, "Envíe un número") {
+		t.Errorf("after closing, menu answered %s", reply)
+	}
+
+	for _, m := range h.fake.Messages() {
+		if m.To != member && strings.Contains(m.Body, "5055550601") {
+			t.Errorf("a volunteer's message contains the member's number: %q", m.Body)
+		}
+		if m.To == member && (strings.Contains(m.Body, "555070") || strings.Contains(m.Body, "Ana María")) {
+			t.Errorf("the member's message contains the volunteer's number or full name: %q", m.Body)
+		}
+	}
+	var cases struct{ Cases []map[string]any }
+	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
+	if len(cases.Cases) != 0 {
+		t.Errorf("open cases after close: %v", cases.Cases)
+	}
+}
+
+// TestUrgentWordsPageEveryone: danger words get the safety reply at once and page every
+// volunteer on call, whatever their language.
+func TestUrgentWordsPageEveryone(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana", volAna, "es")
+	h.volunteer("Ben", volBen, "en")
+	reply := h.text(member, "¡La migra está afuera de mi casa!")
+	if !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+		t.Fatalf("urgent message answered %s", reply)
+	}
+	h.waitFor(volAna, "URGENTE")
+	h.waitFor(volBen, "URGENT")
+}
+
+// TestNoVolunteerOnCall: the member is told honestly, with the organization's contact.
+func TestNoVolunteerOnCall(t *testing.T) {
+	h := startHotline(t, nil)
+	h.text(member, "hello")
+	h.text(member, "person")
+	h.waitFor(member, "No volunteers are available right now. Contact: 505-555-0199")
+}
+
+// TestClaimRaceAcrossProcesses: two volunteers claim the same case at the same instant
+// through two server processes sharing Redis: exactly one wins.
+func TestClaimRaceAcrossProcesses(t *testing.T) {
+	h1 := startHotline(t, nil)
+	h2 := startHotlineSharing(t, h1)
+	h1.volunteer("Ana", volAna, "es")
+	h1.volunteer("Carmen", volCarmen, "es")
+	h2.text(volCarmen, "ACTIVO") // the second process learns the roster too
+	for range 5 {
+		h1.text(member, "hola")
+		h1.text(member, "persona")
+		page := h1.waitFor(volAna, "TOMAR")
+		n := strings.Fields(page)[1]
+		var wg sync.WaitGroup
+		replies := make([]string, 2)
+		wg.Go(func() { replies[0] = h1.text(volAna, "TOMAR "+n) })
+		wg.Go(func() { replies[1] = h2.text(volCarmen, "TOMAR "+n) })
+		wg.Wait()
+		wins := 0
+		for _, r := range replies {
+			if strings.Contains(r, "Tomó el caso "+n) {
+				wins++
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("case %s: %d winners: %q", n, wins, replies)
+		}
+		winner := volAna
+		if strings.Contains(replies[1], "Tomó") {
+			winner = volCarmen
+		}
+		h1.text(winner, "CERRAR "+n)
+		h1.fake.Reset()
+	}
+}
+
+// TestReportVerifiedBecomesDraft: a report is checked by a volunteer; VERIFY makes an alert
+// draft for its area and tells the organizers; it is not sent.
+func TestReportVerifiedBecomesDraft(t *testing.T) {
+	h := startHotline(t, nil)
+	h.organizer("Olga", "+15055550901")
+	h.volunteer("Ana", volAna, "es")
+	h.subscribe("+15055550602", "es", "ABQ")
+	for _, msg := range []string{"hola", "5", "Dos camionetas de ICE", "Albuquerque", "Central y 4ta", "hoy 8am"} {
+		h.text(member, msg)
+	}
+	page := h.waitFor(volAna, "REPORTE")
+	n := strings.Fields(page)[1]
+	if !strings.Contains(page, "Dos camionetas de ICE") {
+		t.Errorf("page = %q", page)
+	}
+	reply := h.text(volAna, "CONFIRMAR "+n)
+	if !strings.Contains(reply, "Reporte "+n+" verificado") {
+		t.Fatalf("verify answered %s", reply)
+	}
+	id := strings.Fields(reply[strings.Index(reply, "alerta ")+len("alerta "):])[0]
+	h.waitFor("+15055550901", "borrador de alerta "+id)
+	var b bcJSON
+	h.api(adminToken, "GET", "/admin/broadcasts/"+id, nil, &b)
+	if b.Status != "draft" || b.Recipients["es"] != 1 {
+		t.Errorf("draft = %+v", b)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if got := h.messagesTo("+15055550602"); len(got) != 0 {
+		t.Errorf("the subscriber got %q before any organizer sent it", got)
+	}
+}

@@ -1,0 +1,112 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+type recordingSender struct {
+	mu   sync.Mutex
+	sent []hotline.Outbound
+}
+
+func (r *recordingSender) Send(_ context.Context, m hotline.Outbound) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, m)
+	return fmt.Sprintf("SM%d", len(r.sent)), nil
+}
+
+func (r *recordingSender) to(addr string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range r.sent {
+		if m.To == addr {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// idRenderer renders a message as its ID and sorted data, so tests can read what was sent.
+type idRenderer struct{}
+
+func (idRenderer) Render(lang string, rs []flow.Reply) ([]string, error) {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = fmt.Sprintf("%s[%s] N=%s Urgent=%s", r.ID, lang, r.Data["N"], r.Data["Urgent"])
+	}
+	return out, nil
+}
+
+type noMembers struct{}
+
+func (noMembers) Update(context.Context, string, func(*flow.State) bool) error { return nil }
+
+// TestUnclaimedCaseIsRepaged uses an injected clock: a Spanish case pages the Spanish
+// volunteer; after the timeout every volunteer on call is paged, once.
+func TestUnclaimedCaseIsRepaged(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	store, err := redisstore.New(rdb, prefix, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := privacy.NewKeys("test-secret-0123456789")
+	sender := &recordingSender{}
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: sender, Renderer: idRenderer{},
+		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute, Now: func() time.Time { return now }})
+	for _, v := range []struct{ name, phone, lang string }{{"Ana", "+15055550701", "es"}, {"Ben", "+15055550702", "en"}} {
+		if _, err := s.AddVolunteer(ctx, v.name, v.phone, []string{v.lang}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vols, _ := store.Volunteers(ctx)
+	for _, v := range vols {
+		store.SetOnCall(ctx, v, true)
+	}
+	err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sender.to("+15055550701"); len(got) != 1 || !strings.HasPrefix(got[0], "vol_page[es] N=1") {
+		t.Fatalf("Spanish volunteer got %q", got)
+	}
+	if got := sender.to("+15055550702"); len(got) != 0 {
+		t.Fatalf("English volunteer paged early: %q", got)
+	}
+
+	now = now.Add(9 * time.Minute)
+	s.RepageDue(ctx)
+	if got := sender.to("+15055550702"); len(got) != 0 {
+		t.Fatalf("re-paged before the timeout: %q", got)
+	}
+	now = now.Add(2 * time.Minute)
+	s.RepageDue(ctx)
+	s.RepageDue(ctx) // a second process at the same moment must not page again
+	if got := sender.to("+15055550702"); len(got) != 1 || !strings.HasPrefix(got[0], "vol_page[en] N=1") {
+		t.Errorf("after the timeout the English volunteer got %q", got)
+	}
+	if got := sender.to("+15055550701"); len(got) != 2 {
+		t.Errorf("after the timeout the Spanish volunteer got %q", got)
+	}
+	c, _ := store.Case(ctx, 1)
+	if c.Paged != 2 {
+		t.Errorf("paged = %d, want 2", c.Paged)
+	}
+}
