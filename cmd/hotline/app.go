@@ -112,6 +112,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	engine := bot.New(bot.Config{
 		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
+		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
 			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
 		},

@@ -33,6 +33,7 @@ func Core() map[string]flow.Action {
 				c.State.OptedOut = true
 				c.State.Areas = nil
 				c.State.Data = nil
+				c.State.Case = 0 // an opted-out member is no longer in a conversation
 				return ""
 			},
 		},

@@ -18,6 +18,10 @@ type OpenCase struct {
 	Report map[string]string
 }
 
+// EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
+// everywhere.
+type EraseMember struct{}
+
 // Cases returns the actions that open cases. dir resolves a report's area.
 func Cases(dir *places.Directory) map[string]flow.Action {
 	return map[string]flow.Action{
@@ -37,6 +41,13 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 				oc.Text = c.State.Data["what"]
 			}
 			c.Effects = append(c.Effects, oc)
+			return ""
+		}},
+		// erase_member empties the member's state (the engine then drops them from every
+		// alert list) and asks for the rest to be deleted.
+		"erase_member": {Run: func(c *flow.Context) string {
+			*c.State = flow.State{Lang: c.State.Lang}
+			c.Effects = append(c.Effects, EraseMember{})
 			return ""
 		}},
 		// report_area reads the area of a report; anything not a known place is kept as

@@ -48,6 +48,14 @@ type Config struct {
 	Effects EffectHandler
 	// Subscriptions keeps the subscriber index; nil keeps none.
 	Subscriptions SubscriptionSync
+	// SenderLimit is how many messages a minute one member may send before the rest are
+	// dropped unread (after one polite notice); 0 means no limit.
+	SenderLimit int64
+	// ReplyCap is how many replies one member gets in an hour, so two bots answering each
+	// other cannot loop for ever; 0 means no cap.
+	ReplyCap int64
+	// LimitNotice is the message ID of the notice a member gets on passing SenderLimit.
+	LimitNotice string
 }
 
 // Engine answers inbound messages. It is safe for concurrent use.
@@ -95,7 +103,15 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	stateCtx := []byte(id + ":s")
 	replyCtx := []byte(id + ":r:" + in.ID)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		rec, err := e.cfg.Store.Load(ctx, id, in.ID)
+		load := e.cfg.Store.Load
+		if attempt == 0 {
+			// The first read also counts the message against the member's limits; a retry
+			// after a conflict is the same message.
+			load = func(ctx context.Context, id, msgID string) (hotline.MemberRecord, error) {
+				return e.cfg.Store.LoadCounting(ctx, id, msgID, e.cfg.Now())
+			}
+		}
+		rec, err := load(ctx, id, in.ID)
 		if err != nil {
 			return Answer{}, err
 		}
@@ -107,6 +123,11 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			e.resync(ctx, id, st)
 			texts, err := e.openReply(rec.Reply, replyCtx)
 			return Answer{Texts: texts, Repeat: true}, err
+		}
+		if attempt == 0 {
+			if a, limited := e.limit(rec, st); limited {
+				return a, nil
+			}
 		}
 		now := e.cfg.Now()
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
@@ -304,6 +325,31 @@ func (e *Engine) resync(ctx context.Context, id string, st flow.State) {
 	if err := e.cfg.Subscriptions(ctx, id, st, st); err != nil {
 		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
 	}
+}
+
+// limit applies the per-sender limit and the reply cap before any flow work: past the
+// limit a member gets one notice, then nothing; past the cap, nothing. Opted-out members
+// get nothing anyway.
+func (e *Engine) limit(rec hotline.MemberRecord, st flow.State) (Answer, bool) {
+	if e.cfg.SenderLimit > 0 && rec.MinuteCount > e.cfg.SenderLimit {
+		e.cfg.Log.Warn("sender over the per-minute limit; message dropped", "count", rec.MinuteCount)
+		if rec.MinuteCount == e.cfg.SenderLimit+1 && !st.OptedOut && e.cfg.LimitNotice != "" {
+			lang := st.Lang
+			if lang == "" {
+				lang = e.cfg.Flows.Settings().Languages[0]
+			}
+			texts, err := e.cfg.Renderer.Render(lang, []flow.Reply{{ID: e.cfg.LimitNotice}})
+			if err == nil {
+				return Answer{Texts: texts}, true
+			}
+		}
+		return Answer{}, true
+	}
+	if e.cfg.ReplyCap > 0 && rec.HourCount > e.cfg.ReplyCap {
+		e.cfg.Log.Warn("member over the hourly reply cap; message dropped", "count", rec.HourCount)
+		return Answer{}, true
+	}
+	return Answer{}, false
 }
 
 // subscriptionChanged reports whether the subscriber index must change.

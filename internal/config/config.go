@@ -45,6 +45,8 @@ var Settings = []Setting{
 	{"HOTLINE_ESCALATION_TIMEOUT", "10m", "a case unclaimed this long pages every volunteer on call and the organizers"},
 	{"HOTLINE_CASE_RETENTION", "168h", "how long a closed case's transcript is kept"},
 	{"HOTLINE_VOLUNTEER_NAMES", "first", "first = tell members the volunteer's first name; generic = \"a volunteer\""},
+	{"HOTLINE_SENDER_LIMIT", "20", "messages a minute one member may send; past it they get one notice and the rest are dropped unread (0 = no limit)"},
+	{"HOTLINE_REPLY_CAP", "60", "replies one member gets in an hour, so two bots cannot loop (0 = no cap)"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -78,6 +80,8 @@ type Config struct {
 	EscalationTimeout   time.Duration
 	CaseRetention       time.Duration
 	VolunteerNames      bool
+	SenderLimit         int64
+	ReplyCap            int64
 	HotlineURL          string
 	HotlineToken        string
 }
@@ -170,6 +174,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.CaseRetention, err = time.ParseDuration(get("HOTLINE_CASE_RETENTION")); err != nil || c.CaseRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("HOTLINE_CASE_RETENTION %q must be a duration of at least 1h, like 168h", get("HOTLINE_CASE_RETENTION")))
+	}
+	if c.SenderLimit, err = strconv.ParseInt(get("HOTLINE_SENDER_LIMIT"), 10, 64); err != nil || c.SenderLimit < 0 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SENDER_LIMIT %q must be a whole number (0 = no limit)", get("HOTLINE_SENDER_LIMIT")))
+	}
+	if c.ReplyCap, err = strconv.ParseInt(get("HOTLINE_REPLY_CAP"), 10, 64); err != nil || c.ReplyCap < 0 {
+		errs = append(errs, fmt.Errorf("HOTLINE_REPLY_CAP %q must be a whole number (0 = no cap)", get("HOTLINE_REPLY_CAP")))
 	}
 	switch get("HOTLINE_VOLUNTEER_NAMES") {
 	case "first":

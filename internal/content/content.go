@@ -21,7 +21,7 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = slices.Concat([]string{"error_generic"}, organizer.MessageIDs, escalation.MessageIDs)
+var GoMessageIDs = slices.Concat([]string{"error_generic", "rate_limited"}, organizer.MessageIDs, escalation.MessageIDs)
 
 // Content is the loaded, cross-checked data.
 type Content struct {

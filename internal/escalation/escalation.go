@@ -107,6 +107,8 @@ func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st f
 			errs = append(errs, s.open(ctx, memberID, from, st, e))
 		case flow.Relay:
 			errs = append(errs, s.relayFromMember(ctx, memberID, e))
+		case actions.EraseMember:
+			errs = append(errs, s.forget(ctx, memberID))
 		}
 	}
 	return errors.Join(errs...)
@@ -149,6 +151,23 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		s.toMember(ctx, c, "case_nobody", nil)
 	}
 	return nil
+}
+
+// forget erases a member: their cases (with transcripts) and every key of their own. The
+// subscription lists were already emptied by the engine when the state lost its areas.
+func (s *Service) forget(ctx context.Context, memberID string) error {
+	cases, err := s.cfg.Store.OpenCases(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		if c.Member == memberID {
+			if err := s.cfg.Store.DeleteCase(ctx, c.N); err != nil {
+				return err
+			}
+		}
+	}
+	return s.cfg.Store.Erase(ctx, memberID)
 }
 
 // page texts the case to the on-call volunteers speaking one of langs; it returns how many.

@@ -43,6 +43,9 @@ type MemberStore interface {
 	// Load returns member id's record and, in the same round trip, the reply already given
 	// to message msgID (nil if none).
 	Load(ctx context.Context, id, msgID string) (MemberRecord, error)
+	// LoadCounting is Load for an inbound message, which it also counts against the
+	// member's per-minute and per-hour limits, in the same round trip.
+	LoadCounting(ctx context.Context, id, msgID string, now time.Time) (MemberRecord, error)
 	// Save applies c atomically. It returns ErrConflict when the state changed since Load,
 	// and *AnsweredError when msgID was answered meanwhile; nothing is written then.
 	Save(ctx context.Context, id string, c Commit) error
@@ -57,6 +60,9 @@ type MemberRecord struct {
 	State []byte
 	// Reply is the sealed reply already given to the message asked about, nil if none.
 	Reply []byte
+	// MinuteCount and HourCount are how many messages the member sent this minute and this
+	// hour, this one included (LoadCounting only).
+	MinuteCount, HourCount int64
 }
 
 // Commit is one state write together with the reply to the message that caused it.

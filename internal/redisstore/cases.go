@@ -230,3 +230,24 @@ func (s *Store) DueCases(ctx context.Context, now, next time.Time) ([]int64, err
 	}
 	return out, nil
 }
+
+// DeleteCase deletes case n and its transcript now (a member erasing their data).
+func (s *Store) DeleteCase(ctx context.Context, n int64) error {
+	c, err := s.Case(ctx, n)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.caseKey(n), s.transcriptKey(n))
+		p.ZRem(ctx, s.openCasesKey(), n)
+		p.ZRem(ctx, s.dueCasesKey(), n)
+		if c.Volunteer != "" {
+			p.SRem(ctx, s.volCasesKey(c.Volunteer), n)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("deleting case: %w", err)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,17 +67,45 @@ func (s *Store) answeredKey(id string) string {
 
 // Load reads a member's state and, in the same round trip, whether msgID was answered.
 func (s *Store) Load(ctx context.Context, id, msgID string) (hotline.MemberRecord, error) {
+	return s.load(ctx, id, msgID, time.Time{})
+}
+
+// LoadCounting is Load for an inbound message: in the same round trip it counts the message
+// against the member's per-minute and per-hour limits.
+func (s *Store) LoadCounting(ctx context.Context, id, msgID string, now time.Time) (hotline.MemberRecord, error) {
+	return s.load(ctx, id, msgID, now)
+}
+
+// The counters of one member's messages, per minute and per hour.
+func (s *Store) minuteKey(id string, now time.Time) string {
+	return s.prefix + ":m:{" + id + "}:q:" + strconv.FormatInt(now.Unix()/60, 10)
+}
+func (s *Store) hourKey(id string, now time.Time) string {
+	return s.prefix + ":m:{" + id + "}:q:h" + strconv.FormatInt(now.Unix()/3600, 10)
+}
+
+func (s *Store) load(ctx context.Context, id, msgID string, now time.Time) (hotline.MemberRecord, error) {
 	var hm *redis.SliceCmd
 	var reply *redis.StringCmd
+	var minute, hour *redis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		hm = p.HMGet(ctx, s.memberKey(id), "v", "s")
 		reply = p.HGet(ctx, s.repliesKey(id), msgID)
+		if !now.IsZero() {
+			minute = p.Incr(ctx, s.minuteKey(id, now))
+			p.Expire(ctx, s.minuteKey(id, now), 2*time.Minute)
+			hour = p.Incr(ctx, s.hourKey(id, now))
+			p.Expire(ctx, s.hourKey(id, now), 2*time.Hour)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return hotline.MemberRecord{}, fmt.Errorf("loading member: %w", err)
 	}
 	var m hotline.MemberRecord
+	if minute != nil {
+		m.MinuteCount, m.HourCount = minute.Val(), hour.Val()
+	}
 	vals := hm.Val()
 	if v, ok := vals[0].(string); ok {
 		if _, err := fmt.Sscan(v, &m.Version); err != nil {
@@ -153,9 +182,12 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	}
 }
 
-// Erase deletes everything the store holds about member id.
+// Erase deletes everything the store holds under member id's own keys (its subscription
+// entries are the caller's, through SyncSubscriptions).
 func (s *Store) Erase(ctx context.Context, id string) error {
-	if err := s.rdb.Del(ctx, s.memberKey(id), s.repliesKey(id), s.answeredKey(id)).Err(); err != nil {
+	now := time.Now()
+	if err := s.rdb.Del(ctx, s.memberKey(id), s.repliesKey(id), s.answeredKey(id),
+		s.minuteKey(id, now), s.hourKey(id, now)).Err(); err != nil {
 		return fmt.Errorf("erasing member: %w", err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/redistest"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
@@ -373,6 +374,43 @@ func TestSubscriptionIndexSurvivesRacingLanguageChanges(t *testing.T) {
 		want := lang == st.Lang
 		if got := len(ids) == 1; got != want {
 			t.Errorf("state language %s; %s list = %v", st.Lang, lang, ids)
+		}
+	}
+}
+
+// TestSenderLimit: past the per-minute limit a member gets one polite notice, then nothing,
+// and the dropped messages do no flow work (the state does not change).
+func TestSenderLimit(t *testing.T) {
+	s := startServerWith(t, func(c *bot.Config) { c.SenderLimit, c.LimitNotice = 5, "rate_limited" })
+	for range 5 {
+		if r := s.text(testSender, "hola"); len(r) != 1 {
+			t.Fatalf("within the limit: %q", r)
+		}
+	}
+	v := s.version(testSender)
+	if r := s.text(testSender, "hola"); len(r) != 1 || !strings.Contains(r[0], "Espere un minuto") {
+		t.Errorf("first message past the limit: %q", r)
+	}
+	for range 3 {
+		if r := s.text(testSender, "ENGLISH"); len(r) != 0 {
+			t.Errorf("past the limit, answered %q", r)
+		}
+	}
+	if got := s.version(testSender); got != v {
+		t.Errorf("dropped messages changed the state (version %d → %d)", v, got)
+	}
+	if r := s.text("+15055550999", "hola"); len(r) != 1 {
+		t.Errorf("another member was limited too: %q", r)
+	}
+}
+
+// TestReplyCap: two bots answering each other are cut off after the hourly cap.
+func TestReplyCap(t *testing.T) {
+	s := startServerWith(t, func(c *bot.Config) { c.ReplyCap = 3 })
+	for i := range 5 {
+		r := s.text(testSender, "menu")
+		if (i < 3) != (len(r) == 1) {
+			t.Errorf("message %d: %q", i+1, r)
 		}
 	}
 }

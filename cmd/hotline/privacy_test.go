@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+)
+
+// redisOf connects to the Redis a hotline process uses.
+func (h *hotlineProc) redisOf() *redis.Client {
+	opt, err := redis.ParseURL(h.env["REDIS_URL"])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	h.t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// dump returns every key under the hotline's prefix with its value flattened to text.
+func (h *hotlineProc) dump() map[string]string {
+	ctx := context.Background()
+	rdb := h.redisOf()
+	out := map[string]string{}
+	iter := rdb.Scan(ctx, 0, h.env["HOTLINE_KEY_PREFIX"]+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		var v any
+		switch rdb.Type(ctx, k).Val() {
+		case "hash":
+			v = rdb.HGetAll(ctx, k).Val()
+		case "set":
+			v = rdb.SMembers(ctx, k).Val()
+		case "zset":
+			v = rdb.ZRange(ctx, k, 0, -1).Val()
+		case "list":
+			v = rdb.LRange(ctx, k, 0, -1).Val()
+		case "stream":
+			v = rdb.XRange(ctx, k, "-", "+").Val()
+		default:
+			v = rdb.Get(ctx, k).Val()
+		}
+		out[k] = strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(toText(v)), "\n", " "), "\x00", "")
+	}
+	return out
+}
+
+func toText(v any) string { return strings.TrimSpace(strings.Join(strings.Fields(fmtAny(v)), " ")) }
+
+func fmtAny(v any) string {
+	var b strings.Builder
+	switch v := v.(type) {
+	case map[string]string:
+		for k, x := range v {
+			b.WriteString(k + "=" + x + " ")
+		}
+	case []string:
+		b.WriteString(strings.Join(v, " "))
+	case []redis.XMessage:
+		for _, m := range v {
+			for k, x := range m.Values {
+				b.WriteString(k + "=" + x.(string) + " ")
+			}
+		}
+	case string:
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+// TestNothingReadableAtRest drives every feature that stores something — conversations,
+// subscriptions, a report, a case with messages both ways, organizers, volunteers, a
+// broadcast — then reads every key and value under the prefix: no phone number and no
+// message body may appear in clear.
+func TestNothingReadableAtRest(t *testing.T) {
+	h := startHotline(t, nil)
+	h.organizer("Olga", "+15055550901")
+	h.volunteer("Ana", volAna, "es")
+	h.subscribe(member, "es", "ABQ")
+	for _, msg := range []string{"menu", "5", "MARKER-REPORT-1 camionetas", "Albuquerque", "MARKER-WHERE-2", "MARKER-WHEN-3"} {
+		h.text(member, msg)
+	}
+	h.text(member, "persona")
+	page := h.waitFor(volAna, "): persona")
+	n := strings.Fields(page)[1]
+	h.text(volAna, "tomar "+n)
+	h.text(member, "MARKER-TO-VOLUNTEER-4")
+	h.waitFor(volAna, "MARKER-TO-VOLUNTEER-4")
+	h.text(volAna, "MARKER-TO-MEMBER-5")
+	h.waitFor(member, "MARKER-TO-MEMBER-5")
+
+	for k, v := range h.dump() {
+		for _, needle := range []string{"5055550601", "5055550701", "5055550901", "MARKER-", "ALBUQUERQUE"} {
+			if strings.Contains(k, needle) || strings.Contains(v, needle) {
+				t.Errorf("%q found in clear in key %s", needle, k)
+			}
+		}
+	}
+}
+
+// TestEraseMember: BORRAR then SÍ erases the member's state, replies, subscriptions and
+// cases, and says so.
+func TestEraseMember(t *testing.T) {
+	h := startHotline(t, nil)
+	h.subscribe(member, "es", "ABQ")
+	h.text(member, "persona") // an open case (no volunteer on call)
+	h.text(member, "PARAR")   // an opt-out leaves the case…
+	h.text(member, "COMENZAR")
+	if reply := h.text(member, "BORRAR"); !strings.Contains(reply, "Responda SÍ para borrar") {
+		t.Fatalf("BORRAR answered %s", reply)
+	}
+	if reply := h.text(member, "sí"); !strings.Contains(reply, "borramos sus datos") {
+		t.Fatalf("SÍ answered %s", reply)
+	}
+	keys, err := privacy.NewKeys(h.env["HOTLINE_SECRET"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := keys.MemberID(hotline.SMS, member)
+	for k, v := range h.dump() {
+		if strings.Contains(k, id) || strings.Contains(v, id) {
+			t.Errorf("after erasing, %s still holds the member: %.80s", k, v)
+		}
+	}
+	if reply := h.text(member, "hola"); !strings.Contains(reply, "Hola, le responde") {
+		t.Errorf("after erasing, hola answered %s (want a fresh start)", reply)
+	}
+}
