@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -69,7 +71,8 @@ func startHotline(t *testing.T, settings map[string]string) *hotlineProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), nil, pw, io.Discard) }()
+	logs := &syncBuffer{}
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), nil, pw, logs) }()
 	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
 		t.Fatalf("hotline did not start: %v", err)
 	}
@@ -79,8 +82,46 @@ func startHotline(t *testing.T, settings map[string]string) *hotlineProc {
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
+		checkLogs(t, logs.String())
 	})
 	return &hotlineProc{t: t, url: env["PUBLIC_URL"], env: env, fake: fake}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// phoneInLog matches the test phone numbers (+1505…) in any common spelling.
+var phoneInLog = regexp.MustCompile(`\+?1?[ (-]*505[) .-]*55\d[ .-]*\d{4}`)
+
+// checkLogs fails the test if a hotline's log holds a phone number or a message body.
+func checkLogs(t *testing.T, logs string) {
+	t.Helper()
+	if m := phoneInLog.FindString(logs); m != "" {
+		t.Errorf("the log contains a phone number %q", m)
+	}
+	for _, body := range []string{"MARKER-", "Tengo miedo", "camionetas", "Checkpoint on Central"} {
+		if strings.Contains(logs, body) {
+			t.Errorf("the log contains message text %q", body)
+		}
+	}
+	if !strings.Contains(logs, "level=") {
+		t.Errorf("no log at all: the check would prove nothing")
+	}
 }
 
 // startHotlineSharing starts a second hotline process on the same Redis and fake Twilio as

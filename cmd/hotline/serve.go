@@ -73,6 +73,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		close(workerDone)
 	}
 	defer func() { stopWorker(); <-workerDone }()
+	log.Info("serving", "addr", ln.Addr().String(), "local_mode", cfg.Local(), "worker", cfg.Worker,
+		"admin_api", cfg.AdminToken != "", "send_rate", cfg.SendRate, "approvals", cfg.Approvals)
 	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
