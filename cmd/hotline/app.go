@@ -36,6 +36,8 @@ import (
 // app is the wired hotline.
 type app struct {
 	cfg      config.Config
+	keys     *privacy.Keys
+	sender   hotline.Sender
 	content  content.Content
 	store    *redisstore.Store
 	engine   *bot.Engine
@@ -143,7 +145,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		ShowNames: cfg.VolunteerNames, Log: log,
 	})
 	engine.SetEffects(cases.HandleEffects)
-	a := &app{cfg: cfg, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &app{cfg: cfg, keys: keys, sender: sender, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
@@ -183,6 +185,25 @@ func (unconfiguredSender) Send(context.Context, hotline.Outbound) (string, error
 func consumerName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
+}
+
+// replay answers a message spooled during a Redis outage: the member had only the fallback,
+// so the real replies go out as ordinary messages. A member who must not be answered is
+// skipped, so one bad record cannot hold up the rest.
+func (a *app) replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
+	texts, err := a.answerer.Answer(ctx, in)
+	if errors.Is(err, hotline.ErrDoNotAnswer) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range texts {
+		if _, err := a.sender.Send(ctx, hotline.Outbound{To: in.From, Body: t}); err != nil {
+			a.log.Error("sending a replayed reply", "msg_id", in.ID, "err", err)
+		}
+	}
+	return texts, nil
 }
 
 // subscription is where a member's state lists them: nowhere once opted out.

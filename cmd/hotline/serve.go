@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/spool"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/internal/web"
 )
@@ -39,6 +40,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
 	}
+	sp, err := spool.Open(cfg.SpoolDir, a.keys, cfg.SpoolMaxBytes, log)
+	if err != nil {
+		return err
+	}
+	deps.Spool = sp
 	host := ""
 	if cfg.Local() {
 		// Without signature checks anyone who can reach the port could impersonate members,
@@ -61,6 +67,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:  60 * time.Second,
 	}
 	go a.refreshZips(ctx, time.Minute)
+	go sp.Run(ctx, 2*time.Second, a.store.Ping, a.replay)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {

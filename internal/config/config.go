@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +49,8 @@ var Settings = []Setting{
 	{"HOTLINE_VOLUNTEER_NAMES", "first", "first = tell members the volunteer's first name; generic = \"a volunteer\""},
 	{"HOTLINE_SENDER_LIMIT", "20", "messages a minute one member may send; past it they get one notice and the rest are dropped unread (0 = no limit)"},
 	{"HOTLINE_REPLY_CAP", "60", "replies one member gets in an hour, so two bots cannot loop (0 = no cap)"},
+	{"HOTLINE_SPOOL_DIR", "", "where messages that arrive while Redis is down are kept (sealed, fsync'd) until it is back; default: a hotline-spool folder in the system's temp dir. Use a persistent volume in production."},
+	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -81,6 +85,8 @@ type Config struct {
 	CaseRetention       time.Duration
 	VolunteerNames      bool
 	SenderLimit         int64
+	SpoolDir            string
+	SpoolMaxBytes       int64
 	ReplyCap            int64
 	HotlineURL          string
 	HotlineToken        string
@@ -180,6 +186,13 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.ReplyCap, err = strconv.ParseInt(get("HOTLINE_REPLY_CAP"), 10, 64); err != nil || c.ReplyCap < 0 {
 		errs = append(errs, fmt.Errorf("HOTLINE_REPLY_CAP %q must be a whole number (0 = no cap)", get("HOTLINE_REPLY_CAP")))
+	}
+	c.SpoolDir = get("HOTLINE_SPOOL_DIR")
+	if c.SpoolDir == "" {
+		c.SpoolDir = filepath.Join(os.TempDir(), "hotline-spool")
+	}
+	if c.SpoolMaxBytes, err = strconv.ParseInt(get("HOTLINE_SPOOL_MAX_BYTES"), 10, 64); err != nil || c.SpoolMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("HOTLINE_SPOOL_MAX_BYTES %q must be a number of bytes, at least 1024", get("HOTLINE_SPOOL_MAX_BYTES")))
 	}
 	switch get("HOTLINE_VOLUNTEER_NAMES") {
 	case "first":

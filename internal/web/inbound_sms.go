@@ -2,12 +2,17 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
+
+// answerTimeout bounds the work on one message, well inside Twilio's 15 s.
+const answerTimeout = 8 * time.Second
 
 // maxWebhookBody is far above any real inbound SMS webhook (a 1,600-character body and
 // twenty fields fit in a few KiB) and small enough that no one can make us buffer much.
@@ -44,13 +49,26 @@ func handleInboundSMS(d Deps) http.Handler {
 			http.Error(w, "bad webhook: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		texts, err := d.Bot.Answer(r.Context(), in)
+		// Twilio waits 15 s; an answer after that is lost, so give up in time to answer safely.
+		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
+		defer cancel()
+		texts, err := d.Bot.Answer(ctx, in)
 		switch {
 		case errors.Is(err, hotline.ErrDoNotAnswer):
 			d.Log.Error("message not answered", "msg_id", in.ID, "err", err)
 			texts = nil
 		case err != nil:
-			d.Log.Error("message not handled; fallback sent", "msg_id", in.ID, "err", err)
+			// Most likely Redis is unreachable: keep the message to replay when it is back,
+			// and tell the member something useful now rather than nothing.
+			spooled := false
+			if d.Spool != nil {
+				if serr := d.Spool.Append(in); serr != nil {
+					d.Log.Error("message could not be spooled", "msg_id", in.ID, "err", serr)
+				} else {
+					spooled = true
+				}
+			}
+			d.Log.Error("message not handled; fallback sent", "msg_id", in.ID, "spooled", spooled, "err", err)
 			texts = []string{d.Fallback}
 		}
 		var buf bytes.Buffer

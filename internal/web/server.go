@@ -34,8 +34,15 @@ type Deps struct {
 	Broadcasts *broadcast.Service
 	// Cases is the volunteers' roster and the open cases, under the same admin API.
 	Cases *escalation.Service
+	// Spool keeps messages that could not be handled (Redis down) for replay; nil keeps none.
+	Spool Spooler
 	// Deliveries counts delivery reports from status callbacks.
 	Deliveries DeliveryCounter
+}
+
+// Spooler keeps an inbound message durably for later.
+type Spooler interface {
+	Append(in hotline.Inbound) error
 }
 
 // DeliveryCounter records a broadcast message's final delivery status, once per message.
