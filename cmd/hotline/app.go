@@ -23,6 +23,7 @@ import (
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
@@ -38,6 +39,7 @@ type app struct {
 	cfg      config.Config
 	keys     *privacy.Keys
 	sender   hotline.Sender
+	metrics  *metrics.Registry
 	content  content.Content
 	store    *redisstore.Store
 	engine   *bot.Engine
@@ -119,6 +121,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
 		},
 	})
+	reg := metrics.New()
+	rdb.AddHook(redisErrors{reg.Counter("hotline_redis_errors_total", "Redis commands that failed (not counting misses).", "", "")})
 	sender, err := newSender(cfg, log)
 	if err != nil {
 		closeRedis()
@@ -137,21 +141,65 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Store: store, Members: engine, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Log: log,
+		OnOutcome: func(o string) {
+			reg.Counter("hotline_sends_total", "Outbound sends by outcome (sent, failed, skipped, retry).", "outcome", o).Inc()
+		},
 	})
 	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: sender, Log: log})
 	cases := escalation.New(escalation.Config{
 		Store: store, Keys: keys, Members: engine, Sender: sender, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
 		ShowNames: cfg.VolunteerNames, Log: log,
+		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
+			[]float64{30, 60, 120, 300, 600, 1200, 3600}).Observe,
+	})
+	reg.Gauge("hotline_queue_depth", "Sends waiting in the queue, by priority.", "priority", func(ctx context.Context) (map[string]float64, error) {
+		depth, err := store.QueueDepth(ctx)
+		out := map[string]float64{}
+		for k, v := range depth {
+			out[k] = float64(v)
+		}
+		return out, err
+	})
+	reg.Gauge("hotline_cases", "Cases not closed, by status (open = waiting for a volunteer).", "status", func(ctx context.Context) (map[string]float64, error) {
+		cs, err := store.OpenCases(ctx)
+		out := map[string]float64{"open": 0, "claimed": 0}
+		for _, c := range cs {
+			out[c.Status]++
+		}
+		return out, err
 	})
 	engine.SetEffects(cases.HandleEffects)
-	a := &app{cfg: cfg, keys: keys, sender: sender, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: sender, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// redisErrors counts failed Redis commands for /metrics.
+type redisErrors struct{ c metrics.Counter }
+
+func (h redisErrors) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.c.Inc()
+		}
+		return err
+	}
+}
+func (h redisErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if err != nil && !errors.Is(err, redis.Nil) {
+			h.c.Inc()
+		}
+		return err
+	}
 }
 
 // newSender returns the Twilio REST sender, or in local mode one that prints to stdout.

@@ -306,6 +306,18 @@ func TestBroadcastEndToEnd(t *testing.T) {
 	if after.Delivered != 2 {
 		t.Errorf("delivered = %d, want 2", after.Delivered)
 	}
+	resp0, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp0.Body)
+	resp0.Body.Close()
+	for _, want := range []string{`hotline_sends_total{outcome="sent"} 2`, "hotline_inbound_messages_total 1", "hotline_webhook_seconds_count",
+		`hotline_queue_depth{priority="normal"} 0`, `hotline_cases{status="open"} 0`, "hotline_redis_errors_total"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	form := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}}
 	req, _ := http.NewRequest("POST", h.url+"/twilio/status?bc="+b.ID, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
-		Deliveries: a.store}
+		Deliveries: a.store, Metrics: a.metrics}
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
 	}

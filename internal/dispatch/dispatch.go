@@ -57,17 +57,35 @@ type Config struct {
 	Now     func() time.Time
 	// Sleep waits, or returns early with ctx's error; tests inject one.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnOutcome, when set, is told every send attempt's outcome ("sent", "failed",
+	// "skipped", "retry"), for metrics.
+	OnOutcome func(outcome string)
 }
 
 // Dispatcher runs the send loop.
 type Dispatcher struct {
 	cfg   Config
-	cache sync.Map // broadcast id → cachedBroadcast
+	cache sync.Map // broadcast id → *cachedBroadcast
+	// acks are the acknowledgements still being written, and ackSlots bounds them: an
+	// entry is acknowledged after its outcome is recorded, off the send path.
+	acks     sync.WaitGroup
+	ackSlots chan struct{}
 }
 
+// cachedBroadcast is a broadcast as the send path needs it, with what every recipient's
+// message shares worked out once.
 type cachedBroadcast struct {
 	b       hotline.Broadcast
 	fetched time.Time
+	// msgs is the message per language: the text as sent (in GSM-7 when cfg.GSM) and the
+	// segments it takes.
+	msgs     map[string]message
+	callback string
+}
+
+type message struct {
+	text     string
+	segments int
 }
 
 // New returns a Dispatcher with defaults filled in.
@@ -93,7 +111,10 @@ func New(cfg Config) *Dispatcher {
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleep
 	}
-	return &Dispatcher{cfg: cfg}
+	if cfg.OnOutcome == nil {
+		cfg.OnOutcome = func(string) {}
+	}
+	return &Dispatcher{cfg: cfg, ackSlots: make(chan struct{}, cfg.Concurrency)}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -120,6 +141,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wg.Go(func() { d.sendLoop(ctx) })
 	}
 	wg.Wait()
+	d.acks.Wait()
 	return nil
 }
 
@@ -207,17 +229,39 @@ func (d *Dispatcher) sendLoop(ctx context.Context) {
 
 // broadcast returns the broadcast, cached for a second: every entry needs its text and
 // status, and a cancel should stop the sending within about a second.
-func (d *Dispatcher) broadcast(ctx context.Context, id string) (hotline.Broadcast, error) {
+func (d *Dispatcher) broadcast(ctx context.Context, id string) (*cachedBroadcast, error) {
 	now := d.cfg.Now()
-	if c, ok := d.cache.Load(id); ok && now.Sub(c.(cachedBroadcast).fetched) < time.Second {
-		return c.(cachedBroadcast).b, nil
+	if c, ok := d.cache.Load(id); ok && now.Sub(c.(*cachedBroadcast).fetched) < time.Second {
+		return c.(*cachedBroadcast), nil
 	}
 	b, err := d.cfg.Store.Broadcast(ctx, id)
 	if err != nil {
-		return hotline.Broadcast{}, err
+		return nil, err
 	}
-	d.cache.Store(id, cachedBroadcast{b: b, fetched: now})
-	return b, nil
+	c := &cachedBroadcast{b: b, fetched: now, msgs: make(map[string]message, len(b.Text))}
+	for lang, text := range b.Text {
+		if d.cfg.GSM {
+			text = segment.ToGSM(text)
+		}
+		c.msgs[lang] = message{text: text, segments: max(segment.Count(text).Segments, 1)}
+	}
+	if d.cfg.StatusCallback != "" {
+		c.callback = d.cfg.StatusCallback + "?bc=" + id
+	}
+	d.cache.Store(id, c)
+	return c, nil
+}
+
+// message returns the message for a recipient in lang, queued for queuedLang: in their
+// language, else in the one they were queued for.
+func (c *cachedBroadcast) message(lang, queuedLang string) message {
+	if m := c.msgs[lang]; m.text != "" {
+		return m
+	}
+	if m, ok := c.msgs[queuedLang]; ok {
+		return m
+	}
+	return message{segments: 1}
 }
 
 // handle sends one entry, or decides not to, and acknowledges it once its outcome is
@@ -228,20 +272,28 @@ func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
 		return
 	}
 	if outcome != "" {
+		d.cfg.OnOutcome(string(outcome))
 		if _, err := d.cfg.Store.Finish(ctx, e.BC, e.Member, outcome, d.cfg.Now()); err != nil {
 			d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
 			return
 		}
 	}
-	if err := d.cfg.Store.Ack(ctx, e); err != nil {
-		d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
-	}
+	// The outcome is recorded, so the entry is finished with: should the acknowledgement be
+	// lost, the entry is taken over later and skipped as handled. It is written while this
+	// goroutine goes on to the next entry, and still written when ctx ends meanwhile.
+	d.ackSlots <- struct{}{}
+	d.acks.Go(func() {
+		defer func() { <-d.ackSlots }()
+		if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
+			d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
+		}
+	})
 }
 
 // process returns the outcome to record ("" for none: a duplicate or canceled entry) and
 // whether the entry is finished with.
 func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
-	b, err := d.broadcast(ctx, e.BC)
+	c, err := d.broadcast(ctx, e.BC)
 	if errors.Is(err, hotline.ErrNotFound) {
 		return "", true
 	}
@@ -249,14 +301,28 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		d.cfg.Log.Error("reading broadcast", "bc", e.BC, "err", err)
 		return "", false
 	}
+	b := c.b
 	if b.Status == hotline.Canceled {
 		return "", true
 	}
-	if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
+	// Whether the member was handled already and their state are read at once: two round
+	// trips in the time of one. The state is wasted only on a redelivered entry.
+	type stateResult struct {
+		st  flow.State
+		err error
+	}
+	state := make(chan stateResult, 1)
+	go func() {
+		st, err := d.cfg.Members.State(ctx, e.Member)
+		state <- stateResult{st, err}
+	}()
+	done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member)
+	if err != nil || done {
 		return "", err == nil
 	}
-	st, err := d.cfg.Members.State(ctx, e.Member)
-	if err != nil {
+	sr := <-state
+	st := sr.st
+	if err := sr.err; err != nil {
 		d.cfg.Log.Error("reading member", "bc", e.BC, "err", err)
 		return "", false
 	}
@@ -268,22 +334,12 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 	if st.Undeliverable {
 		return redisstore.OutcomeFailed, true
 	}
-	text := b.Text[st.Lang]
-	if text == "" {
-		text = b.Text[e.Lang]
-	}
-	if d.cfg.GSM {
-		text = segment.ToGSM(text)
-	}
-	callback := ""
-	if d.cfg.StatusCallback != "" {
-		callback = d.cfg.StatusCallback + "?bc=" + e.BC
-	}
+	m := c.message(st.Lang, e.Lang)
 	for attempt := 1; ; attempt++ {
-		if err := d.cfg.Limiter.Take(ctx, max(segment.Count(text).Segments, 1)); err != nil {
+		if err := d.cfg.Limiter.Take(ctx, m.segments); err != nil {
 			return "", false
 		}
-		_, err := d.cfg.Sender.Send(ctx, hotline.Outbound{To: st.Address, Body: text, StatusCallback: callback})
+		_, err := d.cfg.Sender.Send(ctx, hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback})
 		if err == nil {
 			return redisstore.OutcomeSent, true
 		}
@@ -301,6 +357,7 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 			d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
 			return redisstore.OutcomeFailed, true
 		}
+		d.cfg.OnOutcome("retry")
 		if attempt >= d.cfg.MaxAttempts {
 			d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", attempt, "err", err)
 			return redisstore.OutcomeFailed, true

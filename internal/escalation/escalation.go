@@ -59,6 +59,8 @@ type Config struct {
 	ShowNames bool
 	Log       *slog.Logger
 	Now       func() time.Time
+	// OnClaim, when set, is told how long each case waited to be claimed, for metrics.
+	OnClaim func(wait time.Duration)
 }
 
 // Service runs cases and volunteers.
@@ -430,6 +432,9 @@ func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int
 	}
 	if won {
 		c, err := s.cfg.Store.Case(ctx, n)
+		if err == nil && s.cfg.OnClaim != nil {
+			s.cfg.OnClaim(c.Claimed.Sub(c.Opened))
+		}
 		if err == nil && c.Kind == "person" {
 			name := ""
 			if s.cfg.ShowNames {

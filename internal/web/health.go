@@ -29,3 +29,14 @@ func handleReadyz(d Deps) http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 }
+
+// handleMetrics serves the Prometheus text format. It holds counts and latencies only, never
+// anything about a member.
+func handleMetrics(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		d.Metrics.Write(ctx, w)
+	})
+}

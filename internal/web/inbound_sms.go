@@ -21,7 +21,14 @@ const maxWebhookBody = 64 << 10
 // handleInboundSMS answers Twilio's inbound-message webhook with TwiML. A request that is
 // not Twilio's (bad signature) is refused before anything is read from or written to Redis.
 func handleInboundSMS(d Deps) http.Handler {
+	inbound := d.Metrics.Counter("hotline_inbound_messages_total", "Inbound messages accepted (signature valid).", "", "")
+	replies := d.Metrics.Counter("hotline_replies_total", "Reply messages returned in TwiML.", "", "")
+	failures := d.Metrics.Counter("hotline_message_failures_total", "Inbound messages the engine could not handle (mostly Redis errors).", "", "")
+	latency := d.Metrics.Histogram("hotline_webhook_seconds", "Time to answer an inbound-message webhook.",
+		[]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { latency.Observe(time.Since(start)) }()
 		r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
 		if err := r.ParseForm(); err != nil {
 			var tooBig *http.MaxBytesError
@@ -49,6 +56,7 @@ func handleInboundSMS(d Deps) http.Handler {
 			http.Error(w, "bad webhook: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		inbound.Inc()
 		// Twilio waits 15 s; an answer after that is lost, so give up in time to answer safely.
 		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
 		defer cancel()
@@ -58,6 +66,7 @@ func handleInboundSMS(d Deps) http.Handler {
 			d.Log.Error("message not answered", "msg_id", in.ID, "err", err)
 			texts = nil
 		case err != nil:
+			failures.Inc()
 			// Most likely Redis is unreachable: keep the message to replay when it is back,
 			// and tell the member something useful now rather than nothing.
 			spooled := false
@@ -77,6 +86,7 @@ func handleInboundSMS(d Deps) http.Handler {
 			buf.Reset()
 			twilio.WriteTwiML(&buf, []string{d.Fallback})
 		}
+		replies.Add(int64(len(texts)))
 		w.Header().Set("Content-Type", twilio.ContentType)
 		w.Write(buf.Bytes())
 	})

@@ -7,6 +7,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /twilio/sms", handleInboundSMS(d))
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
+	mux.Handle("GET /metrics", handleMetrics(d))
 	mux.Handle("POST /twilio/status", handleStatusCallback(d))
 
 	mux.Handle("POST /admin/organizers", d.admin(true, handleAddOrganizer(d)))

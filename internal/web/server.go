@@ -9,6 +9,7 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
 
@@ -36,6 +37,8 @@ type Deps struct {
 	Cases *escalation.Service
 	// Spool keeps messages that could not be handled (Redis down) for replay; nil keeps none.
 	Spool Spooler
+	// Metrics is what GET /metrics shows; nil serves no metrics.
+	Metrics *metrics.Registry
 	// Deliveries counts delivery reports from status callbacks.
 	Deliveries DeliveryCounter
 }
@@ -54,6 +57,9 @@ type DeliveryCounter interface {
 func NewServer(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
