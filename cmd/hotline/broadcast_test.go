@@ -53,21 +53,8 @@ func freePort(t *testing.T) int {
 // test ends.
 func startHotline(t *testing.T, settings map[string]string) *hotlineProc {
 	t.Helper()
-	fake := twiliofake.New()
-	t.Cleanup(fake.Close)
-	port := freePort(t)
-	_, prefix := redistest.Open(t)
-	env := map[string]string{
-		"PORT": fmt.Sprint(port), "PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", port),
-		"TWILIO_ACCOUNT_SID": twiliofake.AccountSID, "TWILIO_AUTH_TOKEN": twiliofake.AuthToken,
-		"TWILIO_FROM": "+15055550000", "TWILIO_API_BASE": fake.URL(),
-		"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": prefix,
-		"HOTLINE_SECRET": "test-secret-0123456789", "HOTLINE_CONTACT": "505-555-0199",
-		"ADMIN_TOKEN": adminToken, "HOTLINE_SEND_RATE": "0", "LOG_FORMAT": "text",
-	}
-	for k, v := range settings {
-		env[k] = v
-	}
+	h := hotlineEnv(t, settings)
+	env := h.env
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -84,6 +71,28 @@ func startHotline(t *testing.T, settings map[string]string) *hotlineProc {
 		}
 		checkLogs(t, logs.String())
 	})
+	return h
+}
+
+// hotlineEnv prepares the settings, Redis prefix and fake Twilio of a hotline without
+// starting it.
+func hotlineEnv(t *testing.T, settings map[string]string) *hotlineProc {
+	t.Helper()
+	fake := twiliofake.New()
+	t.Cleanup(fake.Close)
+	port := freePort(t)
+	_, prefix := redistest.Open(t)
+	env := map[string]string{
+		"PORT": fmt.Sprint(port), "PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", port),
+		"TWILIO_ACCOUNT_SID": twiliofake.AccountSID, "TWILIO_AUTH_TOKEN": twiliofake.AuthToken,
+		"TWILIO_FROM": "+15055550000", "TWILIO_API_BASE": fake.URL(),
+		"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": prefix,
+		"HOTLINE_SECRET": "test-secret-0123456789", "HOTLINE_CONTACT": "505-555-0199",
+		"ADMIN_TOKEN": adminToken, "HOTLINE_SEND_RATE": "0", "LOG_FORMAT": "text",
+	}
+	for k, v := range settings {
+		env[k] = v
+	}
 	return &hotlineProc{t: t, url: env["PUBLIC_URL"], env: env, fake: fake}
 }
 
@@ -507,5 +516,38 @@ func TestOrganizerComposesBySMS(t *testing.T) {
 	}
 	if !strings.Contains(got["+15055550911"], "Luis aprobó la alerta "+id) {
 		t.Errorf("Ana was told %q", got["+15055550911"])
+	}
+}
+
+// TestTwilioFailuresAreRetried: 5xx, 429 and a plain-text proxy error are retried with
+// backoff; the queue holds meanwhile (an organizer sees it in the counts) and nothing is lost.
+func TestTwilioFailuresAreRetried(t *testing.T) {
+	h := startHotline(t, map[string]string{"HOTLINE_SEND_BACKOFF": "20ms"})
+	for i := range 3 {
+		h.subscribe(fmt.Sprintf("+150555508%02d", i), "es", "ABQ")
+	}
+	tok := h.organizer("Ana", "+15055550901")
+	var b bcJSON
+	h.api(tok, "POST", "/admin/broadcasts", map[string]any{"text": map[string]string{"es": "hola", "en": "hi"}, "areas": []string{"albuquerque"}}, &b)
+	// One fault at a time: 503 (a proxy's plain-text page), then rate limiting, then 500.
+	h.fake.FailNext(2, 503, 0)
+	h.api(tok, "POST", "/admin/broadcasts/"+b.ID+"/send", nil, &b)
+	for h.fake.Requests() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.fake.FailNext(2, 429, 20429)
+	for h.fake.Requests() < 4 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.fake.FailNext(1, 500, 20500)
+	done := h.waitDone(tok, b.ID, 20*time.Second)
+	if done.Sent != 3 || done.Failed != 0 {
+		t.Errorf("counts = %+v", done)
+	}
+	if n := h.fake.Count(); n != 3 {
+		t.Errorf("%d messages recorded, want 3", n)
+	}
+	if n := h.fake.Requests(); n < 6 {
+		t.Errorf("%d requests: the failures were not retried", n)
 	}
 }

@@ -51,6 +51,7 @@ var Settings = []Setting{
 	{"HOTLINE_REPLY_CAP", "60", "replies one member gets in an hour, so two bots cannot loop (0 = no cap)"},
 	{"HOTLINE_SPOOL_DIR", "", "where messages that arrive while Redis is down are kept (sealed, fsync'd) until it is back; default: a hotline-spool folder in the system's temp dir. Use a persistent volume in production."},
 	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
+	{"HOTLINE_SEND_BACKOFF", "1s", "the first wait before retrying a send that failed for a passing reason (429, 5xx, timeout); it doubles each time, up to a minute, 8 tries in all"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -86,6 +87,7 @@ type Config struct {
 	VolunteerNames      bool
 	SenderLimit         int64
 	SpoolDir            string
+	SendBackoff         time.Duration
 	SpoolMaxBytes       int64
 	ReplyCap            int64
 	HotlineURL          string
@@ -186,6 +188,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.ReplyCap, err = strconv.ParseInt(get("HOTLINE_REPLY_CAP"), 10, 64); err != nil || c.ReplyCap < 0 {
 		errs = append(errs, fmt.Errorf("HOTLINE_REPLY_CAP %q must be a whole number (0 = no cap)", get("HOTLINE_REPLY_CAP")))
+	}
+	if c.SendBackoff, err = time.ParseDuration(get("HOTLINE_SEND_BACKOFF")); err != nil || c.SendBackoff < time.Millisecond {
+		errs = append(errs, fmt.Errorf("HOTLINE_SEND_BACKOFF %q must be a duration, like 1s", get("HOTLINE_SEND_BACKOFF")))
 	}
 	c.SpoolDir = get("HOTLINE_SPOOL_DIR")
 	if c.SpoolDir == "" {

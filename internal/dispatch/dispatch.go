@@ -273,7 +273,8 @@ func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
 	}
 	if outcome != "" {
 		d.cfg.OnOutcome(string(outcome))
-		if _, err := d.cfg.Store.Finish(ctx, e.BC, e.Member, outcome, d.cfg.Now()); err != nil {
+		// Recorded even when the process is told to stop meanwhile: the send is done.
+		if _, err := d.cfg.Store.Finish(context.WithoutCancel(ctx), e.BC, e.Member, outcome, d.cfg.Now()); err != nil {
 			d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
 			return
 		}
@@ -339,7 +340,10 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		if err := d.cfg.Limiter.Take(ctx, m.segments); err != nil {
 			return "", false
 		}
-		_, err := d.cfg.Sender.Send(ctx, hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback})
+		// A send under way finishes even when the process is told to stop: cutting it could
+		// leave the message delivered but unrecorded, and so sent twice. The sender's own
+		// timeout still bounds it.
+		_, err := d.cfg.Sender.Send(context.WithoutCancel(ctx), hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback})
 		if err == nil {
 			return redisstore.OutcomeSent, true
 		}
