@@ -376,7 +376,7 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return OrganizerView{}, &InvalidError{Msg: "name is required (at most 100 characters)"}
 	}
-	if !validPhone(phone) {
+	if !hotline.ValidE164(phone) {
 		return OrganizerView{}, &InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
 	}
 	raw := make([]byte, 32)
@@ -394,7 +394,7 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 		return OrganizerView{}, err
 	}
 	s.roster.Store(nil) // reload on next use
-	return OrganizerView{ID: id, Name: name, Phone: maskPhone(phone), Lang: lang, CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
+	return OrganizerView{ID: id, Name: name, Phone: hotline.MaskPhone(phone), Lang: lang, CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
 }
 
 // Organizers lists the roster with phones masked.
@@ -408,7 +408,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 		phone, err := s.cfg.Keys.Open(r.SealedPhone, []byte("org:"+r.ID))
 		masked := "(unreadable)"
 		if err == nil {
-			masked = maskPhone(string(phone))
+			masked = hotline.MaskPhone(string(phone))
 		}
 		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: masked, Lang: r.Lang, CreatedAt: r.CreatedAt})
 	}
@@ -424,24 +424,4 @@ func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
 		return hotline.ErrNotFound
 	}
 	return err
-}
-
-func validPhone(p string) bool {
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' {
-		return false
-	}
-	for _, c := range p[1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// maskPhone keeps the last two digits: enough to tell organizers apart, too little to call.
-func maskPhone(p string) string {
-	if len(p) < 4 {
-		return "••"
-	}
-	return p[:2] + strings.Repeat("•", len(p)-4) + p[len(p)-2:]
 }

@@ -30,7 +30,7 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return VolunteerView{}, &broadcast.InvalidError{Msg: "name is required (at most 100 characters)"}
 	}
-	if !validPhone(phone) {
+	if !hotline.ValidE164(phone) {
 		return VolunteerView{}, &broadcast.InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
 	}
 	if len(langs) == 0 {
@@ -51,7 +51,7 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 		return VolunteerView{}, err
 	}
 	s.roster.Store(nil)
-	return VolunteerView{ID: id, Name: name, Phone: maskPhone(phone), Languages: langs, CreatedAt: rec.CreatedAt.UTC()}, nil
+	return VolunteerView{ID: id, Name: name, Phone: hotline.MaskPhone(phone), Languages: langs, CreatedAt: rec.CreatedAt.UTC()}, nil
 }
 
 // Volunteers lists the roster, phones masked.
@@ -64,7 +64,7 @@ func (s *Service) Volunteers(ctx context.Context) ([]VolunteerView, error) {
 	for _, r := range recs {
 		masked := "(unreadable)"
 		if p, err := s.cfg.Keys.Open(r.SealedPhone, []byte("vol:"+r.ID)); err == nil {
-			masked = maskPhone(string(p))
+			masked = hotline.MaskPhone(string(p))
 		}
 		out = append(out, VolunteerView{ID: r.ID, Name: r.Name, Phone: masked, Languages: r.Langs, OnCall: r.OnCall, CreatedAt: r.CreatedAt})
 	}
@@ -116,23 +116,4 @@ func (s *Service) Cases(ctx context.Context) ([]CaseView, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-func validPhone(p string) bool {
-	if len(p) < 8 || len(p) > 16 || p[0] != '+' {
-		return false
-	}
-	for _, c := range p[1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func maskPhone(p string) string {
-	if len(p) < 4 {
-		return "••"
-	}
-	return p[:2] + strings.Repeat("•", len(p)-4) + p[len(p)-2:]
 }

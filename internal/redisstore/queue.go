@@ -237,14 +237,8 @@ var completeScript = redis.NewScript(completeLua)
 var finishScript = redis.NewScript(`
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return -1 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-local f = redis.call('HMGET', KEYS[1], 'status', 'enqueued', 'queued', 'sent', 'failed', 'skipped')
-if f[1] == 'sending' and f[2] == '1' and
-   (tonumber(f[4] or '0') + tonumber(f[5] or '0') + tonumber(f[6] or '0')) >= tonumber(f[3] or '0') then
-  redis.call('HSET', KEYS[1], 'status', 'done', 'done_at', ARGV[3])
-  return 1
-end
-return 0
-`)
+ARGV[1] = ARGV[3]
+` + completeLua)
 
 // Outcome is what happened to one recipient.
 type Outcome string

@@ -18,6 +18,33 @@ const answerTimeout = 8 * time.Second
 // twenty fields fit in a few KiB) and small enough that no one can make us buffer much.
 const maxWebhookBody = 64 << 10
 
+// twilioForm reads a Twilio webhook's form and checks its signature, answering the request
+// itself (413, 400, 403) and returning false when it must go no further. Nothing is read from
+// or written to Redis before this passes.
+func (d Deps) twilioForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "malformed form body", http.StatusBadRequest)
+		return false
+	}
+	if d.Verifier != nil {
+		// Behind a proxy the request's own scheme and host are not what Twilio signed;
+		// the configured public URL is.
+		url := d.PublicURL + r.URL.RequestURI()
+		if !d.Verifier.Valid(url, r.PostForm, r.Header.Get(twilio.SignatureHeader)) {
+			d.Log.Warn("webhook signature rejected", "path", r.URL.Path)
+			http.Error(w, "invalid signature", http.StatusForbidden)
+			return false
+		}
+	}
+	return true
+}
+
 // handleInboundSMS answers Twilio's inbound-message webhook with TwiML. A request that is
 // not Twilio's (bad signature) is refused before anything is read from or written to Redis.
 func handleInboundSMS(d Deps) http.Handler {
@@ -29,25 +56,8 @@ func handleInboundSMS(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		defer func() { latency.Observe(time.Since(start)) }()
-		r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
-		if err := r.ParseForm(); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "malformed form body", http.StatusBadRequest)
+		if !d.twilioForm(w, r) {
 			return
-		}
-		if d.Verifier != nil {
-			// Behind a proxy the request's own scheme and host are not what Twilio signed;
-			// the configured public URL is.
-			url := d.PublicURL + r.URL.RequestURI()
-			if !d.Verifier.Valid(url, r.PostForm, r.Header.Get(twilio.SignatureHeader)) {
-				d.Log.Warn("webhook signature rejected", "path", r.URL.Path)
-				http.Error(w, "invalid signature", http.StatusForbidden)
-				return
-			}
 		}
 		in, err := twilio.ParseInbound(r.PostForm)
 		if err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/communityhotline/hotline/internal/twilio"
@@ -11,19 +10,7 @@ import (
 // broadcast id is in the URL's query, which the signature covers, so it cannot be forged.
 func handleStatusCallback(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxWebhookBody)
-		if err := r.ParseForm(); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-				return
-			}
-			http.Error(w, "malformed form body", http.StatusBadRequest)
-			return
-		}
-		if d.Verifier != nil && !d.Verifier.Valid(d.PublicURL+r.URL.RequestURI(), r.PostForm, r.Header.Get(twilio.SignatureHeader)) {
-			d.Log.Warn("status callback signature rejected")
-			http.Error(w, "invalid signature", http.StatusForbidden)
+		if !d.twilioForm(w, r) {
 			return
 		}
 		up, err := twilio.ParseStatusCallback(r.PostForm)
