@@ -128,6 +128,24 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckRejectsUnknownVariable: a typo in a variable, made alike in both languages (so
+// they still agree), is caught before a member meets "<no value>".
+func TestCheckRejectsUnknownVariable(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"active.es.toml", "active.en.toml"} {
+		data, err := os.ReadFile(filepath.Join("../../locales", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = []byte(strings.Replace(string(data), "{{.Contact}}", "{{.Contacto}}", 1))
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+	err := run(context.Background(), []string{"check", "--locales", dir}, envOf(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "uses {{.Contacto}}, which nothing provides") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestHelpListsEverySetting(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"help"}, envOf(nil), nil, &out, io.Discard); err != nil {

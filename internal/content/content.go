@@ -23,6 +23,23 @@ const PlacesFile = "data/places.toml"
 // they exist in every language.
 var GoMessageIDs = slices.Concat([]string{"error_generic", "rate_limited"}, organizer.MessageIDs, escalation.MessageIDs)
 
+// KnownVars are the template variables the Go code supplies to messages: the renderer's
+// base data, what the place, alert and case actions set, and what the organizer and
+// volunteer commands render with. `hotline check` rejects a message using any other.
+var KnownVars = []string{
+	// every message (cmd/hotline's renderer)
+	"Program", "Contact", "Minutes",
+	// places and alerts (internal/actions)
+	"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified",
+	"Suggestions", "Pending", "Areas", "Removed", "Law",
+	// organizers (internal/organizer)
+	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
+	// cases and volunteers (internal/escalation)
+	"N", "Urgent", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When",
+	// data the flows keep between messages (internal/actions)
+	"choices", "pending", "area",
+}
+
 // Content is the loaded, cross-checked data.
 type Content struct {
 	Flows   *flow.Set
@@ -46,7 +63,7 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("locales: %w", err)
 	}
-	if probs := set.Check(cat, GoMessageIDs); len(probs) > 0 {
+	if probs := set.Check(cat, GoMessageIDs, KnownVars); len(probs) > 0 {
 		return Content{}, fmt.Errorf("flows and messages:\n%w", probs)
 	}
 	return Content{Flows: set, Catalog: cat, Places: dir}, nil

@@ -22,10 +22,16 @@ const maxMenu = 9
 // Check reports every defect an organizer could make that loading alone does not catch:
 // a message ID missing in a language, template variables that differ between languages,
 // a node no path reaches, a loop of `next` that never waits, a menu too long for a keypad.
-// extraIDs are message IDs the Go code renders itself; they must exist too.
-func (s *Set) Check(cat Catalog, extraIDs []string) Problems {
+// extraIDs are message IDs the Go code renders itself; they must exist too. knownVars are
+// the template variables the Go code supplies; a message using any other (a typo such as
+// {{.Contacto}}) is reported, since it would fail when a member reaches it. Variables a
+// flow captures are known too.
+func (s *Set) Check(cat Catalog, extraIDs, knownVars []string) Problems {
 	var probs Problems
 	probs = append(probs, s.checkMessages(cat, extraIDs)...)
+	if knownVars != nil {
+		probs = append(probs, s.checkVars(cat, knownVars)...)
+	}
 	probs = append(probs, s.checkReachable()...)
 	probs = append(probs, s.checkLoops()...)
 	for _, id := range s.NodeIDs() {
@@ -105,6 +111,33 @@ func (s *Set) checkMessages(cat Catalog, extraIDs []string) Problems {
 				first, firstLang = vars, lang
 			} else if !slices.Equal(first, vars) {
 				probs = append(probs, Problem{File: cat.File(lang), Msg: fmt.Sprintf("message %q uses variables %v, but in %s it uses %v", m, vars, firstLang, first)})
+			}
+		}
+	}
+	return probs
+}
+
+func (s *Set) checkVars(cat Catalog, knownVars []string) Problems {
+	known := map[string]bool{}
+	for _, v := range knownVars {
+		known[v] = true
+	}
+	for _, n := range s.nodes {
+		if n.Capture != "" {
+			known[n.Capture] = true
+		}
+	}
+	var probs Problems
+	for _, lang := range cat.Languages() {
+		for _, id := range cat.IDs(lang) {
+			vars, err := cat.Vars(lang, id)
+			if err != nil {
+				continue // reported by checkMessages
+			}
+			for _, v := range vars {
+				if !known[v] {
+					probs = append(probs, Problem{File: cat.File(lang), Msg: fmt.Sprintf("message %q uses {{.%s}}, which nothing provides (known: %s)", id, v, strings.Join(sortedKeys(known), ", "))})
+				}
 			}
 		}
 	}

@@ -105,7 +105,7 @@ func TestCheckReportsDefects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			probs := set.Check(cat, nil)
+			probs := set.Check(cat, nil, nil)
 			if len(probs) == 0 {
 				t.Fatal("no problems found")
 			}

@@ -200,7 +200,7 @@ func TestShippedFlowsPassCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if probs := set.Check(cat, []string{"error_generic"}); len(probs) > 0 {
+	if probs := set.Check(cat, []string{"error_generic"}, nil); len(probs) > 0 {
 		t.Fatalf("shipped flows have problems:\n%v", probs)
 	}
 }
