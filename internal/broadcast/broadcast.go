@@ -313,7 +313,11 @@ func (s *Service) Send(ctx context.Context, id string) (hotline.Broadcast, error
 // Cancel stops a broadcast that is not done; entries already queued are dropped by the
 // workers unsent.
 func (s *Service) Cancel(ctx context.Context, id string) error {
-	return s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft, hotline.AwaitingApproval, hotline.Sending}, hotline.Canceled, "", nil)
+	if err := s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft, hotline.AwaitingApproval, hotline.Sending}, hotline.Canceled, "", nil); err != nil {
+		return err
+	}
+	// Stop queueing it and drop its frozen recipient lists, which hold member ids.
+	return s.cfg.Store.StopBroadcast(ctx, id)
 }
 
 // Get returns a broadcast.

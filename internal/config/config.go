@@ -48,7 +48,7 @@ var Settings = []Setting{
 	{"HOTLINE_CASE_RETENTION", "168h", "how long a closed case's transcript is kept"},
 	{"HOTLINE_VOLUNTEER_NAMES", "first", "first = tell members the volunteer's first name; generic = \"a volunteer\""},
 	{"HOTLINE_SENDER_LIMIT", "20", "messages a minute one member may send; past it they get one notice and the rest are dropped unread (0 = no limit)"},
-	{"HOTLINE_REPLY_CAP", "60", "replies one member gets in an hour, so two bots cannot loop (0 = no cap)"},
+	{"HOTLINE_REPLY_CAP", "60", "messages from one member answered in an hour (past it they are dropped), so two bots cannot loop (0 = no cap)"},
 	{"HOTLINE_SPOOL_DIR", "", "where messages that arrive while Redis is down are kept (sealed, fsync'd) until it is back; default: a hotline-spool folder in the system's temp dir. Use a persistent volume in production."},
 	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
 	{"HOTLINE_SEND_BACKOFF", "1s", "the first wait before retrying a send that failed for a passing reason (429, 5xx, timeout); it doubles each time, up to a minute, 8 tries in all"},

@@ -96,6 +96,7 @@ var MessageIDs = []string{
 	"case_nobody", "case_joined", "case_closed", "report_alert",
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed",
+	"vol_verified_no_area", "org_report_no_area",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -134,12 +135,6 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
 	s.transcript(ctx, n, "member", first)
-	if oc.Kind == "person" {
-		// From now on the member's messages go to the case.
-		if err := s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool { st.Case = n; return true }); err != nil {
-			return err
-		}
-	}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if err != nil {
 		return err
@@ -149,10 +144,27 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		langs = s.cfg.Languages
 	}
 	paged := s.page(ctx, c, first, langs)
-	if paged == 0 && oc.Kind == "person" {
-		s.toMember(ctx, c, "case_nobody", nil)
+	if oc.Kind != "person" {
+		return nil
 	}
-	return nil
+	if paged == 0 {
+		// Nobody to talk to now: say so, and leave the member free to use the menus; the
+		// case stays open, is re-paged, and whoever claims it brings the member in.
+		s.toMember(ctx, c, "case_nobody", nil)
+		return nil
+	}
+	return s.join(ctx, memberID, n)
+}
+
+// join puts a member in case n: from now on their messages go to it.
+func (s *Service) join(ctx context.Context, memberID string, n int64) error {
+	return s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
+		if st.Case == n || st.OptedOut {
+			return false
+		}
+		st.Case = n
+		return true
+	})
 }
 
 // forget erases a member: their cases (with transcripts) and every key of their own. The
@@ -326,8 +338,10 @@ func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in 
 
 // The volunteer commands, folded; each works in either language.
 var (
-	cmdOn     = []string{"on", "activo", "activa"}
-	cmdOff    = []string{"off", "inactivo", "inactiva"}
+	cmdOn = []string{"on", "activo", "activa"}
+	// STOP and its kin take a volunteer off call rather than reach a member: Twilio may
+	// block the phone on them, and they are never meant for the member.
+	cmdOff    = []string{"off", "inactivo", "inactiva", "stop", "parar", "alto", "cancel", "cancelar", "unsubscribe", "quit", "end", "baja"}
 	cmdClaim  = []string{"claim", "tomar"}
 	cmdClose  = []string{"close", "cerrar"}
 	cmdCases  = []string{"cases", "casos"}
@@ -374,7 +388,7 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
 		return s.closeCase(ctx, v, num, "")
 	case (slices.Contains(cmdVerify, first) || slices.Contains(cmdFalse, first)) && num > 0:
-		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first))
+		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first), text)
 	}
 	// Anything else is a message for a member.
 	held, err := s.cfg.Store.VolunteerCases(ctx, v.ID)
@@ -436,6 +450,9 @@ func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int
 			s.cfg.OnClaim(c.Claimed.Sub(c.Opened))
 		}
 		if err == nil && c.Kind == "person" {
+			if err := s.join(ctx, c.Member, n); err != nil {
+				s.cfg.Log.Error("bringing the member into the case", "case", n, "err", err)
+			}
 			name := ""
 			if s.cfg.ShowNames {
 				name, _, _ = strings.Cut(v.Name, " ")
@@ -476,7 +493,7 @@ func (s *Service) closeCase(ctx context.Context, v redisstore.VolunteerRecord, n
 // verdict records a volunteer's check of a report. A verified report becomes an alert draft
 // for its area, written from the report_alert template; it is never sent without an
 // organizer.
-func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n int64, verified bool) flow.Reply {
+func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n int64, verified bool, text string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if redisstore.IsNotFound(err) || (err == nil && (c.Kind != "report" || c.Status == redisstore.CaseClosed)) {
@@ -492,14 +509,26 @@ func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n i
 	} else if c.Volunteer != v.ID {
 		return flow.Reply{ID: "vol_taken", Data: data}
 	}
+	if len(strings.Fields(text)) > 2 {
+		s.transcript(ctx, n, "volunteer", strings.Join(strings.Fields(text)[2:], " "))
+	}
 	if !verified {
 		if err := s.cfg.Store.CloseCase(ctx, n, "false", s.cfg.Now(), s.cfg.Retention); err != nil {
 			return s.failed(err)
 		}
 		return flow.Reply{ID: "vol_false", Data: data}
 	}
+	if c.Area == "" {
+		// Without a known area a draft would go to every subscriber: leave the choice to
+		// the organizers instead.
+		if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
+			return s.failed(err)
+		}
+		s.tellOrganizers(ctx, "org_report_no_area", func(string) map[string]string { return map[string]string{"N": data["N"]} })
+		return flow.Reply{ID: "vol_verified_no_area", Data: data}
+	}
 	what, when := s.reportFields(ctx, n)
-	text := map[string]string{}
+	alert := map[string]string{}
 	for _, lang := range s.cfg.Languages {
 		area := ""
 		if c.Area != "" {
@@ -509,13 +538,13 @@ func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n i
 		if err != nil {
 			return s.failed(err)
 		}
-		text[lang] = strings.Join(t, "\n")
+		alert[lang] = strings.Join(t, "\n")
 	}
 	var areas []string
 	if c.Area != "" {
 		areas = []string{c.Area}
 	}
-	b, _, err := s.cfg.Broadcasts.Create(ctx, "volunteer:"+v.ID, broadcast.Draft{Text: text, Areas: areas})
+	b, _, err := s.cfg.Broadcasts.Create(ctx, "volunteer:"+v.ID, broadcast.Draft{Text: alert, Areas: areas})
 	if err != nil {
 		return s.failed(err)
 	}

@@ -62,9 +62,12 @@ var MessageIDs = []string{
 
 // The commands, folded. Organizers learn them once; they work in either language.
 var (
-	wordsStart   = []string{"alerta", "alert"}
-	wordsSend    = []string{"enviar", "send"}
-	wordsCancel  = []string{"cancelar", "cancel", "stop", "parar"}
+	wordsStart = []string{"alerta", "alert"}
+	wordsSend  = []string{"enviar", "send"}
+	// Not CANCEL or STOP alone as the command: Twilio treats those as opt-out words and would
+	// block the organizer's phone. They still end a draft, and DESCARTAR/DISCARD is the
+	// command organizers are taught.
+	wordsCancel  = []string{"descartar", "discard", "cancelar", "cancel", "stop", "parar"}
 	wordsApprove = []string{"aprobar", "approve"}
 	wordsAll     = []string{"todas", "todos", "all"}
 )

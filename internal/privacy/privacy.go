@@ -40,8 +40,9 @@ func NewKeys(secret string) (*Keys, error) {
 	if len(secret) < 16 {
 		return nil, fmt.Errorf("the secret must be at least 16 characters")
 	}
-	// The member-id key must never change: every stored id depends on it. The sealing key
-	// can be rotated (see docs/privacy.md) because values carry a version byte.
+	// The member-id key must never change: every stored id depends on it. Sealed values
+	// carry a version byte so that a later sealing key can be introduced beside this one;
+	// rotation itself is not implemented yet (docs/privacy.md).
 	idKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "hotline member id v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the id key: %w", err)

@@ -272,6 +272,16 @@ func (s *Store) Finish(ctx context.Context, id, member string, o Outcome, now ti
 	return n == 1, nil
 }
 
+// StopBroadcast takes a canceled broadcast out of the enqueuers' list and cleans up after
+// it; entries already queued are dropped unsent by the workers.
+func (s *Store) StopBroadcast(ctx context.Context, id string) error {
+	if err := s.rdb.SRem(ctx, s.bcEnqueueKey(), id).Err(); err != nil {
+		return fmt.Errorf("stopping broadcast: %w", err)
+	}
+	s.cleanUp(ctx, id)
+	return nil
+}
+
 // broadcastRetention is how long a finished broadcast's per-recipient bookkeeping is kept
 // (for late status callbacks and redelivered entries).
 const broadcastRetention = 7 * 24 * time.Hour

@@ -74,7 +74,9 @@ func ParseInbound(form url.Values) (hotline.Inbound, error) {
 		return hotline.Inbound{}, err
 	}
 
-	from := form.Get("From")
+	// A stray space (a "+" sent unencoded becomes one) would make the same phone a
+	// different member, so it is trimmed.
+	from := strings.TrimSpace(form.Get("From"))
 	if from == "" {
 		return hotline.Inbound{}, fmt.Errorf("%w: From", ErrMissingField)
 	}
