@@ -551,3 +551,39 @@ func TestTwilioFailuresAreRetried(t *testing.T) {
 		t.Errorf("%d requests: the failures were not retried", n)
 	}
 }
+
+// TestBroadcastCLI drives `hotline broadcast` against a running hotline, as an organizer at
+// a terminal would: create (with the preview), send, and status --watch to the end.
+func TestBroadcastCLI(t *testing.T) {
+	h := startHotline(t, map[string]string{"HOTLINE_COST_PER_SEGMENT": "0.01"})
+	h.subscribe("+15055550811", "es", "ABQ")
+	h.subscribe("+15055550812", "en", "ABQ")
+	tok := h.organizer("Ana", "+15055550901")
+	env := envOf(map[string]string{"HOTLINE_URL": h.url, "HOTLINE_TOKEN": tok})
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"broadcast", "create", "--area", "Albuquerque", "--es", "Alerta de prueba", "--en", "Test alert"}, env, nil, &out, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"area: Albuquerque", "es: 1 recipients, 1 segments each (GSM-7)", "en: 1 recipients", "estimated cost: $0.02", "hotline broadcast send "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("create printed %q, lacking %q", out.String(), want)
+		}
+	}
+	id := strings.Fields(out.String())[1]
+	out.Reset()
+	if err := run(context.Background(), []string{"broadcast", "send", id}, env, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"broadcast", "status", id, "--watch"}, env, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "] 2/2") || !strings.Contains(out.String(), "done  sent 2") {
+		t.Errorf("status --watch printed %q", out.String())
+	}
+	err = run(context.Background(), []string{"broadcast", "create", "--area", "Gotham", "--es", "x", "--en", "x"}, env, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "unknown area") {
+		t.Errorf("an unknown area: %v", err)
+	}
+}
