@@ -98,7 +98,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	keys, err := privacy.NewKeys(cfg.Secret)
+	keys, err := privacy.NewKeys(cfg.Secret, cfg.SealingSecrets...)
 	if err != nil {
 		return nil, fmt.Errorf("HOTLINE_SECRET: %w", err)
 	}

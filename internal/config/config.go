@@ -31,6 +31,7 @@ var Settings = []Setting{
 	{"REDIS_CLUSTER", "false", "true when REDIS_URL points at a Redis Cluster (redis://host:port?addr=host2:port2…)"},
 	{"HOTLINE_KEY_PREFIX", "hotline", "every Redis key starts with it, so several hotlines or test runs share one Redis"},
 	{"HOTLINE_SECRET", "", "key material for member ids and for sealing stored data (16+ characters; never change it: ids derive from it). Required unless in local mode."},
+	{"HOTLINE_SEALING_SECRETS", "", "later sealing secrets, comma-separated, oldest first (16+ characters each): new data is sealed with the last, older data still opens (docs/privacy.md, key rotation)"},
 	{"HOTLINE_PROGRAM_NAME", "Community Hotline", "the program's name, said in greetings, HELP and opt-in confirmations"},
 	{"HOTLINE_CONTACT", "", "how members reach the deploying organization by phone or in person (said in HELP and when no one is available). Required unless in local mode."},
 	{"HOTLINE_CONVERSATION_TTL", "720h", "how long an idle conversation is remembered (Go duration); subscribers' and opted-out members' records stay"},
@@ -69,6 +70,7 @@ type Config struct {
 	RedisCluster        bool
 	KeyPrefix           string
 	Secret              string
+	SealingSecrets      []string
 	ProgramName         string
 	Contact             string
 	ConversationTTL     time.Duration
@@ -130,6 +132,14 @@ func Parse(getenv func(string) string) (Config, error) {
 		AdminToken:          get("ADMIN_TOKEN"),
 		HotlineURL:          strings.TrimRight(get("HOTLINE_URL"), "/"),
 		HotlineToken:        get("HOTLINE_TOKEN"),
+	}
+	for _, sec := range strings.Split(get("HOTLINE_SEALING_SECRETS"), ",") {
+		if sec = strings.TrimSpace(sec); sec != "" {
+			if len(sec) < 16 {
+				errs = append(errs, errors.New("each of HOTLINE_SEALING_SECRETS must be at least 16 characters"))
+			}
+			c.SealingSecrets = append(c.SealingSecrets, sec)
+		}
 	}
 	var err error
 	if c.RedisCluster, err = strconv.ParseBool(get("REDIS_CLUSTER")); err != nil {

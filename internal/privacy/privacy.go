@@ -20,9 +20,9 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 )
 
-// sealVersion is the first byte of every sealed value, so that a later key or cipher can be
-// introduced while old values still open.
-const sealVersion = 1
+// A sealed value starts with a version byte naming the key that sealed it: 1 is derived from
+// the main secret, 2, 3… from the sealing secrets added later, so a sealing key can be
+// rotated while values sealed with an older one still open.
 
 // ErrUnreadable means a sealed value did not open: tampered, truncated, or sealed with
 // another secret.
@@ -31,22 +31,43 @@ var ErrUnreadable = errors.New("sealed value cannot be opened")
 // Keys derives member ids and seals values. It is safe for concurrent use.
 type Keys struct {
 	idKey []byte
-	aead  cipher.AEAD
+	aeads []cipher.AEAD // index = version - 1; the last one seals
 	macs  sync.Pool
 }
 
-// NewKeys derives the keys from secret, which must be at least 16 bytes.
-func NewKeys(secret string) (*Keys, error) {
+// NewKeys derives the keys from secret, which must be at least 16 bytes. sealing are later
+// sealing secrets, oldest first: new values are sealed with the last one, and values sealed
+// with any of them (or with secret's own sealing key) still open. Member ids always derive
+// from secret, which therefore never changes.
+func NewKeys(secret string, sealing ...string) (*Keys, error) {
 	if len(secret) < 16 {
 		return nil, fmt.Errorf("the secret must be at least 16 characters")
 	}
-	// The member-id key must never change: every stored id depends on it. Sealed values
-	// carry a version byte so that a later sealing key can be introduced beside this one;
-	// rotation itself is not implemented yet (docs/privacy.md).
+	if len(sealing) > 254 {
+		return nil, fmt.Errorf("too many sealing secrets")
+	}
+	// The member-id key must never change: every stored id depends on it. The sealing key
+	// can: a value's version byte says which key sealed it (docs/privacy.md, rotation).
 	idKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "hotline member id v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the id key: %w", err)
 	}
+	k := &Keys{idKey: idKey}
+	for i, sec := range append([]string{secret}, sealing...) {
+		if len(sec) < 16 {
+			return nil, fmt.Errorf("sealing secret %d must be at least 16 characters", i)
+		}
+		aead, err := newAEAD(sec)
+		if err != nil {
+			return nil, err
+		}
+		k.aeads = append(k.aeads, aead)
+	}
+	k.macs.New = func() any { return hmac.New(sha256.New, k.idKey) }
+	return k, nil
+}
+
+func newAEAD(secret string) (cipher.AEAD, error) {
 	encKey, err := hkdf.Key(sha256.New, []byte(secret), nil, "hotline sealing v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the sealing key: %w", err)
@@ -59,9 +80,7 @@ func NewKeys(secret string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the cipher: %w", err)
 	}
-	k := &Keys{idKey: idKey, aead: aead}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.idKey) }
-	return k, nil
+	return aead, nil
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -81,27 +100,37 @@ func (k *Keys) MemberID(ch hotline.Channel, address string) string {
 	return idEncoding.EncodeToString(out[:17])[:26]
 }
 
-// Seal encrypts plain, bound to context (the member id, say), so a sealed value copied
-// onto another member's key does not open.
+// Seal encrypts plain with the newest sealing key, bound to context (the member id, say),
+// so a sealed value copied onto another member's key does not open.
 func (k *Keys) Seal(plain, context []byte) []byte {
-	out := make([]byte, 1+k.aead.NonceSize(), 1+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
-	out[0] = sealVersion
+	aead := k.aeads[len(k.aeads)-1]
+	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
+	out[0] = byte(len(k.aeads))
 	nonce := out[1:]
 	if _, err := rand.Read(nonce); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // never happens on a supported platform
 	}
-	return k.aead.Seal(out, nonce, plain, context)
+	return aead.Seal(out, nonce, plain, context)
 }
 
-// Open decrypts a value made by Seal with the same context.
+// Open decrypts a value made by Seal with the same context, with whichever key sealed it.
 func (k *Keys) Open(sealed, context []byte) ([]byte, error) {
-	ns := k.aead.NonceSize()
-	if len(sealed) < 1+ns+k.aead.Overhead() || sealed[0] != sealVersion {
+	if len(sealed) == 0 || int(sealed[0]) < 1 || int(sealed[0]) > len(k.aeads) {
 		return nil, ErrUnreadable
 	}
-	plain, err := k.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], context)
+	aead := k.aeads[sealed[0]-1]
+	ns := aead.NonceSize()
+	if len(sealed) < 1+ns+aead.Overhead() {
+		return nil, ErrUnreadable
+	}
+	plain, err := aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], context)
 	if err != nil {
 		return nil, ErrUnreadable
 	}
 	return plain, nil
+}
+
+// NeedsReseal reports whether sealed was made with an older key than the newest.
+func (k *Keys) NeedsReseal(sealed []byte) bool {
+	return len(sealed) > 0 && int(sealed[0]) != len(k.aeads)
 }

@@ -96,3 +96,34 @@ func BenchmarkSealOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestSealingKeyRotation: after a sealing secret is added, new values use it, old values
+// still open, and a value sealed with the new key does not open without it.
+func TestSealingKeyRotation(t *testing.T) {
+	const main = "a test secret of enough length"
+	old := mustKeys(t, main)
+	oldSealed := old.Seal([]byte("before"), []byte("m"))
+	rotated, err := NewKeys(main, "the new sealing secret, long enough")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.MemberID(hotline.SMS, "+15055550100") != old.MemberID(hotline.SMS, "+15055550100") {
+		t.Fatal("rotation changed member ids")
+	}
+	if got, err := rotated.Open(oldSealed, []byte("m")); err != nil || string(got) != "before" {
+		t.Fatalf("an old value after rotation: %q, %v", got, err)
+	}
+	if !rotated.NeedsReseal(oldSealed) {
+		t.Error("an old value is not marked for resealing")
+	}
+	newSealed := rotated.Seal([]byte("after"), []byte("m"))
+	if rotated.NeedsReseal(newSealed) || newSealed[0] != 2 {
+		t.Errorf("new value version %d", newSealed[0])
+	}
+	if _, err := old.Open(newSealed, []byte("m")); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("a value sealed with the new key opened without it: %v", err)
+	}
+	if _, err := NewKeys(main, "short"); err == nil {
+		t.Error("a short sealing secret was accepted")
+	}
+}
