@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,19 @@ func TestBadValues(t *testing.T) {
 	} {
 		if _, err := Parse(env(m)); err == nil {
 			t.Errorf("%s: accepted %v", name, m)
+		}
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's settings table in step with the code.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !strings.Contains(string(readme), "| `"+s.Name+"` |") {
+			t.Errorf("README.md's settings table lacks %s", s.Name)
 		}
 	}
 }
