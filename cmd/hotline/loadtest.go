@@ -22,9 +22,9 @@ import (
 const loadtestUsage = `usage: hotline loadtest --url URL --rate N --duration D --members M [--token T] [--public-url U] [--concurrency C] [--timeout D]
        hotline loadtest --serve-ceiling HOST:PORT [--token T] [--public-url U]
 
-Sends signed inbound-SMS webhooks to URL/twilio/sms, N a second for D, from M members
-(+15052000000, +15052000001, …) each walking through hola, 1, menu, 2, bernalillo, hello…,
-with a fresh MessageSid each, and prints throughput and latency. The load is open-loop:
+Sends signed inbound-SMS webhooks to URL/twilio/sms, N a second for D, with a fresh
+MessageSid each, from M members (+15052000000, +15052000001, …) each walking through a
+conversation (hola, 1, menu, 2, bernalillo, hello, …), and prints throughput and latency. The load is open-loop:
 requests go out on schedule whether or not earlier ones were answered, and latency counts
 from when each was due. Nothing is sent after D; each request gives up after --timeout.
 

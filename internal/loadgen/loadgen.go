@@ -47,9 +47,8 @@ const (
 	MaxTimeout         = time.Minute
 )
 
-// DefaultBodies is what members write, in the order each member writes it: a first "hola",
-// a walk through the menu, a county, an English word the Spanish conversation does not
-// expect. It avoids the options that reach a person or file a report, so a load test never
+// DefaultBodies is what members write, in the order they write it: a first "hola", a walk
+// through the menu, a county, an English word the Spanish conversation does not expect. It avoids the options that reach a person or file a report, so a load test never
 // pages a volunteer.
 var DefaultBodies = []string{"hola", "1", "menu", "2", "bernalillo", "hello", "menu", "2", "santa fe", "menu"}
 
@@ -76,7 +75,7 @@ type Config struct {
 	// Timeout bounds each request; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Bodies is the conversation each member walks through, one body per message, starting
-	// over at the end; nil means DefaultBodies.
+	// over at the end (member m starts at body m; see Form); nil means DefaultBodies.
 	Bodies []string
 	// Client sends the requests; nil means one built for the run, keeping up to
 	// Concurrency connections open and following no redirect.
@@ -149,17 +148,21 @@ func MessageSID(run string, i int) string {
 }
 
 // Form is the webhook of request i of run: every field Twilio sends with an inbound SMS,
-// from member i mod members, with body bodies[(i / members) mod len(bodies)].
+// from member m = i mod members. It is that member's k-th message (k = i / members), and
+// says bodies[(k + m) mod len(bodies)]: each member walks through the conversation in
+// order, each starting at a different point, so that even a run shorter than one message
+// per member sends the whole mix.
 func Form(run string, i, members int, accountSID string, bodies []string) url.Values {
 	sid := MessageSID(run, i)
+	m, k := i%members, i/members
 	return url.Values{
 		"ToCountry": {"US"}, "ToState": {"NM"}, "ToCity": {"ALBUQUERQUE"}, "ToZip": {"87102"},
 		"FromCountry": {"US"}, "FromState": {"NM"}, "FromCity": {"ALBUQUERQUE"}, "FromZip": {"87102"},
 		"SmsMessageSid": {sid}, "SmsSid": {sid}, "MessageSid": {sid},
 		"NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
 		"AccountSid": {accountSID}, "To": {"+15055550000"},
-		"From": {MemberPhone(i % members)},
-		"Body": {bodies[(i/members)%len(bodies)]},
+		"From": {MemberPhone(m)},
+		"Body": {bodies[(k+m)%len(bodies)]},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,7 +129,8 @@ func TestRequestsAreSignedWebhooksFromDistinctMembers(t *testing.T) {
 		}
 		sids[s.sid] = true
 		froms[s.from] = true
-		// Request i comes from member i mod members, with that member's next body.
+		// Request i comes from member m = i mod members, with that member's next body:
+		// member m starts at body m.
 		i, err := strconv.ParseInt(s.sid[len(s.sid)-16:], 16, 64)
 		if err != nil || len(s.sid) != 34 || !strings.HasPrefix(s.sid, "SM") {
 			t.Fatalf("MessageSid %q is not SM and 32 hex digits", s.sid)
@@ -136,7 +138,7 @@ func TestRequestsAreSignedWebhooksFromDistinctMembers(t *testing.T) {
 		if want := loadgen.MemberPhone(int(i) % members); s.from != want {
 			t.Errorf("request %d from %s, want %s", i, s.from, want)
 		}
-		if want := loadgen.DefaultBodies[(int(i)/members)%len(loadgen.DefaultBodies)]; s.body != want {
+		if want := loadgen.DefaultBodies[(int(i)/members+int(i)%members)%len(loadgen.DefaultBodies)]; s.body != want {
 			t.Errorf("request %d says %q, want %q", i, s.body, want)
 		}
 		if s.at < 250*time.Millisecond {
@@ -297,5 +299,17 @@ func TestSummarize(t *testing.T) {
 	}
 	if got := loadgen.Summarize([]time.Duration{7}); got.P50 != 7 || got.Max != 7 || got.N != 1 {
 		t.Errorf("Summarize(one) = %+v", got)
+	}
+}
+
+func TestShortRunSendsTheWholeMix(t *testing.T) {
+	// Fewer requests than members: every request is a member's first, yet the bodies vary.
+	want, got := map[string]bool{}, map[string]bool{}
+	for i, b := range loadgen.DefaultBodies {
+		want[b] = true
+		got[loadgen.Form("0123456789abcdef", i, 1000, "AC1", loadgen.DefaultBodies).Get("Body")] = true
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the first %d requests of 1000 members said %v, want all of %v", len(loadgen.DefaultBodies), got, want)
 	}
 }

@@ -108,9 +108,11 @@ func (s *Store) load(ctx context.Context, id, msgID string, now time.Time) (hotl
 	}
 	vals := hm.Val()
 	if v, ok := vals[0].(string); ok {
-		if _, err := fmt.Sscan(v, &m.Version); err != nil {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
 			return hotline.MemberRecord{}, fmt.Errorf("member version %q: %w", v, err)
 		}
+		m.Version = n
 	}
 	if st, ok := vals[1].(string); ok {
 		m.State = []byte(st)
@@ -128,8 +130,10 @@ func (s *Store) load(ctx context.Context, id, msgID string, now time.Time) (hotl
 // success, {1, reply} when the message was answered meanwhile (a concurrent retry), and
 // {2, version} when the state moved on (the member's messages raced; re-read and retry).
 // Without a message id (an update from a worker, say) only the state is written.
-// Replies older than the retention are trimmed here, a few at a time, so the per-member
-// reply log never grows without bound and erasing a member is a DEL of three keys.
+// The reply log is trimmed only once it holds more than 64 replies (most members never get
+// there, so the common commit stays cheap): replies older than the retention go, and past
+// 256 the oldest go too, so a flood cannot grow it without bound. Twilio retries within
+// minutes, far inside both limits.
 var commitScript = redis.NewScript(`
 if ARGV[4] ~= '' then
   local done = redis.call('HGET', KEYS[2], ARGV[4])
@@ -142,13 +146,20 @@ if ARGV[3] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('EXPIRE', 
 if ARGV[4] == '' then return {0, v + 1} end
 local now = tonumber(ARGV[6])
 local keep = tonumber(ARGV[7])
-local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - keep, 'LIMIT', 0, 64)
-if #old > 0 then
-  redis.call('HDEL', KEYS[2], unpack(old))
-  redis.call('ZREM', KEYS[3], unpack(old))
-end
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[3], now, ARGV[4])
+if redis.call('ZCARD', KEYS[3]) > 64 then
+  local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - keep, 'LIMIT', 0, 256)
+  if #old > 0 then
+    redis.call('HDEL', KEYS[2], unpack(old))
+    redis.call('ZREM', KEYS[3], unpack(old))
+  end
+  local over = redis.call('ZCARD', KEYS[3]) - 256
+  if over > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[3], over)
+    for i = 1, #popped, 2 do redis.call('HDEL', KEYS[2], popped[i]) end
+  end
+end
 redis.call('EXPIRE', KEYS[2], keep)
 redis.call('EXPIRE', KEYS[3], keep)
 return {0, v + 1}

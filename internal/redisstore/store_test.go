@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,7 @@ func TestTTLAndPersist(t *testing.T) {
 	}
 }
 
+// TestOldRepliesTrimmed: once the log is past 64 replies, those older than the retention go.
 func TestOldRepliesTrimmed(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
@@ -104,13 +106,15 @@ func TestOldRepliesTrimmed(t *testing.T) {
 	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SMold", Reply: []byte("r"), Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save(ctx, "m", hotline.Commit{Expect: 1, State: []byte("x"), MsgID: "SMnew", Reply: []byte("r"), Now: t0.Add(2 * time.Hour)}); err != nil {
-		t.Fatal(err)
+	for i := 1; i <= 65; i++ {
+		if err := s.Save(ctx, "m", hotline.Commit{Expect: int64(i), State: []byte("x"), MsgID: fmt.Sprintf("SMnew%d", i), Reply: []byte("r"), Now: t0.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if m, _ := s.Load(ctx, "m", "SMold"); m.Reply != nil {
 		t.Error("a reply older than the retention is still there")
 	}
-	if m, _ := s.Load(ctx, "m", "SMnew"); m.Reply == nil {
+	if m, _ := s.Load(ctx, "m", "SMnew65"); m.Reply == nil {
 		t.Error("the new reply is missing")
 	}
 }
@@ -137,5 +141,27 @@ func TestPrefixValidation(t *testing.T) {
 	}
 	if err := ValidatePrefix("hotline"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestReplyLogIsBounded: a flood of messages keeps at most 256 replies, the newest.
+func TestReplyLogIsBounded(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	now := time.Unix(1_800_000_000, 0)
+	for i := range 300 {
+		err := s.Save(ctx, "m", hotline.Commit{Expect: int64(i), State: []byte("x"), MsgID: fmt.Sprintf("SM%d", i), Reply: []byte("r"), Now: now.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.rdb.HLen(ctx, s.repliesKey("m")).Val(); n != 256 {
+		t.Errorf("reply log holds %d replies, want 256", n)
+	}
+	if m, _ := s.Load(ctx, "m", "SM0"); m.Reply != nil {
+		t.Error("the oldest reply is still there")
+	}
+	if m, _ := s.Load(ctx, "m", "SM299"); m.Reply == nil {
+		t.Error("the newest reply is gone")
 	}
 }
