@@ -140,7 +140,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	dispatcher := dispatch.New(dispatch.Config{
 		Store: store, Members: engine, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
-		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Backoff: cfg.SendBackoff, Log: log,
+		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Backoff: cfg.SendBackoff, Rate: cfg.SendRate, Log: log,
 		OnOutcome: func(o string) {
 			reg.Counter("hotline_sends_total", "Outbound sends by outcome (sent, failed, skipped, retry).", "outcome", o).Inc()
 		},

@@ -157,3 +157,36 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	t.Logf("stopped after %d sends; %d webhooks answered during the run, %d refused after close, %d reset or closed unanswered and answered on retry",
 		sentAtStop, ok.Load(), refused.Load(), len(retry))
 }
+
+// TestRateLimitedWorkersSendOnce: two worker processes sharing a low rate: entries waiting
+// their turn must not be taken over and sent twice (the take-over delay follows the rate).
+func TestRateLimitedWorkersSendOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	const subscribers = 60
+	h := hotlineEnv(t, map[string]string{"HOTLINE_WORKER": "off", "HOTLINE_SEND_RATE": "40", "HOTLINE_CLAIM_IDLE": "300ms"})
+	srv := h.startProcess("serve")
+	t.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() })
+	for i := range subscribers {
+		h.subscribe(fmt.Sprintf("+1505559%04d", i), "es", "ABQ")
+	}
+	tok := h.organizer("Ana", "+15055550901")
+	var b bcJSON
+	h.api(tok, "POST", "/admin/broadcasts", map[string]any{"text": map[string]string{"es": "Alerta para su área: revise sus derechos y comuníquese con su red local.", "en": "hi"}, "areas": []string{"albuquerque"}}, &b)
+	h.api(tok, "POST", "/admin/broadcasts/"+b.ID+"/send", nil, &b)
+	for range 2 {
+		w := h.startProcess("worker")
+		t.Cleanup(func() { w.Process.Kill(); w.Wait() })
+	}
+	h.waitDone(tok, b.ID, 30*time.Second)
+	got := map[string]int{}
+	for _, m := range h.fake.Messages() {
+		got[m.To]++
+	}
+	for i := range subscribers {
+		if n := got[fmt.Sprintf("+1505559%04d", i)]; n != 1 {
+			t.Errorf("subscriber %d got the alert %d times", i, n)
+		}
+	}
+}

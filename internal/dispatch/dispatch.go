@@ -57,6 +57,10 @@ type Config struct {
 	Now     func() time.Time
 	// Sleep waits, or returns early with ctx's error; tests inject one.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Rate is the shared send rate in segments per second (0 = unlimited). A process waits
+	// its turn for each send; the read batch and the take-over delay follow from it so that
+	// an entry waiting its turn is never taken for abandoned.
+	Rate float64
 	// OnOutcome, when set, is told every send attempt's outcome ("sent", "failed",
 	// "skipped", "retry"), for metrics.
 	OnOutcome func(outcome string)
@@ -66,10 +70,6 @@ type Config struct {
 type Dispatcher struct {
 	cfg   Config
 	cache sync.Map // broadcast id → *cachedBroadcast
-	// acks are the acknowledgements still being written, and ackSlots bounds them: an
-	// entry is acknowledged after its outcome is recorded, off the send path.
-	acks     sync.WaitGroup
-	ackSlots chan struct{}
 }
 
 // cachedBroadcast is a broadcast as the send path needs it, with what every recipient's
@@ -96,6 +96,14 @@ func New(cfg Config) *Dispatcher {
 	if cfg.ClaimIdle <= 0 {
 		cfg.ClaimIdle = 30 * time.Second
 	}
+	// With a rate limit, every sender in this process may wait behind all the others for a
+	// message of up to 10 segments: an entry read but not yet sent must not look abandoned
+	// to another process before that, or both would send it.
+	if cfg.Rate > 0 {
+		if wait := time.Duration(2 * float64(cfg.Concurrency) * 10 / cfg.Rate * float64(time.Second)); cfg.ClaimIdle < wait {
+			cfg.ClaimIdle = wait
+		}
+	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 8
 	}
@@ -114,7 +122,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.OnOutcome == nil {
 		cfg.OnOutcome = func(string) {}
 	}
-	return &Dispatcher{cfg: cfg, ackSlots: make(chan struct{}, cfg.Concurrency)}
+	return &Dispatcher{cfg: cfg}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -141,7 +149,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		wg.Go(func() { d.sendLoop(ctx) })
 	}
 	wg.Wait()
-	d.acks.Wait()
 	return nil
 }
 
@@ -213,7 +220,13 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 
 func (d *Dispatcher) sendLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, 4, time.Second)
+		// Read one entry at a time when sends wait their turn (so no entry waits behind
+		// its batch-mates), a few when they do not.
+		batch := int64(4)
+		if d.cfg.Rate > 0 {
+			batch = 1
+		}
+		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, batch, time.Second)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.cfg.Log.Error("reading the send queue", "err", err)
@@ -279,16 +292,11 @@ func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
 			return
 		}
 	}
-	// The outcome is recorded, so the entry is finished with: should the acknowledgement be
-	// lost, the entry is taken over later and skipped as handled. It is written while this
-	// goroutine goes on to the next entry, and still written when ctx ends meanwhile.
-	d.ackSlots <- struct{}{}
-	d.acks.Go(func() {
-		defer func() { <-d.ackSlots }()
-		if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
-			d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
-		}
-	})
+	// Written even when ctx ends meanwhile, like the outcome. Should it be lost all the
+	// same, the entry is taken over later and skipped as handled.
+	if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
+		d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
+	}
 }
 
 // process returns the outcome to record ("" for none: a duplicate or canceled entry) and
@@ -306,24 +314,11 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 	if b.Status == hotline.Canceled {
 		return "", true
 	}
-	// Whether the member was handled already and their state are read at once: two round
-	// trips in the time of one. The state is wasted only on a redelivered entry.
-	type stateResult struct {
-		st  flow.State
-		err error
-	}
-	state := make(chan stateResult, 1)
-	go func() {
-		st, err := d.cfg.Members.State(ctx, e.Member)
-		state <- stateResult{st, err}
-	}()
-	done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member)
-	if err != nil || done {
+	if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
 		return "", err == nil
 	}
-	sr := <-state
-	st := sr.st
-	if err := sr.err; err != nil {
+	st, err := d.cfg.Members.State(ctx, e.Member)
+	if err != nil {
 		d.cfg.Log.Error("reading member", "bc", e.BC, "err", err)
 		return "", false
 	}
@@ -336,9 +331,19 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		return redisstore.OutcomeFailed, true
 	}
 	m := c.message(st.Lang, e.Lang)
+	checked := d.cfg.Now()
 	for attempt := 1; ; attempt++ {
 		if err := d.cfg.Limiter.Take(ctx, m.segments); err != nil {
 			return "", false
+		}
+		// An entry that waited (for its turn, or a backoff) may have been handled by another
+		// process meanwhile: check again just before sending. No extra round trip when
+		// nothing waited.
+		if d.cfg.Now().Sub(checked) > 100*time.Millisecond {
+			if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
+				return "", err == nil
+			}
+			checked = d.cfg.Now()
 		}
 		// A send under way finishes even when the process is told to stop: cutting it could
 		// leave the message delivered but unrecorded, and so sent twice. The sender's own
