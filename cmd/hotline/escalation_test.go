@@ -198,3 +198,31 @@ func TestReportVerifiedBecomesDraft(t *testing.T) {
 		t.Errorf("the subscriber got %q before any organizer sent it", got)
 	}
 }
+
+// TestOptOutDuringCase: what a member wrote before the claim reaches the volunteer on
+// claiming; a member who opts out mid-case gets nothing more, and the volunteer is told.
+func TestOptOutDuringCase(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana", volAna, "es")
+	h.text(member, "hola")
+	h.text(member, "persona")
+	page := h.waitFor(volAna, "TOMAR")
+	n := strings.Fields(page)[1]
+	h.text(member, "MARKER-BEFORE-CLAIM mi primo")
+	h.waitFor(member, "Su mensaje ya está con los voluntarios")
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(volAna, "MARKER-BEFORE-CLAIM mi primo")
+
+	if reply := h.text(member, "PARAR"); !strings.Contains(reply, "no recibirá más mensajes") {
+		t.Fatalf("PARAR answered %s", reply)
+	}
+	h.waitFor(volAna, "pidió no recibir más mensajes")
+	before := len(h.messagesTo(member))
+	if reply := h.text(volAna, "¿sigue ahí?"); strings.Contains(reply, "<Message>") && !strings.Contains(reply, "No tiene el caso") && !strings.Contains(reply, "no le escriba") && !strings.Contains(reply, "ACTIVO") {
+		t.Errorf("the volunteer's message answered %s", reply)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if after := h.messagesTo(member); len(after) != before {
+		t.Errorf("the opted-out member was sent %q", after[before:])
+	}
+}

@@ -18,6 +18,10 @@ type OpenCase struct {
 	Report map[string]string
 }
 
+// LeftCase is the effect of a member in a case opting out: the case closes and its
+// volunteer is told; nothing more reaches the member.
+type LeftCase struct{ Case int64 }
+
 // EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
 // everywhere.
 type EraseMember struct{}

@@ -33,6 +33,7 @@ type Renderer interface {
 
 // Members is what escalation needs of the member engine.
 type Members interface {
+	State(ctx context.Context, id string) (flow.State, error)
 	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
 }
 
@@ -96,7 +97,7 @@ var MessageIDs = []string{
 	"case_nobody", "case_joined", "case_closed", "report_alert",
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed",
-	"vol_verified_no_area", "org_report_no_area",
+	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "case_waiting",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -112,6 +113,8 @@ func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st f
 			errs = append(errs, s.relayFromMember(ctx, memberID, e))
 		case actions.EraseMember:
 			errs = append(errs, s.forget(ctx, memberID))
+		case actions.LeftCase:
+			errs = append(errs, s.memberLeft(ctx, memberID, e.Case))
 		}
 	}
 	return errors.Join(errs...)
@@ -144,6 +147,11 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		langs = s.cfg.Languages
 	}
 	paged := s.page(ctx, c, first, langs)
+	if oc.Urgent {
+		s.tellOrganizers(ctx, "org_case_unclaimed", func(string) map[string]string {
+			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": "1", "Minutes": "0"}
+		})
+	}
 	if oc.Kind != "person" {
 		return nil
 	}
@@ -165,6 +173,23 @@ func (s *Service) join(ctx context.Context, memberID string, n int64) error {
 		st.Case = n
 		return true
 	})
+}
+
+// memberLeft closes the case of a member who opted out, and tells its volunteer.
+func (s *Service) memberLeft(ctx context.Context, memberID string, n int64) error {
+	c, err := s.cfg.Store.Case(ctx, n)
+	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Volunteer != "" {
+		if v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer); err == nil {
+			s.toVolunteer(ctx, v, "vol_member_left", map[string]string{"N": strconv.FormatInt(n, 10)})
+		}
+	}
+	return s.cfg.Store.CloseCase(ctx, n, "", s.cfg.Now(), s.cfg.Retention)
 }
 
 // forget erases a member: their cases (with transcripts) and every key of their own. The
@@ -227,7 +252,9 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 	}
 	s.transcript(ctx, c.N, "member", r.Text)
 	if c.Status != redisstore.CaseClaimed {
-		return nil // the volunteer who claims it sees it in the transcript
+		// Kept for whoever claims it; tell the member it is not lost.
+		s.toMember(ctx, c, "case_waiting", nil)
+		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
 	if err != nil {
@@ -256,6 +283,9 @@ func (s *Service) toVolunteer(ctx context.Context, v redisstore.VolunteerRecord,
 }
 
 func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id string, data map[string]string) {
+	if !s.reachable(ctx, c.Member) {
+		return
+	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, []byte("caseaddr:"+c.Member))
 	if err != nil {
 		s.cfg.Log.Error("case address unreadable", "case", c.N)
@@ -275,6 +305,12 @@ func (s *Service) send(ctx context.Context, to, lang, id string, data map[string
 			s.cfg.Log.Error("sending", "msg", id, "err", err)
 		}
 	}
+}
+
+// reachable reports whether a member may be written to: never once they have opted out.
+func (s *Service) reachable(ctx context.Context, member string) bool {
+	st, err := s.cfg.Members.State(ctx, member)
+	return err == nil && !st.OptedOut
 }
 
 // Route returns an Answerer that handles volunteers' messages here and passes the rest on.
@@ -421,6 +457,12 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	if err != nil {
 		return s.failed(err)
 	}
+	if c.Kind == "report" {
+		return flow.Reply{ID: "vol_report_no_relay", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
+	}
+	if !s.reachable(ctx, c.Member) {
+		return flow.Reply{ID: "vol_member_left", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
+	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, []byte("caseaddr:"+c.Member))
 	if err != nil {
 		return s.failed(err)
@@ -444,12 +486,18 @@ func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int
 	if !won && holder != v.ID {
 		return flow.Reply{ID: "vol_taken", Data: data}
 	}
+	c, cerr := s.cfg.Store.Case(ctx, n)
 	if won {
-		c, err := s.cfg.Store.Case(ctx, n)
-		if err == nil && s.cfg.OnClaim != nil {
+		if cerr == nil && s.cfg.OnClaim != nil {
 			s.cfg.OnClaim(c.Claimed.Sub(c.Opened))
 		}
-		if err == nil && c.Kind == "person" {
+		// What the member wrote while nobody had the case, so the volunteer starts with it.
+		if cerr == nil {
+			if lines := s.memberLines(ctx, n); len(lines) > 0 {
+				s.toVolunteer(ctx, v, "vol_from_member", map[string]string{"N": data["N"], "Text": strings.Join(lines, "\n")})
+			}
+		}
+		if cerr == nil && c.Kind == "person" {
 			if err := s.join(ctx, c.Member, n); err != nil {
 				s.cfg.Log.Error("bringing the member into the case", "case", n, "err", err)
 			}
@@ -460,7 +508,29 @@ func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int
 			s.toMember(ctx, c, "case_joined", map[string]string{"Volunteer": name})
 		}
 	}
+	if cerr == nil && c.Kind == "report" {
+		return flow.Reply{ID: "vol_claimed_report", Data: data}
+	}
 	return flow.Reply{ID: "vol_claimed", Data: data}
+}
+
+// memberLines returns what the member wrote in case n, in order, opened.
+func (s *Service) memberLines(ctx context.Context, n int64) []string {
+	sealed, err := s.cfg.Store.Transcript(ctx, n)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, l := range sealed {
+		plain, err := s.cfg.Keys.Open(l, []byte("case:"+strconv.FormatInt(n, 10)))
+		if err != nil {
+			continue
+		}
+		if text, ok := strings.CutPrefix(string(plain), "member: "); ok {
+			out = append(out, text)
+		}
+	}
+	return out
 }
 
 func (s *Service) closeCase(ctx context.Context, v redisstore.VolunteerRecord, n int64, verdict string) flow.Reply {

@@ -56,6 +56,7 @@ func (idRenderer) Render(lang string, rs []flow.Reply) ([]string, error) {
 type noMembers struct{}
 
 func (noMembers) Update(context.Context, string, func(*flow.State) bool) error { return nil }
+func (noMembers) State(context.Context, string) (flow.State, error)            { return flow.State{}, nil }
 
 // TestUnclaimedCaseIsRepaged uses an injected clock: a Spanish case pages the Spanish
 // volunteer; after the timeout every volunteer on call is paged, once.
