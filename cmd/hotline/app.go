@@ -186,7 +186,7 @@ func (h redisErrors) DialHook(next redis.DialHook) redis.DialHook { return next 
 func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if countable(err) {
 			h.c.Inc()
 		}
 		return err
@@ -195,11 +195,21 @@ func (h redisErrors) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (h redisErrors) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
-		if err != nil && !errors.Is(err, redis.Nil) {
+		if countable(err) {
 			h.c.Inc()
 		}
 		return err
 	}
+}
+
+// countable reports whether a Redis error is a failure worth counting: not a miss, not a
+// script not yet loaded (go-redis loads it and retries), not a consumer group that exists.
+func countable(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) {
+		return false
+	}
+	msg := err.Error()
+	return !strings.HasPrefix(msg, "NOSCRIPT") && !strings.HasPrefix(msg, "BUSYGROUP")
 }
 
 // newSender returns the Twilio REST sender, or in local mode one that prints to stdout.

@@ -182,7 +182,12 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		return r.result()
 	}
 	if k := s.globalExact(text, false); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
-		r.enter(k.Go)
+		// A first contact whose keyword leads home ("hola") is greeted, not just shown the menu.
+		if st.Lang == "" && k.Go == s.settings.Home {
+			r.enter(s.settings.Welcome)
+		} else {
+			r.enter(k.Go)
+		}
 		return r.result()
 	}
 	// Words that signal danger (ICE, la migra, redada…) win over a first contact's greeting

@@ -81,6 +81,11 @@ func TestConversations(t *testing.T) {
 			}
 		}},
 		{"provider STOP with an unlisted word opts out", []turn{{in: "arrêtez", provider: "STOP", want: []string{"optout_confirm"}}}, nil},
+		{"a returning member's greeting shows the menu", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "1", want: []string{"rights_intro"}},
+			{in: "Hola", want: []string{"menu_prompt"}},
+		}, nil},
 		{"first message AYÚDA is Spanish help", []turn{{in: "AYÚDA", want: []string{"help"}, lang: "es"}}, nil},
 		{"menu keyword in any form", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},
