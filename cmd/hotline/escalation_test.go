@@ -226,3 +226,33 @@ func TestOptOutDuringCase(t *testing.T) {
 		t.Errorf("the opted-out member was sent %q", after[before:])
 	}
 }
+
+// TestOnePhoneOneRole: a phone cannot be both an organizer's and a volunteer's.
+func TestOnePhoneOneRole(t *testing.T) {
+	h := startHotline(t, nil)
+	h.organizer("Olga", "+15055550901")
+	var e struct{ Error string }
+	if code := h.api(adminToken, "POST", "/admin/volunteers", map[string]any{"name": "Olga", "phone": "+15055550901", "languages": []string{"es"}}, &e); code != 400 || !strings.Contains(e.Error, "one role") {
+		t.Errorf("volunteer with an organizer's phone: %d %q", code, e.Error)
+	}
+	h.volunteer("Ana", volAna, "es")
+	if code := h.api(adminToken, "POST", "/admin/organizers", map[string]any{"name": "Ana", "phone": volAna}, &e); code != 400 {
+		t.Errorf("organizer with a volunteer's phone: %d", code)
+	}
+}
+
+// TestCityAlertReachesCounty: an alert for Albuquerque also reaches Bernalillo County's
+// subscribers, and one for the county reaches the city's.
+func TestCityAlertReachesCounty(t *testing.T) {
+	h := startHotline(t, nil)
+	h.subscribe("+15055550821", "es", "ABQ")
+	h.subscribe("+15055550822", "es", "condado de bernalillo")
+	tok := h.organizer("Ana", "+15055550901")
+	for _, area := range []string{"Albuquerque", "Bernalillo County"} {
+		var b bcJSON
+		h.api(tok, "POST", "/admin/broadcasts", map[string]any{"text": map[string]string{"es": "hola", "en": "hi"}, "areas": []string{area}}, &b)
+		if b.Recipients["es"] != 2 {
+			t.Errorf("an alert for %s reaches %d Spanish subscribers, want 2", area, b.Recipients["es"])
+		}
+	}
+}

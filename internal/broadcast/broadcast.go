@@ -169,7 +169,7 @@ func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotlin
 		}
 	}
 	b := hotline.Broadcast{
-		ID: redisstore.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: areas, Urgent: d.Urgent,
+		ID: redisstore.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: s.reach(areas), Urgent: d.Urgent,
 		CreatedBy: organizer, CreatedAt: s.cfg.Now(),
 	}
 	for lang, text := range d.Text {
@@ -222,6 +222,28 @@ func (s *Service) resolveAreas(names []string) ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// reach widens the chosen areas to everyone an alert there concerns: an alert for a city
+// also reaches its county's subscribers, and one for a county its cities' subscribers.
+func (s *Service) reach(ids []string) []string {
+	out := append([]string(nil), ids...)
+	for _, id := range ids {
+		p, ok := s.cfg.Places.Get(id)
+		if !ok {
+			continue
+		}
+		if !p.IsCounty() {
+			out = appendNew(out, p.County)
+			continue
+		}
+		for _, q := range s.cfg.Places.Places() {
+			if q.County == p.ID {
+				out = appendNew(out, q.ID)
+			}
+		}
+	}
+	return out
 }
 
 func placeIDs(ps []*places.Place) []string {
@@ -382,6 +404,11 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 	}
 	if !hotline.ValidE164(phone) {
 		return OrganizerView{}, &InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
+	}
+	// One phone, one role: a volunteer's texts are read as volunteer commands, so the same
+	// phone could never compose an alert.
+	if _, err := s.cfg.Store.VolunteerByPhone(ctx, s.cfg.Keys.MemberID(hotline.SMS, phone)); err == nil {
+		return OrganizerView{}, &InvalidError{Msg: "that phone is a volunteer's; one phone can have one role"}
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)

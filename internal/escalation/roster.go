@@ -33,6 +33,9 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 	if !hotline.ValidE164(phone) {
 		return VolunteerView{}, &broadcast.InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
 	}
+	if _, err := s.cfg.Store.OrganizerByPhone(ctx, s.cfg.Keys.MemberID(hotline.SMS, phone)); err == nil {
+		return VolunteerView{}, &broadcast.InvalidError{Msg: "that phone is an organizer's; one phone can have one role"}
+	}
 	if len(langs) == 0 {
 		return VolunteerView{}, &broadcast.InvalidError{Msg: fmt.Sprintf("languages is required: one or more of %s", strings.Join(s.cfg.Languages, ", "))}
 	}
