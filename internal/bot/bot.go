@@ -124,7 +124,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			texts, err := e.openReply(rec.Reply, replyCtx)
 			return Answer{Texts: texts, Repeat: true}, err
 		}
-		if attempt == 0 {
+		if attempt == 0 && !e.cfg.Flows.Compliance(in.Text, in.OptOutType) {
 			if a, limited := e.limit(rec, st); limited {
 				return a, nil
 			}

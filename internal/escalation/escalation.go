@@ -358,7 +358,11 @@ func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in 
 	if err != nil {
 		return nil, err
 	}
-	if last["sid"] == in.ID && last["reply"] != "" {
+	if last["sid"] == in.ID {
+		// A retried webhook: answer as before, and do not relay the text a second time.
+		if last["reply"] == "" {
+			return nil, nil
+		}
 		return []string{last["reply"]}, nil
 	}
 	reply := s.step(ctx, v, in.Text)

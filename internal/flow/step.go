@@ -384,6 +384,25 @@ func (r *run) data() map[string]string {
 	return d
 }
 
+// Compliance reports whether a message must be handled whatever limits apply: an opt-out,
+// an opt-in or HELP (by the member's word or the provider's own keyword). Carrier rules
+// require them to work, and a member over a rate limit is no exception.
+func (s *Set) Compliance(text, providerKeyword string) bool {
+	if providerKeyword != "" {
+		return true
+	}
+	t := fold.Text(text)
+	for _, k := range []*GlobalKeyword{s.globalExact(t, false), s.globalExact(t, true)} {
+		if k == nil {
+			continue
+		}
+		if k.When == "opted_out" || k.Go == s.providerRoutes["stop"] || k.Go == s.providerRoutes["start"] || k.Go == s.providerRoutes["help"] {
+			return true
+		}
+	}
+	return false
+}
+
 // isLanguageNode reports whether node id sets the language (so a first message "ENGLISH"
 // needs no question first).
 func (s *Set) isLanguageNode(id string) bool {

@@ -70,8 +70,24 @@ func (s *Spool) Append(in hotline.Inbound) error {
 		return fmt.Errorf("opening spool: %w", err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size()+int64(len(line)) > s.maxBytes {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("reading spool: %w", err)
+	}
+	if st.Size()+int64(len(line)) > s.maxBytes {
 		return ErrFull
+	}
+	// A crash mid-write can leave a last line without its newline; end it, so that this
+	// record is not glued to it (the torn one is then skipped as unreadable, alone).
+	if st.Size() > 0 {
+		last := make([]byte, 1)
+		if r, err := os.Open(s.dataPath()); err == nil {
+			r.ReadAt(last, st.Size()-1)
+			r.Close()
+		}
+		if last[0] != '\n' {
+			line = "\n" + line
+		}
 	}
 	if _, err := f.WriteString(line); err != nil {
 		return fmt.Errorf("writing spool: %w", err)

@@ -80,3 +80,26 @@ func TestFull(t *testing.T) {
 		t.Errorf("err = %v, want ErrFull", err)
 	}
 }
+
+// TestTornRecordDoesNotEatTheNext: a crash mid-write leaves half a line; the next message
+// must still be replayed.
+func TestTornRecordDoesNotEatTheNext(t *testing.T) {
+	s := newSpool(t, 1<<20)
+	if err := s.Append(msg("SM1", "hola")); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(filepath.Join(s.dir, "inbound.spool"), os.O_APPEND|os.O_WRONLY, 0o600)
+	f.WriteString("AAAAtorn")
+	f.Close()
+	if err := s.Append(msg("SM2", "PARAR")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	s.Replay(context.Background(), func(_ context.Context, in hotline.Inbound) ([]string, error) {
+		got = append(got, in.Text)
+		return nil, nil
+	})
+	if strings.Join(got, ",") != "hola,PARAR" {
+		t.Errorf("replayed %v, want hola,PARAR", got)
+	}
+}

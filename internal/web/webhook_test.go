@@ -414,3 +414,18 @@ func TestReplyCap(t *testing.T) {
 		}
 	}
 }
+
+// TestOptOutWorksPastTheLimits: STOP and PARAR are handled even from a member over the
+// per-minute limit and the hourly cap (carrier rules; Twilio blocks only its English words).
+func TestOptOutWorksPastTheLimits(t *testing.T) {
+	s := startServerWith(t, func(c *bot.Config) { c.SenderLimit, c.ReplyCap, c.LimitNotice = 3, 4, "rate_limited" })
+	for range 6 {
+		s.text(testSender, "hola")
+	}
+	if r := s.text(testSender, "PARAR"); len(r) != 1 || !strings.Contains(r[0], "no recibirá más mensajes") {
+		t.Fatalf("PARAR past the limits answered %q", r)
+	}
+	if r := s.text(testSender, "COMENZAR"); len(r) != 1 || !strings.Contains(r[0], "bienvenido de nuevo") {
+		t.Errorf("COMENZAR past the limits answered %q", r)
+	}
+}
