@@ -88,6 +88,12 @@ type message struct {
 	segments int
 }
 
+// markTTL is how long a send's in-flight mark lasts from now, with a wait of extra ahead:
+// the take-over delay (which covers waiting one's turn and a send) plus that wait.
+func (d *Dispatcher) markTTL(extra time.Duration) time.Duration {
+	return d.cfg.ClaimIdle + extra
+}
+
 // New returns a Dispatcher with defaults filled in.
 func New(cfg Config) *Dispatcher {
 	if cfg.Concurrency <= 0 {
@@ -330,9 +336,17 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 	if st.Undeliverable {
 		return redisstore.OutcomeFailed, true
 	}
+	// Only one consumer sends a given message: an entry taken over while its first holder
+	// still waits or retries stays with the first. The holder keeps its mark fresh before
+	// every wait; if it dies, the mark expires with the take-over delay and the entry goes
+	// to another process.
+	if ok, err := d.cfg.Store.TryInflight(ctx, e.BC, e.Member, d.markTTL(0)); err != nil || !ok {
+		return "", false
+	}
 	m := c.message(st.Lang, e.Lang)
 	checked := d.cfg.Now()
 	for attempt := 1; ; attempt++ {
+		d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, d.markTTL(0))
 		if err := d.cfg.Limiter.Take(ctx, m.segments); err != nil {
 			return "", false
 		}
@@ -373,6 +387,7 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		}
 		backoff := min(d.cfg.Backoff<<(attempt-1), time.Minute)
 		backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1))
+		d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, d.markTTL(backoff))
 		if d.cfg.Sleep(ctx, backoff) != nil {
 			return "", false
 		}

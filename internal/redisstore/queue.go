@@ -240,6 +240,25 @@ redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 ARGV[1] = ARGV[3]
 ` + completeLua)
 
+// TryInflight marks member's message of broadcast id as being sent by this process, for
+// ttl, unless another holds it: two consumers that both hold the entry (a take-over while
+// the first was still retrying) cannot both send it.
+func (s *Store) TryInflight(ctx context.Context, id, member string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.bcKey(id)+":if:"+member, 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("marking a send in flight: %w", err)
+	}
+	return ok, nil
+}
+
+// RefreshInflight extends this process's mark on a message it is still sending.
+func (s *Store) RefreshInflight(ctx context.Context, id, member string, ttl time.Duration) error {
+	if err := s.rdb.PExpire(ctx, s.bcKey(id)+":if:"+member, ttl).Err(); err != nil {
+		return fmt.Errorf("extending a send in flight: %w", err)
+	}
+	return nil
+}
+
 // Outcome is what happened to one recipient.
 type Outcome string
 
