@@ -90,6 +90,11 @@ func hotlineEnv(t *testing.T, settings map[string]string) *hotlineProc {
 		"HOTLINE_SECRET": "test-secret-0123456789", "HOTLINE_CONTACT": "505-555-0199",
 		"ADMIN_TOKEN": adminToken, "HOTLINE_SEND_RATE": "0", "LOG_FORMAT": "text",
 	}
+	// HOTLINE_TEST_CLUSTER_URL runs the hotline against a Redis Cluster instead (every key
+	// operation must then stay within one hash slot).
+	if u := os.Getenv("HOTLINE_TEST_CLUSTER_URL"); u != "" {
+		env["REDIS_URL"], env["REDIS_CLUSTER"] = u, "true"
+	}
 	for k, v := range settings {
 		env[k] = v
 	}

@@ -37,7 +37,9 @@ func (s *Store) CreateBroadcast(ctx context.Context, b hotline.Broadcast) error 
 	for lang, n := range b.Recipients {
 		fields["rcpt:"+lang] = n
 	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	// Two hash slots (the broadcast's and the list's): a pipeline, not a transaction, so it
+	// runs on Redis Cluster; the list is only an index of the hashes.
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.bcKey(b.ID), fields)
 		p.ZAdd(ctx, s.bcListKey(), redis.Z{Score: float64(b.CreatedAt.Unix()), Member: b.ID})
 		return nil
@@ -224,7 +226,7 @@ func (s *Store) StartSending(ctx context.Context, id string, areas []string, lan
 		fields["status"] = string(hotline.Done)
 		fields["done_at"] = now.Unix()
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.bcKey(id), fields)
 		if total > 0 {
 			p.SAdd(ctx, s.bcEnqueueKey(), id)

@@ -52,7 +52,7 @@ func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int6
 	if err != nil {
 		return 0, fmt.Errorf("numbering case: %w", err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.caseKey(n), "member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind,
 			"urgent", flagStr(c.Urgent), "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
 		p.ZAdd(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})

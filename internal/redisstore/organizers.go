@@ -41,7 +41,7 @@ func (s *Store) CreateOrganizer(ctx context.Context, o OrganizerRecord) error {
 	if !ok {
 		return ErrDuplicate
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.orgKey(o.ID), "name", o.Name, "phone", o.SealedPhone, "phone_id", o.PhoneID,
 			"token", o.TokenHash, "lang", o.Lang, "created_at", o.CreatedAt.Unix())
 		p.SAdd(ctx, s.orgsKey(), o.ID)
@@ -123,8 +123,11 @@ func (s *Store) DeleteOrganizer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.orgKey(id), s.orgTokenKey(o.TokenHash), s.orgPhoneKey(o.PhoneID))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		// One key per DEL: the three are in different hash slots.
+		p.Del(ctx, s.orgTokenKey(o.TokenHash))
+		p.Del(ctx, s.orgPhoneKey(o.PhoneID))
+		p.Del(ctx, s.orgKey(id))
 		p.SRem(ctx, s.orgsKey(), id)
 		return nil
 	})

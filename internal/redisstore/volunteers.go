@@ -11,11 +11,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Volunteers: a hash each, a set of ids, a phone index, and one on-call set per language.
+// Volunteers: a hash each, a set of ids, a phone index, and one on-call set per language
+// (the on-call sets share the {v} hash tag, so one SUNION reads several on Redis Cluster).
 func (s *Store) volKey(id string) string          { return s.prefix + ":vol:" + id }
 func (s *Store) volsKey() string                  { return s.prefix + ":vols" }
 func (s *Store) volPhoneKey(member string) string { return s.prefix + ":volby:" + member }
-func (s *Store) onCallKey(lang string) string     { return s.prefix + ":oncall:" + lang }
+func (s *Store) onCallKey(lang string) string     { return s.prefix + ":oncall:{v}:" + lang }
 
 // VolunteerRecord is a volunteer as stored; the phone is sealed.
 type VolunteerRecord struct {
@@ -37,7 +38,7 @@ func (s *Store) CreateVolunteer(ctx context.Context, v VolunteerRecord) error {
 	if !ok {
 		return ErrDuplicate
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.volKey(v.ID), "name", v.Name, "phone", v.SealedPhone, "phone_id", v.PhoneID,
 			"langs", strings.Join(v.Langs, ","), "on", flagStr(v.OnCall), "created_at", v.CreatedAt.Unix())
 		p.SAdd(ctx, s.volsKey(), v.ID)
@@ -101,7 +102,7 @@ func (s *Store) VolunteerByPhone(ctx context.Context, phoneID string) (string, e
 
 // SetOnCall puts a volunteer on or off call in each of their languages.
 func (s *Store) SetOnCall(ctx context.Context, v VolunteerRecord, on bool) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.volKey(v.ID), "on", flagStr(on))
 		for _, lang := range v.Langs {
 			if on {
@@ -137,8 +138,9 @@ func (s *Store) DeleteVolunteer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.volKey(id), s.volPhoneKey(v.PhoneID))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.volPhoneKey(v.PhoneID))
+		p.Del(ctx, s.volKey(id))
 		p.SRem(ctx, s.volsKey(), id)
 		for _, lang := range v.Langs {
 			p.SRem(ctx, s.onCallKey(lang), id)
