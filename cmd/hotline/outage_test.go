@@ -69,7 +69,7 @@ func (r *redisServer) stop() {
 // message is replayed in order, once — here an opt-out, which must take effect.
 func TestRedisOutageSpoolsAndReplays(t *testing.T) {
 	rs := startRedisServer(t)
-	h := startHotline(t, map[string]string{"REDIS_URL": rs.url(), "HOTLINE_SPOOL_DIR": t.TempDir()})
+	h := startHotline(t, map[string]string{"REDIS_URL": rs.url(), "REDIS_CLUSTER": "false", "HOTLINE_SPOOL_DIR": t.TempDir()})
 	h.subscribe(member, "es", "ABQ")
 
 	rs.stop()
