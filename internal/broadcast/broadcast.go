@@ -327,6 +327,9 @@ func (s *Service) Send(ctx context.Context, id string) (hotline.Broadcast, error
 		}
 	}
 	if _, err := s.cfg.Store.StartSending(ctx, id, b.Areas, langs, s.cfg.Now()); err != nil {
+		// Nothing was queued: put it back to draft so that it can be sent again, rather than
+		// leave it "sending" for ever.
+		s.cfg.Store.Transition(context.WithoutCancel(ctx), id, []hotline.BroadcastStatus{hotline.Sending}, hotline.Draft, "", nil)
 		return hotline.Broadcast{}, err
 	}
 	return s.cfg.Store.Broadcast(ctx, id)

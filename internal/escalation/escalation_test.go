@@ -111,3 +111,36 @@ func TestUnclaimedCaseIsRepaged(t *testing.T) {
 		t.Errorf("paged = %d, want 2", c.Paged)
 	}
 }
+
+// TestRemovedVolunteersCasesArePagedAgain: a volunteer removed from the roster leaves no
+// member talking to no one: their cases are open again and paged at once.
+func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	store, _ := redisstore.New(rdb, prefix, 0)
+	keys, _ := privacy.NewKeys("test-secret-0123456789")
+	sender := &recordingSender{}
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: sender, Renderer: idRenderer{},
+		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute, Now: func() time.Time { return now }})
+	a, _ := s.AddVolunteer(ctx, "Ana", "+15055550701", []string{"es"})
+	b, _ := s.AddVolunteer(ctx, "Bea", "+15055550702", []string{"es"})
+	va, _ := store.Volunteer(ctx, a.ID)
+	store.SetOnCall(ctx, va, true)
+	s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
+	if won, _, _ := store.ClaimCase(ctx, 1, a.ID, now); !won {
+		t.Fatal("claim failed")
+	}
+	vb, _ := store.Volunteer(ctx, b.ID)
+	store.SetOnCall(ctx, vb, true)
+	if err := s.RemoveVolunteer(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.RepageDue(ctx)
+	if got := sender.to("+15055550702"); len(got) != 1 || !strings.HasPrefix(got[0], "vol_page[es] N=1") {
+		t.Errorf("after removing Ana, Bea got %q", got)
+	}
+	if c, _ := store.Case(ctx, 1); c.Status != redisstore.CaseOpen || c.Volunteer != "" {
+		t.Errorf("case = %+v", c)
+	}
+}

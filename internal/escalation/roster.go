@@ -77,6 +77,14 @@ func (s *Service) Volunteers(ctx context.Context) ([]VolunteerView, error) {
 
 // RemoveVolunteer takes a volunteer off the roster.
 func (s *Service) RemoveVolunteer(ctx context.Context, id string) error {
+	// Their cases go back to everyone, at once, rather than leave members talking to no one.
+	if held, err := s.cfg.Store.VolunteerCases(ctx, id); err == nil {
+		for _, n := range held {
+			if err := s.cfg.Store.ReopenCase(ctx, n, id, s.cfg.Now()); err != nil {
+				return err
+			}
+		}
+	}
 	err := s.cfg.Store.DeleteVolunteer(ctx, id)
 	s.roster.Store(nil)
 	if redisstore.IsNotFound(err) {

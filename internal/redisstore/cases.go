@@ -251,3 +251,19 @@ func (s *Store) DeleteCase(ctx context.Context, n int64) error {
 	}
 	return nil
 }
+
+// ReopenCase gives a claimed case back to everyone (its volunteer was removed): it is open
+// again and due for paging now.
+func (s *Store) ReopenCase(ctx context.Context, n int64, volunteer string, now time.Time) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.caseKey(n), "status", CaseOpen)
+		p.HDel(ctx, s.caseKey(n), "volunteer", "claimed")
+		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(now.Unix()), Member: n})
+		p.SRem(ctx, s.volCasesKey(volunteer), n)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reopening case: %w", err)
+	}
+	return nil
+}

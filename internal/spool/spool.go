@@ -24,6 +24,9 @@ import (
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
+// maxFailures is how many replays of one record may fail before it is skipped.
+const maxFailures = 5
+
 // ErrFull means the spool holds as much as it may; the message is not kept.
 var ErrFull = errors.New("spool is full")
 
@@ -31,7 +34,11 @@ var ErrFull = errors.New("spool is full")
 // replay has got. It is safe for concurrent use within one process; each process must have
 // its own directory.
 type Spool struct {
-	mu       sync.Mutex
+	mu sync.Mutex
+	// failures counts failed replays of the record at an offset, so that one record that
+	// can never be handled (not an outage: the replay runs only while Redis answers) does
+	// not hold up every record after it.
+	failures map[int64]int
 	dir      string
 	keys     *privacy.Keys
 	maxBytes int64
@@ -46,7 +53,7 @@ func Open(dir string, keys *privacy.Keys, maxBytes int64, log *slog.Logger) (*Sp
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Spool{dir: dir, keys: keys, maxBytes: maxBytes, log: log}, nil
+	return &Spool{dir: dir, keys: keys, maxBytes: maxBytes, log: log, failures: map[int64]int{}}, nil
 }
 
 func (s *Spool) dataPath() string   { return filepath.Join(s.dir, "inbound.spool") }
@@ -134,9 +141,14 @@ func (s *Spool) Replay(ctx context.Context, h Handler) (int, error) {
 		in, ok := s.decode(line)
 		if ok {
 			if _, err := h(ctx, in); err != nil {
-				return n, err
+				if s.failures[offset]++; s.failures[offset] < maxFailures {
+					return n, err
+				}
+				s.log.Error("spooled message failed every replay; skipped", "offset", offset, "msg_id", in.ID, "err", err)
+			} else {
+				n++
 			}
-			n++
+			delete(s.failures, offset)
 		} else {
 			s.log.Error("spool record unreadable; skipped", "offset", offset)
 		}

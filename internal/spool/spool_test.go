@@ -103,3 +103,25 @@ func TestTornRecordDoesNotEatTheNext(t *testing.T) {
 		t.Errorf("replayed %v, want hola,PARAR", got)
 	}
 }
+
+// TestPoisonRecordIsSkipped: a record that fails every replay is skipped after a few tries,
+// so the ones behind it are not held up for ever.
+func TestPoisonRecordIsSkipped(t *testing.T) {
+	s := newSpool(t, 1<<20)
+	s.Append(msg("SM1", "poison"))
+	s.Append(msg("SM2", "PARAR"))
+	var got []string
+	h := func(_ context.Context, in hotline.Inbound) ([]string, error) {
+		if in.Text == "poison" {
+			return nil, errors.New("cannot render")
+		}
+		got = append(got, in.Text)
+		return nil, nil
+	}
+	for range maxFailures {
+		s.Replay(context.Background(), h)
+	}
+	if strings.Join(got, ",") != "PARAR" || s.Pending() {
+		t.Errorf("replayed %v, pending %v", got, s.Pending())
+	}
+}
