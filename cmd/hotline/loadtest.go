@@ -154,20 +154,5 @@ func serveCeiling(ctx context.Context, addr, token, publicURL string, getenv fun
 	}
 	fmt.Fprintf(stdout, "ceiling listening on http://%s (POST /twilio/sms signed for %s/twilio/sms, GET /readyz); keys %s:ceiling:*\n",
 		ln.Addr(), publicURL, prefix)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, srv, ln)
 }

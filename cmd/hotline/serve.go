@@ -83,6 +83,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("serving", "addr", ln.Addr().String(), "local_mode", cfg.Local(), "worker", cfg.Worker,
 		"admin_api", cfg.AdminToken != "", "send_rate", cfg.SendRate, "approvals", cfg.Approvals)
 	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
+	return serveUntilDone(ctx, srv, ln)
+}
+
+// serveUntilDone serves on ln until ctx ends, then stops accepting and lets the requests in
+// flight finish (up to 15 s) before returning.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -90,7 +96,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
-	// Stop accepting, let requests in flight finish.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
