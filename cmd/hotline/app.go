@@ -51,7 +51,7 @@ type app struct {
 	dispatcher *dispatch.Dispatcher
 	cases      *escalation.Service
 	// answerer routes an inbound message to the organizer commands or the member engine.
-	answerer organizer.Answerer
+	answerer hotline.Answerer
 	close    func()
 }
 

@@ -18,11 +18,6 @@ import (
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
-// Renderer turns replies into the channel's text.
-type Renderer interface {
-	Render(lang string, replies []flow.Reply) ([]string, error)
-}
-
 // EffectHandler carries out a step's effects once its state is saved. from is the member's
 // address, for effects that must reach them later (a volunteer's reply).
 type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error
@@ -36,7 +31,7 @@ type SubscriptionSync func(ctx context.Context, memberID string, before, after f
 // Config holds an Engine's dependencies and settings.
 type Config struct {
 	Flows    *flow.Set
-	Renderer Renderer
+	Renderer flow.Renderer
 	Store    hotline.MemberStore
 	Keys     *privacy.Keys
 	Log      *slog.Logger

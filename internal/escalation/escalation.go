@@ -26,20 +26,10 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
-// Renderer turns message IDs into text in a language.
-type Renderer interface {
-	Render(lang string, replies []flow.Reply) ([]string, error)
-}
-
 // Members is what escalation needs of the member engine.
 type Members interface {
 	State(ctx context.Context, id string) (flow.State, error)
 	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
-}
-
-// Answerer answers an inbound message.
-type Answerer interface {
-	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
 }
 
 // Config holds a Service's dependencies and settings.
@@ -48,7 +38,7 @@ type Config struct {
 	Keys       *privacy.Keys
 	Members    Members
 	Sender     hotline.Sender
-	Renderer   Renderer
+	Renderer   flow.Renderer
 	Broadcasts *broadcast.Service
 	Languages  []string
 	// Timeout is how long a case may wait unclaimed before everyone on call, and the
@@ -313,12 +303,12 @@ func (s *Service) reachable(ctx context.Context, member string) bool {
 	return err == nil && !st.OptedOut
 }
 
-// Route returns an Answerer that handles volunteers' messages here and passes the rest on.
-func (s *Service) Route(next Answerer) Answerer { return router{s: s, next: next} }
+// Route returns an hotline.Answerer that handles volunteers' messages here and passes the rest on.
+func (s *Service) Route(next hotline.Answerer) hotline.Answerer { return router{s: s, next: next} }
 
 type router struct {
 	s    *Service
-	next Answerer
+	next hotline.Answerer
 }
 
 func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {

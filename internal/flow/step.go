@@ -68,6 +68,12 @@ type Reply struct {
 	Options []Choice
 }
 
+// Renderer turns replies into a channel's text in a language (the SMS renderer; a voice one
+// later).
+type Renderer interface {
+	Render(lang string, replies []Reply) ([]string, error)
+}
+
 // Choice is a numbered menu option as shown to a member. Label is a message ID; Text, when
 // set, is a label that comes from data rather than from the locales (a place's name in a
 // "which one did you mean?" list).

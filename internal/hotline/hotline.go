@@ -37,6 +37,12 @@ type Inbound struct {
 	OptOutType string
 }
 
+// Answerer answers one inbound message with the texts to reply. The member engine, and the
+// organizer and volunteer command routers that wrap it, all are one.
+type Answerer interface {
+	Answer(ctx context.Context, in Inbound) ([]string, error)
+}
+
 // MemberStore keeps members' sealed state and the replies already given, so that a retried
 // webhook gets the same answer. Implemented by redisstore.
 type MemberStore interface {

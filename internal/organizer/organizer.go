@@ -20,22 +20,12 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
-// Renderer turns message IDs into text in a language.
-type Renderer interface {
-	Render(lang string, replies []flow.Reply) ([]string, error)
-}
-
-// Answerer answers a member's message (the member engine).
-type Answerer interface {
-	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
-}
-
 // Config holds a Composer's dependencies.
 type Config struct {
 	Broadcasts *broadcast.Service
 	Store      *redisstore.Store
 	Keys       *privacy.Keys
-	Renderer   Renderer
+	Renderer   flow.Renderer
 	Sender     hotline.Sender
 	Log        *slog.Logger
 }
@@ -75,15 +65,15 @@ var (
 // composeTTL is how long an unfinished draft conversation is kept.
 const composeTTL = 2 * time.Hour
 
-// Route returns an Answerer that sends organizers' messages here and everyone else's to
+// Route returns an hotline.Answerer that sends organizers' messages here and everyone else's to
 // members. Telling them apart costs no Redis round trip: the roster is cached in memory.
-func (c *Composer) Route(members Answerer) Answerer {
+func (c *Composer) Route(members hotline.Answerer) hotline.Answerer {
 	return router{c: c, members: members}
 }
 
 type router struct {
 	c       *Composer
-	members Answerer
+	members hotline.Answerer
 }
 
 func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {

@@ -138,17 +138,22 @@ func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time
 		return fmt.Errorf("closing case: %w", err)
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, s.openCasesKey(), n)
-		p.ZRem(ctx, s.dueCasesKey(), n)
-		if c.Volunteer != "" {
-			p.SRem(ctx, s.volCasesKey(c.Volunteer), n)
-		}
+		s.unindexCase(ctx, p, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("closing case: %w", err)
 	}
 	return nil
+}
+
+// unindexCase takes case c out of the open and due lists and its volunteer's cases.
+func (s *Store) unindexCase(ctx context.Context, p redis.Pipeliner, c CaseRecord) {
+	p.ZRem(ctx, s.openCasesKey(), c.N)
+	p.ZRem(ctx, s.dueCasesKey(), c.N)
+	if c.Volunteer != "" {
+		p.SRem(ctx, s.volCasesKey(c.Volunteer), c.N)
+	}
 }
 
 // AppendTranscript adds a sealed line to case n's transcript.
@@ -239,11 +244,7 @@ func (s *Store) DeleteCase(ctx context.Context, n int64) error {
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, s.caseKey(n), s.transcriptKey(n))
-		p.ZRem(ctx, s.openCasesKey(), n)
-		p.ZRem(ctx, s.dueCasesKey(), n)
-		if c.Volunteer != "" {
-			p.SRem(ctx, s.volCasesKey(c.Volunteer), n)
-		}
+		s.unindexCase(ctx, p, c)
 		return nil
 	})
 	if err != nil {

@@ -13,14 +13,9 @@ import (
 	"github.com/communityhotline/hotline/internal/twilio"
 )
 
-// Answerer answers one inbound message with the texts to reply.
-type Answerer interface {
-	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
-}
-
 // Deps are what the server needs.
 type Deps struct {
-	Bot Answerer
+	Bot hotline.Answerer
 	// Verifier checks Twilio signatures; nil turns the check off (local mode only).
 	Verifier *twilio.Verifier
 	// PublicURL is the base URL Twilio calls, without a trailing slash.
