@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -108,7 +107,7 @@ func TestBenchSendRateTwoWorkers(t *testing.T) {
 	for i := range subscribers {
 		st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: []string{"albuquerque"}, Address: fmt.Sprintf("+1505%07d", i)}
 		id := keys.MemberID(hotline.SMS, st.Address)
-		js, _ := json.Marshal(st)
+		js := flow.EncodeState(st)
 		states[id] = keys.Seal(js, []byte(id+":s"))
 		if err := store.SyncSubscriptions(ctx, id, redisstore.Subscription{}, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -141,10 +142,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		if err != nil {
 			return Answer{}, fmt.Errorf("rendering replies: %w", err)
 		}
-		stateJSON, err := json.Marshal(res.State)
-		if err != nil {
-			return Answer{}, fmt.Errorf("encoding state: %w", err)
-		}
+		stateBytes := flow.EncodeState(res.State)
 		replyJSON, err := json.Marshal(texts)
 		if err != nil {
 			return Answer{}, fmt.Errorf("encoding reply: %w", err)
@@ -154,8 +152,8 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			ttl = 0
 		}
 		err = e.cfg.Store.Save(ctx, id, hotline.Commit{
-			Expect: rec.Version,
-			State:  e.cfg.Keys.Seal(stateJSON, stateCtx),
+			Expect: rec.State,
+			State:  e.cfg.Keys.Seal(stateBytes, stateCtx),
 			TTL:    ttl,
 			MsgID:  in.ID,
 			Reply:  e.cfg.Keys.Seal(replyJSON, replyCtx),
@@ -224,15 +222,12 @@ func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.Sta
 		if len(after.Areas) == 0 || after.OptedOut {
 			after.Address = ""
 		}
-		stateJSON, err := json.Marshal(after)
-		if err != nil {
-			return fmt.Errorf("encoding state: %w", err)
-		}
+		stateBytes := flow.EncodeState(after)
 		ttl := e.cfg.ConversationTTL
 		if after.Durable() {
 			ttl = 0
 		}
-		err = e.cfg.Store.Save(ctx, id, hotline.Commit{Expect: rec.Version, State: e.cfg.Keys.Seal(stateJSON, stateCtx), TTL: ttl, Now: e.cfg.Now()})
+		err = e.cfg.Store.Save(ctx, id, hotline.Commit{Expect: rec.State, State: e.cfg.Keys.Seal(stateBytes, stateCtx), TTL: ttl, Now: e.cfg.Now()})
 		if errors.Is(err, hotline.ErrConflict) {
 			continue
 		}
@@ -260,7 +255,7 @@ func (e *Engine) openState(sealed []byte, id string, ctx []byte) (flow.State, er
 	}
 	plain, err := e.cfg.Keys.Open(sealed, ctx)
 	if err == nil {
-		err = json.Unmarshal(plain, &st)
+		st, err = flow.DecodeState(plain)
 	}
 	if err != nil {
 		e.cfg.Log.Error("member state unreadable; not answering", "member", id[:8], "err", err)
@@ -304,7 +299,7 @@ func (e *Engine) syncSubscriptions(ctx context.Context, id string, before, after
 			}
 		}
 		again, err := e.cfg.Store.Load(ctx, id, "")
-		if err != nil || again.Version == rec.Version {
+		if err != nil || bytes.Equal(again.State, rec.State) {
 			return
 		}
 		before, after = fresh, fresh

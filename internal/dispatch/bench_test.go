@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -156,10 +155,7 @@ func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *priv
 		for i := start; i < min(start+chunk, n); i++ {
 			st := benchState(i)
 			id := keys.MemberID(hotline.SMS, st.Address)
-			js, err := json.Marshal(st)
-			if err != nil {
-				t.Fatal(err)
-			}
+			js := flow.EncodeState(st)
 			states[id] = keys.Seal(js, []byte(id+":s"))
 			subs = append(subs, sub{id, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}})
 		}

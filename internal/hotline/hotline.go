@@ -60,9 +60,10 @@ type MemberStore interface {
 // MemberRecord is what a store holds about one member. Values are sealed (encrypted) by the
 // caller; a store never sees them in clear.
 type MemberRecord struct {
-	// Version counts the member's state writes; Save succeeds only against it.
-	Version int64
 	// State is the sealed state, nil for a member never seen (or whose state expired).
+	// Save succeeds only against it: sealing makes every written state unique (a fresh
+	// nonce each time), so an unchanged state proves nobody wrote in between, and the store
+	// keeps no version number beside it.
 	State []byte
 	// Reply is the sealed reply already given to the message asked about, nil if none.
 	Reply []byte
@@ -73,8 +74,8 @@ type MemberRecord struct {
 
 // Commit is one state write together with the reply to the message that caused it.
 type Commit struct {
-	// Expect is the version Load returned.
-	Expect int64
+	// Expect is the state Load returned (nil for a member never seen).
+	Expect []byte
 	// State is the sealed new state.
 	State []byte
 	// TTL is how long an idle member is kept; 0 keeps the member until changed (a

@@ -50,8 +50,13 @@ func (s *Store) subscribersKey(area, lang string) string {
 	return s.prefix + ":sub:{s}:" + area + ":" + lang
 }
 
-// AllAreas is the area name of the set of every subscriber in a language.
+// AllAreas stands for every area: Subscribers(AllAreas, lang) is everyone subscribed in lang.
 const AllAreas = "*"
+
+// areasKey is the set of the areas that have had subscribers in lang. A broadcast to
+// everyone unions their sets; a set of every subscriber kept beside them would cost each
+// subscriber a second entry (about 80 bytes of Redis memory) for a rare kind of alert.
+func (s *Store) areasKey(lang string) string { return s.prefix + ":subareas:{s}:" + lang }
 
 // Subscription is where a member is listed: the areas and the language.
 type Subscription struct {
@@ -71,13 +76,12 @@ func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after 
 			}
 		}
 		for _, a := range after.Areas {
-			p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
-		}
-		if len(before.Areas) > 0 && (len(after.Areas) == 0 || before.Lang != after.Lang) {
-			p.SRem(ctx, s.subscribersKey(AllAreas, before.Lang), id)
+			if a != "" {
+				p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+			}
 		}
 		if len(after.Areas) > 0 {
-			p.SAdd(ctx, s.subscribersKey(AllAreas, after.Lang), id)
+			p.SAdd(ctx, s.areasKey(after.Lang), after.Areas)
 		}
 		return nil
 	})
@@ -87,9 +91,17 @@ func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after 
 	return nil
 }
 
-// Subscribers returns the member ids subscribed to area in lang.
+// Subscribers returns the member ids subscribed to area in lang (to any area for AllAreas).
 func (s *Store) Subscribers(ctx context.Context, area, lang string) ([]string, error) {
-	ids, err := s.rdb.SMembers(ctx, s.subscribersKey(area, lang)).Result()
+	var areas []string
+	if area != AllAreas {
+		areas = []string{area}
+	}
+	keys, err := s.areaKeys(ctx, areas, lang)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.rdb.SUnion(ctx, keys...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading subscribers: %w", err)
 	}

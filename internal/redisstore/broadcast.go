@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,7 +166,10 @@ func (s *Store) Transition(ctx context.Context, id string, from []hotline.Broadc
 // CountRecipients counts the distinct subscribers of areas (every subscriber when empty) in
 // lang, without loading them: SCARD for one set, a temporary SUNIONSTORE for several.
 func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string) (int64, error) {
-	keys := s.areaKeys(areas, lang)
+	keys, err := s.areaKeys(ctx, areas, lang)
+	if err != nil {
+		return 0, err
+	}
 	if len(keys) == 1 {
 		n, err := s.rdb.SCard(ctx, keys[0]).Result()
 		if err != nil {
@@ -175,7 +179,7 @@ func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string
 	}
 	tmp := s.prefix + ":sub:{s}:tmp:" + randomID()
 	var card *redis.IntCmd
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SUnionStore(ctx, tmp, keys...)
 		card = p.SCard(ctx, tmp)
 		p.Del(ctx, tmp)
@@ -187,25 +191,41 @@ func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string
 	return card.Val(), nil
 }
 
-func (s *Store) areaKeys(areas []string, lang string) []string {
+// areaKeys names the subscription sets of areas in lang; no areas means every area that
+// has had subscribers. It never returns an empty list, which SUNION would refuse.
+func (s *Store) areaKeys(ctx context.Context, areas []string, lang string) ([]string, error) {
 	if len(areas) == 0 {
-		return []string{s.subscribersKey(AllAreas, lang)}
+		all, err := s.rdb.SMembers(ctx, s.areasKey(lang)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("listing areas: %w", err)
+		}
+		slices.Sort(all)
+		areas = all
 	}
-	keys := make([]string, len(areas))
-	for i, a := range areas {
-		keys[i] = s.subscribersKey(a, lang)
+	// The empty area is never written: an empty set that keeps the list from being empty.
+	keys := []string{s.subscribersKey("", lang)}
+	for _, a := range areas {
+		keys = append(keys, s.subscribersKey(a, lang))
 	}
-	return keys
+	return keys, nil
 }
 
 // StartSending freezes the broadcast's recipients per language (so a member who subscribes
 // during the send neither gets half of it nor delays it), records how many are queued, and
 // hands the broadcast to the enqueuers. It is one transaction with the status change.
 func (s *Store) StartSending(ctx context.Context, id string, areas []string, langs []string, now time.Time) (map[string]int64, error) {
+	sources := map[string][]string{}
+	for _, lang := range langs {
+		keys, err := s.areaKeys(ctx, areas, lang)
+		if err != nil {
+			return nil, err
+		}
+		sources[lang] = keys
+	}
 	counts := map[string]*redis.IntCmd{}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, lang := range langs {
-			counts[lang] = p.SUnionStore(ctx, s.bcRcptKey(id, lang), s.areaKeys(areas, lang)...)
+			counts[lang] = p.SUnionStore(ctx, s.bcRcptKey(id, lang), sources[lang]...)
 		}
 		return nil
 	})

@@ -8,9 +8,8 @@ import (
 // putMembersBatch is how many members one pipeline of PutMembers writes.
 const putMembersBatch = 1000
 
-// PutMembers writes many members' sealed states at once, in pipelines of a thousand: each
-// member's hash gets version 1 and the state, without expiry (the states of subscribers and
-// opted-out members are durable). It is for imports and load tests, never for a running
+// PutMembers writes many members' sealed states at once, in pipelines of a thousand, as
+// durable states (those of subscribers and opted-out members). It is for imports and load tests, never for a running
 // hotline: it overwrites whatever the members had, without the compare-and-set of Save, and
 // keeps no reply log. The subscriber index is not touched; SyncSubscriptions builds it.
 func (s *Store) PutMembers(ctx context.Context, states map[string][]byte) error {
@@ -27,9 +26,8 @@ func (s *Store) PutMembers(ctx context.Context, states map[string][]byte) error 
 		return nil
 	}
 	for id, st := range states {
-		key := s.memberKey(id)
-		p.HSet(ctx, key, "v", 1, "s", st)
-		p.Persist(ctx, key)
+		p.HSet(ctx, s.bucketKey(id), id, st)
+		p.Del(ctx, s.memberKey(id))
 		if pending++; pending == putMembersBatch {
 			if err := flush(); err != nil {
 				return err

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,7 +17,7 @@ import (
 )
 
 // TestMemoryPerSubscriber measures what one subscriber costs in Redis once their reply log
-// has expired: the sealed state and their entries in two subscription sets. It starts a
+// has expired: the sealed state (in a shared bucket hash) and their entry in their area's subscription set. It starts a
 // redis-server of its own so that nothing else moves used_memory. Run it with
 //
 //	HOTLINE_BENCH=1 go test -run TestMemoryPerSubscriber -v ./internal/redisstore/
@@ -48,23 +47,40 @@ func TestMemoryPerSubscriber(t *testing.T) {
 		fmt.Sscan(v["Memory"]["used_memory"], &n)
 		return n
 	}
-	const n = 20000
-	before := used()
-	states := map[string][]byte{}
-	areas := []string{"albuquerque", "bernalillo-county", "santa-fe", "las-cruces", "dona-ana-county"}
-	for i := range n {
-		phone := fmt.Sprintf("+1505%07d", i)
-		id := keys.MemberID(hotline.SMS, phone)
-		st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: []string{areas[i%len(areas)]}, Address: phone, Active: time.Now().Unix()}
-		plain, _ := json.Marshal(st)
-		states[id] = keys.Seal(plain, []byte(id+":s"))
-		if err := s.SyncSubscriptions(ctx, id, Subscription{}, Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
+	// Twenty thousand subscribers, one area each; then as many again of whom every fourth
+	// also follows the county around their city (two areas: a longer state, two set entries).
+	measure := func(offset, n int, areasOf func(i int) []string) float64 {
+		t.Helper()
+		before := used()
+		states := map[string][]byte{}
+		for i := offset; i < offset+n; i++ {
+			phone := fmt.Sprintf("+1505%07d", i)
+			id := keys.MemberID(hotline.SMS, phone)
+			st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: areasOf(i), Address: phone, Active: time.Now().Unix()}
+			states[id] = keys.Seal(flow.EncodeState(st), []byte(id+":s"))
+			if err := s.SyncSubscriptions(ctx, id, Subscription{}, Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.PutMembers(ctx, states); err != nil {
 			t.Fatal(err)
 		}
+		return float64(used()-before) / float64(n)
 	}
-	if err := s.PutMembers(ctx, states); err != nil {
-		t.Fatal(err)
+	areas := []string{"albuquerque", "bernalillo-county", "santa-fe", "las-cruces", "dona-ana-county"}
+	const n = 20000
+	one := measure(0, n, func(i int) []string { return []string{areas[i%len(areas)]} })
+	mixed := measure(n, n, func(i int) []string {
+		if i%4 == 0 {
+			return []string{"albuquerque", "bernalillo-county"}
+		}
+		return []string{areas[i%len(areas)]}
+	})
+	t.Logf("%d subscribers of one area: %.0f bytes each in Redis (sealed state in a shared bucket hash, one set entry)", n, one)
+	t.Logf("%d more, a quarter of them with two areas: %.0f bytes each", n, mixed)
+	for _, per := range []float64{one, mixed} {
+		if per >= 250 {
+			t.Errorf("%.0f bytes per subscriber, goal < 250", per)
+		}
 	}
-	per := float64(used()-before) / n
-	t.Logf("%d subscribers: %.0f bytes each in Redis (sealed state %d bytes + two set entries)", n, per, len(states[keys.MemberID(hotline.SMS, "+15050000000")]))
 }

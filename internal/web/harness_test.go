@@ -158,7 +158,7 @@ func (s *hotlineServer) dump() map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, k := range s.rdb.Keys(ctx, s.prefix+":*").Val() {
-		if strings.Contains(k, "}:q:") {
+		if strings.Contains(k, ":q:") {
 			continue // the per-minute and per-hour counters count every delivery, retries too
 		}
 		switch s.rdb.Type(ctx, k).Val() {
