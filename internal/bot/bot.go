@@ -56,7 +56,8 @@ type Config struct {
 
 // Engine answers inbound messages. It is safe for concurrent use.
 type Engine struct {
-	cfg Config
+	cfg    Config
+	recent *recentStates
 }
 
 // DefaultConversationTTL is how long an idle conversation is remembered.
@@ -78,7 +79,7 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg}
+	return &Engine{cfg: cfg, recent: newRecentStates(recentMembers, recentFor)}
 }
 
 // Answer is the reply to one inbound message.
@@ -98,34 +99,15 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	id := e.cfg.Keys.MemberID(in.Channel, in.From)
 	stateCtx := []byte(id + ":s")
 	replyCtx := []byte(id + ":r:" + in.ID)
+	now := e.cfg.Now()
+	// Step from the state this process last saw the member in (none for a member it has not
+	// seen) and commit in one round trip: the commit refuses a stale state and hands back
+	// the current one, to step again from. A member's messages usually reach the same
+	// process within minutes, so most messages cost one round trip instead of a read and
+	// a write.
+	sealed, st, _ := e.recent.get(id, now)
+	compliance := e.cfg.Flows.Compliance(in.Text, in.OptOutType)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		load := e.cfg.Store.Load
-		if attempt == 0 {
-			// The first read also counts the message against the member's limits; a retry
-			// after a conflict is the same message.
-			load = func(ctx context.Context, id, msgID string) (hotline.MemberRecord, error) {
-				return e.cfg.Store.LoadCounting(ctx, id, msgID, e.cfg.Now())
-			}
-		}
-		rec, err := load(ctx, id, in.ID)
-		if err != nil {
-			return Answer{}, err
-		}
-		st, err := e.openState(rec.State, id, stateCtx)
-		if err != nil {
-			return Answer{}, err
-		}
-		if rec.Reply != nil {
-			e.resync(ctx, id, st)
-			texts, err := e.openReply(rec.Reply, replyCtx)
-			return Answer{Texts: texts, Repeat: true}, err
-		}
-		if attempt == 0 && !e.cfg.Flows.Compliance(in.Text, in.OptOutType) {
-			if a, limited := e.limit(rec, st); limited {
-				return a, nil
-			}
-		}
-		now := e.cfg.Now()
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
 		// A member who writes can receive; keep the address only while alerts need it.
@@ -135,14 +117,10 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		} else {
 			res.State.Address = ""
 		}
-		if res.Problem != "" {
-			e.cfg.Log.Error("flow problem", "member", id[:8], "problem", res.Problem)
-		}
 		texts, err := e.cfg.Renderer.Render(res.Lang, res.Replies)
 		if err != nil {
 			return Answer{}, fmt.Errorf("rendering replies: %w", err)
 		}
-		stateBytes := flow.EncodeState(res.State)
 		replyJSON, err := json.Marshal(texts)
 		if err != nil {
 			return Answer{}, fmt.Errorf("encoding reply: %w", err)
@@ -151,17 +129,33 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		if res.State.Durable() {
 			ttl = 0
 		}
-		err = e.cfg.Store.Save(ctx, id, hotline.Commit{
-			Expect: rec.State,
-			State:  e.cfg.Keys.Seal(stateBytes, stateCtx),
+		commit := hotline.Commit{
+			Expect: sealed,
+			State:  e.cfg.Keys.Seal(flow.EncodeState(res.State), stateCtx),
 			TTL:    ttl,
 			MsgID:  in.ID,
 			Reply:  e.cfg.Keys.Seal(replyJSON, replyCtx),
 			Now:    now,
-		})
-		var answered *hotline.AnsweredError
+			// The first attempt counts the message against the member's limits; a retry
+			// after a conflict is the same message. Opt-out, opt-in and help words are
+			// never held back by a limit.
+			Count: attempt == 0,
+		}
+		if attempt == 0 && !compliance {
+			commit.MinuteLimit, commit.HourLimit = e.cfg.SenderLimit, e.cfg.ReplyCap
+		}
+		err = e.cfg.Store.Save(ctx, id, commit)
+		var (
+			answered *hotline.AnsweredError
+			limited  *hotline.LimitedError
+			conflict *hotline.ConflictError
+		)
 		switch {
 		case err == nil:
+			e.recent.put(id, commit.State, res.State, now)
+			if res.Problem != "" {
+				e.cfg.Log.Error("flow problem", "member", id[:8], "problem", res.Problem)
+			}
 			if subscriptionChanged(st, res.State) {
 				e.syncSubscriptions(ctx, id, st, res.State)
 			}
@@ -174,12 +168,34 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			}
 			return Answer{Texts: texts}, nil
 		case errors.As(err, &answered):
+			if cur, err := e.openState(answered.State, id, stateCtx); err == nil {
+				e.recent.put(id, answered.State, cur, now)
+				e.resync(ctx, id, cur)
+			}
 			texts, err := e.openReply(answered.Reply, replyCtx)
 			return Answer{Texts: texts, Repeat: true}, err
-		case errors.Is(err, hotline.ErrConflict):
+		case errors.As(err, &limited):
+			cur, err := e.openState(limited.State, id, stateCtx)
+			if err != nil {
+				return Answer{}, err
+			}
+			e.recent.put(id, limited.State, cur, now)
+			return e.limit(limited, cur), nil
+		case errors.As(err, &conflict):
+			sealed, st = conflict.State, flow.State{}
+			if sealed != nil {
+				if st, err = e.openState(sealed, id, stateCtx); err != nil {
+					e.recent.drop(id)
+					return Answer{}, err
+				}
+			}
+			e.recent.put(id, sealed, st, now)
+			if attempt == 0 {
+				continue // the copy was stale or missing: not a race, so no wait
+			}
 			// Another message from the same member won the race; back off a little, with
 			// jitter so the losers do not collide again in step.
-			backoff := time.Duration(rand.Int64N(int64(min(attempt+1, 20)) * int64(200*time.Microsecond)))
+			backoff := time.Duration(rand.Int64N(int64(min(attempt, 20)) * int64(200*time.Microsecond)))
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
@@ -317,33 +333,34 @@ func (e *Engine) resync(ctx context.Context, id string, st flow.State) {
 	}
 }
 
-// limit applies the per-sender limit and the reply cap before any flow work: past the
-// limit a member gets one notice, then nothing; past the cap, nothing. Opted-out members
-// get nothing anyway.
-func (e *Engine) limit(rec hotline.MemberRecord, st flow.State) (Answer, bool) {
-	if e.cfg.SenderLimit > 0 && rec.MinuteCount > e.cfg.SenderLimit {
-		e.cfg.Log.Warn("sender over the per-minute limit; message dropped", "count", rec.MinuteCount)
-		if rec.MinuteCount == e.cfg.SenderLimit+1 && !st.OptedOut && e.cfg.LimitNotice != "" {
+// limit answers a message the store held back for passing a limit (no flow work was kept
+// and nothing was written): past the per-minute limit a member gets one notice, then
+// nothing; past the hourly cap, nothing. Opted-out members get nothing anyway.
+func (e *Engine) limit(l *hotline.LimitedError, st flow.State) Answer {
+	if e.cfg.SenderLimit > 0 && l.Minute > e.cfg.SenderLimit {
+		e.cfg.Log.Warn("sender over the per-minute limit; message dropped", "count", l.Minute)
+		if l.Minute == e.cfg.SenderLimit+1 && !st.OptedOut && e.cfg.LimitNotice != "" {
 			lang := st.Lang
 			if lang == "" {
 				lang = e.cfg.Flows.Settings().Languages[0]
 			}
-			texts, err := e.cfg.Renderer.Render(lang, []flow.Reply{{ID: e.cfg.LimitNotice}})
-			if err == nil {
-				return Answer{Texts: texts}, true
+			if texts, err := e.cfg.Renderer.Render(lang, []flow.Reply{{ID: e.cfg.LimitNotice}}); err == nil {
+				return Answer{Texts: texts}
 			}
 		}
-		return Answer{}, true
+		return Answer{}
 	}
-	if e.cfg.ReplyCap > 0 && rec.HourCount > e.cfg.ReplyCap {
-		e.cfg.Log.Warn("member over the hourly reply cap; message dropped", "count", rec.HourCount)
-		return Answer{}, true
-	}
-	return Answer{}, false
+	e.cfg.Log.Warn("member over the hourly reply cap; message dropped", "count", l.Hour)
+	return Answer{}
 }
 
-// subscriptionChanged reports whether the subscriber index must change.
+// subscriptionChanged reports whether the subscriber index must change. It lists only
+// members with areas, so a member who has none before or after needs nothing (a first
+// message, which sets the language, costs no trip to the index).
 func subscriptionChanged(before, after flow.State) bool {
+	if len(before.Areas) == 0 && len(after.Areas) == 0 {
+		return false
+	}
 	return before.Lang != after.Lang || before.OptedOut != after.OptedOut || !slices.Equal(before.Areas, after.Areas)
 }
 

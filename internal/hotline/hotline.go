@@ -49,11 +49,10 @@ type MemberStore interface {
 	// Load returns member id's record and, in the same round trip, the reply already given
 	// to message msgID (nil if none).
 	Load(ctx context.Context, id, msgID string) (MemberRecord, error)
-	// LoadCounting is Load for an inbound message, which it also counts against the
-	// member's per-minute and per-hour limits, in the same round trip.
-	LoadCounting(ctx context.Context, id, msgID string, now time.Time) (MemberRecord, error)
-	// Save applies c atomically. It returns ErrConflict when the state changed since Load,
-	// and *AnsweredError when msgID was answered meanwhile; nothing is written then.
+	// Save applies c atomically, in one round trip. Nothing is written when it returns
+	// *AnsweredError (msgID was answered before), *LimitedError (the message passed a
+	// limit) or *ConflictError (the state is not c.Expect); each carries the state as it
+	// is, so the caller can go on without another read.
 	Save(ctx context.Context, id string, c Commit) error
 }
 
@@ -67,14 +66,12 @@ type MemberRecord struct {
 	State []byte
 	// Reply is the sealed reply already given to the message asked about, nil if none.
 	Reply []byte
-	// MinuteCount and HourCount are how many messages the member sent this minute and this
-	// hour, this one included (LoadCounting only).
-	MinuteCount, HourCount int64
 }
 
 // Commit is one state write together with the reply to the message that caused it.
 type Commit struct {
-	// Expect is the state Load returned (nil for a member never seen).
+	// Expect is the state the new one was worked out from (nil for a member never seen):
+	// what Load returned, what the caller remembers, or what an error of Save carried.
 	Expect []byte
 	// State is the sealed new state.
 	State []byte
@@ -86,6 +83,11 @@ type Commit struct {
 	MsgID string
 	Reply []byte
 	Now   time.Time
+	// Count counts message MsgID against the member's per-minute and per-hour limits before
+	// anything else is checked: set it on a message's first attempt only. MinuteLimit and
+	// HourLimit (0: none) then refuse the write with *LimitedError once a count passes them.
+	Count                  bool
+	MinuteLimit, HourLimit int64
 }
 
 // ErrDoNotAnswer marks a failure after which the member must get no reply at all, not even
@@ -95,8 +97,24 @@ var ErrDoNotAnswer = errors.New("member must not be answered")
 // ErrConflict means a member's state changed between read and write; re-read and retry.
 var ErrConflict = errors.New("member state changed concurrently")
 
-// AnsweredError means the message was answered by a concurrent delivery of the same
-// message; Reply is that answer, to be given again.
-type AnsweredError struct{ Reply []byte }
+// ConflictError is ErrConflict with the member's state as it is now (nil: none).
+type ConflictError struct{ State []byte }
+
+func (e *ConflictError) Error() string        { return ErrConflict.Error() }
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// LimitedError means the message passed the member's per-minute or per-hour limit: it was
+// counted, and nothing else happened. State is the member's state, for the notice's language.
+type LimitedError struct {
+	Minute, Hour int64
+	State        []byte
+}
+
+func (e *LimitedError) Error() string { return "member over their message limits" }
+
+// AnsweredError means the message was answered before (a retried webhook, or a concurrent
+// delivery of the same message); Reply is that answer, to be given again, and State the
+// member's state.
+type AnsweredError struct{ Reply, State []byte }
 
 func (e *AnsweredError) Error() string { return "message already answered" }

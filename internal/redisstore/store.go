@@ -83,22 +83,57 @@ func bucketOf(id string) string {
 // other, never both.
 func (s *Store) bucketKey(id string) string { return s.prefix + ":mb:{" + bucketOf(id) + "}" }
 func (s *Store) memberKey(id string) string { return s.prefix + ":m:{" + bucketOf(id) + "}:" + id }
-func (s *Store) repliesKey(id string) string {
-	return s.memberKey(id) + ":r"
+
+// The reply log is kept in generations of half the reply retention each: a message's reply
+// goes into the current generation's hash, which expires a whole retention after it was
+// made, and a retried message is looked up in the current and the previous generation. So a
+// reply is remembered for at least half the retention (Twilio retries within minutes) and at
+// most the whole of it, with no per-entry trimming: the commit script stays short.
+func (s *Store) replyGen(now time.Time) int64 {
+	half := max(int64(s.replyTTL/time.Second)/2, 1)
+	return now.Unix() / half
 }
-func (s *Store) answeredKey(id string) string {
-	return s.memberKey(id) + ":rt"
+func (s *Store) repliesKey(id string, gen int64) string {
+	return s.memberKey(id) + ":r:" + strconv.FormatInt(gen, 10)
 }
+
+// maxRepliesPerGen bounds one generation of a member's reply log. The hourly reply cap keeps
+// real members far below it; past it a reply is not recorded, so only a retry of such a
+// message would be answered afresh.
+const maxRepliesPerGen = 512
 
 // Load reads a member's state and, in the same round trip, whether msgID was answered.
 func (s *Store) Load(ctx context.Context, id, msgID string) (hotline.MemberRecord, error) {
-	return s.load(ctx, id, msgID, time.Time{})
+	var durable, conversation, reply, older *redis.StringCmd
+	gen := s.replyGen(time.Now())
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		durable = p.HGet(ctx, s.bucketKey(id), id)
+		conversation = p.Get(ctx, s.memberKey(id))
+		if msgID != "" {
+			reply = p.HGet(ctx, s.repliesKey(id, gen), msgID)
+			older = p.HGet(ctx, s.repliesKey(id, gen-1), msgID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return hotline.MemberRecord{}, fmt.Errorf("loading member: %w", err)
+	}
+	var m hotline.MemberRecord
+	m.State = firstValue(durable, conversation)
+	if msgID != "" {
+		m.Reply = firstValue(reply, older)
+	}
+	return m, nil
 }
 
-// LoadCounting is Load for an inbound message: in the same round trip it counts the message
-// against the member's per-minute and per-hour limits.
-func (s *Store) LoadCounting(ctx context.Context, id, msgID string, now time.Time) (hotline.MemberRecord, error) {
-	return s.load(ctx, id, msgID, now)
+// firstValue is the first of cmds that found a value, nil if none did.
+func firstValue(cmds ...*redis.StringCmd) []byte {
+	for _, c := range cmds {
+		if b, err := c.Bytes(); err == nil {
+			return b
+		}
+	}
+	return nil
 }
 
 // The counters of one member's messages, per minute and per hour.
@@ -109,97 +144,57 @@ func (s *Store) hourKey(id string, now time.Time) string {
 	return s.memberKey(id) + ":q:h" + strconv.FormatInt(now.Unix()/3600, 10)
 }
 
-func (s *Store) load(ctx context.Context, id, msgID string, now time.Time) (hotline.MemberRecord, error) {
-	var durable, conversation, reply *redis.StringCmd
-	var minute, hour *redis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		durable = p.HGet(ctx, s.bucketKey(id), id)
-		conversation = p.Get(ctx, s.memberKey(id))
-		if msgID != "" {
-			reply = p.HGet(ctx, s.repliesKey(id), msgID)
-		}
-		if !now.IsZero() {
-			minute = p.Incr(ctx, s.minuteKey(id, now))
-			p.Expire(ctx, s.minuteKey(id, now), 2*time.Minute)
-			hour = p.Incr(ctx, s.hourKey(id, now))
-			p.Expire(ctx, s.hourKey(id, now), 2*time.Hour)
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return hotline.MemberRecord{}, fmt.Errorf("loading member: %w", err)
-	}
-	var m hotline.MemberRecord
-	if minute != nil {
-		m.MinuteCount, m.HourCount = minute.Val(), hour.Val()
-	}
-	for _, c := range []*redis.StringCmd{durable, conversation} {
-		if b, err := c.Bytes(); err == nil {
-			m.State = b
-			break
-		}
-	}
-	if reply != nil {
-		if r, err := reply.Bytes(); err == nil {
-			m.Reply = r
-		}
-	}
-	return m, nil
-}
-
-// commitScript writes a member's new state if nobody wrote since it was read, and records
-// the reply to the message that caused it, in one atomic step. It returns {0} on success,
-// {1, reply} when the message was answered meanwhile (a concurrent retry), and {2} when the
-// state moved on (the member's messages raced; re-read and retry). A durable state (TTL 0)
-// goes into the bucket hash and leaves the member's own key; any other goes into the
-// member's own key, with the TTL, and leaves the bucket. Without a message id (an update
-// from a worker, say) only the state is written.
-// The reply log is trimmed only once it holds more than 64 replies (most members never get
-// there, so the common commit stays cheap): replies older than the retention go, and past
-// 256 the oldest go too, so a flood cannot grow it without bound. Twilio retries within
-// minutes, far inside both limits.
+// commitScript is a message's one round trip: it recognises a message answered before,
+// counts the message against the member's limits, and writes the member's new state if
+// nobody wrote since the state it was worked out from, together with the reply. It answers
+// {0} on success; {1, reply, state} for a message answered before; {2, state} when the
+// state is not the expected one (the member's messages raced, or the caller's copy was
+// stale: step again from this state); {3, minute, hour, state} past a limit. A durable state
+// (TTL 0) goes into the bucket hash and leaves the member's own key; any other goes into the
+// member's own key, with the TTL, and leaves the bucket.
+//
+// KEYS: bucket, member key, reply log (this generation), reply log (previous generation),
+// minute counter, hour counter.
+// ARGV: expected state, new state, TTL, member id, message id, reply, reply log TTL, count
+// (1/0), minute limit, hour limit.
 var commitScript = redis.NewScript(`
+local function current()
+  local cur = redis.call('HGET', KEYS[1], ARGV[4])
+  if cur then return cur, true end
+  return redis.call('GET', KEYS[2]) or '', false
+end
 if ARGV[5] ~= '' then
-  local done = redis.call('HGET', KEYS[3], ARGV[5])
-  if done then return {1, done} end
+  local done = redis.call('HGET', KEYS[3], ARGV[5]) or redis.call('HGET', KEYS[4], ARGV[5])
+  if done then return {1, done, (current())} end
 end
-local inBucket = true
-local cur = redis.call('HGET', KEYS[1], ARGV[4])
-if not cur then
-  inBucket = false
-  cur = redis.call('GET', KEYS[2])
+if ARGV[8] == '1' then
+  local m = redis.call('INCR', KEYS[5])
+  if m == 1 then redis.call('EXPIRE', KEYS[5], 120) end
+  local h = redis.call('INCR', KEYS[6])
+  if h == 1 then redis.call('EXPIRE', KEYS[6], 7200) end
+  local ml, hl = tonumber(ARGV[9]), tonumber(ARGV[10])
+  if (ml > 0 and m > ml) or (hl > 0 and h > hl) then return {3, m, h, (current())} end
 end
-if (cur or '') ~= ARGV[1] then return {2} end
+local cur, inBucket = current()
+if cur ~= ARGV[1] then return {2, cur} end
 if ARGV[3] == '0' then
   redis.call('HSET', KEYS[1], ARGV[4], ARGV[2])
-  if cur and not inBucket then redis.call('DEL', KEYS[2]) end
+  if cur ~= '' and not inBucket then redis.call('DEL', KEYS[2]) end
 else
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
   if inBucket then redis.call('HDEL', KEYS[1], ARGV[4]) end
 end
-if ARGV[5] == '' then return {0} end
-local now = tonumber(ARGV[7])
-local keep = tonumber(ARGV[8])
-redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-redis.call('ZADD', KEYS[4], now, ARGV[5])
-if redis.call('ZCARD', KEYS[4]) > 64 then
-  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - keep, 'LIMIT', 0, 256)
-  if #old > 0 then
-    redis.call('HDEL', KEYS[3], unpack(old))
-    redis.call('ZREM', KEYS[4], unpack(old))
-  end
-  local over = redis.call('ZCARD', KEYS[4]) - 256
-  if over > 0 then
-    local popped = redis.call('ZPOPMIN', KEYS[4], over)
-    for i = 1, #popped, 2 do redis.call('HDEL', KEYS[3], popped[i]) end
+if ARGV[5] ~= '' then
+  local n = redis.call('HLEN', KEYS[3])
+  if n < tonumber(ARGV[11]) then
+    redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+    if n == 0 then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
   end
 end
-redis.call('EXPIRE', KEYS[3], keep)
-redis.call('EXPIRE', KEYS[4], keep)
 return {0}
 `)
 
-// Save applies c to member id atomically; see hotline.MemberStore.
+// Save applies c to member id atomically, in one round trip; see hotline.MemberStore.
 func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	if len(c.State) == 0 {
 		return errors.New("saving member: empty state")
@@ -208,28 +203,42 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	if c.TTL > 0 {
 		ttl = max(int64(c.TTL/time.Second), 1)
 	}
+	count := "0"
+	if c.Count {
+		count = "1"
+	}
+	gen := s.replyGen(c.Now)
 	res, err := commitScript.Run(ctx, s.rdb,
-		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id), s.answeredKey(id)},
-		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, c.Now.Unix(), int64(s.replyTTL/time.Second)).Slice()
+		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
+			s.minuteKey(id, c.Now), s.hourKey(id, c.Now)},
+		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
+		c.MinuteLimit, c.HourLimit, maxRepliesPerGen).Slice()
 	if err != nil {
 		return fmt.Errorf("saving member: %w", err)
 	}
+	bad := fmt.Errorf("saving member: unexpected answer %v", res)
 	if len(res) == 0 {
-		return fmt.Errorf("saving member: unexpected answer %v", res)
+		return bad
 	}
-	switch code, _ := res[0].(int64); code {
-	case 0:
-		return nil
-	case 1:
-		if len(res) < 2 {
-			return fmt.Errorf("saving member: unexpected answer %v", res)
+	str := func(i int) []byte {
+		if v, ok := res[i].(string); ok && v != "" {
+			return []byte(v)
 		}
-		r, _ := res[1].(string)
-		return &hotline.AnsweredError{Reply: []byte(r)}
-	case 2:
-		return hotline.ErrConflict
+		return nil
+	}
+	switch code, _ := res[0].(int64); {
+	case code == 0:
+		return nil
+	case code == 1 && len(res) == 3:
+		return &hotline.AnsweredError{Reply: str(1), State: str(2)}
+	case code == 2 && len(res) == 2:
+		return &hotline.ConflictError{State: str(1)}
+	case code == 3 && len(res) == 4:
+		minute, _ := res[1].(int64)
+		hour, _ := res[2].(int64)
+		return &hotline.LimitedError{Minute: minute, Hour: hour, State: str(3)}
 	default:
-		return fmt.Errorf("saving member: unexpected code %d", code)
+		return bad
 	}
 }
 
@@ -239,7 +248,9 @@ func (s *Store) Erase(ctx context.Context, id string) error {
 	now := time.Now()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, s.bucketKey(id), id)
-		p.Del(ctx, s.memberKey(id), s.repliesKey(id), s.answeredKey(id), s.minuteKey(id, now), s.hourKey(id, now))
+		gen := s.replyGen(now)
+		p.Del(ctx, s.memberKey(id), s.repliesKey(id, gen+1), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
+			s.minuteKey(id, now), s.hourKey(id, now))
 		return nil
 	})
 	if err != nil {

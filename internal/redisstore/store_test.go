@@ -30,7 +30,7 @@ func newStore(t *testing.T) (*Store, func() []string) {
 func TestLoadSaveConflictAnswered(t *testing.T) {
 	ctx := context.Background()
 	s, keys := newStore(t)
-	now := time.Unix(1_800_000_000, 0)
+	now := time.Now()
 
 	m, err := s.Load(ctx, "member1", "SM1")
 	if err != nil || m.State != nil || m.Reply != nil {
@@ -94,7 +94,7 @@ func TestTTLAndPersist(t *testing.T) {
 	if s.rdb.HExists(ctx, s.bucketKey("m"), "m").Val() {
 		t.Error("a conversation's state is in the durable bucket too")
 	}
-	if ttl := s.rdb.TTL(ctx, s.repliesKey("m")).Val(); ttl <= 0 || ttl > time.Hour {
+	if ttl := s.rdb.TTL(ctx, s.repliesKey("m", s.replyGen(now))).Val(); ttl <= 0 || ttl > time.Hour {
 		t.Errorf("replies TTL = %v, want the reply retention (1h here)", ttl)
 	}
 	if err := s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("y"), TTL: 0, MsgID: "SM2", Reply: []byte("r"), Now: now}); err != nil {
@@ -121,31 +121,85 @@ func TestTTLAndPersist(t *testing.T) {
 	}
 }
 
-// TestOldRepliesTrimmed: once the log is past 64 replies, those older than the retention go.
-func TestOldRepliesTrimmed(t *testing.T) {
+// TestRepliesRememberedForHalfToAllOfTheRetention: a reply is found for at least half the
+// retention (one hour here) and is gone after the whole of it.
+func TestRepliesRememberedForHalfToAllOfTheRetention(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
-	t0 := time.Unix(1_800_000_000, 0)
+	t0 := time.Unix(1_800_000_000, 0).Truncate(30 * time.Minute).Add(29 * time.Minute) // late in a generation
 	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SMold", Reply: []byte("r"), Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 65; i++ {
-		if err := s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("x"), MsgID: fmt.Sprintf("SMnew%d", i), Reply: []byte("r"), Now: t0.Add(2 * time.Hour)}); err != nil {
-			t.Fatal(err)
+	// Half the retention later, in the next generation: the retry is recognised.
+	err := s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("y"), MsgID: "SMold", Reply: []byte("other"), Now: t0.Add(30 * time.Minute)})
+	var answered *hotline.AnsweredError
+	if !errors.As(err, &answered) || string(answered.Reply) != "r" || string(answered.State) != "x" {
+		t.Fatalf("a retry half the retention later: %v", err)
+	}
+	// A whole retention later the generation is no longer read (and Redis expires it).
+	if err := s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("y"), MsgID: "SMold", Reply: []byte("new"), Now: t0.Add(61 * time.Minute)}); err != nil {
+		t.Fatalf("a message id a whole retention later: %v", err)
+	}
+	if ttl := s.rdb.TTL(ctx, s.repliesKey("m", s.replyGen(t0))).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("reply log TTL = %v, want at most the retention", ttl)
+	}
+}
+
+// TestLimitsCountedBeforeAnything: past a limit nothing is written, the counts and the
+// current state come back, and a compliance word (no limits) still goes through.
+func TestLimitsCountedBeforeAnything(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	now := time.Unix(1_800_000_000, 0)
+	state := []byte(nil)
+	for i := range 3 {
+		next := fmt.Appendf(nil, "s%d", i)
+		if err := s.Save(ctx, "m", hotline.Commit{Expect: state, State: next, MsgID: fmt.Sprint("SM", i), Reply: []byte("r"), Now: now, Count: true, MinuteLimit: 3}); err != nil {
+			t.Fatalf("message %d within the limit: %v", i, err)
 		}
+		state = next
 	}
-	if m, _ := s.Load(ctx, "m", "SMold"); m.Reply != nil {
-		t.Error("a reply older than the retention is still there")
+	err := s.Save(ctx, "m", hotline.Commit{Expect: state, State: []byte("over"), MsgID: "SM3", Reply: []byte("r"), Now: now, Count: true, MinuteLimit: 3, HourLimit: 100})
+	var limited *hotline.LimitedError
+	if !errors.As(err, &limited) || limited.Minute != 4 || limited.Hour != 4 || string(limited.State) != "s2" {
+		t.Fatalf("past the limit: %v %+v", err, limited)
 	}
-	if m, _ := s.Load(ctx, "m", "SMnew65"); m.Reply == nil {
-		t.Error("the new reply is missing")
+	if m, _ := s.Load(ctx, "m", "SM3"); string(m.State) != "s2" || m.Reply != nil {
+		t.Errorf("a limited message wrote: %+v", m)
+	}
+	if err := s.Save(ctx, "m", hotline.Commit{Expect: state, State: []byte("stop"), MsgID: "SM4", Reply: []byte("r"), Now: now, Count: true}); err != nil {
+		t.Errorf("a message without limits: %v", err)
+	}
+	// The hour limit, on its own.
+	err = s.Save(ctx, "h", hotline.Commit{State: []byte("x"), MsgID: "SM1", Now: now, Count: true, HourLimit: 0, MinuteLimit: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Save(ctx, "h", hotline.Commit{Expect: []byte("x"), State: []byte("y"), MsgID: "SM2", Now: now, Count: true, HourLimit: 1})
+	if !errors.As(err, &limited) || limited.Hour != 2 {
+		t.Errorf("past the hourly cap: %v", err)
+	}
+}
+
+// TestConflictCarriesTheState: a stale write gets the current state back, to step again from.
+func TestConflictCarriesTheState(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	now := time.Now()
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("a"), TTL: time.Hour, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Save(ctx, "m", hotline.Commit{State: []byte("b"), Now: now})
+	var conflict *hotline.ConflictError
+	if !errors.As(err, &conflict) || string(conflict.State) != "a" || !errors.Is(err, hotline.ErrConflict) {
+		t.Fatalf("stale write: %v", err)
 	}
 }
 
 func TestErase(t *testing.T) {
 	ctx := context.Background()
 	s, keys := newStore(t)
-	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("r"), Now: time.Now()}); err != nil {
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("r"), Now: time.Now(), Count: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Erase(ctx, "m"); err != nil {
@@ -167,12 +221,13 @@ func TestPrefixValidation(t *testing.T) {
 	}
 }
 
-// TestReplyLogIsBounded: a flood of messages keeps at most 256 replies, the newest.
+// TestReplyLogIsBounded: a flood of messages records at most maxRepliesPerGen replies in a
+// generation; the messages are still answered.
 func TestReplyLogIsBounded(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
 	now := time.Unix(1_800_000_000, 0)
-	for i := range 300 {
+	for i := range maxRepliesPerGen + 20 {
 		var expect []byte
 		if i > 0 {
 			expect = []byte("x")
@@ -182,14 +237,8 @@ func TestReplyLogIsBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := s.rdb.HLen(ctx, s.repliesKey("m")).Val(); n != 256 {
-		t.Errorf("reply log holds %d replies, want 256", n)
-	}
-	if m, _ := s.Load(ctx, "m", "SM0"); m.Reply != nil {
-		t.Error("the oldest reply is still there")
-	}
-	if m, _ := s.Load(ctx, "m", "SM299"); m.Reply == nil {
-		t.Error("the newest reply is gone")
+	if n := s.rdb.HLen(ctx, s.repliesKey("m", s.replyGen(now))).Val(); n != maxRepliesPerGen {
+		t.Errorf("reply log holds %d replies, want %d", n, maxRepliesPerGen)
 	}
 }
 

@@ -48,6 +48,8 @@ type hotlineServer struct {
 	keys   *privacy.Keys
 	engine *bot.Engine
 	sids   atomic.Int64
+	// handler builds the server's handler around a new engine (a fresh process's).
+	handler func() (http.Handler, *bot.Engine)
 }
 
 // subscription mirrors cmd/hotline's wiring: an opted-out member is listed nowhere.
@@ -92,14 +94,27 @@ func startServerWith(t testing.TB, tune func(*bot.Config)) *hotlineServer {
 	if tune != nil {
 		tune(&cfg)
 	}
-	engine := bot.New(cfg)
-	h := web.NewServer(web.Deps{
-		Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
-		Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
-	})
-	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys, engine: engine}
+	handler := func() (http.Handler, *bot.Engine) {
+		engine := bot.New(cfg)
+		return web.NewServer(web.Deps{
+			Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
+			Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
+		}), engine
+	}
+	h, engine := handler()
+	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys, engine: engine, handler: handler}
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// restartEngine returns a second server on the same Redis, as another process of the same
+// deployment would be: it has seen no member yet. Message ids go on from s's.
+func (s *hotlineServer) restartEngine() *hotlineServer {
+	h, engine := s.handler()
+	other := &hotlineServer{t: s.t, srv: httptest.NewServer(h), rdb: s.rdb, prefix: s.prefix, store: s.store, keys: s.keys, engine: engine, handler: s.handler}
+	other.sids.Store(s.sids.Load() + 1_000_000)
+	s.t.Cleanup(other.srv.Close)
+	return other
 }
 
 // form is an inbound SMS webhook's fields as Twilio sends them.

@@ -1,0 +1,95 @@
+package bot
+
+import (
+	"container/list"
+	"sync"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/flow"
+)
+
+// How many members an engine remembers, and for how long. A conversation's messages come
+// seconds to minutes apart, so a few minutes is enough for almost every reply to find the
+// member here; keeping more, or longer, would only hold more members' states (and
+// subscribers' numbers) in the process's memory. At about 300 bytes a member the cache
+// stays under 3 MB.
+const (
+	recentMembers = 10_000
+	recentFor     = 5 * time.Minute
+)
+
+// recentStates remembers the sealed state each member was last seen in, with its opened
+// form, so that the next message can step from it and commit in one round trip. It is only
+// a guess: the commit compares the sealed state with the stored one and refuses a stale
+// guess, handing back the real state. So it needs no invalidation when another process (or
+// a worker, or an erasure) changes a member.
+type recentStates struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	byID  map[string]*list.Element
+	order list.List // front: most recently used
+}
+
+type recentState struct {
+	id     string
+	sealed []byte
+	st     flow.State
+	at     time.Time
+}
+
+func newRecentStates(max int, ttl time.Duration) *recentStates {
+	return &recentStates{max: max, ttl: ttl, byID: make(map[string]*list.Element, max)}
+}
+
+// get returns member id's remembered state; ok is false (and the state zero, the guess for
+// a member never seen) when there is none or it is older than the TTL. The state must not
+// be modified: it is shared.
+func (r *recentStates) get(id string, now time.Time) (sealed []byte, st flow.State, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, found := r.byID[id]
+	if !found {
+		return nil, flow.State{}, false
+	}
+	e := el.Value.(*recentState)
+	if now.Sub(e.at) > r.ttl {
+		r.order.Remove(el)
+		delete(r.byID, id)
+		return nil, flow.State{}, false
+	}
+	r.order.MoveToFront(el)
+	return e.sealed, e.st, true
+}
+
+// put remembers member id's state as sealed (st is its opened form); nil sealed forgets it.
+func (r *recentStates) put(id string, sealed []byte, st flow.State, now time.Time) {
+	if sealed == nil {
+		r.drop(id)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, found := r.byID[id]; found {
+		e := el.Value.(*recentState)
+		e.sealed, e.st, e.at = sealed, st, now
+		r.order.MoveToFront(el)
+		return
+	}
+	r.byID[id] = r.order.PushFront(&recentState{id: id, sealed: sealed, st: st, at: now})
+	for r.order.Len() > r.max {
+		oldest := r.order.Back()
+		r.order.Remove(oldest)
+		delete(r.byID, oldest.Value.(*recentState).id)
+	}
+}
+
+// drop forgets member id.
+func (r *recentStates) drop(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, found := r.byID[id]; found {
+		r.order.Remove(el)
+		delete(r.byID, id)
+	}
+}
