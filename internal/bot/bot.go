@@ -136,10 +136,10 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			MsgID:  in.ID,
 			Reply:  e.cfg.Keys.Seal(replyJSON, replyCtx),
 			Now:    now,
-			// The first attempt counts the message against the member's limits; a retry
-			// after a conflict is the same message. Opt-out, opt-in and help words are
-			// never held back by a limit.
-			Count: attempt == 0,
+			// The first attempt counts the message against the member's limits (if there
+			// are any); a retry after a conflict is the same message. Opt-out, opt-in and
+			// help words are counted but never held back by a limit.
+			Count: attempt == 0 && (e.cfg.SenderLimit > 0 || e.cfg.ReplyCap > 0),
 		}
 		if attempt == 0 && !compliance {
 			commit.MinuteLimit, commit.HourLimit = e.cfg.SenderLimit, e.cfg.ReplyCap

@@ -86,13 +86,18 @@ func (s *Store) memberKey(id string) string { return s.prefix + ":m:{" + bucketO
 
 // The reply log is kept in generations of half the reply retention each: a message's reply
 // goes into the current generation's hash, which expires a whole retention after it was
-// made, and a retried message is looked up in the current and the previous generation. So a
-// reply is remembered for at least half the retention (Twilio retries within minutes) and at
-// most the whole of it, with no per-entry trimming: the commit script stays short.
+// made. A retried message is looked up in the current generation, and, during the first
+// retryWindow of it, in the previous one too. So a retry is recognised for at least
+// retryWindow (Twilio retries within minutes), and usually far longer, and a reply is kept
+// at most the whole retention, with no per-entry trimming: the commit script stays short.
 func (s *Store) replyGen(now time.Time) int64 {
-	half := max(int64(s.replyTTL/time.Second)/2, 1)
-	return now.Unix() / half
+	return now.Unix() / s.genSeconds()
 }
+func (s *Store) genSeconds() int64            { return max(int64(s.replyTTL/time.Second)/2, 1) }
+func (s *Store) genStart(gen int64) time.Time { return time.Unix(gen*s.genSeconds(), 0) }
+
+// retryWindow is how long after a message a retry of it is always recognised.
+const retryWindow = time.Hour
 func (s *Store) repliesKey(id string, gen int64) string {
 	return s.memberKey(id) + ":r:" + strconv.FormatInt(gen, 10)
 }
@@ -156,15 +161,25 @@ func (s *Store) hourKey(id string, now time.Time) string {
 // KEYS: bucket, member key, reply log (this generation), reply log (previous generation),
 // minute counter, hour counter.
 // ARGV: expected state, new state, TTL, member id, message id, reply, reply log TTL, count
-// (1/0), minute limit, hour limit.
+// (1/0), minute limit, hour limit, reply log bound, look in the previous generation (1/0).
 var commitScript = redis.NewScript(`
+local durableNext = ARGV[3] == '0'
 local function current()
-  local cur = redis.call('HGET', KEYS[1], ARGV[4])
+  -- Look first where the new state goes: a member usually stays where they were.
+  if durableNext then
+    local cur = redis.call('HGET', KEYS[1], ARGV[4])
+    if cur then return cur, true end
+    return redis.call('GET', KEYS[2]) or '', false
+  end
+  local cur = redis.call('GET', KEYS[2])
+  if cur then return cur, false end
+  cur = redis.call('HGET', KEYS[1], ARGV[4])
   if cur then return cur, true end
-  return redis.call('GET', KEYS[2]) or '', false
+  return '', false
 end
 if ARGV[5] ~= '' then
-  local done = redis.call('HGET', KEYS[3], ARGV[5]) or redis.call('HGET', KEYS[4], ARGV[5])
+  local done = redis.call('HGET', KEYS[3], ARGV[5])
+  if not done and ARGV[12] == '1' then done = redis.call('HGET', KEYS[4], ARGV[5]) end
   if done then return {1, done, (current())} end
 end
 if ARGV[8] == '1' then
@@ -177,7 +192,7 @@ if ARGV[8] == '1' then
 end
 local cur, inBucket = current()
 if cur ~= ARGV[1] then return {2, cur} end
-if ARGV[3] == '0' then
+if durableNext then
   redis.call('HSET', KEYS[1], ARGV[4], ARGV[2])
   if cur ~= '' and not inBucket then redis.call('DEL', KEYS[2]) end
 else
@@ -208,11 +223,17 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 		count = "1"
 	}
 	gen := s.replyGen(c.Now)
+	// A retry is looked for in the previous generation only early in the current one:
+	// Twilio retries within minutes, and the second look would cost every message a command.
+	previous := "0"
+	if c.Now.Sub(s.genStart(gen)) < retryWindow {
+		previous = "1"
+	}
 	res, err := commitScript.Run(ctx, s.rdb,
 		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
 			s.minuteKey(id, c.Now), s.hourKey(id, c.Now)},
 		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
-		c.MinuteLimit, c.HourLimit, maxRepliesPerGen).Slice()
+		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous).Slice()
 	if err != nil {
 		return fmt.Errorf("saving member: %w", err)
 	}

@@ -303,3 +303,29 @@ func TestMembersShareBuckets(t *testing.T) {
 		t.Errorf("a packed member reads back %q", m.State)
 	}
 }
+
+// TestRetryWindow: with the default 48-hour retention, a retry is recognised across the
+// change of generation within the retry window, and within its own generation for longer.
+func TestRetryWindow(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	s, err := New(rdb, prefix, DefaultReplyTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := s.replyGen(time.Now())
+	end := s.genStart(gen + 1).Add(-time.Minute) // the last minute of a generation
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("r"), Now: end}); err != nil {
+		t.Fatal(err)
+	}
+	var answered *hotline.AnsweredError
+	retry := func(at time.Time) error {
+		return s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("y"), MsgID: "SM1", Reply: []byte("other"), Now: at})
+	}
+	if err := retry(end.Add(30 * time.Minute)); !errors.As(err, &answered) {
+		t.Errorf("a retry 30 minutes later, in the next generation: %v", err)
+	}
+	if err := retry(end.Add(-20 * time.Hour)); !errors.As(err, &answered) {
+		t.Errorf("a retry within the same generation: %v", err)
+	}
+}

@@ -64,3 +64,39 @@ func TestRenderRefusesMissingMessage(t *testing.T) {
 		t.Error("a message without its variable rendered (it would show <no value>)")
 	}
 }
+
+// TestFixedRepliesCachedPerLanguageAndOptions: a reply without data is rendered once per
+// language and options, and replies with data or free-text options are never mixed up
+// with it.
+func TestFixedRepliesCachedPerLanguageAndOptions(t *testing.T) {
+	r := New(catalog(t), map[string]string{"Program": "Test"}, false)
+	render := func(lang string, rep flow.Reply) string {
+		t.Helper()
+		texts, err := r.Render(lang, []flow.Reply{rep})
+		if err != nil || len(texts) != 1 {
+			t.Fatalf("%v %v", texts, err)
+		}
+		return texts[0]
+	}
+	menu := flow.Reply{ID: "q", Options: []flow.Choice{{Number: 1, Label: "opt"}}}
+	for range 2 {
+		if got := render("es", menu); got != "Envíe un número:\n1 Política “local”" {
+			t.Errorf("es menu = %q", got)
+		}
+		if got := render("en", menu); got != "Send a number:\n1 Local policy" {
+			t.Errorf("en menu = %q", got)
+		}
+	}
+	if got := render("en", flow.Reply{ID: "q"}); got != "Send a number:" {
+		t.Errorf("without options = %q", got)
+	}
+	if got := render("en", flow.Reply{ID: "q", Options: []flow.Choice{{Number: 1, Text: "Santa Fe"}}}); got != "Send a number:\n1 Santa Fe" {
+		t.Errorf("free-text option = %q", got)
+	}
+	if got := render("en", flow.Reply{ID: "hi", Data: map[string]string{"Program": "Other"}}); got != "Hello, Other." {
+		t.Errorf("with data = %q", got)
+	}
+	if got := render("en", flow.Reply{ID: "hi"}); got != "Hello, Test." {
+		t.Errorf("after a render with data, the fixed text = %q", got)
+	}
+}
