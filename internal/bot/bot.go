@@ -107,6 +107,19 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	// a write.
 	sealed, st, _ := e.recent.get(id, now)
 	compliance := e.cfg.Flows.Compliance(in.Text, in.OptOutType)
+	counted := false
+	if !compliance && e.recent.held(id, now) {
+		// The member passed a limit moments ago: count and drop without flow work, unless
+		// the limit has reset meanwhile (another process's count may be lower).
+		minute, hour, err := e.cfg.Store.Count(ctx, id, now)
+		if err != nil {
+			return Answer{}, err
+		}
+		if l := (&hotline.LimitedError{Minute: minute, Hour: hour}); e.over(l) {
+			return e.limit(l, st), nil
+		}
+		counted = true
+	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
@@ -139,9 +152,9 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			// The first attempt counts the message against the member's limits (if there
 			// are any); a retry after a conflict is the same message. Opt-out, opt-in and
 			// help words are counted but never held back by a limit.
-			Count: attempt == 0 && (e.cfg.SenderLimit > 0 || e.cfg.ReplyCap > 0),
+			Count: attempt == 0 && !counted && (e.cfg.SenderLimit > 0 || e.cfg.ReplyCap > 0),
 		}
-		if attempt == 0 && !compliance {
+		if commit.Count && !compliance {
 			commit.MinuteLimit, commit.HourLimit = e.cfg.SenderLimit, e.cfg.ReplyCap
 		}
 		err = e.cfg.Store.Save(ctx, id, commit)
@@ -180,6 +193,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				return Answer{}, err
 			}
 			e.recent.put(id, limited.State, cur, now)
+			e.recent.hold(id, e.limitResets(limited, now))
 			return e.limit(limited, cur), nil
 		case errors.As(err, &conflict):
 			sealed, st = conflict.State, flow.State{}
@@ -331,6 +345,19 @@ func (e *Engine) resync(ctx context.Context, id string, st flow.State) {
 	if err := e.cfg.Subscriptions(ctx, id, st, st); err != nil {
 		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
 	}
+}
+
+// over reports whether counts pass the engine's limits.
+func (e *Engine) over(l *hotline.LimitedError) bool {
+	return (e.cfg.SenderLimit > 0 && l.Minute > e.cfg.SenderLimit) || (e.cfg.ReplyCap > 0 && l.Hour > e.cfg.ReplyCap)
+}
+
+// limitResets is when the limit l passed starts counting afresh.
+func (e *Engine) limitResets(l *hotline.LimitedError, now time.Time) time.Time {
+	if e.cfg.SenderLimit > 0 && l.Minute > e.cfg.SenderLimit {
+		return now.Truncate(time.Minute).Add(time.Minute)
+	}
+	return now.Truncate(time.Hour).Add(time.Hour)
 }
 
 // limit answers a message the store held back for passing a limit (no flow work was kept

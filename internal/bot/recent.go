@@ -36,6 +36,9 @@ type recentState struct {
 	sealed []byte
 	st     flow.State
 	at     time.Time
+	// heldUntil is when the limit the member passed resets (zero: none passed): until
+	// then their messages are counted and dropped without flow work.
+	heldUntil time.Time
 }
 
 func newRecentStates(max int, ttl time.Duration) *recentStates {
@@ -73,6 +76,9 @@ func (r *recentStates) put(id string, sealed []byte, st flow.State, now time.Tim
 	if el, found := r.byID[id]; found {
 		e := el.Value.(*recentState)
 		e.sealed, e.st, e.at = sealed, st, now
+		if !now.Before(e.heldUntil) {
+			e.heldUntil = time.Time{}
+		}
 		r.order.MoveToFront(el)
 		return
 	}
@@ -92,4 +98,21 @@ func (r *recentStates) drop(id string) {
 		r.order.Remove(el)
 		delete(r.byID, id)
 	}
+}
+
+// hold marks member id as over a limit until until (the member must be remembered).
+func (r *recentStates) hold(id string, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if el, found := r.byID[id]; found {
+		el.Value.(*recentState).heldUntil = until
+	}
+}
+
+// held reports whether member id passed a limit that has not reset by now.
+func (r *recentStates) held(id string, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, found := r.byID[id]
+	return found && now.Before(el.Value.(*recentState).heldUntil)
 }

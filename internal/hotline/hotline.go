@@ -54,6 +54,9 @@ type MemberStore interface {
 	// limit) or *ConflictError (the state is not c.Expect); each carries the state as it
 	// is, so the caller can go on without another read.
 	Save(ctx context.Context, id string, c Commit) error
+	// Count counts a message against member id's limits without anything else, and returns
+	// the member's counts this minute and this hour, this message included.
+	Count(ctx context.Context, id string, now time.Time) (minute, hour int64, err error)
 }
 
 // MemberRecord is what a store holds about one member. Values are sealed (encrypted) by the

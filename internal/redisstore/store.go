@@ -149,6 +149,23 @@ func (s *Store) hourKey(id string, now time.Time) string {
 	return s.memberKey(id) + ":q:h" + strconv.FormatInt(now.Unix()/3600, 10)
 }
 
+// Count counts a message against member id's limits, as the commit script does, for a
+// message dropped without flow work.
+func (s *Store) Count(ctx context.Context, id string, now time.Time) (minute, hour int64, err error) {
+	var m, h *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		m = p.Incr(ctx, s.minuteKey(id, now))
+		p.Expire(ctx, s.minuteKey(id, now), 2*time.Minute)
+		h = p.Incr(ctx, s.hourKey(id, now))
+		p.Expire(ctx, s.hourKey(id, now), 2*time.Hour)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting a message: %w", err)
+	}
+	return m.Val(), h.Val(), nil
+}
+
 // commitScript is a message's one round trip: it recognises a message answered before,
 // counts the message against the member's limits, and writes the member's new state if
 // nobody wrote since the state it was worked out from, together with the reply. It answers

@@ -265,6 +265,22 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
 }
 
+// scriptRuns counts the scripts sent to Redis (the commit is one).
+type scriptRuns struct{ n atomic.Int64 }
+
+func (h *scriptRuns) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *scriptRuns) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name == "evalsha" || name == "eval" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *scriptRuns) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
 // TestOneRoundTripPerMessage holds the design's promise: a webhook from a member the process
 // has seen, or from a new member, is one round trip to Redis (the commit script checks the
 // state it was worked out from, counts the message and records the reply).
@@ -421,10 +437,15 @@ func TestSenderLimit(t *testing.T) {
 	if r := s.text(testSender, "hola"); len(r) != 1 || !strings.Contains(r[0], "Espere un minuto") {
 		t.Errorf("first message past the limit: %q", r)
 	}
+	var scripts scriptRuns
+	s.rdb.AddHook(&scripts)
 	for range 3 {
 		if r := s.text(testSender, "ENGLISH"); len(r) != 0 {
 			t.Errorf("past the limit, answered %q", r)
 		}
+	}
+	if n := scripts.n.Load(); n != 0 {
+		t.Errorf("messages past the limit ran the commit script %d times: they must be dropped before any flow work", n)
 	}
 	if got := s.storedState(testSender); got != v {
 		t.Error("dropped messages changed the state")
