@@ -98,6 +98,7 @@ func (s *Store) genStart(gen int64) time.Time { return time.Unix(gen*s.genSecond
 
 // retryWindow is how long after a message a retry of it is always recognised.
 const retryWindow = time.Hour
+
 func (s *Store) repliesKey(id string, gen int64) string {
 	return s.memberKey(id) + ":r:" + strconv.FormatInt(gen, 10)
 }
