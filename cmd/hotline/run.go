@@ -34,6 +34,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return broadcastCLI(ctx, args, getenv, stdout, stderr)
 	case "import-zips":
 		return importZips(ctx, args, getenv, stdout, stderr)
+	case "reseal":
+		return reseal(ctx, args, getenv, stdout, stderr)
 	case "check":
 		return check(args, getenv, stdout, stderr)
 	case "loadtest":
@@ -60,6 +62,9 @@ Usage:
                                    (HOTLINE_URL, HOTLINE_TOKEN); "hotline broadcast" for usage
   hotline import-zips FILE.csv     load a ZIP → county table (columns zipcode,county[,city])
                                    into REDIS_URL's Redis, reporting rows it cannot match
+  hotline reseal [--dry-run]       re-seal every sealed value in REDIS_URL's Redis with the
+                                   newest of HOTLINE_SEALING_SECRETS, beside a running hotline;
+                                   says when the old sealing secrets may be removed
   hotline loadtest --url URL …     send signed webhooks at a set rate; print throughput, latency
   hotline help                     this text
 

@@ -31,7 +31,7 @@ var Settings = []Setting{
 	{"REDIS_CLUSTER", "false", "true when REDIS_URL points at a Redis Cluster (redis://host:port?addr=host2:port2…)"},
 	{"HOTLINE_KEY_PREFIX", "hotline", "every Redis key starts with it, so several hotlines or test runs share one Redis"},
 	{"HOTLINE_SECRET", "", "key material for member ids and for sealing stored data (16+ characters; never change it: ids derive from it). Required unless in local mode."},
-	{"HOTLINE_SEALING_SECRETS", "", "later sealing secrets, comma-separated, oldest first (16+ characters each): new data is sealed with the last, older data still opens (docs/privacy.md, key rotation)"},
+	{"HOTLINE_SEALING_SECRETS", "", "later sealing secrets, comma-separated, oldest first (16+ characters each): new data is sealed with the last, older data still opens; after `hotline reseal`, an old one is removed by writing - in its place (docs/privacy.md, key rotation)"},
 	{"HOTLINE_PROGRAM_NAME", "Community Hotline", "the program's name, said in greetings, HELP and opt-in confirmations"},
 	{"HOTLINE_CONTACT", "", "how members reach the deploying organization by phone or in person (said in HELP and when no one is available). Required unless in local mode."},
 	{"HOTLINE_CONVERSATION_TTL", "720h", "how long an idle conversation is remembered (Go duration); subscribers' and opted-out members' records stay"},
@@ -135,11 +135,16 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	for _, sec := range strings.Split(get("HOTLINE_SEALING_SECRETS"), ",") {
 		if sec = strings.TrimSpace(sec); sec != "" {
-			if len(sec) < 16 {
-				errs = append(errs, errors.New("each of HOTLINE_SEALING_SECRETS must be at least 16 characters"))
+			// "-" keeps the place of a removed secret (privacy.Retired), so the newer ones
+			// keep their version numbers.
+			if sec != "-" && len(sec) < 16 {
+				errs = append(errs, errors.New("each of HOTLINE_SEALING_SECRETS must be at least 16 characters, or - for a removed one"))
 			}
 			c.SealingSecrets = append(c.SealingSecrets, sec)
 		}
+	}
+	if n := len(c.SealingSecrets); n > 0 && c.SealingSecrets[n-1] == "-" {
+		errs = append(errs, errors.New("the last of HOTLINE_SEALING_SECRETS seals new data: it cannot be - (removed)"))
 	}
 	var err error
 	if c.RedisCluster, err = strconv.ParseBool(get("REDIS_CLUSTER")); err != nil {

@@ -43,6 +43,17 @@ func TestTwilioModeRequiresSettings(t *testing.T) {
 	}
 }
 
+// TestRetiredSealingSecret: "-" keeps a removed sealing secret's place in the list.
+func TestRetiredSealingSecret(t *testing.T) {
+	c, err := Parse(env(map[string]string{"HOTLINE_SEALING_SECRETS": "- , a sealing secret long enough"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"-", "a sealing secret long enough"}; strings.Join(c.SealingSecrets, "|") != strings.Join(want, "|") {
+		t.Errorf("sealing secrets = %q, want %q", c.SealingSecrets, want)
+	}
+}
+
 func TestBadValues(t *testing.T) {
 	for name, m := range map[string]map[string]string{
 		"port":     {"PORT": "http"},
@@ -54,6 +65,8 @@ func TestBadValues(t *testing.T) {
 		"secret":   {"HOTLINE_SECRET": "short"},
 		"budget":   {"HOTLINE_SEGMENT_BUDGET": "0"},
 		"cluster":  {"REDIS_CLUSTER": "maybe"},
+		"sealing":  {"HOTLINE_SEALING_SECRETS": "short"},
+		"retired":  {"HOTLINE_SEALING_SECRETS": "a sealing secret long enough,-"},
 	} {
 		if _, err := Parse(env(m)); err == nil {
 			t.Errorf("%s: accepted %v", name, m)

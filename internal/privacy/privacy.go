@@ -24,6 +24,12 @@ import (
 // the main secret, 2, 3… from the sealing secrets added later, so a sealing key can be
 // rotated while values sealed with an older one still open.
 
+// Retired stands in the list of sealing secrets for one that was removed once nothing sealed
+// with it was left (`hotline reseal` says when). A secret's version is its place in the list,
+// so a removed secret must keep its place: deleting the entry would renumber the newer
+// secrets, and nothing sealed with them would open.
+const Retired = "-"
+
 // ErrUnreadable means a sealed value did not open: tampered, truncated, or sealed with
 // another secret.
 var ErrUnreadable = errors.New("sealed value cannot be opened")
@@ -37,7 +43,8 @@ type Keys struct {
 
 // NewKeys derives the keys from secret, which must be at least 16 bytes. sealing are later
 // sealing secrets, oldest first: new values are sealed with the last one, and values sealed
-// with any of them (or with secret's own sealing key) still open. Member ids always derive
+// with any of them (or with secret's own sealing key) still open. A Retired entry keeps a
+// removed secret's place; values sealed with it no longer open. Member ids always derive
 // from secret, which therefore never changes.
 func NewKeys(secret string, sealing ...string) (*Keys, error) {
 	if len(secret) < 16 {
@@ -54,6 +61,13 @@ func NewKeys(secret string, sealing ...string) (*Keys, error) {
 	}
 	k := &Keys{idKey: idKey}
 	for i, sec := range append([]string{secret}, sealing...) {
+		if sec == Retired && i > 0 {
+			if i == len(sealing) {
+				return nil, fmt.Errorf("the newest sealing secret seals new values: it cannot be retired")
+			}
+			k.aeads = append(k.aeads, nil)
+			continue
+		}
 		if len(sec) < 16 {
 			return nil, fmt.Errorf("sealing secret %d must be at least 16 characters", i)
 		}
@@ -119,6 +133,9 @@ func (k *Keys) Open(sealed, context []byte) ([]byte, error) {
 		return nil, ErrUnreadable
 	}
 	aead := k.aeads[sealed[0]-1]
+	if aead == nil { // sealed with a retired secret
+		return nil, ErrUnreadable
+	}
 	ns := aead.NonceSize()
 	if len(sealed) < 1+ns+aead.Overhead() {
 		return nil, ErrUnreadable

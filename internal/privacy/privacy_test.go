@@ -127,3 +127,38 @@ func TestSealingKeyRotation(t *testing.T) {
 		t.Error("a short sealing secret was accepted")
 	}
 }
+
+// TestRetiredSealingSecret: a retired secret keeps its place, so the newer secrets keep their
+// versions and their values still open; values sealed with the retired one no longer do.
+func TestRetiredSealingSecret(t *testing.T) {
+	const main, b, c = "a test secret of enough length", "sealing secret B, long enough", "sealing secret C, long enough"
+	withB, err := NewKeys(main, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedB := withB.Seal([]byte("b"), []byte("m"))
+	withC, err := NewKeys(main, b, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedC := withC.Seal([]byte("c"), []byte("m"))
+	retired, err := NewKeys(main, Retired, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := retired.Open(sealedC, []byte("m")); err != nil || string(got) != "c" {
+		t.Errorf("a value sealed with C after B was retired: %q, %v", got, err)
+	}
+	if _, err := retired.Open(sealedB, []byte("m")); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("a value sealed with the retired B opened: %v", err)
+	}
+	if v := retired.Seal([]byte("x"), []byte("m"))[0]; v != 3 {
+		t.Errorf("new values sealed with version %d after retiring B, want 3 (C's)", v)
+	}
+	if _, err := NewKeys(main, b, Retired); err == nil {
+		t.Error("the newest sealing secret was retired")
+	}
+	if _, err := NewKeys(Retired); err == nil {
+		t.Error("HOTLINE_SECRET itself was accepted as retired")
+	}
+}
