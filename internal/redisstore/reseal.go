@@ -152,9 +152,12 @@ func (s *Store) classify(key string) (sealedKey, bool) {
 		if !ok {
 			return k, false
 		}
-		if id, ok := strings.CutSuffix(tail, ":r"); ok && s.repliesKey(id) == key {
-			k.kind, k.id = KindReply, id
-			return k, true
+		if i := strings.LastIndex(tail, ":r:"); i > 0 {
+			id := tail[:i]
+			if gen, err := strconv.ParseInt(tail[i+len(":r:"):], 10, 64); err == nil && s.repliesKey(id, gen) == key {
+				k.kind, k.id = KindReply, id
+				return k, true
+			}
 		}
 		if s.memberKey(tail) == key && !strings.Contains(tail, ":") {
 			k.kind, k.id = KindConversation, tail

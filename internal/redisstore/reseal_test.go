@@ -42,7 +42,7 @@ func seedSealed(t *testing.T, s *Store) {
 	must(s.AppendTranscript(ctx, closed, []byte("closed-line")))
 	must(s.CloseCase(ctx, closed, "verified", now, time.Hour))
 	// Counters and a subscription set, under the member's own prefix and elsewhere.
-	if _, err := s.LoadCounting(ctx, "talker", "", now); err != nil {
+	if _, _, err := s.Count(ctx, "talker", now); err != nil {
 		t.Fatal(err)
 	}
 	must(s.SyncSubscriptions(ctx, "subscriber", Subscription{}, Subscription{Areas: []string{"abq"}, Lang: "es"}))
@@ -64,7 +64,7 @@ func sealedFound(t *testing.T, s *Store) []found {
 }
 
 // TestSealedValuesFindsEveryKind: every sealed value, with the context its writer sealed it
-// under, and nothing else — not the reply log's time index, counters, sets or compose state.
+// under, and nothing else — not counters, sets or compose state.
 func TestSealedValuesFindsEveryKind(t *testing.T) {
 	s, _ := newStore(t)
 	seedSealed(t, s)
@@ -75,7 +75,7 @@ func TestSealedValuesFindsEveryKind(t *testing.T) {
 		{"case transcript", p + ":case:{c1}:t item 1", "line-1", "case:1"},
 		{"case transcript", p + ":case:{c2}:t item 0", "closed-line", "case:2"},
 		{"conversation", s.memberKey("talker"), "talk-state", "talker:s"},
-		{"reply", s.repliesKey("talker") + " field SM1", "talk-reply", "talker:r:SM1"},
+		{"reply", s.repliesKey("talker", s.replyGen(time.Now())) + " field SM1", "talk-reply", "talker:r:SM1"},
 		{"member state", s.bucketKey("subscriber") + " field subscriber", "sub-state", "subscriber:s"},
 		{"organizer phone", p + ":org:org1 field phone", "org-phone", "org:org1"},
 		{"volunteer phone", p + ":vol:vol1 field phone", "vol-phone", "vol:vol1"},
@@ -166,7 +166,7 @@ func TestReplaceSealedIsCompareAndSet(t *testing.T) {
 	if ttl := s.rdb.TTL(ctx, s.transcriptKey(2)).Val(); ttl <= 0 || ttl > time.Hour {
 		t.Errorf("closed case transcript TTL = %v after replace, want the retention (1h)", ttl)
 	}
-	if got := s.rdb.HGet(ctx, s.repliesKey("talker"), "SM1").Val(); !bytes.Equal([]byte(got), []byte("new:talk-reply")) {
+	if got := s.rdb.HGet(ctx, s.repliesKey("talker", s.replyGen(time.Now())), "SM1").Val(); !bytes.Equal([]byte(got), []byte("new:talk-reply")) {
 		t.Errorf("reply = %q", got)
 	}
 }
