@@ -67,6 +67,7 @@ func loadtest(ctx context.Context, args []string, getenv func(string) string, st
 		*token = getenv("TWILIO_AUTH_TOKEN")
 	}
 	if *ceiling != "" {
+		tuneGC(getenv)
 		return serveCeiling(ctx, *ceiling, *token, *publicURL, getenv, stdout, stderr)
 	}
 	if *target == "" {

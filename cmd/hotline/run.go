@@ -25,10 +25,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		printHelp(stdout)
 		return nil
 	case "serve":
+		tuneGC(getenv)
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "simulate":
 		return simulate(ctx, args, getenv, stdin, stdout, stderr)
 	case "worker":
+		tuneGC(getenv)
 		return worker(ctx, args, getenv, stdout, stderr)
 	case "broadcast":
 		return broadcastCLI(ctx, args, getenv, stdout, stderr)
