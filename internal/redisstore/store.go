@@ -142,23 +142,26 @@ func firstValue(cmds ...*redis.StringCmd) []byte {
 	return nil
 }
 
-// The counters of one member's messages, per minute and per hour.
-func (s *Store) minuteKey(id string, now time.Time) string {
-	return s.memberKey(id) + ":q:" + strconv.FormatInt(now.Unix()/60, 10)
+// countsKey holds one member's message counts for the hour of now: field "h" for the hour,
+// "m<minute>" for each minute of it. One key an hour, rather than one a minute and one an
+// hour, keeps counting to two commands a message (three for the hour's first).
+func (s *Store) countsKey(id string, now time.Time) string {
+	return s.memberKey(id) + ":q:" + strconv.FormatInt(now.Unix()/3600, 10)
 }
-func (s *Store) hourKey(id string, now time.Time) string {
-	return s.memberKey(id) + ":q:h" + strconv.FormatInt(now.Unix()/3600, 10)
-}
+func minuteField(now time.Time) string { return "m" + strconv.Itoa(now.Minute()) }
+
+// countsTTL keeps an hour's counts until the hour is over, and a little longer.
+const countsTTL = 2 * time.Hour
 
 // Count counts a message against member id's limits, as the commit script does, for a
 // message dropped without flow work.
 func (s *Store) Count(ctx context.Context, id string, now time.Time) (minute, hour int64, err error) {
 	var m, h *redis.IntCmd
+	key := s.countsKey(id, now)
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		m = p.Incr(ctx, s.minuteKey(id, now))
-		p.Expire(ctx, s.minuteKey(id, now), 2*time.Minute)
-		h = p.Incr(ctx, s.hourKey(id, now))
-		p.Expire(ctx, s.hourKey(id, now), 2*time.Hour)
+		m = p.HIncrBy(ctx, key, minuteField(now), 1)
+		h = p.HIncrBy(ctx, key, "h", 1)
+		p.Expire(ctx, key, countsTTL)
 		return nil
 	})
 	if err != nil {
@@ -177,9 +180,10 @@ func (s *Store) Count(ctx context.Context, id string, now time.Time) (minute, ho
 // member's own key, with the TTL, and leaves the bucket.
 //
 // KEYS: bucket, member key, reply log (this generation), reply log (previous generation),
-// minute counter, hour counter.
+// this hour's counts.
 // ARGV: expected state, new state, TTL, member id, message id, reply, reply log TTL, count
-// (1/0), minute limit, hour limit, reply log bound, look in the previous generation (1/0).
+// (1/0), minute limit, hour limit, reply log bound, look in the previous generation (1/0),
+// this minute's field in the counts, the counts' TTL.
 var commitScript = redis.NewScript(`
 local durableNext = ARGV[3] == '0'
 local function current()
@@ -201,10 +205,9 @@ if ARGV[5] ~= '' then
   if done then return {1, done, (current())} end
 end
 if ARGV[8] == '1' then
-  local m = redis.call('INCR', KEYS[5])
-  if m == 1 then redis.call('EXPIRE', KEYS[5], 120) end
-  local h = redis.call('INCR', KEYS[6])
-  if h == 1 then redis.call('EXPIRE', KEYS[6], 7200) end
+  local h = redis.call('HINCRBY', KEYS[5], 'h', 1)
+  if h == 1 then redis.call('EXPIRE', KEYS[5], ARGV[14]) end
+  local m = redis.call('HINCRBY', KEYS[5], ARGV[13], 1)
   local ml, hl = tonumber(ARGV[9]), tonumber(ARGV[10])
   if (ml > 0 and m > ml) or (hl > 0 and h > hl) then return {3, m, h, (current())} end
 end
@@ -249,9 +252,9 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	}
 	res, err := commitScript.Run(ctx, s.rdb,
 		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
-			s.minuteKey(id, c.Now), s.hourKey(id, c.Now)},
+			s.countsKey(id, c.Now)},
 		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
-		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous).Slice()
+		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous, minuteField(c.Now), int64(countsTTL/time.Second)).Slice()
 	if err != nil {
 		return fmt.Errorf("saving member: %w", err)
 	}
@@ -289,7 +292,7 @@ func (s *Store) Erase(ctx context.Context, id string) error {
 		p.HDel(ctx, s.bucketKey(id), id)
 		gen := s.replyGen(now)
 		p.Del(ctx, s.memberKey(id), s.repliesKey(id, gen+1), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
-			s.minuteKey(id, now), s.hourKey(id, now))
+			s.countsKey(id, now), s.countsKey(id, now.Add(-time.Hour)))
 		return nil
 	})
 	if err != nil {
