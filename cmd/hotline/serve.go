@@ -36,7 +36,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
-		Deliveries: a.store, Metrics: a.metrics}
+		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
+	if cfg.MetricsAddr != "" {
+		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+			return err
+		}
+	}
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
 	}

@@ -21,11 +21,17 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if cfg.RedisURL == "" {
 		return fmt.Errorf("worker needs REDIS_URL: it shares the queue with the web processes")
 	}
-	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	if cfg.MetricsAddr != "" {
+		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintln(stdout, "hotline worker sending queued messages")
 	go a.cases.Run(ctx)
 	return a.dispatcher.Run(ctx)

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -53,6 +54,7 @@ var Settings = []Setting{
 	{"HOTLINE_SPOOL_DIR", "", "where messages that arrive while Redis is down are kept (sealed, fsync'd) until it is back; default: a hotline-spool folder in the system's temp dir. Use a persistent volume in production."},
 	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
 	{"HOTLINE_SEND_BACKOFF", "1s", "the first wait before retrying a send that failed for a passing reason (429, 5xx, timeout); it doubles each time, up to a minute, 8 tries in all"},
+	{"HOTLINE_METRICS_ADDR", "", "host:port of a private listener for GET /metrics in serve and worker (e.g. :9091; Fly scrapes it over the private network); when set, the public port answers 404 to /metrics. Unset = /metrics on the public port"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -89,6 +91,7 @@ type Config struct {
 	VolunteerNames      bool
 	SenderLimit         int64
 	SpoolDir            string
+	MetricsAddr         string
 	SendBackoff         time.Duration
 	SpoolMaxBytes       int64
 	ReplyCap            int64
@@ -206,6 +209,12 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.SendBackoff, err = time.ParseDuration(get("HOTLINE_SEND_BACKOFF")); err != nil || c.SendBackoff < time.Millisecond {
 		errs = append(errs, fmt.Errorf("HOTLINE_SEND_BACKOFF %q must be a duration, like 1s", get("HOTLINE_SEND_BACKOFF")))
+	}
+	c.MetricsAddr = get("HOTLINE_METRICS_ADDR")
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("HOTLINE_METRICS_ADDR %q must be host:port or :port", c.MetricsAddr))
+		}
 	}
 	c.SpoolDir = get("HOTLINE_SPOOL_DIR")
 	if c.SpoolDir == "" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/communityhotline/hotline/internal/metrics"
 )
 
 // handleHealthz says the process is alive; it checks nothing else, so a Redis outage does not
@@ -30,13 +32,14 @@ func handleReadyz(d Deps) http.Handler {
 	})
 }
 
-// handleMetrics serves the Prometheus text format. It holds counts and latencies only, never
-// anything about a member.
-func handleMetrics(d Deps) http.Handler {
+// MetricsHandler serves reg in Prometheus's text format, on the public server or on a
+// private listener of its own. It holds counts and latencies only, never anything about a
+// member.
+func MetricsHandler(reg *metrics.Registry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		d.Metrics.Write(ctx, w)
+		reg.Write(ctx, w)
 	})
 }

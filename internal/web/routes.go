@@ -7,7 +7,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /twilio/sms", handleInboundSMS(d))
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d))
-	mux.Handle("GET /metrics", handleMetrics(d))
+	if !d.MetricsElsewhere {
+		mux.Handle("GET /metrics", MetricsHandler(d.Metrics))
+	}
 	mux.Handle("POST /twilio/status", handleStatusCallback(d))
 
 	mux.Handle("POST /admin/organizers", d.admin(true, handleAddOrganizer(d)))

@@ -32,8 +32,12 @@ type Deps struct {
 	Cases *escalation.Service
 	// Spool keeps messages that could not be handled (Redis down) for replay; nil keeps none.
 	Spool Spooler
-	// Metrics is what GET /metrics shows; nil serves no metrics.
+	// Metrics is what GET /metrics shows; nil shows an empty registry.
 	Metrics *metrics.Registry
+	// MetricsElsewhere means the metrics are served on a private listener
+	// (MetricsHandler): this server answers 404 to /metrics, so the public port does not
+	// show queue depths and case counts to anyone.
+	MetricsElsewhere bool
 	// Deliveries counts delivery reports from status callbacks.
 	Deliveries DeliveryCounter
 }
