@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/communityhotline/hotline/internal/config"
 )
 
 // importZips loads a ZIP → county CSV into the Redis the settings point at. Running servers
@@ -16,12 +14,9 @@ func importZips(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) != 1 {
 		return errors.New("usage: hotline import-zips FILE.csv (columns zipcode,county[,city])")
 	}
-	cfg, err := config.Parse(getenv)
+	cfg, err := sharedRedisConfig(getenv, "import-zips", "an embedded Redis would vanish when this command ends")
 	if err != nil {
-		return fmt.Errorf("settings:\n%w", err)
-	}
-	if cfg.RedisURL == "" {
-		return errors.New("import-zips needs REDIS_URL: an embedded Redis would vanish when this command ends")
+		return err
 	}
 	f, err := os.Open(args[0])
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
@@ -30,12 +29,9 @@ func reseal(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fset.NArg() > 0 {
 		return errors.New("usage: hotline reseal [--dry-run]")
 	}
-	cfg, err := config.Parse(getenv)
+	cfg, err := sharedRedisConfig(getenv, "reseal", "it re-seals the data of a deployed hotline")
 	if err != nil {
-		return fmt.Errorf("settings:\n%w", err)
-	}
-	if cfg.RedisURL == "" {
-		return errors.New("reseal needs REDIS_URL: it re-seals the data of a deployed hotline")
+		return err
 	}
 	// Without it, local mode would fall back to the local secret, and nothing would open.
 	if strings.TrimSpace(getenv("HOTLINE_SECRET")) == "" {

@@ -80,3 +80,17 @@ Settings (environment variables):
 		fmt.Fprintf(w, "  %-30s %s%s\n", s.Name, s.Meaning, def)
 	}
 }
+
+// sharedRedisConfig parses the settings of a command that works on a deployment's Redis
+// (cmd, for the error), which it refuses to run without: an embedded Redis would hold
+// nothing of the deployment's, and why says what that would mean for this command.
+func sharedRedisConfig(getenv func(string) string, cmd, why string) (config.Config, error) {
+	cfg, err := config.Parse(getenv)
+	if err != nil {
+		return cfg, fmt.Errorf("settings:\n%w", err)
+	}
+	if cfg.RedisURL == "" {
+		return cfg, fmt.Errorf("%s needs REDIS_URL: %s", cmd, why)
+	}
+	return cfg, nil
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/communityhotline/hotline/internal/config"
 )
 
 // worker runs only the sender: queued alerts and relays, at the shared rate. Run as many as
@@ -14,12 +12,9 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(args) > 0 {
 		return fmt.Errorf("worker takes no arguments")
 	}
-	cfg, err := config.Parse(getenv)
+	cfg, err := sharedRedisConfig(getenv, "worker", "it shares the queue with the web processes")
 	if err != nil {
-		return fmt.Errorf("settings:\n%w", err)
-	}
-	if cfg.RedisURL == "" {
-		return fmt.Errorf("worker needs REDIS_URL: it shares the queue with the web processes")
+		return err
 	}
 	log := newLogger(cfg, stderr)
 	a, err := newApp(ctx, cfg, log)
