@@ -113,6 +113,9 @@ func printLoadResult(w io.Writer, r loadgen.Result, rate float64, d time.Duratio
 		codes = []string{"none"}
 	}
 	fmt.Fprintf(w, "responses    %s\n", strings.Join(codes, ", "))
+	if r.Empty > 0 {
+		fmt.Fprintf(w, "empty        %d of the 2xx answers held no reply: the hotline dropped those messages (past HOTLINE_SENDER_LIMIT or HOTLINE_REPLY_CAP? start it with both at 0 to measure answering)\n", r.Empty)
+	}
 	fmt.Fprintf(w, "throughput   %.1f/s answered 2xx, over %.2f s\n", r.Throughput(), r.Elapsed.Seconds())
 	fmt.Fprintf(w, "%-12s %9s %9s %9s %9s\n", "ms", "p50", "p90", "p99", "max")
 	row("latency", r.Latency)

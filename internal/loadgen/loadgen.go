@@ -14,6 +14,7 @@
 package loadgen
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -102,6 +103,10 @@ type Result struct {
 	Status     map[int]int
 	Errors     int
 	FirstError string
+	// Empty counts the 2xx responses that carried no reply message: a hotline answers so a
+	// message it dropped (past a member's limits), so a run full of them measures dropping,
+	// not answering.
+	Empty int
 	// Elapsed runs from the first request's due time to the last response.
 	Elapsed time.Duration
 	// Latency is each response's time from when its request was due: what a member would
@@ -241,6 +246,7 @@ const sendGrace = 20 * time.Millisecond
 type request struct {
 	due, sent, done int64
 	status          int
+	empty           bool // a 2xx without a reply message
 }
 
 // Run sends the load cfg describes and reports what it saw. It returns when every request
@@ -323,9 +329,10 @@ send:
 			req.Header.Set(twilio.SignatureHeader, sig)
 			r.sent = int64(time.Since(start))
 			resp, err := client.Do(req)
+			var body []byte
 			if err == nil {
 				// Read the whole answer (bounded), as Twilio does, before the clock stops.
-				_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+				body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 				resp.Body.Close()
 			}
 			r.done = int64(time.Since(start))
@@ -339,6 +346,7 @@ send:
 				return
 			}
 			r.status = resp.StatusCode
+			r.empty = r.status/100 == 2 && !bytes.Contains(body, []byte("<Message"))
 		}(&reqs[i])
 	}
 	wg.Wait()
@@ -351,6 +359,9 @@ send:
 		lag = append(lag, time.Duration(r.sent-r.due))
 		if r.status > 0 {
 			res.Status[r.status]++
+			if r.empty {
+				res.Empty++
+			}
 			lat = append(lat, time.Duration(r.done-r.due))
 			svc = append(svc, time.Duration(r.done-r.sent))
 		}

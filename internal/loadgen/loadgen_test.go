@@ -313,3 +313,30 @@ func TestShortRunSendsTheWholeMix(t *testing.T) {
 		t.Errorf("the first %d requests of 1000 members said %v, want all of %v", len(loadgen.DefaultBodies), got, want)
 	}
 }
+
+// TestEmptyAnswersCounted: a 200 without a reply message (a dropped message) is counted
+// apart, so a run of dropped messages cannot pass for a run of answers.
+func TestEmptyAnswersCounted(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		if n.Add(1)%2 == 0 {
+			w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
+			return
+		}
+		w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Response><Message>hola</Message></Response>`))
+	}))
+	defer srv.Close()
+	res, err := loadgen.Run(context.Background(), loadgen.Config{
+		URL: srv.URL, PublicURL: testPublic, Token: testToken, Rate: 100, Duration: 200 * time.Millisecond, Members: 3, Concurrency: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status[200] != res.Sent || res.Sent == 0 {
+		t.Fatalf("responses %v of %d sent", res.Status, res.Sent)
+	}
+	if want := res.Sent / 2; res.Empty != want {
+		t.Errorf("empty = %d of %d answers, want %d", res.Empty, res.Sent, want)
+	}
+}
