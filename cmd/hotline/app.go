@@ -291,7 +291,7 @@ func (a *app) loadZips(ctx context.Context) error {
 }
 
 // refreshZips reloads the ZIP table every interval, so an import reaches every running
-// process without a restart.
+// process without a restart, and forgets stale member states kept in memory.
 func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -303,6 +303,9 @@ func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 			if err := a.loadZips(ctx); err != nil {
 				a.log.Warn("ZIP table not reloaded", "err", err)
 			}
+			// The same minute's housekeeping: member states kept in memory go after
+			// five minutes even when no message comes to push them out.
+			a.engine.ForgetStale()
 		}
 	}
 }

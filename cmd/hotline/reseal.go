@@ -35,7 +35,7 @@ func reseal(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	// Without it, local mode would fall back to the local secret, and nothing would open.
 	if strings.TrimSpace(getenv("HOTLINE_SECRET")) == "" {
-		return errors.New("reseal needs HOTLINE_SECRET and HOTLINE_SEALING_SECRETS, as the hotline has them")
+		return errors.New("reseal needs HOTLINE_SECRET (and HOTLINE_SEALING_SECRETS, if any), exactly as the hotline has them")
 	}
 	keys, err := privacy.NewKeys(cfg.Secret, cfg.SealingSecrets...)
 	if err != nil {

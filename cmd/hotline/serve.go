@@ -87,7 +87,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer func() { stopWorker(); <-workerDone }()
 	log.Info("serving", "addr", ln.Addr().String(), "local_mode", cfg.Local(), "worker", cfg.Worker,
 		"admin_api", cfg.AdminToken != "", "send_rate", cfg.SendRate, "approvals", cfg.Approvals)
-	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz)\n", ln.Addr())
+	metricsAt := "GET /metrics"
+	if cfg.MetricsAddr != "" {
+		metricsAt = "GET /metrics on " + cfg.MetricsAddr
+	}
+	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz; %s)\n", ln.Addr(), metricsAt)
 	return serveUntilDone(ctx, srv, ln)
 }
 

@@ -111,7 +111,12 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	if !compliance && e.recent.held(id, now) {
 		// The member passed a limit moments ago: count and drop without flow work, unless
 		// the limit has reset meanwhile (another process's count may be lower).
-		minute, hour, err := e.cfg.Store.Count(ctx, id, now)
+		minute, hour, err := e.cfg.Store.Count(ctx, id, in.ID, now)
+		var answered *hotline.AnsweredError
+		if errors.As(err, &answered) {
+			texts, err := e.openReply(answered.Reply, replyCtx)
+			return Answer{Texts: texts, Repeat: true}, err
+		}
 		if err != nil {
 			return Answer{}, err
 		}
@@ -173,6 +178,9 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				e.syncSubscriptions(ctx, id, st, res.State)
 			}
 			if e.cfg.Effects != nil && len(res.Effects) > 0 {
+				// Effects may change the member behind this engine's back (an erasure
+				// deletes them): forget the copy rather than keep what may be gone.
+				e.recent.drop(id)
 				if err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects); err != nil {
 					// The state, which is the record of truth, is saved; the index the
 					// effects maintain can be rebuilt from it.
@@ -221,6 +229,11 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	}
 	return Answer{}, ErrGaveUp
 }
+
+// ForgetStale drops the member states kept in memory longer than they may be (five
+// minutes). Messages do it as they come; a process should also call it now and then, so
+// that the states of the last members to write do not stay in memory through a quiet night.
+func (e *Engine) ForgetStale() { e.recent.sweep(e.cfg.Now()) }
 
 // State returns member id's current state (for a worker deciding whether to send).
 func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {

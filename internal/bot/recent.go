@@ -28,7 +28,7 @@ type recentStates struct {
 	max   int
 	ttl   time.Duration
 	byID  map[string]*list.Element
-	order list.List // front: most recently used
+	order list.List // by when each was put: front the newest, back the oldest
 }
 
 type recentState struct {
@@ -61,7 +61,6 @@ func (r *recentStates) get(id string, now time.Time) (sealed []byte, st flow.Sta
 		delete(r.byID, id)
 		return nil, flow.State{}, false
 	}
-	r.order.MoveToFront(el)
 	return e.sealed, e.st, true
 }
 
@@ -80,13 +79,24 @@ func (r *recentStates) put(id string, sealed []byte, st flow.State, now time.Tim
 			e.heldUntil = time.Time{}
 		}
 		r.order.MoveToFront(el)
+		r.expire(now)
 		return
 	}
 	r.byID[id] = r.order.PushFront(&recentState{id: id, sealed: sealed, st: st, at: now})
-	for r.order.Len() > r.max {
-		oldest := r.order.Back()
+	r.expire(now)
+}
+
+// expire forgets the oldest past the bound, and everyone not seen for the TTL: a state (with
+// a subscriber's number, or an answer the member typed) is kept in memory no longer than the
+// TTL, whether or not the member writes again. r.mu is held.
+func (r *recentStates) expire(now time.Time) {
+	for oldest := r.order.Back(); oldest != nil; oldest = r.order.Back() {
+		e := oldest.Value.(*recentState)
+		if r.order.Len() <= r.max && now.Sub(e.at) <= r.ttl {
+			break
+		}
 		r.order.Remove(oldest)
-		delete(r.byID, oldest.Value.(*recentState).id)
+		delete(r.byID, e.id)
 	}
 }
 
@@ -115,4 +125,12 @@ func (r *recentStates) held(id string, now time.Time) bool {
 	defer r.mu.Unlock()
 	el, found := r.byID[id]
 	return found && now.Before(el.Value.(*recentState).heldUntil)
+}
+
+// sweep forgets the states older than the TTL, for a process that has stopped getting
+// messages (put does the same on every message).
+func (r *recentStates) sweep(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.expire(now)
 }

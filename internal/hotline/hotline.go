@@ -54,9 +54,10 @@ type MemberStore interface {
 	// limit) or *ConflictError (the state is not c.Expect); each carries the state as it
 	// is, so the caller can go on without another read.
 	Save(ctx context.Context, id string, c Commit) error
-	// Count counts a message against member id's limits without anything else, and returns
-	// the member's counts this minute and this hour, this message included.
-	Count(ctx context.Context, id string, now time.Time) (minute, hour int64, err error)
+	// Count counts message msgID against member id's limits without anything else, and
+	// returns the member's counts this minute and this hour, this message included. A
+	// retry of a message answered before is not counted: it returns *AnsweredError.
+	Count(ctx context.Context, id, msgID string, now time.Time) (minute, hour int64, err error)
 }
 
 // MemberRecord is what a store holds about one member. Values are sealed (encrypted) by the

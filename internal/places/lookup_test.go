@@ -278,11 +278,11 @@ func TestMatchCountyName(t *testing.T) {
 }
 
 // TestMatchCountyNameZipCSV maps every county spelling of the ZIP table an importer will read.
-// The table is not part of the repository; the test runs where the shared data is present.
+// The table is not part of the repository (zipCSV).
 func TestMatchCountyNameZipCSV(t *testing.T) {
-	f, err := os.Open("../../../shared/data/nm-zip-county.csv")
+	f, err := os.Open(zipCSV(t))
 	if err != nil {
-		t.Skipf("ZIP table not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()

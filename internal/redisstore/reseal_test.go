@@ -42,7 +42,7 @@ func seedSealed(t *testing.T, s *Store) {
 	must(s.AppendTranscript(ctx, closed, []byte("closed-line")))
 	must(s.CloseCase(ctx, closed, "verified", now, time.Hour))
 	// Counters and a subscription set, under the member's own prefix and elsewhere.
-	if _, _, err := s.Count(ctx, "talker", now); err != nil {
+	if _, _, err := s.Count(ctx, "talker", "", now); err != nil {
 		t.Fatal(err)
 	}
 	must(s.SyncSubscriptions(ctx, "subscriber", Subscription{}, Subscription{Areas: []string{"abq"}, Lang: "es"}))

@@ -153,21 +153,52 @@ func minuteField(now time.Time) string { return "m" + strconv.Itoa(now.Minute())
 // countsTTL keeps an hour's counts until the hour is over, and a little longer.
 const countsTTL = 2 * time.Hour
 
-// Count counts a message against member id's limits, as the commit script does, for a
-// message dropped without flow work.
-func (s *Store) Count(ctx context.Context, id string, now time.Time) (minute, hour int64, err error) {
-	var m, h *redis.IntCmd
-	key := s.countsKey(id, now)
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		m = p.HIncrBy(ctx, key, minuteField(now), 1)
-		h = p.HIncrBy(ctx, key, "h", 1)
-		p.Expire(ctx, key, countsTTL)
-		return nil
-	})
+// countScript is the commit script's first half, for a message dropped without flow work:
+// a retry of a message answered before gets {1, reply}; any other message is counted and
+// gets {0, minute, hour}.
+// KEYS: reply log (this generation), reply log (previous generation), this hour's counts.
+// ARGV: message id, look in the previous generation (1/0), this minute's field, counts' TTL.
+var countScript = redis.NewScript(`
+if ARGV[1] ~= '' then
+  local done = redis.call('HGET', KEYS[1], ARGV[1])
+  if not done and ARGV[2] == '1' then done = redis.call('HGET', KEYS[2], ARGV[1]) end
+  if done then return {1, done} end
+end
+local h = redis.call('HINCRBY', KEYS[3], 'h', 1)
+if h == 1 then redis.call('EXPIRE', KEYS[3], ARGV[4]) end
+local m = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+return {0, m, h}
+`)
+
+// Count counts message msgID against member id's limits, as the commit script does, for a
+// message dropped without flow work. A retry of a message answered before is not counted:
+// Count returns *hotline.AnsweredError with the reply (and no state).
+func (s *Store) Count(ctx context.Context, id, msgID string, now time.Time) (minute, hour int64, err error) {
+	gen := s.replyGen(now)
+	res, err := countScript.Run(ctx, s.rdb,
+		[]string{s.repliesKey(id, gen), s.repliesKey(id, gen-1), s.countsKey(id, now)},
+		msgID, s.lookBack(gen, now), minuteField(now), int64(countsTTL/time.Second)).Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("counting a message: %w", err)
 	}
-	return m.Val(), h.Val(), nil
+	if len(res) == 2 {
+		r, _ := res[1].(string)
+		return 0, 0, &hotline.AnsweredError{Reply: []byte(r)}
+	}
+	if len(res) != 3 {
+		return 0, 0, fmt.Errorf("counting a message: unexpected answer %v", res)
+	}
+	minute, _ = res[1].(int64)
+	hour, _ = res[2].(int64)
+	return minute, hour, nil
+}
+
+// lookBack says whether a retry at now is also looked for in the generation before gen.
+func (s *Store) lookBack(gen int64, now time.Time) string {
+	if now.Sub(s.genStart(gen)) < retryWindow {
+		return "1"
+	}
+	return "0"
 }
 
 // commitScript is a message's one round trip: it recognises a message answered before,
@@ -246,10 +277,7 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	gen := s.replyGen(c.Now)
 	// A retry is looked for in the previous generation only early in the current one:
 	// Twilio retries within minutes, and the second look would cost every message a command.
-	previous := "0"
-	if c.Now.Sub(s.genStart(gen)) < retryWindow {
-		previous = "1"
-	}
+	previous := s.lookBack(gen, c.Now)
 	res, err := commitScript.Run(ctx, s.rdb,
 		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
 			s.countsKey(id, c.Now)},
@@ -290,9 +318,18 @@ func (s *Store) Erase(ctx context.Context, id string) error {
 	now := time.Now()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, s.bucketKey(id), id)
+		// A reply log lives a whole retention after its first reply, which spans three
+		// generations; the one after the current covers a clock a little ahead. Counts live
+		// two hours past their hour's start.
 		gen := s.replyGen(now)
-		p.Del(ctx, s.memberKey(id), s.repliesKey(id, gen+1), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
-			s.countsKey(id, now), s.countsKey(id, now.Add(-time.Hour)))
+		keys := []string{s.memberKey(id)}
+		for g := gen - 2; g <= gen+1; g++ {
+			keys = append(keys, s.repliesKey(id, g))
+		}
+		for h := -2; h <= 1; h++ {
+			keys = append(keys, s.countsKey(id, now.Add(time.Duration(h)*time.Hour)))
+		}
+		p.Del(ctx, keys...)
 		return nil
 	})
 	if err != nil {

@@ -329,3 +329,45 @@ func TestRetryWindow(t *testing.T) {
 		t.Errorf("a retry within the same generation: %v", err)
 	}
 }
+
+// TestEraseReachesEveryLiveGeneration: a reply written at the very end of the generation two
+// back is still alive (a log lives a whole retention after its first reply), and so are the
+// counts of two hours back; Erase removes them too.
+func TestEraseReachesEveryLiveGeneration(t *testing.T) {
+	ctx := context.Background()
+	s, keys := newStore(t)
+	now := time.Now()
+	gen := s.replyGen(now)
+	old := s.genStart(gen - 1).Add(-time.Second) // the last second of generation gen-2
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SMold", Reply: []byte("r"), Now: old, Count: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Count(ctx, "m", "", now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Erase(ctx, "m"); err != nil {
+		t.Fatal(err)
+	}
+	if k := keys(); len(k) != 0 {
+		t.Errorf("keys left after Erase: %v", k)
+	}
+}
+
+// TestCountRecognisesRetries: a retry of an answered message gets its reply and is not
+// counted; another message is counted.
+func TestCountRecognisesRetries(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	now := time.Now()
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("reply1"), Now: now, Count: true, MinuteLimit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Count(ctx, "m", "SM1", now)
+	var answered *hotline.AnsweredError
+	if !errors.As(err, &answered) || string(answered.Reply) != "reply1" {
+		t.Fatalf("a retry: %v", err)
+	}
+	if minute, hour, err := s.Count(ctx, "m", "SM2", now); err != nil || minute != 2 || hour != 2 {
+		t.Errorf("a new message: minute %d hour %d, %v; want 2 and 2 (the retry not counted)", minute, hour, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -181,6 +182,10 @@ func (s *hotlineServer) dump() map[string]string {
 			out[k] = fmt.Sprint(s.rdb.HGetAll(ctx, k).Val())
 		case "zset":
 			out[k] = fmt.Sprint(s.rdb.ZRangeWithScores(ctx, k, 0, -1).Val())
+		case "set":
+			members := s.rdb.SMembers(ctx, k).Val()
+			slices.Sort(members)
+			out[k] = fmt.Sprint(members)
 		default:
 			out[k] = s.rdb.Get(ctx, k).Val()
 		}
