@@ -128,7 +128,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h := startHotline(t, nil)
 	h.text(member, "hello")
 	h.text(member, "person")
-	h.waitFor(member, "No volunteers are available right now. Contact: 505-555-0199")
+	h.waitFor(member, "No volunteer is free right now. We keep your request and one will text you here when free. Meanwhile: 505-555-0199")
 }
 
 // TestClaimRaceAcrossProcesses: two volunteers claim the same case at the same instant
