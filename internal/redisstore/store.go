@@ -86,10 +86,11 @@ func (s *Store) memberKey(id string) string { return s.prefix + ":m:{" + bucketO
 
 // The reply log is kept in generations of half the reply retention each: a message's reply
 // goes into the current generation's hash, which expires a whole retention after it was
-// made. A retried message is looked up in the current generation, and, during the first
-// retryWindow of it, in the previous one too. So a retry is recognised for at least
-// retryWindow (Twilio retries within minutes), and usually far longer, and a reply is kept
-// at most the whole retention, with no per-entry trimming: the commit script stays short.
+// made. A retried message is looked up in the current generation, and, within retryWindow of
+// its start or end, in the neighbouring one too. So a retry is recognised for at least
+// retryWindow (Twilio retries within minutes), and usually far longer, even between processes
+// whose clocks differ by less than that; and a reply is kept at most the whole retention,
+// with no per-entry trimming: the commit script stays short.
 func (s *Store) replyGen(now time.Time) int64 {
 	return now.Unix() / s.genSeconds()
 }
@@ -156,8 +157,8 @@ const countsTTL = 2 * time.Hour
 // countScript is the commit script's first half, for a message dropped without flow work:
 // a retry of a message answered before gets {1, reply}; any other message is counted and
 // gets {0, minute, hour}.
-// KEYS: reply log (this generation), reply log (previous generation), this hour's counts.
-// ARGV: message id, look in the previous generation (1/0), this minute's field, counts' TTL.
+// KEYS: reply log (this generation), reply log (the neighbouring one), this hour's counts.
+// ARGV: message id, look in the neighbouring generation (1/0), this minute's field, counts' TTL.
 var countScript = redis.NewScript(`
 if ARGV[1] ~= '' then
   local done = redis.call('HGET', KEYS[1], ARGV[1])
@@ -175,9 +176,10 @@ return {0, m, h}
 // Count returns *hotline.AnsweredError with the reply (and no state).
 func (s *Store) Count(ctx context.Context, id, msgID string, now time.Time) (minute, hour int64, err error) {
 	gen := s.replyGen(now)
+	other, look := s.otherGen(gen, now)
 	res, err := countScript.Run(ctx, s.rdb,
-		[]string{s.repliesKey(id, gen), s.repliesKey(id, gen-1), s.countsKey(id, now)},
-		msgID, s.lookBack(gen, now), minuteField(now), int64(countsTTL/time.Second)).Slice()
+		[]string{s.repliesKey(id, gen), s.repliesKey(id, other), s.countsKey(id, now)},
+		msgID, look, minuteField(now), int64(countsTTL/time.Second)).Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("counting a message: %w", err)
 	}
@@ -193,12 +195,18 @@ func (s *Store) Count(ctx context.Context, id, msgID string, now time.Time) (min
 	return minute, hour, nil
 }
 
-// lookBack says whether a retry at now is also looked for in the generation before gen.
-func (s *Store) lookBack(gen int64, now time.Time) string {
-	if now.Sub(s.genStart(gen)) < retryWindow {
-		return "1"
+// otherGen is the generation a retry at now is looked for in besides gen, its own: the one
+// before, early in gen (the message came before the change of generation); the one after,
+// late in gen (another process whose clock runs a little ahead may have recorded it there).
+// look is "0" in the middle of a generation, where one look is enough.
+func (s *Store) otherGen(gen int64, now time.Time) (other int64, look string) {
+	switch {
+	case now.Sub(s.genStart(gen)) < retryWindow:
+		return gen - 1, "1"
+	case s.genStart(gen+1).Sub(now) < retryWindow:
+		return gen + 1, "1"
 	}
-	return "0"
+	return gen - 1, "0"
 }
 
 // commitScript is a message's one round trip: it recognises a message answered before,
@@ -210,10 +218,10 @@ func (s *Store) lookBack(gen int64, now time.Time) string {
 // (TTL 0) goes into the bucket hash and leaves the member's own key; any other goes into the
 // member's own key, with the TTL, and leaves the bucket.
 //
-// KEYS: bucket, member key, reply log (this generation), reply log (previous generation),
-// this hour's counts.
+// KEYS: bucket, member key, reply log (this generation), reply log (the neighbouring
+// generation, see otherGen), this hour's counts.
 // ARGV: expected state, new state, TTL, member id, message id, reply, reply log TTL, count
-// (1/0), minute limit, hour limit, reply log bound, look in the previous generation (1/0),
+// (1/0), minute limit, hour limit, reply log bound, look in the neighbouring generation (1/0),
 // this minute's field in the counts, the counts' TTL.
 var commitScript = redis.NewScript(`
 local durableNext = ARGV[3] == '0'
@@ -275,11 +283,12 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 		count = "1"
 	}
 	gen := s.replyGen(c.Now)
-	// A retry is looked for in the previous generation only early in the current one:
-	// Twilio retries within minutes, and the second look would cost every message a command.
-	previous := s.lookBack(gen, c.Now)
+	// A retry is looked for in a neighbouring generation only near the change of
+	// generation: Twilio retries within minutes, and a second look would cost every message
+	// a command.
+	other, previous := s.otherGen(gen, c.Now)
 	res, err := commitScript.Run(ctx, s.rdb,
-		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, gen-1),
+		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, other),
 			s.countsKey(id, c.Now)},
 		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
 		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous, minuteField(c.Now), int64(countsTTL/time.Second)).Slice()

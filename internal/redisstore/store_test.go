@@ -371,3 +371,28 @@ func TestCountRecognisesRetries(t *testing.T) {
 		t.Errorf("a new message: minute %d hour %d, %v; want 2 and 2 (the retry not counted)", minute, hour, err)
 	}
 }
+
+// TestRetryAcrossAClockAhead: a reply recorded by a process whose clock is a few minutes
+// ahead, already in the next generation, is found by a process still in the one before.
+func TestRetryAcrossAClockAhead(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	s, err := New(rdb, prefix, DefaultReplyTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := s.genStart(s.replyGen(time.Now()) + 1)
+	ahead := next.Add(2 * time.Minute) // the other process's clock: past the change
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("x"), MsgID: "SM1", Reply: []byte("r"), Now: ahead}); err != nil {
+		t.Fatal(err)
+	}
+	behind := next.Add(-3 * time.Minute)
+	var answered *hotline.AnsweredError
+	err = s.Save(ctx, "m", hotline.Commit{Expect: []byte("x"), State: []byte("y"), MsgID: "SM1", Reply: []byte("other"), Now: behind})
+	if !errors.As(err, &answered) || string(answered.Reply) != "r" {
+		t.Errorf("the retry on the slower clock: %v", err)
+	}
+	if _, _, err := s.Count(ctx, "m", "SM1", behind); !errors.As(err, &answered) {
+		t.Errorf("the retry, counted on the slower clock: %v", err)
+	}
+}
