@@ -51,6 +51,7 @@ func handleInboundSMS(d Deps) http.Handler {
 	inbound := d.Metrics.Counter("hotline_inbound_messages_total", "Inbound messages accepted (signature valid).", "", "")
 	replies := d.Metrics.Counter("hotline_replies_total", "Reply messages returned in TwiML.", "", "")
 	failures := d.Metrics.Counter("hotline_message_failures_total", "Inbound messages the engine could not handle (mostly Redis errors).", "", "")
+	silent := d.Metrics.Counter("hotline_unanswered_messages_total", "Inbound messages answered with no reply: from opted-out members, past the per-sender limit or hourly cap, or whose state cannot be read.", "", "")
 	latency := d.Metrics.Histogram("hotline_webhook_seconds", "Time to answer an inbound-message webhook.",
 		[]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -97,6 +98,9 @@ func handleInboundSMS(d Deps) http.Handler {
 			twilio.WriteTwiML(&buf, []string{d.Fallback})
 		}
 		replies.Add(int64(len(texts)))
+		if len(texts) == 0 {
+			silent.Inc()
+		}
 		w.Header().Set("Content-Type", twilio.ContentType)
 		w.Write(buf.Bytes())
 	})

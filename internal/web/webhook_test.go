@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -478,6 +479,15 @@ func TestSenderLimit(t *testing.T) {
 	}
 	if n := scripts.n.Load(); n != 0 {
 		t.Errorf("messages past the limit ran the commit script %d times: they must be dropped before any flow work", n)
+	}
+	resp, err := http.Get(s.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metricsText), "hotline_unanswered_messages_total 3") {
+		t.Errorf("/metrics does not count the 3 dropped messages:\n%s", metricsText)
 	}
 	if got := s.storedState(testSender); got != v {
 		t.Error("dropped messages changed the state")
