@@ -70,6 +70,9 @@ func TestMigrateLayout(t *testing.T) {
 	s.rdb.SAdd(ctx, s.prefix+":sub:{s}:bc:b1:es", subscriber)
 	s.rdb.SAdd(ctx, s.prefix+":sub:{s}:tmp:abcdefgh", subscriber)
 
+	if n := oldLayoutSeen(t, s); n != 4+4+1 {
+		t.Errorf("SealedValues names %d keys of the old layout, want 9 (4 members, 5 reply logs)", n)
+	}
 	if err := s.CheckLayout(ctx); !errors.Is(err, ErrOldLayout) {
 		t.Fatalf("CheckLayout before the migration: %v, want ErrOldLayout", err)
 	}
@@ -148,6 +151,24 @@ func TestMigrateLayout(t *testing.T) {
 	if err := s.CheckLayout(ctx); err != nil {
 		t.Errorf("CheckLayout after the migration: %v", err)
 	}
+	if n := oldLayoutSeen(t, s); n != 0 {
+		t.Errorf("SealedValues still names %d keys of the old layout", n)
+	}
+}
+
+// oldLayoutSeen counts the keys SealedValues names as of the old layout.
+func oldLayoutSeen(t *testing.T, s *Store) int {
+	t.Helper()
+	n := 0
+	for v, err := range s.SealedValues(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Kind == KindOldLayout {
+			n++
+		}
+	}
+	return n
 }
 
 func TestCheckLayoutMarksANewRedis(t *testing.T) {
