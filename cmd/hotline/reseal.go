@@ -88,6 +88,9 @@ type resealReport struct {
 	// and of values the hotline rewrote meanwhile with a key other than the newest.
 	unreadable, stillOld   []string
 	unreadableN, stillOldN int
+	// oldLayout counts the member keys still in the layout before bucket hashes: reseal does
+	// not touch them, so until `hotline migrate` moves them they may hold old keys' seals.
+	oldLayout int
 }
 
 // resealAll opens every sealed value of st and, when it was sealed with an older key, seals
@@ -132,6 +135,10 @@ func resealAll(ctx context.Context, st sealedStore, keys *privacy.Keys, dryRun b
 	for v, err := range st.SealedValues(ctx) {
 		if err != nil {
 			return nil, err
+		}
+		if v.Kind == redisstore.KindOldLayout {
+			rep.oldLayout++
+			continue
 		}
 		c := rep.counts[v.Kind]
 		c.checked++
@@ -185,7 +192,7 @@ func (r *resealReport) total() resealCounts {
 // the older sealing secrets can go.
 func (r *resealReport) safe() bool {
 	t := r.total()
-	return t.unreadable == 0 && r.stillOldN == 0 && (!r.dryRun || t.resealed == 0)
+	return t.unreadable == 0 && r.stillOldN == 0 && r.oldLayout == 0 && (!r.dryRun || t.resealed == 0)
 }
 
 // print writes the counts per kind, the places of unreadable values, and, last, whether the
@@ -221,6 +228,10 @@ func (r *resealReport) print(w io.Writer, sealing []string) {
 	}
 	list("does not open", r.unreadableN, r.unreadable)
 	list("rewritten meanwhile with an old key", r.stillOldN, r.stillOld)
+	if r.oldLayout > 0 {
+		fmt.Fprintf(w, "old layout: %d member %s in the layout before bucket hashes, not re-sealed: run `hotline migrate` (docs/deploy.md), then reseal again\n",
+			r.oldLayout, plural(r.oldLayout, "key is", "keys are"))
+	}
 	fmt.Fprintln(w, "the spool file (on each web machine's disk, not in Redis) is not re-sealed: it is replayed within minutes of Redis coming back")
 
 	if r.safe() {
@@ -248,6 +259,9 @@ func (r *resealReport) print(w io.Writer, sealing []string) {
 	if t.unreadable > 0 {
 		why = append(why, fmt.Sprintf("%d %s not open", t.unreadable, plural(t.unreadable, "value does", "values do")))
 	}
+	if r.oldLayout > 0 {
+		why = append(why, fmt.Sprintf("%d member %s in the old layout (run `hotline migrate`)", r.oldLayout, plural(r.oldLayout, "key is", "keys are")))
+	}
 	if r.stillOldN > 0 {
 		why = append(why, fmt.Sprintf("%d %s rewritten meanwhile with an older key (is every process running with the new HOTLINE_SEALING_SECRETS?)",
 			r.stillOldN, plural(r.stillOldN, "value was", "values were")))
@@ -264,6 +278,8 @@ func (r *resealReport) err() error {
 		return fmt.Errorf("reseal: %d sealed %s not open with the configured secrets; keep every secret", t.unreadable, plural(t.unreadable, "value does", "values do"))
 	case r.stillOldN > 0:
 		return fmt.Errorf("reseal: %d %s rewritten with an old key meanwhile; redeploy every process with the new secret and run reseal again", r.stillOldN, plural(r.stillOldN, "value was", "values were"))
+	case r.oldLayout > 0:
+		return fmt.Errorf("reseal: %d member %s in the layout before bucket hashes; run `hotline migrate`, then reseal again", r.oldLayout, plural(r.oldLayout, "key is", "keys are"))
 	}
 	return nil
 }

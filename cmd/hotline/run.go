@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return importZips(ctx, args, getenv, stdout, stderr)
 	case "reseal":
 		return reseal(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout, stderr)
 	case "check":
 		return check(args, getenv, stdout, stderr)
 	case "loadtest":
@@ -67,6 +69,10 @@ Usage:
   hotline reseal [--dry-run]       re-seal every sealed value in REDIS_URL's Redis with the
                                    newest of HOTLINE_SEALING_SECRETS, beside a running hotline;
                                    says when the old sealing secrets may be removed
+  hotline migrate [--dry-run]      move REDIS_URL's members from the key layout before bucket
+                                   hashes; required once when upgrading such a deployment
+                                   (serve and worker refuse to start until then); safe to
+                                   run again and beside a running hotline
   hotline loadtest --url URL …     send signed webhooks at a set rate; print throughput, latency
   hotline help                     this text
 

@@ -30,6 +30,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.close()
+	// A Redis still in the old key layout would look empty: every member, opt-outs
+	// included, forgotten. One GET once migrated.
+	if err := a.store.CheckLayout(ctx); err != nil {
+		return err
+	}
 	fallback, err := a.fallback()
 	if err != nil {
 		return err

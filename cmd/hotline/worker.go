@@ -22,6 +22,11 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer a.close()
+	// A Redis still in the old key layout would look empty: every member, opt-outs
+	// included, forgotten. One GET once migrated.
+	if err := a.store.CheckLayout(ctx); err != nil {
+		return err
+	}
 	if cfg.MetricsAddr != "" {
 		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
 			return err

@@ -25,12 +25,18 @@ type SealedKind string
 const (
 	KindMember       SealedKind = "member state"    // P:mb:{b} field <id>; context <id>:s
 	KindConversation SealedKind = "conversation"    // P:m:{b}:<id>; context <id>:s
-	KindReply        SealedKind = "reply"           // P:m:{b}:<id>:r field <MessageSid>; context <id>:r:<MessageSid>
+	KindReply        SealedKind = "reply"           // P:m:{b}:<id>:r:<gen> field <MessageSid>; context <id>:r:<MessageSid>
 	KindOrganizer    SealedKind = "organizer phone" // P:org:<id> field phone; context org:<id>
 	KindVolunteer    SealedKind = "volunteer phone" // P:vol:<id> field phone; context vol:<id>
 	KindCaseAddress  SealedKind = "case address"    // P:case:{c<n>} field addr; context caseaddr:<member id>
 	KindTranscript   SealedKind = "case transcript" // P:case:{c<n>}:t item i; context case:<n>
 )
+
+// KindOldLayout is a member's hash or reply log in the layout before bucket hashes
+// (P:m:{<id>}, P:m:{<id>}:r). SealedValues names such a key, with no value: it is not
+// re-sealed in place but moved by MigrateLayout, which has to run first. It is not one of
+// SealedKinds.
+const KindOldLayout SealedKind = "old layout"
 
 // SealedKinds lists every kind, in the order reports show them.
 var SealedKinds = []SealedKind{KindMember, KindConversation, KindReply, KindOrganizer, KindVolunteer, KindCaseAddress, KindTranscript}
@@ -64,8 +70,9 @@ const scanCount = 1000
 
 // SealedValues walks every sealed value under the prefix. A value written while the walk
 // runs may be seen in its old form, its new form, or not at all; one that exists throughout
-// is seen at least once (SCAN's guarantee; a key may also be seen twice). Iteration stops at
-// the first error, which is yielded last.
+// is seen at least once (SCAN's guarantee; a key may also be seen twice). Keys of the old
+// layout come as one Sealed of KindOldLayout each. Iteration stops at the first error, which
+// is yielded last.
 func (s *Store) SealedValues(ctx context.Context) iter.Seq2[Sealed, error] {
 	return func(yield func(Sealed, error) bool) {
 		stopped := errors.New("stopped")
@@ -143,11 +150,16 @@ func (s *Store) classify(key string) (sealedKey, bool) {
 	switch {
 	case strings.HasPrefix(rest, "mb:{"):
 		b := strings.TrimSuffix(strings.TrimPrefix(rest, "mb:{"), "}")
-		if n, err := strconv.ParseUint(b, 16, 32); err == nil && n < memberBuckets && key == s.prefix+":mb:{"+strconv.FormatUint(n, 16)+"}" {
+		if isBucket(b) && key == s.prefix+":mb:{"+b+"}" {
 			k.kind = KindMember
 			return k, true
 		}
 	case strings.HasPrefix(rest, "m:{"):
+		if id, suffix, ok := s.oldMemberKey(key); ok {
+			// The old layout's keys holding sealed values: a member's hash, a reply log.
+			k.kind, k.id = KindOldLayout, id
+			return k, suffix == "" || suffix == ":r"
+		}
 		_, tail, ok := strings.Cut(rest, "}:")
 		if !ok {
 			return k, false
@@ -209,6 +221,10 @@ func (s *Store) sealedIn(ctx context.Context, keys []string, each func(Sealed) e
 			continue
 		}
 		switch k.kind {
+		case KindOldLayout:
+			if err := each(Sealed{Kind: k.kind, Key: key}); err != nil {
+				return err
+			}
 		case KindConversation:
 			singles = append(singles, single{k, p.Get(ctx, key)})
 		case KindOrganizer, KindVolunteer:

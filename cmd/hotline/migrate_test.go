@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+)
+
+// seedOldMember writes a member of phone as the layout before bucket hashes kept it: a hash
+// of a version and the JSON state, sealed under the hotline's secret, with no TTL (durable).
+func (h *hotlineProc) seedOldMember(phone string, st flow.State) string {
+	h.t.Helper()
+	keys, err := privacy.NewKeys(h.env["HOTLINE_SECRET"])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	id := keys.MemberID(hotline.SMS, phone)
+	plain, err := json.Marshal(st)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx := context.Background()
+	rdb := h.redisOf()
+	p := h.env["HOTLINE_KEY_PREFIX"]
+	if err := rdb.HSet(ctx, p+":m:{"+id+"}", "v", 2, "s", keys.Seal(plain, []byte(id+":s"))).Err(); err != nil {
+		h.t.Fatal(err)
+	}
+	for _, a := range st.Areas {
+		rdb.SAdd(ctx, p+":sub:{s}:"+a+":"+st.Lang, id)
+		rdb.SAdd(ctx, p+":sub:{s}:*:"+st.Lang, id)
+	}
+	return id
+}
+
+// runMigrate runs `hotline migrate args…` with env and returns its output.
+func runMigrate(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"migrate"}, args...), envOf(env), nil, &out, &errOut)
+	if m := phoneInLog.FindString(out.String() + errOut.String()); m != "" {
+		t.Errorf("migrate printed a phone number %q", m)
+	}
+	return out.String(), err
+}
+
+// TestUpgradeFromOldLayout: a deployment upgraded from the layout before bucket hashes keeps
+// its members. serve and worker refuse to start until `hotline migrate` has run (they would
+// see no member, and answer and alert those who opted out); reseal refuses to call it safe;
+// after the migration an opted-out member is still not answered and a subscriber still gets
+// alerts.
+func TestUpgradeFromOldLayout(t *testing.T) {
+	h := hotlineEnv(t, nil)
+	const optedOut, subscriber = "+15055550701", "+15055550702"
+	h.seedOldMember(optedOut, flow.State{Lang: "es", OptedOut: true})
+	subID := h.seedOldMember(subscriber, flow.State{Lang: "es", Areas: []string{"albuquerque"}, Address: subscriber})
+
+	for _, cmd := range []string{"serve", "worker"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var out bytes.Buffer
+		err := run(ctx, []string{cmd}, envOf(h.env), nil, &out, &syncBuffer{})
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "hotline migrate") {
+			t.Fatalf("%s on the old layout: %v, want a refusal naming hotline migrate", cmd, err)
+		}
+		if strings.Contains(out.String(), "hotline") {
+			t.Errorf("%s served before refusing", cmd)
+		}
+	}
+	out, err := runReseal(t, h.env)
+	if err == nil || !strings.Contains(out, "hotline migrate") || !strings.HasPrefix(lastLine(out), "NOT safe") {
+		t.Errorf("reseal on the old layout: %v\n%s", err, out)
+	}
+
+	out, err = runMigrate(t, h.env, "--dry-run")
+	if err != nil || !strings.Contains(out, "durable members (subscribed or opted out) would move: 2") {
+		t.Fatalf("migrate --dry-run: %v\n%s", err, out)
+	}
+	out, err = runMigrate(t, h.env)
+	if err != nil || !strings.Contains(out, "durable members (subscribed or opted out) moved: 2") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if out, err = runMigrate(t, h.env); err != nil || !strings.Contains(out, "moved: 0") {
+		t.Errorf("migrate again: %v\n%s", err, out)
+	}
+
+	p := startHotlineSharing(t, h)
+	if reply := p.text(optedOut, "hola"); strings.Contains(reply, "<Message>") {
+		t.Errorf("the opted-out member was answered after the upgrade: %s", reply)
+	}
+	ids, err := h.store().Subscribers(context.Background(), redisstore.AllAreas, "es")
+	if err != nil || !slices.Equal(ids, []string{subID}) {
+		t.Errorf("everyone in es after the upgrade: %v, %v; want the subscriber", ids, err)
+	}
+	tok := p.organizer("Ana", "+15055550901")
+	var b bcJSON
+	p.api(tok, "POST", "/admin/broadcasts", map[string]any{"text": map[string]string{"es": "hola", "en": "hi"}, "areas": []string{"albuquerque"}}, &b)
+	p.api(tok, "POST", "/admin/broadcasts/"+b.ID+"/send", nil, &b)
+	if done := p.waitDone(tok, b.ID, 10*time.Second); done.Sent != 1 {
+		t.Errorf("the alert after the upgrade: %+v, want it sent to the subscriber", done)
+	}
+	out, err = runReseal(t, h.env)
+	if err != nil || !strings.Contains(lastLine(out), "safe:") {
+		t.Errorf("reseal after the migration: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,370 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Moving from the layout before bucket hashes (docs/deploy.md, "Upgrading"). Until then each
+// member was a hash P:m:{<id>} of a version number (v) and a sealed state (s), with a TTL for
+// a conversation and none for a subscriber or an opt-out; the replies were P:m:{<id>}:r and
+// :rt, the counts P:m:{<id>}:q:…; and P:sub:{s}:*:<lang> listed every subscriber beside the
+// area sets. The hotline no longer reads any of it, so a deployment that upgrades without
+// MigrateLayout would forget every member, and with them every opt-out.
+
+// layoutKey names the key layout the data is in. The startup check reads it, so that a
+// migrated or new deployment starts with one GET.
+func (s *Store) layoutKey() string { return s.prefix + ":layout" }
+
+// layoutVersion is the layout of this code: bucket hashes, and the areas sets.
+const layoutVersion = "2"
+
+// ErrOldLayout is returned by CheckLayout when Redis holds members in the layout before
+// bucket hashes, which this code does not read.
+var ErrOldLayout = errors.New("Redis holds members in the layout before bucket hashes, which this version does not read: run `hotline migrate` (docs/deploy.md), then start again")
+
+// isBucket reports whether tag is a member bucket as bucketOf writes it. An old member id
+// (26 base32 characters) never is one.
+func isBucket(tag string) bool {
+	n, err := strconv.ParseUint(tag, 16, 32)
+	return err == nil && n < memberBuckets && strconv.FormatUint(n, 16) == tag
+}
+
+// oldMemberKey parses a key of the old layout: P:m:{<id>} followed by suffix ("" for the
+// member's hash, ":r", ":rt", ":q:…" for the rest). Keys of today's layout (the tag is a
+// bucket) and anything else are refused.
+func (s *Store) oldMemberKey(key string) (id, suffix string, ok bool) {
+	rest, ok := strings.CutPrefix(key, s.prefix+":m:{")
+	if !ok {
+		return "", "", false
+	}
+	id, suffix, ok = strings.Cut(rest, "}")
+	if !ok || id == "" || strings.ContainsAny(id, ":{") || isBucket(id) {
+		return "", "", false
+	}
+	return id, suffix, true
+}
+
+// oldHashKey is member id's hash in the old layout; oldHashKey(id)+":r" and ":rt" were its
+// reply log and the log's time index, in the same slot.
+func (s *Store) oldHashKey(id string) string { return s.prefix + ":m:{" + id + "}" }
+
+// globEscape quotes the characters SCAN's MATCH would read as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// errFound stops a scan at the first key it looks for.
+var errFound = errors.New("found")
+
+// CheckLayout refuses to go on (with ErrOldLayout) while Redis holds members in the layout
+// before bucket hashes. A Redis marked with this layout costs one GET; an unmarked one is
+// scanned once for an old member, and marked when it has none (a new deployment).
+func (s *Store) CheckLayout(ctx context.Context) error {
+	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+	switch {
+	case err == nil && v == layoutVersion:
+		return nil
+	case err == nil:
+		return fmt.Errorf("Redis is marked with key layout %q (%s), which this version does not know: is an older version running against a newer deployment?", v, s.layoutKey())
+	case !errors.Is(err, redis.Nil):
+		return fmt.Errorf("reading the key layout: %w", err)
+	}
+	err = scanKeys(ctx, s.rdb, globEscape(s.prefix)+":m:{*}", func(keys []string) error {
+		for _, k := range keys {
+			if _, suffix, ok := s.oldMemberKey(k); ok && suffix == "" {
+				return errFound
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return ErrOldLayout
+	}
+	if err != nil {
+		return fmt.Errorf("looking for members in the old layout: %w", err)
+	}
+	if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
+		return fmt.Errorf("marking the key layout: %w", err)
+	}
+	return nil
+}
+
+// MigrationReport counts what MigrateLayout did, or in a dry run would do.
+type MigrationReport struct {
+	DryRun bool
+	// Durable and Conversations are the old members moved into a bucket hash and into a key
+	// of their own (keeping the TTL they had left).
+	Durable, Conversations int
+	// AlreadyPresent are old members left unmoved because they have a state in the new
+	// layout: they wrote since the upgrade, and that state is the newer.
+	AlreadyPresent int
+	// OldKeysDeleted counts the old keys deleted: members' hashes, reply logs and their
+	// indexes, counts.
+	OldKeysDeleted int
+	// AreaRegistrations are the (area, language) pairs added to the areas sets.
+	AreaRegistrations int
+	// AllAreaSetsDeleted are the old sets of every subscriber in a language.
+	AllAreaSetsDeleted int
+}
+
+// moveScript writes an old member's sealed state where this layout keeps it, unless the
+// member has a state there already (they wrote since the upgrade): a durable state (TTL
+// "0") as a field of the bucket hash, any other as the member's own key with the TTL it had
+// left. Both keys carry the bucket's hash tag. It answers 1 when it wrote, 0 when not.
+//
+// KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0".
+var moveScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if ARGV[3] == '0' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
+
+// MigrateLayout moves every member of the old layout into this one, registers every area
+// that has subscribers in the areas sets, deletes the old keys, and marks Redis with this
+// layout. Sealed states move as they are, without being opened: flow.DecodeState reads the
+// old JSON states too.
+//
+// It may run beside a running hotline and any number of times: the old and new keys of a
+// member are in different hash slots, so each member is moved in two steps that are each
+// safe to repeat (write the new place unless the member has a state there, then delete the
+// old keys), and a pass stopped between them is finished by the next. A dry run writes
+// nothing and counts what a pass would do.
+func (s *Store) MigrateLayout(ctx context.Context, dryRun bool) (MigrationReport, error) {
+	rep := MigrationReport{DryRun: dryRun}
+	err := scanKeys(ctx, s.rdb, globEscape(s.prefix)+":m:{*", func(keys []string) error {
+		return s.migrateMembers(ctx, keys, dryRun, &rep)
+	})
+	if err != nil {
+		return rep, fmt.Errorf("moving members: %w", err)
+	}
+	if err := s.migrateAreas(ctx, dryRun, &rep); err != nil {
+		return rep, fmt.Errorf("registering areas: %w", err)
+	}
+	if !dryRun {
+		if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
+			return rep, fmt.Errorf("marking the key layout: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// migrateMembers moves the old members among keys (one page of a SCAN) and deletes their old
+// keys, and the old keys of members already gone (reply logs and counts outlive a
+// conversation's hash).
+func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, rep *MigrationReport) error {
+	type old struct {
+		id    string
+		state *redis.StringCmd
+		ttl   *redis.DurationCmd
+	}
+	var members []old
+	var leftovers []string
+	p := s.rdb.Pipeline()
+	for _, k := range keys {
+		id, suffix, ok := s.oldMemberKey(k)
+		switch {
+		case !ok:
+		case suffix == "":
+			members = append(members, old{id, p.HGet(ctx, k, "s"), p.PTTL(ctx, k)})
+		case suffix == ":r" || suffix == ":rt" || strings.HasPrefix(suffix, ":q:"):
+			leftovers = append(leftovers, k)
+		}
+	}
+	if len(members) > 0 {
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("reading old members: %w", err)
+		}
+	}
+
+	// Write the new places first: the old keys go only once their state is safe. In a dry
+	// run, only look whether the member has a state in the new layout already.
+	type move struct {
+		durable  bool
+		moved    *redis.Cmd
+		hasKey   *redis.IntCmd
+		inBucket *redis.BoolCmd
+	}
+	var moves []move
+	p = s.rdb.Pipeline()
+	for _, m := range members {
+		state, err := m.state.Bytes()
+		ttl := m.ttl.Val()
+		switch {
+		case errors.Is(err, redis.Nil) || ttl == -2:
+			continue // gone since the scan, or a hash with no state: nothing to move
+		case err != nil:
+			return fmt.Errorf("reading an old member: %w", err)
+		}
+		mv := move{durable: ttl == -1}
+		px := "0"
+		if !mv.durable {
+			px = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
+		}
+		if dryRun {
+			mv.hasKey = p.Exists(ctx, s.memberKey(m.id))
+			mv.inBucket = p.HExists(ctx, s.bucketKey(m.id), m.id)
+		} else {
+			// Eval, not EvalSha: a pipeline cannot load a missing script and retry.
+			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, m.id, state, px)
+		}
+		moves = append(moves, mv)
+	}
+	if len(moves) > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("moving old members: %w", err)
+		}
+	}
+	for _, mv := range moves {
+		var wrote bool
+		if dryRun {
+			wrote = mv.hasKey.Val() == 0 && !mv.inBucket.Val()
+		} else {
+			n, err := mv.moved.Int64()
+			if err != nil {
+				return fmt.Errorf("moving an old member: %w", err)
+			}
+			wrote = n == 1
+		}
+		switch {
+		case !wrote:
+			rep.AlreadyPresent++
+		case mv.durable:
+			rep.Durable++
+		default:
+			rep.Conversations++
+		}
+	}
+
+	// Then the old keys. A member's keys share its old hash tag, so one DEL takes them all.
+	var dels []*redis.IntCmd
+	p = s.rdb.Pipeline()
+	del := func(keys ...string) {
+		if dryRun {
+			dels = append(dels, p.Exists(ctx, keys...))
+		} else {
+			dels = append(dels, p.Del(ctx, keys...))
+		}
+	}
+	for _, m := range members {
+		k := s.oldHashKey(m.id)
+		del(k, k+":r", k+":rt")
+	}
+	// A dry run counts a reply log with its member when the member is there, as a pass
+	// would delete it with the member (and find nothing left to delete on its own).
+	var owners []*redis.IntCmd
+	for _, k := range leftovers {
+		del(k)
+		if id, suffix, _ := s.oldMemberKey(k); dryRun && (suffix == ":r" || suffix == ":rt") {
+			owners = append(owners, p.Exists(ctx, s.oldHashKey(id)))
+		} else {
+			owners = append(owners, nil)
+		}
+	}
+	if len(dels) == 0 {
+		return nil
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		return fmt.Errorf("deleting old keys: %w", err)
+	}
+	for i, d := range dels {
+		if j := i - len(members); j >= 0 && owners[j] != nil && owners[j].Val() > 0 {
+			continue
+		}
+		rep.OldKeysDeleted += int(d.Val())
+	}
+	return nil
+}
+
+// subsPrefix is what every subscription set's name starts with.
+func (s *Store) subsPrefix() string { return s.prefix + ":sub:{s}:" }
+
+// migrateAreas registers the area of every subscription set in its language's areas set,
+// and then deletes the old sets of every subscriber in a language, which nothing reads now.
+func (s *Store) migrateAreas(ctx context.Context, dryRun bool, rep *MigrationReport) error {
+	areas := map[string][]string{} // language → areas with a set
+	var everyone []string
+	err := scanKeys(ctx, s.rdb, globEscape(s.subsPrefix())+"*", func(keys []string) error {
+		for _, k := range keys {
+			area, lang, ok := strings.Cut(strings.TrimPrefix(k, s.subsPrefix()), ":")
+			switch {
+			case !ok || !isName(lang, false):
+				// A broadcast's recipients (bc:<id>:<lang>) have a colon in lang.
+			case area == AllAreas:
+				everyone = append(everyone, k)
+			case area != "tmp" && isName(area, true):
+				areas[lang] = append(areas[lang], area)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for lang, as := range areas {
+		if dryRun {
+			in, err := s.rdb.SMIsMember(ctx, s.areasKey(lang), toAny(as)...).Result()
+			if err != nil {
+				return err
+			}
+			for _, yes := range in {
+				if !yes {
+					rep.AreaRegistrations++
+				}
+			}
+			continue
+		}
+		n, err := s.rdb.SAdd(ctx, s.areasKey(lang), toAny(as)...).Result()
+		if err != nil {
+			return err
+		}
+		rep.AreaRegistrations += int(n)
+	}
+	if !dryRun && len(everyone) > 0 {
+		// Every subscription set carries the {s} tag, so one DEL takes them all.
+		if err := s.rdb.Del(ctx, everyone...).Err(); err != nil {
+			return fmt.Errorf("deleting the old sets of every subscriber: %w", err)
+		}
+	}
+	rep.AllAreaSetsDeleted = len(everyone)
+	return nil
+}
+
+// isName reports whether v is a non-empty run of lowercase letters, and of digits and '-'
+// when digits is set: the form of area ids and language codes.
+func isName(v string, digits bool) bool {
+	if v == "" {
+		return false
+	}
+	for _, r := range v {
+		ok := r >= 'a' && r <= 'z' || digits && (r >= '0' && r <= '9' || r == '-')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
