@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/redistest"
+	"github.com/communityhotline/hotline/internal/shareddata"
 )
 
 // TestMain runs the tests, or, when a test starts this binary as a hotline process
@@ -161,31 +162,12 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 }
 
-// zipCSV is the shared ZIP test data (../shared/data/nm-zip-county.csv, never committed).
-// Where HOTLINE_TEST_ZIP_CSV names it (CI does), a missing file fails the test; elsewhere it
-// is looked for beside the repository and the test is skipped, saying so, without it.
-func zipCSV(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("HOTLINE_TEST_ZIP_CSV")
-	required := path != "" || os.Getenv("CI") != ""
-	if path == "" {
-		path = "../../../shared/data/nm-zip-county.csv"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if required {
-			t.Fatalf("the ZIP test data is required here: %v", err)
-		}
-		t.Skipf("no ZIP test data at %s (see README: tests)", path)
-	}
-	return path
-}
-
 func TestImportZipsThenAskByZip(t *testing.T) {
 	url := redistest.URL(t)
 	_, prefix := redistest.Open(t) // for its prefix and clean-up
 	env := envOf(map[string]string{"REDIS_URL": url, "HOTLINE_KEY_PREFIX": prefix})
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"import-zips", zipCSV(t)}, env, nil, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"import-zips", shareddata.ZipCSV(t)}, env, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "imported ") || !strings.Contains(out.String(), "skipped line") {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -15,29 +13,20 @@ import (
 // they would not see any member, so every opt-out would be forgotten. It is safe to run
 // again and beside a running hotline.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fset := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	dryRun := fset.Bool("dry-run", false, "count what would be moved, and write nothing")
-	if err := fset.Parse(args); err != nil {
+	dryRun, err := parseDryRun("migrate", "moved", args, stderr)
+	if err != nil {
 		return err
-	}
-	if fset.NArg() > 0 {
-		return errors.New("usage: hotline migrate [--dry-run]")
 	}
 	cfg, err := sharedRedisConfig(getenv, "migrate", "it moves the members of a deployed hotline")
 	if err != nil {
 		return err
 	}
-	rdb, closeRedis, err := openRedis(cfg, newLogger(cfg, stderr))
+	store, closeStore, err := openDeployedStore(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	store, err := redisstore.New(rdb, cfg.KeyPrefix, redisstore.DefaultReplyTTL)
-	if err != nil {
-		return err
-	}
-	rep, err := store.MigrateLayout(ctx, *dryRun)
+	defer closeStore()
+	rep, err := store.MigrateLayout(ctx, dryRun)
 	if err != nil {
 		return err
 	}

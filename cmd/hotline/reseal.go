@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -20,14 +19,9 @@ import (
 // rewrote meanwhile is left alone. It exits non-zero when a value does not open, so nobody
 // removes a secret while something depends on it.
 func reseal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fset := flag.NewFlagSet("reseal", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	dryRun := fset.Bool("dry-run", false, "count what would be re-sealed, and write nothing")
-	if err := fset.Parse(args); err != nil {
+	dryRun, err := parseDryRun("reseal", "re-sealed", args, stderr)
+	if err != nil {
 		return err
-	}
-	if fset.NArg() > 0 {
-		return errors.New("usage: hotline reseal [--dry-run]")
 	}
 	cfg, err := sharedRedisConfig(getenv, "reseal", "it re-seals the data of a deployed hotline")
 	if err != nil {
@@ -41,16 +35,12 @@ func reseal(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("HOTLINE_SECRET: %w", err)
 	}
-	rdb, closeRedis, err := openRedis(cfg, newLogger(cfg, stderr))
+	store, closeStore, err := openDeployedStore(cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	store, err := redisstore.New(rdb, cfg.KeyPrefix, redisstore.DefaultReplyTTL)
-	if err != nil {
-		return err
-	}
-	rep, err := resealAll(ctx, store, keys, *dryRun)
+	defer closeStore()
+	rep, err := resealAll(ctx, store, keys, dryRun)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
 // errUsage marks an error in how the command was called; run prints the usage with it.
@@ -99,4 +101,34 @@ func sharedRedisConfig(getenv func(string) string, cmd, why string) (config.Conf
 		return cfg, fmt.Errorf("%s needs REDIS_URL: %s", cmd, why)
 	}
 	return cfg, nil
+}
+
+// parseDryRun parses the one flag of the maintenance commands (migrate, reseal): --dry-run,
+// which says what they would do, and writes nothing.
+func parseDryRun(cmd, what string, args []string, stderr io.Writer) (bool, error) {
+	fset := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	dryRun := fset.Bool("dry-run", false, "count what would be "+what+", and write nothing")
+	if err := fset.Parse(args); err != nil {
+		return false, err
+	}
+	if fset.NArg() > 0 {
+		return false, fmt.Errorf("usage: hotline %s [--dry-run]", cmd)
+	}
+	return *dryRun, nil
+}
+
+// openDeployedStore opens the Redis cfg names and the store on it, for a maintenance command;
+// the function returned closes them.
+func openDeployedStore(cfg config.Config, stderr io.Writer) (*redisstore.Store, func(), error) {
+	rdb, closeRedis, err := openRedis(cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := redisstore.New(rdb, cfg.KeyPrefix, redisstore.DefaultReplyTTL)
+	if err != nil {
+		closeRedis()
+		return nil, nil, err
+	}
+	return store, closeRedis, nil
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/shareddata"
 )
 
 // stripAccents writes a name the way many phones and members do, without accents.
@@ -278,9 +279,9 @@ func TestMatchCountyName(t *testing.T) {
 }
 
 // TestMatchCountyNameZipCSV maps every county spelling of the ZIP table an importer will read.
-// The table is not part of the repository (zipCSV).
+// The table is not part of the repository (shareddata.ZipCSV).
 func TestMatchCountyNameZipCSV(t *testing.T) {
-	f, err := os.Open(zipCSV(t))
+	f, err := os.Open(shareddata.ZipCSV(t))
 	if err != nil {
 		t.Fatal(err)
 	}

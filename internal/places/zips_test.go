@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/communityhotline/hotline/internal/shareddata"
 )
 
 func TestParseZipCSV(t *testing.T) {
@@ -47,7 +49,7 @@ func TestParseZipCSVBadHeader(t *testing.T) {
 
 // TestSharedZipFile imports the project's test data.
 func TestSharedZipFile(t *testing.T) {
-	f, err := os.Open(zipCSV(t))
+	f, err := os.Open(shareddata.ZipCSV(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,23 +88,4 @@ func TestZipTable(t *testing.T) {
 			t.Errorf("IsZip(%q)", s)
 		}
 	}
-}
-
-// zipCSV is the shared ZIP test data (../shared/data/nm-zip-county.csv, never committed).
-// Where HOTLINE_TEST_ZIP_CSV names it (CI does), a missing file fails the test; elsewhere it
-// is looked for beside the repository and the test is skipped, saying so, without it.
-func zipCSV(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("HOTLINE_TEST_ZIP_CSV")
-	required := path != "" || os.Getenv("CI") != ""
-	if path == "" {
-		path = "../../../shared/data/nm-zip-county.csv"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if required {
-			t.Fatalf("the ZIP test data is required here: %v", err)
-		}
-		t.Skipf("no ZIP test data at %s (see README: tests)", path)
-	}
-	return path
 }
