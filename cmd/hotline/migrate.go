@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -13,7 +14,10 @@ import (
 // they would not see any member, so every opt-out would be forgotten. It is safe to run
 // again and beside a running hotline.
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	dryRun, err := parseDryRun("migrate", "moved", args, stderr)
+	var preferOld bool
+	dryRun, err := parseDryRun("migrate", "moved", args, stderr, func(f *flag.FlagSet) {
+		f.BoolVar(&preferOld, "prefer-old", false, "for members with a state in both layouts, keep the old layout's (written by an old-version process after a first migration)")
+	})
 	if err != nil {
 		return err
 	}
@@ -26,11 +30,14 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer closeStore()
-	rep, err := store.MigrateLayout(ctx, dryRun)
+	rep, err := store.MigrateLayout(ctx, dryRun, preferOld)
 	if err != nil {
 		return err
 	}
 	printMigration(stdout, rep)
+	if rep.Conflicts > 0 {
+		return fmt.Errorf("%d members have a state in both layouts, both kept: a process of the old version wrote after a migration (or this one ran late). Stop every old-version process, then run `hotline migrate --prefer-old` to keep the old layout's state (docs/deploy.md)", rep.Conflicts)
+	}
 	return nil
 }
 
@@ -43,7 +50,7 @@ func printMigration(w io.Writer, r redisstore.MigrationReport) {
 	}
 	fmt.Fprintf(w, "durable members (subscribed or opted out) %s: %d\n", verb, r.Durable)
 	fmt.Fprintf(w, "conversations %s (keeping their TTL): %d\n", verb, r.Conversations)
-	fmt.Fprintf(w, "members left as they are (they have written since the upgrade): %d\n", r.AlreadyPresent)
+	fmt.Fprintf(w, "members with a state in both layouts, both kept (conflicts): %d\n", r.Conflicts)
 	fmt.Fprintf(w, "old keys deleted: %d\n", r.OldKeysDeleted)
 	fmt.Fprintf(w, "areas registered for alerts to everyone: %d\n", r.AreaRegistrations)
 	fmt.Fprintf(w, "old sets of every subscriber deleted: %d\n", r.AllAreaSetsDeleted)

@@ -103,17 +103,20 @@ func sharedRedisConfig(getenv func(string) string, cmd, why string) (config.Conf
 	return cfg, nil
 }
 
-// parseDryRun parses the one flag of the maintenance commands (migrate, reseal): --dry-run,
-// which says what they would do, and writes nothing.
-func parseDryRun(cmd, what string, args []string, stderr io.Writer) (bool, error) {
+// parseDryRun parses the flags of the maintenance commands (migrate, reseal): --dry-run,
+// which says what they would do and writes nothing, and any a command adds with more.
+func parseDryRun(cmd, what string, args []string, stderr io.Writer, more ...func(*flag.FlagSet)) (bool, error) {
 	fset := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	dryRun := fset.Bool("dry-run", false, "count what would be "+what+", and write nothing")
+	for _, add := range more {
+		add(fset)
+	}
 	if err := fset.Parse(args); err != nil {
 		return false, err
 	}
 	if fset.NArg() > 0 {
-		return false, fmt.Errorf("usage: hotline %s [--dry-run]", cmd)
+		return false, fmt.Errorf("usage: hotline %s [flags] (hotline %s -h)", cmd, cmd)
 	}
 	return *dryRun, nil
 }

@@ -108,9 +108,11 @@ type MigrationReport struct {
 	// Durable and Conversations are the old members moved into a bucket hash and into a key
 	// of their own (keeping the TTL they had left).
 	Durable, Conversations int
-	// AlreadyPresent are old members left unmoved because they have a state in the new
-	// layout: they wrote since the upgrade, and that state is the newer.
-	AlreadyPresent int
+	// Conflicts are old members that have a state in the new layout too: some process wrote
+	// the old layout after a migration (an old version still running), or the new one
+	// before it. Which state is the newer cannot be told, and the old one may hold an
+	// opt-out, so both are kept and reported; preferOld settles them for the old state.
+	Conflicts int
 	// OldKeysDeleted counts the old keys deleted: members' hashes, reply logs and their
 	// indexes, counts.
 	OldKeysDeleted int
@@ -120,18 +122,23 @@ type MigrationReport struct {
 	AllAreaSetsDeleted int
 }
 
-// moveScript writes an old member's sealed state where this layout keeps it, unless the
-// member has a state there already (they wrote since the upgrade): a durable state (TTL
-// "0") as a field of the bucket hash, any other as the member's own key with the TTL it had
-// left. Both keys carry the bucket's hash tag. It answers 1 when it wrote, 0 when not.
+// moveScript writes an old member's sealed state where this layout keeps it: a durable
+// state (TTL "0") as a field of the bucket hash, any other as the member's own key with the
+// TTL it had left. If the member has a state in this layout already, it writes nothing
+// (answers 0) unless told to prefer the old state ("1"), which then replaces it wherever it
+// is. Both keys carry the bucket's hash tag. It answers 1 when it wrote.
 //
-// KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0".
+// KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0",
+// prefer the old state (1/0).
 var moveScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local present = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1
+if present and ARGV[4] ~= '1' then return 0 end
 if ARGV[3] == '0' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('DEL', KEYS[2])
 else
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('HDEL', KEYS[1], ARGV[1])
 end
 return 1
 `)
@@ -146,10 +153,10 @@ return 1
 // safe to repeat (write the new place unless the member has a state there, then delete the
 // old keys), and a pass stopped between them is finished by the next. A dry run writes
 // nothing and counts what a pass would do.
-func (s *Store) MigrateLayout(ctx context.Context, dryRun bool) (MigrationReport, error) {
+func (s *Store) MigrateLayout(ctx context.Context, dryRun, preferOld bool) (MigrationReport, error) {
 	rep := MigrationReport{DryRun: dryRun}
 	err := scanKeys(ctx, s.rdb, globEscape(s.prefix)+":m:{*", func(keys []string) error {
-		return s.migrateMembers(ctx, keys, dryRun, &rep)
+		return s.migrateMembers(ctx, keys, dryRun, preferOld, &rep)
 	})
 	if err != nil {
 		return rep, fmt.Errorf("moving members: %w", err)
@@ -168,7 +175,7 @@ func (s *Store) MigrateLayout(ctx context.Context, dryRun bool) (MigrationReport
 // migrateMembers moves the old members among keys (one page of a SCAN) and deletes their old
 // keys, and the old keys of members already gone (reply logs and counts outlive a
 // conversation's hash).
-func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, rep *MigrationReport) error {
+func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, preferOld bool, rep *MigrationReport) error {
 	type old struct {
 		id    string
 		state *redis.StringCmd
@@ -196,6 +203,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 	// Write the new places first: the old keys go only once their state is safe. In a dry
 	// run, only look whether the member has a state in the new layout already.
 	type move struct {
+		id       string
 		durable  bool
 		moved    *redis.Cmd
 		hasKey   *redis.IntCmd
@@ -205,14 +213,16 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 	p = s.rdb.Pipeline()
 	for _, m := range members {
 		state, err := m.state.Bytes()
-		ttl := m.ttl.Val()
+		ttl, ttlErr := m.ttl.Result()
 		switch {
 		case errors.Is(err, redis.Nil) || ttl == -2:
 			continue // gone since the scan, or a hash with no state: nothing to move
 		case err != nil:
 			return fmt.Errorf("reading an old member: %w", err)
+		case ttlErr != nil:
+			return fmt.Errorf("reading an old member's TTL: %w", ttlErr)
 		}
-		mv := move{durable: ttl == -1}
+		mv := move{id: m.id, durable: ttl == -1}
 		px := "0"
 		if !mv.durable {
 			px = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
@@ -222,7 +232,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 			mv.inBucket = p.HExists(ctx, s.bucketKey(m.id), m.id)
 		} else {
 			// Eval, not EvalSha: a pipeline cannot load a missing script and retry.
-			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, m.id, state, px)
+			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, m.id, state, px, flagStr(preferOld))
 		}
 		moves = append(moves, mv)
 	}
@@ -231,10 +241,11 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 			return fmt.Errorf("moving old members: %w", err)
 		}
 	}
+	conflicted := map[string]bool{}
 	for _, mv := range moves {
 		var wrote bool
 		if dryRun {
-			wrote = mv.hasKey.Val() == 0 && !mv.inBucket.Val()
+			wrote = preferOld || (mv.hasKey.Val() == 0 && !mv.inBucket.Val())
 		} else {
 			n, err := mv.moved.Int64()
 			if err != nil {
@@ -244,7 +255,8 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 		}
 		switch {
 		case !wrote:
-			rep.AlreadyPresent++
+			rep.Conflicts++
+			conflicted[mv.id] = true
 		case mv.durable:
 			rep.Durable++
 		default:
@@ -263,13 +275,20 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 		}
 	}
 	for _, m := range members {
+		if conflicted[m.id] {
+			continue // kept until the operator settles it
+		}
 		k := s.oldHashKey(m.id)
 		del(k, k+":r", k+":rt")
 	}
+	memberDels := len(dels)
 	// A dry run counts a reply log with its member when the member is there, as a pass
 	// would delete it with the member (and find nothing left to delete on its own).
 	var owners []*redis.IntCmd
 	for _, k := range leftovers {
+		if id, _, _ := s.oldMemberKey(k); conflicted[id] {
+			continue // goes with its member's old state, once the conflict is settled
+		}
 		del(k)
 		if id, suffix, _ := s.oldMemberKey(k); dryRun && (suffix == ":r" || suffix == ":rt") {
 			owners = append(owners, p.Exists(ctx, s.oldHashKey(id)))
@@ -284,7 +303,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun bool, 
 		return fmt.Errorf("deleting old keys: %w", err)
 	}
 	for i, d := range dels {
-		if j := i - len(members); j >= 0 && owners[j] != nil && owners[j].Val() > 0 {
+		if j := i - memberDels; j >= 0 && owners[j] != nil && owners[j].Val() > 0 {
 			continue
 		}
 		rep.OldKeysDeleted += int(d.Val())

@@ -55,8 +55,9 @@ func TestMigrateLayout(t *testing.T) {
 		optedOut:   oldMember(t, s, keys, optedOut, flow.State{Lang: "es", OptedOut: true}, 0),
 		talker:     oldMember(t, s, keys, talker, flow.State{Lang: "en", Node: "help/start"}, 10*time.Minute),
 	}
-	// A member who wrote after the upgrade, before the migration: their new state wins.
-	oldMember(t, s, keys, rewrote, flow.State{Lang: "es", OptedOut: true}, 0)
+	// A member with a state in both layouts (an old-version process wrote after a first
+	// migration): both are kept, and reported, until --prefer-old settles it for the old.
+	rewroteOld := oldMember(t, s, keys, rewrote, flow.State{Lang: "es", OptedOut: true}, 0)
 	if err := s.Save(ctx, rewrote, hotline.Commit{State: []byte("newer"), TTL: time.Hour, Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestMigrateLayout(t *testing.T) {
 
 	before := allKeys()
 	slices.Sort(before)
-	dry, err := s.MigrateLayout(ctx, true)
+	dry, err := s.MigrateLayout(ctx, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,25 +89,45 @@ func TestMigrateLayout(t *testing.T) {
 	if !slices.Equal(before, after) {
 		t.Errorf("the dry run changed the keys:\nbefore %v\nafter  %v", before, after)
 	}
-	wantRep := MigrationReport{Durable: 2, Conversations: 1, AlreadyPresent: 1,
-		OldKeysDeleted: 4*3 + 2, AreaRegistrations: 1, AllAreaSetsDeleted: 1}
+	wantRep := MigrationReport{Durable: 2, Conversations: 1, Conflicts: 1,
+		OldKeysDeleted: 3*3 + 2, AreaRegistrations: 1, AllAreaSetsDeleted: 1}
 	if dry.DryRun = false; dry != wantRep {
 		t.Errorf("dry run report %+v, want %+v", dry, wantRep)
 	}
 
-	rep, err := s.MigrateLayout(ctx, false)
+	rep, err := s.MigrateLayout(ctx, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep != wantRep {
 		t.Errorf("report %+v, want %+v", rep, wantRep)
 	}
-	again, err := s.MigrateLayout(ctx, false)
+	again, err := s.MigrateLayout(ctx, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != (MigrationReport{}) {
-		t.Errorf("second run %+v, want nothing done", again)
+	if again != (MigrationReport{Conflicts: 1}) {
+		t.Errorf("second run %+v, want only the conflict, still kept", again)
+	}
+	if m, _ := s.Load(ctx, rewrote, ""); string(m.State) != "newer" {
+		t.Errorf("a conflicted member's new state was replaced without --prefer-old: %q", m.State)
+	}
+	if s.rdb.Exists(ctx, s.oldHashKey(rewrote)).Val() != 1 {
+		t.Error("a conflicted member's old state was deleted without --prefer-old")
+	}
+	settled, err := s.MigrateLayout(ctx, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if settled != (MigrationReport{Durable: 1, OldKeysDeleted: 3}) {
+		t.Errorf("--prefer-old run %+v, want the old state moved and its keys deleted", settled)
+	}
+	want[rewrote] = rewroteOld
+	if s.rdb.Exists(ctx, s.memberKey(rewrote)).Val() != 0 {
+		t.Error("--prefer-old left the new-layout conversation key beside the moved durable state")
+	}
+	if last, _ := s.MigrateLayout(ctx, false, false); last != (MigrationReport{}) {
+		t.Errorf("a run after settling %+v, want nothing done", last)
 	}
 
 	for member, sealed := range want {

@@ -82,7 +82,7 @@ func (s *Store) SealedValues(ctx context.Context) iter.Seq2[Sealed, error] {
 			}
 			return nil
 		}
-		err := scanKeys(ctx, s.rdb, s.prefix+":*", func(keys []string) error {
+		err := scanKeys(ctx, s.rdb, globEscape(s.prefix)+":*", func(keys []string) error {
 			return s.sealedIn(ctx, keys, each)
 		})
 		if err != nil && !errors.Is(err, stopped) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/redistest"
 )
 
 // seedSealed stores one value of every sealed kind (the store treats them as opaque bytes),
@@ -168,5 +169,32 @@ func TestReplaceSealedIsCompareAndSet(t *testing.T) {
 	}
 	if got := s.rdb.HGet(ctx, s.repliesKey("talker", s.replyGen(time.Now())), "SM1").Val(); !bytes.Equal([]byte(got), []byte("new:talk-reply")) {
 		t.Errorf("reply = %q", got)
+	}
+}
+
+// TestSealedValuesUnderAGlobPrefix: a prefix with SCAN's pattern characters is matched as
+// itself, so reseal cannot miss every value and call the rotation safe.
+func TestSealedValuesUnderAGlobPrefix(t *testing.T) {
+	ctx := context.Background()
+	rdb, base := redistest.Open(t)
+	s, err := New(rdb, base+"[x]?", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Del(ctx, s.bucketKey("m")) })
+	if err := s.Save(ctx, "m", hotline.Commit{State: []byte("state"), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for v, err := range s.SealedValues(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Kind == KindMember {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("found %d member states under the prefix %q, want 1", n, s.prefix)
 	}
 }
