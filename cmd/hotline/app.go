@@ -138,16 +138,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		callback = cfg.PublicURL + "/twilio/status"
 	}
 	dispatcher := dispatch.New(dispatch.Config{
-		Store: store, Members: engine, Sender: sender,
+		Store: store, Keys: keys, Members: engine, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Backoff: cfg.SendBackoff, Rate: cfg.SendRate, Log: log,
 		OnOutcome: func(o string) {
 			reg.Counter("hotline_sends_total", "Outbound sends by outcome (sent, failed, skipped, retry).", "outcome", o).Inc()
 		},
 	})
-	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: sender, Log: log})
+	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
+	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
+		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
 	cases := escalation.New(escalation.Config{
-		Store: store, Keys: keys, Members: engine, Sender: sender, Renderer: renderer, Broadcasts: bcs,
+		Store: store, Keys: keys, Members: engine, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
 		ShowNames: cfg.VolunteerNames, Log: log,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
@@ -170,7 +173,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return out, err
 	})
 	engine.SetEffects(cases.HandleEffects)
-	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: sender, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
@@ -257,7 +260,8 @@ func (a *app) replay(ctx context.Context, in hotline.Inbound) ([]string, error) 
 		return nil, err
 	}
 	for _, t := range texts {
-		if _, err := a.sender.Send(ctx, hotline.Outbound{To: in.From, Body: t}); err != nil {
+		out := hotline.Outbound{To: in.From, Body: t, Member: a.keys.MemberID(in.Channel, in.From)}
+		if _, err := a.sender.Send(ctx, out); err != nil {
 			a.log.Error("sending a replayed reply", "msg_id", in.ID, "err", err)
 		}
 	}

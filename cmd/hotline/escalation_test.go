@@ -256,3 +256,35 @@ func TestCityAlertReachesCounty(t *testing.T) {
 		}
 	}
 }
+
+// TestRelaysSurviveTwilioFailures: when Twilio answers 503 or 429, a page and a volunteer's
+// relay are not lost: they wait in the queue and arrive, once each, when Twilio recovers.
+func TestRelaysSurviveTwilioFailures(t *testing.T) {
+	h := startHotline(t, map[string]string{"HOTLINE_SEND_BACKOFF": "20ms"})
+	h.volunteer("Ana", volAna, "es")
+	h.text(member, "hola")
+	h.fake.FailNext(1, 503, 0) // the page
+	h.text(member, "persona")
+	page := h.waitFor(volAna, "TOMAR")
+	n := strings.Fields(page)[1]
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(member, "se unió")
+
+	h.fake.FailNext(3, 429, 20429) // the relay, then its first two retries
+	if reply := h.text(volAna, "MARKER-RELAY no abra la puerta"); strings.Contains(reply, "<Message>") {
+		t.Errorf("the volunteer was answered %s; the relay should go quietly", reply)
+	}
+	h.waitFor(member, "MARKER-RELAY no abra la puerta")
+	time.Sleep(300 * time.Millisecond)
+	for to, want := range map[string]string{volAna: "TOMAR " + n, member: "MARKER-RELAY"} {
+		count := 0
+		for _, b := range h.messagesTo(to) {
+			if strings.Contains(b, want) {
+				count++
+			}
+		}
+		if count != 1 {
+			t.Errorf("%q reached %s %d times, want once", want, to, count)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/segment"
 )
@@ -33,7 +34,9 @@ type Limiter interface {
 
 // Config holds a Dispatcher's dependencies and settings.
 type Config struct {
-	Store   *redisstore.Store
+	Store *redisstore.Store
+	// Keys opens the direct messages (pages, relays) the outbox sealed.
+	Keys    *privacy.Keys
 	Members Members
 	Sender  hotline.Sender
 	Limiter Limiter
@@ -286,6 +289,10 @@ func (c *cachedBroadcast) message(lang, queuedLang string) message {
 // handle sends one entry, or decides not to, and acknowledges it once its outcome is
 // recorded. If ctx ends first, the entry stays unacknowledged for another process.
 func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
+	if e.Direct != "" {
+		d.handleDirect(ctx, e)
+		return
+	}
 	outcome, ok := d.process(ctx, e)
 	if !ok {
 		return
@@ -344,54 +351,107 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		return "", false
 	}
 	m := c.message(st.Lang, e.Lang)
+	res, err := d.deliver(ctx, delivery{
+		out:      hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback},
+		segments: m.segments,
+		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, ttl) },
+		handled:  func() (bool, error) { return d.cfg.Store.Handled(ctx, e.BC, e.Member) },
+	})
+	switch res {
+	case resultSent:
+		return redisstore.OutcomeSent, true
+	case resultHandled:
+		return "", true
+	case resultStopped:
+		return "", false
+	case resultGaveUp:
+		d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", d.cfg.MaxAttempts, "err", err)
+		return redisstore.OutcomeFailed, true
+	}
+	switch hotline.SendErrorKindOf(err) {
+	case hotline.OptedOut:
+		d.markOptedOut(ctx, e.Member)
+		return redisstore.OutcomeSkipped, true
+	case hotline.Undeliverable:
+		d.update(ctx, e.Member, func(st *flow.State) bool { st.Undeliverable = true; return true })
+		return redisstore.OutcomeFailed, true
+	default:
+		d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
+		return redisstore.OutcomeFailed, true
+	}
+}
+
+// delivery is one message for deliver to send, with the hooks that keep its in-flight mark
+// and tell whether another process has handled it meanwhile.
+type delivery struct {
+	out      hotline.Outbound
+	segments int
+	refresh  func(ttl time.Duration)
+	handled  func() (bool, error)
+}
+
+// sendResult is how deliver ended.
+type sendResult int
+
+const (
+	resultSent    sendResult = iota
+	resultRefused            // the provider refused for good; the error says why
+	resultGaveUp             // passing failures outlasted MaxAttempts
+	resultStopped            // ctx ended (or a check failed): leave the entry to be taken over
+	resultHandled            // another process handled it while this one waited
+)
+
+// deliver sends dl.out at the shared rate, waiting out passing failures (429, 5xx,
+// timeouts) with doubling, jittered backoff up to MaxAttempts tries.
+func (d *Dispatcher) deliver(ctx context.Context, dl delivery) (sendResult, error) {
 	checked := d.cfg.Now()
 	for attempt := 1; ; attempt++ {
-		d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, d.markTTL(0))
-		if err := d.cfg.Limiter.Take(ctx, m.segments); err != nil {
-			return "", false
+		dl.refresh(d.markTTL(0))
+		if err := d.cfg.Limiter.Take(ctx, dl.segments); err != nil {
+			return resultStopped, nil
 		}
 		// An entry that waited (for its turn, or a backoff) may have been handled by another
 		// process meanwhile: check again just before sending. No extra round trip when
 		// nothing waited.
 		if d.cfg.Now().Sub(checked) > 100*time.Millisecond {
-			if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
-				return "", err == nil
+			done, err := dl.handled()
+			if err != nil {
+				return resultStopped, nil
+			}
+			if done {
+				return resultHandled, nil
 			}
 			checked = d.cfg.Now()
 		}
 		// A send under way finishes even when the process is told to stop: cutting it could
 		// leave the message delivered but unrecorded, and so sent twice. The sender's own
 		// timeout still bounds it.
-		_, err := d.cfg.Sender.Send(context.WithoutCancel(ctx), hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback})
+		_, err := d.cfg.Sender.Send(context.WithoutCancel(ctx), dl.out)
 		if err == nil {
-			return redisstore.OutcomeSent, true
+			return resultSent, nil
 		}
-		switch hotline.SendErrorKindOf(err) {
-		case hotline.OptedOut:
-			d.update(ctx, e.Member, func(st *flow.State) bool {
-				st.OptedOut, st.Areas, st.Data = true, nil, nil
-				return true
-			})
-			return redisstore.OutcomeSkipped, true
-		case hotline.Undeliverable:
-			d.update(ctx, e.Member, func(st *flow.State) bool { st.Undeliverable = true; return true })
-			return redisstore.OutcomeFailed, true
-		case hotline.Permanent:
-			d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
-			return redisstore.OutcomeFailed, true
+		if hotline.SendErrorKindOf(err) != hotline.Retry {
+			return resultRefused, err
 		}
 		d.cfg.OnOutcome("retry")
 		if attempt >= d.cfg.MaxAttempts {
-			d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", attempt, "err", err)
-			return redisstore.OutcomeFailed, true
+			return resultGaveUp, err
 		}
 		backoff := min(d.cfg.Backoff<<(attempt-1), time.Minute)
 		backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1))
-		d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, d.markTTL(backoff))
+		dl.refresh(d.markTTL(backoff))
 		if d.cfg.Sleep(ctx, backoff) != nil {
-			return "", false
+			return resultStopped, nil
 		}
 	}
+}
+
+// markOptedOut records what the provider said: the member blocked the hotline's number.
+func (d *Dispatcher) markOptedOut(ctx context.Context, member string) {
+	d.update(ctx, member, func(st *flow.State) bool {
+		st.OptedOut, st.Areas, st.Data = true, nil, nil
+		return true
+	})
 }
 
 func (d *Dispatcher) update(ctx context.Context, member string, change func(st *flow.State) bool) {

@@ -269,7 +269,7 @@ func (s *Service) toVolunteer(ctx context.Context, v redisstore.VolunteerRecord,
 		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
 		return
 	}
-	s.send(ctx, string(phone), v.Langs[0], id, data)
+	s.send(ctx, hotline.Outbound{To: string(phone)}, v.Langs[0], id, data)
 }
 
 func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id string, data map[string]string) {
@@ -281,17 +281,19 @@ func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id stri
 		s.cfg.Log.Error("case address unreadable", "case", c.N)
 		return
 	}
-	s.send(ctx, string(addr), c.Lang, id, data)
+	s.send(ctx, hotline.Outbound{To: string(addr), Member: c.Member}, c.Lang, id, data)
 }
 
-func (s *Service) send(ctx context.Context, to, lang, id string, data map[string]string) {
+// send renders message id for the recipient of out and sends it.
+func (s *Service) send(ctx context.Context, out hotline.Outbound, lang, id string, data map[string]string) {
 	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
 	if err != nil {
 		s.cfg.Log.Error("rendering", "msg", id, "err", err)
 		return
 	}
 	for _, t := range texts {
-		if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: to, Body: t}); err != nil {
+		out.Body = t
+		if _, err := s.cfg.Sender.Send(ctx, out); err != nil {
 			s.cfg.Log.Error("sending", "msg", id, "err", err)
 		}
 	}
@@ -461,7 +463,7 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	if err != nil {
 		return s.failed(err)
 	}
-	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: string(addr), Body: body}); err != nil {
+	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: string(addr), Body: body, Member: c.Member}); err != nil {
 		return s.failed(err)
 	}
 	s.transcript(ctx, target, "volunteer", body)
@@ -653,7 +655,7 @@ func (s *Service) tellOrganizers(ctx context.Context, id string, data func(lang 
 		if err != nil {
 			continue
 		}
-		s.send(ctx, phone, r.Lang, id, data(r.Lang))
+		s.send(ctx, hotline.Outbound{To: phone}, r.Lang, id, data(r.Lang))
 	}
 }
 

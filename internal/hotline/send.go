@@ -13,6 +13,10 @@ type Outbound struct {
 	Body string
 	// StatusCallback is the URL the provider reports delivery to; empty for none.
 	StatusCallback string
+	// Member is the recipient's member id when the recipient is a member (empty for a
+	// volunteer or an organizer), so that a queued message is checked once more against
+	// an opt-out before it goes.
+	Member string
 }
 
 // Sender sends outbound messages. Implemented by the Twilio REST sender, and by a console

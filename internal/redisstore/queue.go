@@ -17,9 +17,11 @@ import (
 // XREADGROUP can wait on all three on Redis Cluster too.
 const senderGroup = "senders"
 
-// Queue priorities, most urgent first: replies to members and volunteer relays, urgent
-// alerts, ordinary alerts.
-var Priorities = []string{"replies", "urgent", "normal"}
+// Queue priorities, most urgent first: messages to one person (pages, relays, notices) that
+// failed for a passing reason when first sent, urgent alerts, ordinary alerts. The first is
+// named "direct", not "replies" (the name it had before it was used), so that a worker from
+// before its entries existed never reads one and drops it as an unknown broadcast.
+var Priorities = []string{"direct", "urgent", "normal"}
 
 func (s *Store) streamKey(priority string) string { return s.prefix + ":q:{q}:" + priority }
 
@@ -30,6 +32,10 @@ type QueueEntry struct {
 	BC       string // the broadcast id
 	Member   string
 	Lang     string
+	// Direct is the id of a message to one person (a page, a relay), whose recipient and
+	// text are sealed in Sealed; BC, Member and Lang are empty then.
+	Direct string
+	Sealed []byte
 }
 
 // EnsureQueue creates the streams and the consumer group if they do not exist.
@@ -101,6 +107,10 @@ func toEntries(priority string, res []redis.XStream) []QueueEntry {
 			e.BC, _ = m.Values["bc"].(string)
 			e.Member, _ = m.Values["m"].(string)
 			e.Lang, _ = m.Values["l"].(string)
+			e.Direct, _ = m.Values["d"].(string)
+			if v, ok := m.Values["v"].(string); ok {
+				e.Sealed = []byte(v)
+			}
 			out = append(out, e)
 		}
 	}

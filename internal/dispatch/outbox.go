@@ -1,0 +1,150 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/segment"
+)
+
+// Outbox is a hotline.Sender for messages to one person — a page, a relay, a notice. It sends
+// at once, as before, so a relay arrives in the time a webhook takes and in the order it was
+// written; when the provider fails for a passing reason (a 429, a 5xx, a timeout) it queues
+// the message, sealed, for a worker to send ahead of every alert with backoff and retries,
+// instead of losing it. A refusal (an invalid number, an opt-out) is returned as before.
+// Send returns "" as the provider id of a queued message.
+type Outbox struct {
+	Sender hotline.Sender
+	Store  *redisstore.Store
+	Keys   *privacy.Keys
+	Log    *slog.Logger
+	// OnQueued, when set, is told of each message queued for a retry, for metrics.
+	OnQueued func()
+}
+
+// directMessage is what an outbox entry holds, sealed.
+type directMessage struct {
+	To       string `json:"t"`
+	Body     string `json:"b"`
+	Member   string `json:"m,omitempty"`
+	Callback string `json:"c,omitempty"`
+}
+
+// directIDs are 128 random bits: ids are remembered for a day once sent, and a collision
+// would silently skip a message.
+var directIDs = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Send sends m, or queues it when the provider fails for a passing reason.
+func (o Outbox) Send(ctx context.Context, m hotline.Outbound) (string, error) {
+	sid, err := o.Sender.Send(ctx, m)
+	if err == nil || hotline.SendErrorKindOf(err) != hotline.Retry {
+		return sid, err
+	}
+	if qerr := o.queue(context.WithoutCancel(ctx), m); qerr != nil {
+		return "", errors.Join(err, qerr)
+	}
+	if o.Log != nil {
+		o.Log.Warn("send failed for a passing reason; queued for retry", "err", err)
+	}
+	if o.OnQueued != nil {
+		o.OnQueued()
+	}
+	return "", nil
+}
+
+func (o Outbox) queue(ctx context.Context, m hotline.Outbound) error {
+	var raw [16]byte
+	rand.Read(raw[:])
+	id := directIDs.EncodeToString(raw[:])
+	plain, err := json.Marshal(directMessage{To: m.To, Body: m.Body, Member: m.Member, Callback: m.StatusCallback})
+	if err != nil {
+		return fmt.Errorf("encoding a queued message: %w", err)
+	}
+	return o.Store.EnqueueDirect(ctx, id, o.Keys.Seal(plain, directContext(id)))
+}
+
+func directContext(id string) []byte { return []byte("out:" + id) }
+
+// handleDirect sends a queued direct message, or decides not to, and removes it from the
+// queue once that is recorded. If ctx ends first, the entry stays for another process.
+func (d *Dispatcher) handleDirect(ctx context.Context, e redisstore.QueueEntry) {
+	outcome, ok := d.processDirect(ctx, e)
+	if !ok {
+		return
+	}
+	if outcome != "" {
+		d.cfg.OnOutcome(string(outcome))
+		if err := d.cfg.Store.FinishDirect(context.WithoutCancel(ctx), e.Direct); err != nil {
+			d.cfg.Log.Error("recording send outcome", "msg", e.Direct, "err", err)
+			return
+		}
+	}
+	if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
+		d.cfg.Log.Error("acknowledging queue entry", "msg", e.Direct, "err", err)
+	}
+}
+
+func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
+	if done, err := d.cfg.Store.DirectDone(ctx, e.Direct); err != nil || done {
+		return "", err == nil
+	}
+	var m directMessage
+	plain, err := d.cfg.Keys.Open(e.Sealed, directContext(e.Direct))
+	if err == nil {
+		err = json.Unmarshal(plain, &m)
+	}
+	if err != nil || m.To == "" {
+		// Sealed with a secret since retired, or damaged: it can never be sent.
+		d.cfg.Log.Error("queued message unreadable; dropped", "msg", e.Direct, "err", err)
+		return redisstore.OutcomeFailed, true
+	}
+	if m.Member != "" {
+		// Checked again at send time: the member may have opted out since it was queued.
+		st, err := d.cfg.Members.State(ctx, m.Member)
+		switch {
+		case errors.Is(err, hotline.ErrDoNotAnswer):
+			// A state that does not open may hold an opt-out.
+			return redisstore.OutcomeSkipped, true
+		case err != nil:
+			d.cfg.Log.Error("reading member", "msg", e.Direct, "err", err)
+			return "", false
+		case st.OptedOut:
+			return redisstore.OutcomeSkipped, true
+		}
+	}
+	if ok, err := d.cfg.Store.TryDirectInflight(ctx, e.Direct, d.markTTL(0)); err != nil || !ok {
+		return "", false
+	}
+	res, err := d.deliver(ctx, delivery{
+		out:      hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback},
+		segments: max(segment.Count(m.Body).Segments, 1),
+		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl) },
+		handled:  func() (bool, error) { return d.cfg.Store.DirectDone(ctx, e.Direct) },
+	})
+	switch res {
+	case resultSent:
+		return redisstore.OutcomeSent, true
+	case resultHandled:
+		return "", true
+	case resultStopped:
+		return "", false
+	case resultGaveUp:
+		d.cfg.Log.Error("message not sent after retries", "msg", e.Direct, "attempts", d.cfg.MaxAttempts, "err", err)
+		return redisstore.OutcomeFailed, true
+	}
+	if hotline.SendErrorKindOf(err) == hotline.OptedOut && m.Member != "" {
+		d.markOptedOut(ctx, m.Member)
+		return redisstore.OutcomeSkipped, true
+	}
+	d.cfg.Log.Error("message refused", "msg", e.Direct, "err", err)
+	return redisstore.OutcomeFailed, true
+}
