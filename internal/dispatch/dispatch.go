@@ -331,6 +331,12 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		return "", err == nil
 	}
 	st, err := d.cfg.Members.State(ctx, e.Member)
+	if errors.Is(err, hotline.ErrDoNotAnswer) {
+		// A state that does not open (a lost secret, damage) may hold an opt-out: skip the
+		// member rather than leave the entry to be taken over and retried for ever, which
+		// would keep the broadcast from ever being done.
+		return redisstore.OutcomeSkipped, true
+	}
 	if err != nil {
 		d.cfg.Log.Error("reading member", "bc", e.BC, "err", err)
 		return "", false

@@ -29,7 +29,8 @@ const (
 	outboxBody = "Caso 7: No abra la puerta. ¿Dónde está usted? marcador-outbox"
 )
 
-// outboxRig is an Outbox and a Dispatcher sharing a real Redis and the fake Twilio.
+// outboxRig is an Outbox and a Dispatcher sharing a real Redis and the fake Twilio (the
+// broadcast tests use it too).
 type outboxRig struct {
 	t        *testing.T
 	rdb      *redis.Client
@@ -252,5 +253,64 @@ func TestOutboxQueueFailureIsReported(t *testing.T) {
 	var se *hotline.SendError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "queueing") {
 		t.Fatalf("Send error %v; want the 503 and the queueing failure", err)
+	}
+}
+
+// TestBroadcastSkipsUnreadableMember: a subscriber whose state no longer opens (damage, a
+// lost secret) may have opted out: they are skipped, and the broadcast still finishes.
+func TestBroadcastSkipsUnreadableMember(t *testing.T) {
+	r := newOutboxRig(t)
+	ctx := t.Context()
+	phones := []string{"+15055550181", "+15055550182"}
+	for _, p := range phones {
+		id := r.keys.MemberID(hotline.SMS, p)
+		err := r.members.Update(ctx, id, func(st *flow.State) bool {
+			st.Lang, st.Areas, st.Address = "es", []string{"albuquerque"}, p
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.store.SyncSubscriptions(ctx, id, redisstore.Subscription{}, redisstore.Subscription{Areas: []string{"albuquerque"}, Lang: "es"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	damaged := r.keys.MemberID(hotline.SMS, phones[1])
+	found := false
+	for _, k := range r.rdb.Keys(ctx, r.prefix+":mb:*").Val() {
+		if r.rdb.HExists(ctx, k, damaged).Val() {
+			r.rdb.HSet(ctx, k, damaged, "damaged")
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the subscriber's state was not found in any member bucket")
+	}
+	b := hotline.Broadcast{ID: "unreadable", Status: hotline.Sending, Text: map[string]string{"es": "Alerta de prueba"},
+		Areas: []string{"albuquerque"}, CreatedAt: time.Now()}
+	if err := r.store.CreateBroadcast(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.store.StartSending(ctx, b.ID, b.Areas, []string{"es"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.run()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err := r.store.Broadcast(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == hotline.Done {
+			if got.Counts.Sent != 1 || got.Counts.SkippedOptedOut != 1 {
+				t.Errorf("counts %+v; want 1 sent, 1 skipped", got.Counts)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcast not done: %s %+v", got.Status, got.Counts)
+		}
+	}
+	if msgs := r.fake.Messages(); len(msgs) != 1 || msgs[0].To != phones[0] {
+		t.Errorf("sent %+v; want the readable subscriber only", msgs)
 	}
 }
