@@ -363,16 +363,11 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, ttl) },
 		handled:  func() (bool, error) { return d.cfg.Store.Handled(ctx, e.BC, e.Member) },
 	})
-	switch res {
-	case resultSent:
-		return redisstore.OutcomeSent, true
-	case resultHandled:
-		return "", true
-	case resultStopped:
-		return "", false
-	case resultGaveUp:
+	if res == resultGaveUp {
 		d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", d.cfg.MaxAttempts, "err", err)
-		return redisstore.OutcomeFailed, true
+	}
+	if outcome, finished, ok := res.settled(); ok {
+		return outcome, finished
 	}
 	switch hotline.SendErrorKindOf(err) {
 	case hotline.OptedOut:
@@ -406,6 +401,22 @@ const (
 	resultStopped            // ctx ended (or a check failed): leave the entry to be taken over
 	resultHandled            // another process handled it while this one waited
 )
+
+// settled is the entry's outcome and whether it is finished with, for every ending but a
+// refusal (ok false), which each kind of entry handles its own way.
+func (res sendResult) settled() (outcome redisstore.Outcome, finished, ok bool) {
+	switch res {
+	case resultSent:
+		return redisstore.OutcomeSent, true, true
+	case resultHandled:
+		return "", true, true
+	case resultStopped:
+		return "", false, true
+	case resultGaveUp:
+		return redisstore.OutcomeFailed, true, true
+	}
+	return "", false, false
+}
 
 // deliver sends dl.out at the shared rate, waiting out passing failures (429, 5xx,
 // timeouts) with doubling, jittered backoff up to MaxAttempts tries.

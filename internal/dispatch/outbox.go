@@ -130,16 +130,11 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl) },
 		handled:  func() (bool, error) { return d.cfg.Store.DirectDone(ctx, e.Direct) },
 	})
-	switch res {
-	case resultSent:
-		return redisstore.OutcomeSent, true
-	case resultHandled:
-		return "", true
-	case resultStopped:
-		return "", false
-	case resultGaveUp:
+	if res == resultGaveUp {
 		d.cfg.Log.Error("message not sent after retries", "msg", e.Direct, "attempts", d.cfg.MaxAttempts, "err", err)
-		return redisstore.OutcomeFailed, true
+	}
+	if outcome, finished, ok := res.settled(); ok {
+		return outcome, finished
 	}
 	if hotline.SendErrorKindOf(err) == hotline.OptedOut && m.Member != "" {
 		d.markOptedOut(ctx, m.Member)
