@@ -288,3 +288,40 @@ func TestRelaysSurviveTwilioFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberLeavesCaseWithMenu: a member whose volunteer never closes the case is not held
+// in it: MENÚ takes them back to the menus, the case closes and the volunteer is told; a
+// greeting before that still goes to the volunteer.
+func TestMemberLeavesCaseWithMenu(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana", volAna, "es")
+	h.text(member, "hola")
+	h.text(member, "persona")
+	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(member, "se unió")
+
+	if reply := h.text(member, "Hola"); strings.Contains(reply, "<Message>") {
+		t.Errorf("a greeting in a case was answered by the menus: %s", reply)
+	}
+	h.waitFor(volAna, "#"+n+": Hola")
+	reply := h.text(member, "MENÚ")
+	if !strings.Contains(reply, "Salió de la conversación con el voluntario") || !strings.Contains(reply, "Envíe un número") {
+		t.Fatalf("MENÚ in a case answered %s", reply)
+	}
+	h.waitFor(volAna, "El miembro del caso "+n+" volvió al menú")
+	var cases struct{ Cases []map[string]any }
+	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
+	if len(cases.Cases) != 0 {
+		t.Errorf("open cases after the member left: %v", cases.Cases)
+	}
+	if reply := h.text(member, "1"); !strings.Contains(reply, "<Message>") {
+		t.Errorf("after leaving, 1 was not answered by the menus: %s", reply)
+	}
+	before := len(h.messagesTo(member))
+	h.text(volAna, "¿sigue ahí?")
+	time.Sleep(200 * time.Millisecond)
+	if after := h.messagesTo(member); len(after) != before {
+		t.Errorf("the volunteer reached a member who left the case: %q", after[before:])
+	}
+}

@@ -34,7 +34,7 @@ func Core() map[string]flow.Action {
 				c.State.Areas = nil
 				c.State.Data = nil
 				if c.State.Case != 0 {
-					c.Effects = append(c.Effects, LeftCase{Case: c.State.Case})
+					c.Effects = append(c.Effects, LeftCase{Case: c.State.Case, OptedOut: true})
 				}
 				c.State.Case = 0 // an opted-out member is no longer in a conversation
 				return ""

@@ -18,9 +18,12 @@ type OpenCase struct {
 	Report map[string]string
 }
 
-// LeftCase is the effect of a member in a case opting out: the case closes and its
-// volunteer is told; nothing more reaches the member.
-type LeftCase struct{ Case int64 }
+// LeftCase is the effect of a member leaving their case, by opting out (nothing more may
+// reach them) or by going back to the menus: the case closes and its volunteer is told which.
+type LeftCase struct {
+	Case     int64
+	OptedOut bool
+}
 
 // EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
 // everywhere.
@@ -29,6 +32,15 @@ type EraseMember struct{}
 // Cases returns the actions that open cases. dir resolves a report's area.
 func Cases(dir *places.Directory) map[string]flow.Action {
 	return map[string]flow.Action{
+		// leave_case takes the member out of their conversation with a volunteer (MENU or
+		// BORRAR while in it): their messages go to the menus again, and the case closes.
+		"leave_case": {Run: func(c *flow.Context) string {
+			if c.State.Case != 0 {
+				c.Effects = append(c.Effects, LeftCase{Case: c.State.Case})
+				c.State.Case = 0
+			}
+			return ""
+		}},
 		// open_case opens a case of the kind in `with` (kind = "person" or "report",
 		// urgent = "1" for danger words). A member already in a case stays in it.
 		"open_case": {Args: []string{"kind"}, Results: []string{"already_open"}, Run: func(c *flow.Context) string {

@@ -87,7 +87,7 @@ var MessageIDs = []string{
 	"case_nobody", "case_joined", "case_closed", "report_alert",
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed",
-	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "case_waiting",
+	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -104,7 +104,7 @@ func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st f
 		case actions.EraseMember:
 			errs = append(errs, s.forget(ctx, memberID))
 		case actions.LeftCase:
-			errs = append(errs, s.memberLeft(ctx, memberID, e.Case))
+			errs = append(errs, s.memberLeft(ctx, memberID, e))
 		}
 	}
 	return errors.Join(errs...)
@@ -165,8 +165,10 @@ func (s *Service) join(ctx context.Context, memberID string, n int64) error {
 	})
 }
 
-// memberLeft closes the case of a member who opted out, and tells its volunteer.
-func (s *Service) memberLeft(ctx context.Context, memberID string, n int64) error {
+// memberLeft closes the case a member left (by opting out, or for the menus), and tells its
+// volunteer which.
+func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.LeftCase) error {
+	n := left.Case
 	c, err := s.cfg.Store.Case(ctx, n)
 	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
 		return nil
@@ -176,7 +178,11 @@ func (s *Service) memberLeft(ctx context.Context, memberID string, n int64) erro
 	}
 	if c.Volunteer != "" {
 		if v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer); err == nil {
-			s.toVolunteer(ctx, v, "vol_member_left", map[string]string{"N": strconv.FormatInt(n, 10)})
+			msg := "vol_member_menu"
+			if left.OptedOut {
+				msg = "vol_member_left"
+			}
+			s.toVolunteer(ctx, v, msg, map[string]string{"N": strconv.FormatInt(n, 10)})
 		}
 	}
 	return s.cfg.Store.CloseCase(ctx, n, "", s.cfg.Now(), s.cfg.Retention)

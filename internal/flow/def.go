@@ -68,12 +68,20 @@ type GlobalKeyword struct {
 	// Urgent marks words that signal danger: they apply even to a first contact, before
 	// the language is known, and open an urgent case.
 	Urgent bool `toml:"urgent"`
-	// When is "" (the member has not opted out) or "opted_out" (only then): an opted-out
-	// member hears nothing but the answer to an opt-in word.
+	// When is "" (the member has not opted out and is not in a conversation with a
+	// volunteer), "opted_out" (only then: an opted-out member hears nothing but the answer to
+	// an opt-in word) or "in_case" (only while the member's messages go to a volunteer: the
+	// few words that take them out of it, besides an opt-out).
 	When string `toml:"when"`
 
 	folded []string
 }
+
+// The values of GlobalKeyword.When besides "".
+const (
+	whenOptedOut = "opted_out"
+	whenInCase   = "in_case"
+)
 
 // Settings name the nodes the engine itself needs.
 type Settings struct {
@@ -372,8 +380,11 @@ func (s *Set) resolve() Problems {
 		}
 		k.Go = id
 		k.folded = foldAll(k.Words)
-		if k.When != "" && k.When != "opted_out" {
-			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = %q; the only value is \"opted_out\"", k.Words, k.When)})
+		if k.When != "" && k.When != whenOptedOut && k.When != whenInCase {
+			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = %q; the values are \"opted_out\" and \"in_case\"", k.Words, k.When)})
+		}
+		if k.When == whenInCase && k.Anywhere {
+			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = \"in_case\" cannot be anywhere: a member's words to a volunteer would end the conversation", k.Words)})
 		}
 	}
 	for kind, to := range s.providerRoutes {

@@ -158,7 +158,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 
 	if r.st.OptedOut {
 		provider := strings.ToLower(in.ProviderKeyword)
-		if k := s.globalExact(text, true); k != nil {
+		if k := s.globalExact(text, whenOptedOut); k != nil {
 			r.enter(k.Go)
 		} else if to := s.providerRoutes[provider]; provider == "start" && to != "" {
 			r.enter(to)
@@ -177,8 +177,14 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		}
 	}
 	if r.st.Case != 0 {
-		// In a conversation with a volunteer, everything but an opt-out goes to them.
-		if k := s.globalExact(text, false); k != nil && k.Go == s.providerRoutes["stop"] {
+		// In a conversation with a volunteer, everything goes to them but an opt-out and the
+		// few words that leave the conversation (MENU, BORRAR), which a member must never be
+		// without: a volunteer who forgets to close the case would otherwise hold them there.
+		if k := s.globalExact(text, ""); k != nil && k.Go == s.providerRoutes["stop"] {
+			r.enter(k.Go)
+			return r.result()
+		}
+		if k := s.globalExact(text, whenInCase); k != nil {
 			r.enter(k.Go)
 			return r.result()
 		}
@@ -187,7 +193,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		}
 		return r.result()
 	}
-	if k := s.globalExact(text, false); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
+	if k := s.globalExact(text, ""); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
 		// A first contact whose keyword leads home ("hola") is greeted, not just shown the menu.
 		if st.Lang == "" && k.Go == s.settings.Home {
 			r.enter(s.settings.Welcome)
@@ -398,7 +404,7 @@ func (s *Set) Compliance(text, providerKeyword string) bool {
 		return true
 	}
 	t := fold.Text(text)
-	for _, k := range []*GlobalKeyword{s.globalExact(t, false), s.globalExact(t, true)} {
+	for _, k := range []*GlobalKeyword{s.globalExact(t, ""), s.globalExact(t, whenOptedOut)} {
 		if k == nil {
 			continue
 		}
@@ -416,15 +422,15 @@ func (s *Set) isLanguageNode(id string) bool {
 	return ok && n.Do == "set_language"
 }
 
-// globalExact finds the global keyword equal to the whole (folded) message. optedOut
-// selects the keywords that apply to an opted-out member, and only those.
-func (s *Set) globalExact(text string, optedOut bool) *GlobalKeyword {
+// globalExact finds the global keyword equal to the whole (folded) message among those whose
+// When is when: "" for a member in an ordinary conversation, whenOptedOut or whenInCase.
+func (s *Set) globalExact(text, when string) *GlobalKeyword {
 	if text == "" {
 		return nil
 	}
 	for i := range s.keywords {
 		k := &s.keywords[i]
-		if k.Anywhere || (k.When == "opted_out") != optedOut {
+		if k.Anywhere || k.When != when {
 			continue
 		}
 		for _, w := range k.folded {

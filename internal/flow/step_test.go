@@ -241,3 +241,40 @@ func BenchmarkStep(b *testing.B) {
 		set.Step(st, in, flow.Options{})
 	}
 }
+
+// TestLeavingACase: while a member's messages go to a volunteer, a greeting or a sentence is
+// relayed; MENÚ or BORRAR takes them out of the case (the volunteer is told it was not an
+// opt-out) and on to the menu or the erase question; PARAR leaves it as an opt-out.
+func TestLeavingACase(t *testing.T) {
+	set := loadReal(t)
+	inCase := flow.State{Lang: "es", Case: 7, Node: "main/menu"}
+	for _, tc := range []struct {
+		in      string
+		want    []string
+		effect  any
+		stillIn bool
+	}{
+		{"hola", nil, flow.Relay{Case: 7, Text: "hola"}, true},
+		{"el menú de la cena", nil, flow.Relay{Case: 7, Text: "el menú de la cena"}, true},
+		{"MENÚ", []string{"case_left", "menu_prompt"}, actions.LeftCase{Case: 7}, false},
+		{" inicio. ", []string{"case_left", "menu_prompt"}, actions.LeftCase{Case: 7}, false},
+		{"Borrar", []string{"case_left", "erase_confirm"}, actions.LeftCase{Case: 7}, false},
+		{"PARAR", []string{"optout_confirm"}, actions.LeftCase{Case: 7, OptedOut: true}, false},
+	} {
+		res := set.Step(inCase, flow.Input{Text: tc.in, Now: t0}, flow.Options{})
+		if got := replyIDs(res.Replies); !reflect.DeepEqual(got, tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+			t.Errorf("%q: replies %v, want %v", tc.in, got, tc.want)
+		}
+		if len(res.Effects) != 1 || !reflect.DeepEqual(res.Effects[0], tc.effect) {
+			t.Errorf("%q: effects %#v, want %#v", tc.in, res.Effects, tc.effect)
+		}
+		if (res.State.Case != 0) != tc.stillIn {
+			t.Errorf("%q: case after = %d", tc.in, res.State.Case)
+		}
+	}
+	// Outside a case the same words do what they always did.
+	res := set.Step(flow.State{Lang: "es", Node: "main/menu"}, flow.Input{Text: "menu", Now: t0}, flow.Options{})
+	if got := replyIDs(res.Replies); !reflect.DeepEqual(got, []string{"menu_prompt"}) || len(res.Effects) != 0 {
+		t.Errorf("menu outside a case: replies %v, effects %v", got, res.Effects)
+	}
+}
