@@ -191,3 +191,18 @@ func TestImportZipsNeedsRedis(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSimulateLongScript: a script longer than the per-sender limit is answered to its end,
+// not cut off silently at the twenty-first line.
+func TestSimulateLongScript(t *testing.T) {
+	var out bytes.Buffer
+	_, prefix := redistest.Open(t)
+	env := envOf(map[string]string{"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": prefix, "HOTLINE_SENDER_LIMIT": "5"})
+	script := strings.Repeat("hello\n", 10) + "DELETE\nYES\n"
+	if err := run(context.Background(), []string{"simulate", "--from", "+15055550178"}, env, strings.NewReader(script), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "(no reply)") || !strings.Contains(out.String(), "we deleted your data") {
+		t.Errorf("the end of the script was not answered:\n%s", out.String())
+	}
+}

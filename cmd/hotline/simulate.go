@@ -27,6 +27,9 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("settings:\n%w", err)
 	}
+	// A script is typed, not texted: its lines arrive faster than any member writes, and
+	// the per-sender limit would silently drop the end of it.
+	cfg.SenderLimit, cfg.ReplyCap = 0, 0
 	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err

@@ -84,12 +84,12 @@ func (d *Dispatcher) handleDirect(ctx context.Context, e redisstore.QueueEntry) 
 	if outcome != "" {
 		d.cfg.OnOutcome(string(outcome))
 		if err := d.cfg.Store.FinishDirect(context.WithoutCancel(ctx), e.Direct); err != nil {
-			d.cfg.Log.Error("recording send outcome", "msg", e.Direct, "err", err)
+			d.cfg.Log.Error("recording send outcome", "queued", e.Direct, "err", err)
 			return
 		}
 	}
 	if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
-		d.cfg.Log.Error("acknowledging queue entry", "msg", e.Direct, "err", err)
+		d.cfg.Log.Error("acknowledging queue entry", "queued", e.Direct, "err", err)
 	}
 }
 
@@ -104,7 +104,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 	}
 	if err != nil || m.To == "" {
 		// Sealed with a secret since retired, or damaged: it can never be sent.
-		d.cfg.Log.Error("queued message unreadable; dropped", "msg", e.Direct, "err", err)
+		d.cfg.Log.Error("queued message unreadable; dropped", "queued", e.Direct, "err", err)
 		return redisstore.OutcomeFailed, true
 	}
 	if m.Member != "" {
@@ -115,7 +115,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 			// A state that does not open may hold an opt-out.
 			return redisstore.OutcomeSkipped, true
 		case err != nil:
-			d.cfg.Log.Error("reading member", "msg", e.Direct, "err", err)
+			d.cfg.Log.Error("reading member", "queued", e.Direct, "err", err)
 			return "", false
 		case st.OptedOut:
 			return redisstore.OutcomeSkipped, true
@@ -131,7 +131,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		handled:  func() (bool, error) { return d.cfg.Store.DirectDone(ctx, e.Direct) },
 	})
 	if res == resultGaveUp {
-		d.cfg.Log.Error("message not sent after retries", "msg", e.Direct, "attempts", d.cfg.MaxAttempts, "err", err)
+		d.cfg.Log.Error("message not sent after retries", "queued", e.Direct, "attempts", d.cfg.MaxAttempts, "err", err)
 	}
 	if outcome, finished, ok := res.settled(); ok {
 		return outcome, finished
@@ -140,6 +140,6 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		d.markOptedOut(ctx, m.Member)
 		return redisstore.OutcomeSkipped, true
 	}
-	d.cfg.Log.Error("message refused", "msg", e.Direct, "err", err)
+	d.cfg.Log.Error("message refused", "queued", e.Direct, "err", err)
 	return redisstore.OutcomeFailed, true
 }

@@ -294,13 +294,13 @@ func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id stri
 func (s *Service) send(ctx context.Context, out hotline.Outbound, lang, id string, data map[string]string) {
 	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
 	if err != nil {
-		s.cfg.Log.Error("rendering", "msg", id, "err", err)
+		s.cfg.Log.Error("rendering", "message_id", id, "err", err)
 		return
 	}
 	for _, t := range texts {
 		out.Body = t
 		if _, err := s.cfg.Sender.Send(ctx, out); err != nil {
-			s.cfg.Log.Error("sending", "msg", id, "err", err)
+			s.cfg.Log.Error("sending", "message_id", id, "err", err)
 		}
 	}
 }
