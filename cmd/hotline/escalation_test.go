@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +63,7 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	h.volunteer("Carmen", volCarmen, "es", "en")
 
 	h.text(member, "hola")
-	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Un voluntario le responderá aquí") {
+	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Buscamos un voluntario que le responda aquí") {
 		t.Fatalf("PERSONA answered %s", reply)
 	}
 	page := h.waitFor(volAna, "TOMAR")
@@ -123,12 +124,64 @@ func TestUrgentWordsPageEveryone(t *testing.T) {
 	h.waitFor(volBen, "URGENT")
 }
 
-// TestNoVolunteerOnCall: the member is told honestly, with the organization's contact.
+// TestNoVolunteerOnCall: the member is told honestly, with the organization's contact; what
+// they write next is kept for the case, not read as a menu choice, and reaches the volunteer
+// who claims it later.
 func TestNoVolunteerOnCall(t *testing.T) {
 	h := startHotline(t, nil)
 	h.text(member, "hello")
 	h.text(member, "person")
-	h.waitFor(member, "No volunteer is free right now. We keep your request and one will text you here when free. Meanwhile: 505-555-0199")
+	h.waitFor(member, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. MENU for options. Meanwhile: 505-555-0199")
+	if reply := h.text(member, "MARKER-KEPT my husband was taken"); strings.Contains(reply, "<Message>") {
+		t.Errorf("the member's plea was answered by the menus: %s", reply)
+	}
+	h.waitFor(member, "Your message is with the volunteers")
+	var cases struct{ Cases []struct{ N int64 } }
+	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
+	if len(cases.Cases) != 1 {
+		t.Fatalf("open cases: %+v", cases.Cases)
+	}
+	h.volunteer("Ben", volBen, "en")
+	h.text(volBen, fmt.Sprintf("CLAIM %d", cases.Cases[0].N))
+	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
+	h.waitFor(member, "joined the conversation")
+}
+
+// TestUrgentWordsInCase: danger words from a member already waiting in a case get the
+// rights for that moment at once, make the case urgent and page every volunteer on call,
+// whatever their language, and the organizers — once.
+func TestUrgentWordsInCase(t *testing.T) {
+	h := startHotline(t, nil)
+	h.organizer("Olga", "+15055550901")
+	h.volunteer("Ana", volAna, "es")
+	h.volunteer("Ben", volBen, "en")
+	h.text(member, "hola")
+	h.text(member, "persona")
+	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
+	if got := h.messagesTo(volBen); len(got) != 0 {
+		t.Fatalf("the English-only volunteer was paged for an ordinary Spanish case: %q", got)
+	}
+	reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra")
+	if !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+		t.Fatalf("danger words in a case answered %s", reply)
+	}
+	h.waitFor(volBen, "Case "+n+" URGENT")
+	h.waitFor("+15055550901", "Caso "+n+" URGENTE (palabras de peligro)")
+	var cases struct{ Cases []struct{ Urgent bool } }
+	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
+	if len(cases.Cases) != 1 || !cases.Cases[0].Urgent {
+		t.Errorf("cases after danger words: %+v", cases.Cases)
+	}
+	h.text(member, "la migra sigue aquí")
+	time.Sleep(300 * time.Millisecond)
+	if got := h.messagesTo(volBen); len(got) != 1 {
+		t.Errorf("the English-only volunteer got %d pages, want one: %q", len(got), got)
+	}
+	for _, b := range h.messagesTo(member) {
+		if strings.Contains(b, "Su mensaje ya está con los voluntarios") {
+			t.Errorf("the member was told their message waits, after the urgent reply: %q", b)
+		}
+	}
 }
 
 // TestClaimRaceAcrossProcesses: two volunteers claim the same case at the same instant

@@ -25,6 +25,13 @@ type LeftCase struct {
 	OptedOut bool
 }
 
+// UrgentCase is the effect of a member already in a case writing danger words: the case
+// becomes urgent and, while nobody has claimed it, every volunteer on call is paged.
+type UrgentCase struct {
+	Case int64
+	Text string
+}
+
 // EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
 // everywhere.
 type EraseMember struct{}
@@ -42,9 +49,13 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 			return ""
 		}},
 		// open_case opens a case of the kind in `with` (kind = "person" or "report",
-		// urgent = "1" for danger words). A member already in a case stays in it.
+		// urgent = "1" for danger words). A member already in a case stays in it; danger
+		// words make that case urgent.
 		"open_case": {Args: []string{"kind"}, Results: []string{"already_open"}, Run: func(c *flow.Context) string {
 			if c.State.Case != 0 {
+				if c.With["urgent"] == "1" {
+					c.Effects = append(c.Effects, UrgentCase{Case: c.State.Case, Text: c.Input})
+				}
 				return "already_open"
 			}
 			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input}

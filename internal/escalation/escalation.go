@@ -86,7 +86,7 @@ func New(cfg Config) *Service {
 var MessageIDs = []string{
 	"case_nobody", "case_joined", "case_closed", "report_alert",
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
-	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed",
+	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
 }
 
@@ -95,12 +95,17 @@ var MessageIDs = []string{
 // volunteer); it is kept sealed in the case only while the case is open.
 func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error {
 	var errs []error
+	// A member who wrote danger words has just been told the case is urgent: no "your
+	// message is with the volunteers" on top.
+	urgent := slices.ContainsFunc(effects, func(e flow.Effect) bool { _, ok := e.(actions.UrgentCase); return ok })
 	for _, e := range effects {
 		switch e := e.(type) {
 		case actions.OpenCase:
 			errs = append(errs, s.open(ctx, memberID, from, st, e))
 		case flow.Relay:
-			errs = append(errs, s.relayFromMember(ctx, memberID, e))
+			errs = append(errs, s.relayFromMember(ctx, memberID, e, urgent))
+		case actions.UrgentCase:
+			errs = append(errs, s.escalate(ctx, memberID, e))
 		case actions.EraseMember:
 			errs = append(errs, s.forget(ctx, memberID))
 		case actions.LeftCase:
@@ -138,20 +143,42 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	}
 	paged := s.page(ctx, c, first, langs)
 	if oc.Urgent {
-		s.tellOrganizers(ctx, "org_case_unclaimed", func(string) map[string]string {
-			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": "1", "Minutes": "0"}
+		s.tellOrganizers(ctx, "org_case_urgent", func(string) map[string]string {
+			return map[string]string{"N": strconv.FormatInt(n, 10)}
 		})
 	}
 	if oc.Kind != "person" {
 		return nil
 	}
 	if paged == 0 {
-		// Nobody to talk to now: say so, and leave the member free to use the menus; the
-		// case stays open, is re-paged, and whoever claims it brings the member in.
+		// Nobody to talk to now: say so. The member joins the case all the same, so what
+		// they write next is kept for whoever claims it (it is re-paged) rather than read
+		// as a menu choice; MENU takes them out of it.
 		s.toMember(ctx, c, "case_nobody", nil)
-		return nil
 	}
 	return s.join(ctx, memberID, n)
+}
+
+// escalate makes case n urgent after its member wrote danger words, once: while nobody has
+// claimed it, every volunteer on call is paged and the organizers are told. A claimed case's
+// volunteer has the words already, relayed.
+func (s *Service) escalate(ctx context.Context, memberID string, u actions.UrgentCase) error {
+	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case)
+	if err != nil || !changed {
+		return err
+	}
+	c, err := s.cfg.Store.Case(ctx, u.Case)
+	if err != nil {
+		return err
+	}
+	if c.Member != memberID || c.Status != redisstore.CaseOpen {
+		return nil
+	}
+	s.page(ctx, c, u.Text, s.cfg.Languages)
+	s.tellOrganizers(ctx, "org_case_urgent", func(string) map[string]string {
+		return map[string]string{"N": strconv.FormatInt(c.N, 10)}
+	})
+	return nil
 }
 
 // join puts a member in case n: from now on their messages go to it.
@@ -234,7 +261,7 @@ func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[strin
 		"Report": flag(c.Kind == "report"), "Text": text}
 }
 
-func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay) error {
+func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool) error {
 	c, err := s.cfg.Store.Case(ctx, r.Case)
 	if err != nil || c.Status == redisstore.CaseClosed || c.Member != memberID {
 		// The case is gone: let the member back into the menus.
@@ -249,7 +276,9 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 	s.transcript(ctx, c.N, "member", r.Text)
 	if c.Status != redisstore.CaseClaimed {
 		// Kept for whoever claims it; tell the member it is not lost.
-		s.toMember(ctx, c, "case_waiting", nil)
+		if !quiet {
+			s.toMember(ctx, c, "case_waiting", nil)
+		}
 		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)

@@ -191,6 +191,11 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		if strings.TrimSpace(in.Text) != "" {
 			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
 		}
+		// Danger words still get the rights for that moment at once, not only a relay to a
+		// volunteer who may not be there yet; their node makes the case urgent.
+		if k := s.globalAnywhere(text); k != nil && k.Urgent {
+			r.enter(k.Go)
+		}
 		return r.result()
 	}
 	if k := s.globalExact(text, ""); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {

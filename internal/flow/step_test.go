@@ -278,3 +278,20 @@ func TestLeavingACase(t *testing.T) {
 		t.Errorf("menu outside a case: replies %v, effects %v", got, res.Effects)
 	}
 }
+
+// TestDangerWordsInCase: in a case, danger words are relayed and answered with the rights
+// for that moment, and the case is marked for escalation.
+func TestDangerWordsInCase(t *testing.T) {
+	set := loadReal(t)
+	res := set.Step(flow.State{Lang: "es", Case: 7, Node: "main/menu"}, flow.Input{Text: "La migra está en la puerta", Now: t0}, flow.Options{})
+	if got := replyIDs(res.Replies); !reflect.DeepEqual(got, []string{"urgent_safety"}) {
+		t.Errorf("replies %v", got)
+	}
+	want := []flow.Effect{flow.Relay{Case: 7, Text: "La migra está en la puerta"}, actions.UrgentCase{Case: 7, Text: "La migra está en la puerta"}}
+	if !reflect.DeepEqual(res.Effects, want) {
+		t.Errorf("effects %#v, want %#v", res.Effects, want)
+	}
+	if res.State.Case != 7 {
+		t.Errorf("the member left the case: %+v", res.State)
+	}
+}

@@ -120,6 +120,24 @@ func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now ti
 	return false, holder, nil
 }
 
+// markUrgentScript sets a case not closed urgent, and says whether it was not already.
+var markUrgentScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'status', 'urgent')
+if not f[1] or f[1] == 'closed' or f[2] == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'urgent', '1')
+return 1
+`)
+
+// MarkUrgent makes case n urgent. It reports whether this call did (false when the case
+// was urgent already, is closed or is gone), so that only one caller pages everyone.
+func (s *Store) MarkUrgent(ctx context.Context, n int64) (bool, error) {
+	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}).Int64()
+	if err != nil {
+		return false, fmt.Errorf("marking case urgent: %w", err)
+	}
+	return changed == 1, nil
+}
+
 // CloseCase closes case n: its member's address is deleted now, its transcript after
 // retention.
 func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {
