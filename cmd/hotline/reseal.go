@@ -81,6 +81,9 @@ type resealReport struct {
 	// oldLayout counts the member keys still in the layout before bucket hashes: reseal does
 	// not touch them, so until `hotline migrate` moves them they may hold old keys' seals.
 	oldLayout int
+	// queuedOld counts pages and relays waiting in the send queue sealed with an older key:
+	// a stream entry is not rewritten, it goes out (or is given up on) within minutes.
+	queuedOld int
 }
 
 // resealAll opens every sealed value of st and, when it was sealed with an older key, seals
@@ -146,6 +149,11 @@ func resealAll(ctx context.Context, st sealedStore, keys *privacy.Keys, dryRun b
 			clear(plain)
 			continue
 		}
+		if v.Kind == redisstore.KindQueued {
+			rep.queuedOld++
+			clear(plain)
+			continue
+		}
 		if dryRun {
 			c.resealed++
 			clear(plain)
@@ -182,7 +190,7 @@ func (r *resealReport) total() resealCounts {
 // the older sealing secrets can go.
 func (r *resealReport) safe() bool {
 	t := r.total()
-	return t.unreadable == 0 && r.stillOldN == 0 && r.oldLayout == 0 && (!r.dryRun || t.resealed == 0)
+	return t.unreadable == 0 && r.stillOldN == 0 && r.oldLayout == 0 && r.queuedOld == 0 && (!r.dryRun || t.resealed == 0)
 }
 
 // print writes the counts per kind, the places of unreadable values, and, last, whether the
@@ -222,6 +230,10 @@ func (r *resealReport) print(w io.Writer, sealing []string) {
 		fmt.Fprintf(w, "old layout: %d member %s in the layout before bucket hashes, not re-sealed: run `hotline migrate` (docs/deploy.md), then reseal again\n",
 			r.oldLayout, plural(r.oldLayout, "key is", "keys are"))
 	}
+	if r.queuedOld > 0 {
+		fmt.Fprintf(w, "queued: %d %s waiting for a retry after Twilio failed %s sealed with an older key and not re-sealed: %s within minutes; run reseal again then\n",
+			r.queuedOld, plural(r.queuedOld, "message", "messages"), plural(r.queuedOld, "is", "are"), plural(r.queuedOld, "it goes out", "they go out"))
+	}
 	fmt.Fprintln(w, "the spool file (on each web machine's disk, not in Redis) is not re-sealed: it is replayed within minutes of Redis coming back")
 
 	if r.safe() {
@@ -252,6 +264,9 @@ func (r *resealReport) print(w io.Writer, sealing []string) {
 	if r.oldLayout > 0 {
 		why = append(why, fmt.Sprintf("%d member %s in the old layout (run `hotline migrate`)", r.oldLayout, plural(r.oldLayout, "key is", "keys are")))
 	}
+	if r.queuedOld > 0 {
+		why = append(why, fmt.Sprintf("%d queued %s still sealed with an older key (run reseal again once sent)", r.queuedOld, plural(r.queuedOld, "message is", "messages are")))
+	}
 	if r.stillOldN > 0 {
 		why = append(why, fmt.Sprintf("%d %s rewritten meanwhile with an older key (is every process running with the new HOTLINE_SEALING_SECRETS?)",
 			r.stillOldN, plural(r.stillOldN, "value was", "values were")))
@@ -270,6 +285,8 @@ func (r *resealReport) err() error {
 		return fmt.Errorf("reseal: %d %s rewritten with an old key meanwhile; redeploy every process with the new secret and run reseal again", r.stillOldN, plural(r.stillOldN, "value was", "values were"))
 	case r.oldLayout > 0:
 		return fmt.Errorf("reseal: %d member %s in the layout before bucket hashes; run `hotline migrate`, then reseal again", r.oldLayout, plural(r.oldLayout, "key is", "keys are"))
+	case r.queuedOld > 0:
+		return fmt.Errorf("reseal: %d queued %s sealed with an older key; run reseal again once the send queue has drained", r.queuedOld, plural(r.queuedOld, "message is", "messages are"))
 	}
 	return nil
 }

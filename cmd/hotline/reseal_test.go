@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -169,7 +170,8 @@ func TestResealRotatesEveryValue(t *testing.T) {
 		plain[where] = p
 	}
 	for _, k := range redisstore.SealedKinds {
-		if perKind[k] == 0 {
+		// A queued message is not re-sealed but waited for: TestResealWaitsForQueuedMessages.
+		if perKind[k] == 0 && k != redisstore.KindQueued {
 			t.Errorf("the seeding stored no %s", k)
 		}
 	}
@@ -417,5 +419,45 @@ func TestResealCountsRaces(t *testing.T) {
 	st.values, st.now = st.values[:3], map[string][]byte{"P:mb:{1} field racednew": member("racednew", newKeys).Value}
 	if rep, err = resealAll(context.Background(), st, newKeys, false); err != nil || !rep.safe() || rep.err() != nil {
 		t.Errorf("a race with an up-to-date writer: safe %v, err %v, %v", rep.safe(), rep.err(), err)
+	}
+}
+
+// TestResealWaitsForQueuedMessages: a page waiting in the send queue for a retry, sealed
+// with the old key, is not rewritten (a stream entry cannot be) and keeps reseal from calling
+// the old secret safe to remove; once it has gone out, reseal is safe.
+func TestResealWaitsForQueuedMessages(t *testing.T) {
+	h := startHotline(t, map[string]string{"HOTLINE_WORKER": "off"}) // nothing drains the queue
+	h.volunteer("Ana", volAna, "es")
+	h.fake.FailNext(1, 503, 0)
+	h.text(member, "hola")
+	h.text(member, "persona") // the page fails and waits in the queue
+	rdb := h.redisOf()
+	queue := h.env["HOTLINE_KEY_PREFIX"] + ":q:{q}:direct"
+	if n := rdb.XLen(context.Background(), queue).Val(); n != 1 {
+		t.Fatalf("queued pages: %d, want 1", n)
+	}
+	env := h.withEnv(map[string]string{"HOTLINE_SEALING_SECRETS": sealingSecretB})
+	out, err := runReseal(t, env)
+	if err == nil || !strings.Contains(out, "queued: 1 message waiting for a retry after Twilio failed is sealed with an older key") ||
+		!strings.HasPrefix(lastLine(out), "NOT safe") {
+		t.Fatalf("reseal with a queued page: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "MARKER") || strings.Contains(out, "TOMAR") {
+		t.Error("reseal printed a queued message")
+	}
+	// The page goes out (a worker would do it within seconds); then it is safe.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"worker"}, envOf(h.env), nil, io.Discard, io.Discard) }()
+	h.waitFor(volAna, "TOMAR")
+	for deadline := time.Now().Add(5 * time.Second); rdb.XLen(context.Background(), queue).Val() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the worker did not drain the queue")
+		}
+	}
+	stop()
+	<-done
+	if out, err := runReseal(t, env); err != nil || !strings.HasPrefix(lastLine(out), "safe:") {
+		t.Fatalf("reseal after the queue drained: %v\n%s", err, out)
 	}
 }

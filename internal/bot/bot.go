@@ -121,7 +121,10 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			return Answer{}, err
 		}
 		if l := (&hotline.LimitedError{Minute: minute, Hour: hour}); e.over(l) {
-			return e.limit(l, st), nil
+			// No notice from here: the state in memory may be minutes old (the member may
+			// have opted out through another process), and a member held back has had
+			// their notice already.
+			return e.limit(l, flow.State{OptedOut: true}), nil
 		}
 		counted = true
 	}

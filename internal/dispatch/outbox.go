@@ -69,10 +69,8 @@ func (o Outbox) queue(ctx context.Context, m hotline.Outbound) error {
 	if err != nil {
 		return fmt.Errorf("encoding a queued message: %w", err)
 	}
-	return o.Store.EnqueueDirect(ctx, id, o.Keys.Seal(plain, directContext(id)))
+	return o.Store.EnqueueDirect(ctx, id, o.Keys.Seal(plain, redisstore.DirectContext(id)))
 }
-
-func directContext(id string) []byte { return []byte("out:" + id) }
 
 // handleDirect sends a queued direct message, or decides not to, and removes it from the
 // queue once that is recorded. If ctx ends first, the entry stays for another process.
@@ -98,7 +96,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		return "", err == nil
 	}
 	var m directMessage
-	plain, err := d.cfg.Keys.Open(e.Sealed, directContext(e.Direct))
+	plain, err := d.cfg.Keys.Open(e.Sealed, redisstore.DirectContext(e.Direct))
 	if err == nil {
 		err = json.Unmarshal(plain, &m)
 	}

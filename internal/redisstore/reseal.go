@@ -30,6 +30,10 @@ const (
 	KindVolunteer    SealedKind = "volunteer phone" // P:vol:<id> field phone; context vol:<id>
 	KindCaseAddress  SealedKind = "case address"    // P:case:{c<n>} field addr; context caseaddr:<member id>
 	KindTranscript   SealedKind = "case transcript" // P:case:{c<n>}:t item i; context case:<n>
+	// KindQueued is a page or relay waiting in the direct send queue for a retry
+	// (P:q:{q}:direct entry <stream id>, field v; context out:<d>). A stream entry cannot
+	// be rewritten in place, and it lives only minutes: it is checked, not re-sealed.
+	KindQueued SealedKind = "queued message"
 )
 
 // KindOldLayout is a member's hash or reply log in the layout before bucket hashes
@@ -39,7 +43,7 @@ const (
 const KindOldLayout SealedKind = "old layout"
 
 // SealedKinds lists every kind, in the order reports show them.
-var SealedKinds = []SealedKind{KindMember, KindConversation, KindReply, KindOrganizer, KindVolunteer, KindCaseAddress, KindTranscript}
+var SealedKinds = []SealedKind{KindMember, KindConversation, KindReply, KindOrganizer, KindVolunteer, KindCaseAddress, KindTranscript, KindQueued}
 
 // Sealed is one sealed value where Redis keeps it, with the context it was sealed under.
 type Sealed struct {
@@ -59,6 +63,8 @@ func (v Sealed) Where() string {
 	switch {
 	case v.Kind == KindTranscript:
 		return v.Key + " item " + strconv.FormatInt(v.Index, 10)
+	case v.Kind == KindQueued:
+		return v.Key + " entry " + v.Field
 	case v.Field != "":
 		return v.Key + " field " + v.Field
 	}
@@ -147,6 +153,10 @@ func (s *Store) classify(key string) (sealedKey, bool) {
 		return sealedKey{}, false
 	}
 	k := sealedKey{key: key}
+	if key == s.streamKey(Priorities[0]) {
+		k.kind = KindQueued
+		return k, true
+	}
 	switch {
 	case strings.HasPrefix(rest, "mb:{"):
 		b := strings.TrimSuffix(strings.TrimPrefix(rest, "mb:{"), "}")
@@ -279,9 +289,12 @@ func (s *Store) sealedIn(ctx context.Context, keys []string, each func(Sealed) e
 	}
 	for _, k := range walks {
 		var err error
-		if k.kind == KindTranscript {
+		switch k.kind {
+		case KindTranscript:
 			err = s.walkTranscript(ctx, k, each)
-		} else {
+		case KindQueued:
+			err = s.walkQueue(ctx, k, each)
+		default:
 			err = s.walkHash(ctx, k, each)
 		}
 		if err != nil {
@@ -337,6 +350,28 @@ func (s *Store) walkTranscript(ctx context.Context, k sealedKey, each func(Seale
 	}
 }
 
+// walkQueue passes each message waiting in the direct send queue to each. Field is the
+// stream entry's id.
+func (s *Store) walkQueue(ctx context.Context, k sealedKey, each func(Sealed) error) error {
+	for start := "-"; ; {
+		entries, err := s.rdb.XRangeN(ctx, k.key, start, "+", scanCount).Result()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", k.key, err)
+		}
+		for _, e := range entries {
+			id, _ := e.Values["d"].(string)
+			v, _ := e.Values["v"].(string)
+			if err := each(Sealed{Kind: k.kind, Key: k.key, Field: e.ID, Value: []byte(v), Context: DirectContext(id)}); err != nil {
+				return err
+			}
+		}
+		if len(entries) < scanCount {
+			return nil
+		}
+		start = "(" + entries[len(entries)-1].ID
+	}
+}
+
 // The compare-and-set scripts: each writes ARGV's new value only if the place still holds
 // the old one, and answers 1, or else the value now there (nil when it is gone). A place
 // that is gone is not written: a deleted member, case or expired key stays deleted. HSET,
@@ -382,6 +417,11 @@ type Replaced struct {
 // hotline meanwhile, and is left alone. The batch goes in one pipeline; each replacement is
 // atomic on its own.
 func (s *Store) ReplaceSealed(ctx context.Context, batch []Replacement) ([]Replaced, error) {
+	for _, r := range batch {
+		if r.Old.Kind == KindQueued || r.Old.Kind == KindOldLayout {
+			return nil, fmt.Errorf("re-sealing %s: a %s is not re-sealed in place", r.Old.Where(), r.Old.Kind)
+		}
+	}
 	cmds := make([]*redis.Cmd, len(batch))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, r := range batch {

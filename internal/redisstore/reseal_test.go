@@ -47,6 +47,9 @@ func seedSealed(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	must(s.SyncSubscriptions(ctx, "subscriber", Subscription{}, Subscription{Areas: []string{"abq"}, Lang: "es"}))
+	// A page waiting for a retry, and the other send queues (alerts hold nothing sealed).
+	must(s.EnsureQueue(ctx))
+	must(s.EnqueueDirect(ctx, "q1", []byte("queued-value")))
 }
 
 type found struct{ kind, where, value, context string }
@@ -81,6 +84,11 @@ func TestSealedValuesFindsEveryKind(t *testing.T) {
 		{"organizer phone", p + ":org:org1 field phone", "org-phone", "org:org1"},
 		{"volunteer phone", p + ":vol:vol1 field phone", "vol-phone", "vol:vol1"},
 	}
+	queued, err := s.rdb.XRange(context.Background(), s.streamKey("direct"), "-", "+").Result()
+	if err != nil || len(queued) != 1 {
+		t.Fatalf("queued entries %v, %v", queued, err)
+	}
+	want = append(want, found{"queued message", s.streamKey("direct") + " entry " + queued[0].ID, "queued-value", "out:q1"})
 	sort.Slice(want, func(i, j int) bool { return want[i].where < want[j].where })
 	if got := sealedFound(t, s); !slices.Equal(got, want) {
 		t.Errorf("sealed values:\n got %q\nwant %q", got, want)
@@ -98,6 +106,13 @@ func TestReplaceSealedIsCompareAndSet(t *testing.T) {
 	for v, err := range s.SealedValues(ctx) {
 		if err != nil {
 			t.Fatal(err)
+		}
+		if v.Kind == KindQueued {
+			// Not re-sealed in place: ReplaceSealed refuses it (below).
+			if _, err := s.ReplaceSealed(ctx, []Replacement{{Old: v, New: []byte("new")}}); err == nil {
+				t.Error("ReplaceSealed took a queued message")
+			}
+			continue
 		}
 		all = append(all, v)
 	}
