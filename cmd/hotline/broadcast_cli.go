@@ -138,7 +138,8 @@ func printPreview(w io.Writer, b bcView) {
 		fmt.Fprintf(w, "  area: %s\n", b.AreaNames[a])
 	}
 	for _, lang := range []string{"es", "en"} {
-		fmt.Fprintf(w, "  %s: %d recipients, %d segments each (%s)\n", lang, b.Recipients[lang], b.Segments[lang], b.Encoding[lang])
+		n, segs := b.Recipients[lang], b.Segments[lang]
+		fmt.Fprintf(w, "  %s: %d %s, %d %s each (%s)\n", lang, n, plural(int(n), "recipient", "recipients"), segs, plural(segs, "segment", "segments"), b.Encoding[lang])
 	}
 	fmt.Fprintf(w, "  estimated cost: $%.2f   estimated time: %s\n", b.EstimatedCostUSD, time.Duration(b.EstimatedDurationS*float64(time.Second)))
 	switch b.Status {

@@ -579,7 +579,7 @@ func TestBroadcastCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"area: Albuquerque", "es: 1 recipients, 1 segments each (GSM-7)", "en: 1 recipients", "estimated cost: $0.02", "hotline broadcast send "} {
+	for _, want := range []string{"area: Albuquerque", "es: 1 recipient, 1 segment each (GSM-7)", "en: 1 recipient,", "estimated cost: $0.02", "hotline broadcast send "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("create printed %q, lacking %q", out.String(), want)
 		}
