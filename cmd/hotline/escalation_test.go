@@ -136,6 +136,17 @@ func TestNoVolunteerOnCall(t *testing.T) {
 		t.Errorf("the member's plea was answered by the menus: %s", reply)
 	}
 	h.waitFor(member, "Your message is with the volunteers")
+	h.text(member, "MARKER-KEPT please hurry")
+	time.Sleep(200 * time.Millisecond)
+	waits := 0
+	for _, b := range h.messagesTo(member) {
+		if strings.Contains(b, "Your message is with the volunteers") {
+			waits++
+		}
+	}
+	if waits != 1 {
+		t.Errorf("the member was told %d times that their messages wait, want once", waits)
+	}
 	var cases struct{ Cases []struct{ N int64 } }
 	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
 	if len(cases.Cases) != 1 {
@@ -144,6 +155,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h.volunteer("Ben", volBen, "en")
 	h.text(volBen, fmt.Sprintf("CLAIM %d", cases.Cases[0].N))
 	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
+	h.waitFor(volBen, "MARKER-KEPT please hurry")
 	h.waitFor(member, "joined the conversation")
 }
 

@@ -275,10 +275,15 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 	}
 	s.transcript(ctx, c.N, "member", r.Text)
 	if c.Status != redisstore.CaseClaimed {
-		// Kept for whoever claims it; tell the member it is not lost.
-		if !quiet {
-			s.toMember(ctx, c, "case_waiting", nil)
+		// Kept for whoever claims it; tell the member it is not lost — once in a while,
+		// not after every message.
+		if quiet {
+			return nil
 		}
+		if ack, err := s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), waitingAckEvery); err != nil || !ack {
+			return err
+		}
+		s.toMember(ctx, c, "case_waiting", nil)
 		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
@@ -288,6 +293,10 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 	s.toVolunteer(ctx, v, "vol_from_member", map[string]string{"N": strconv.FormatInt(c.N, 10), "Text": r.Text})
 	return nil
 }
+
+// waitingAckEvery is how often at most a member writing to a case nobody has claimed yet is
+// told that their messages wait for a volunteer.
+const waitingAckEvery = 10 * time.Minute
 
 // transcript keeps a sealed line of the case's conversation, for volunteers and for review
 // during the retention period.

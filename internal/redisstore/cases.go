@@ -138,6 +138,27 @@ func (s *Store) MarkUrgent(ctx context.Context, n int64) (bool, error) {
 	return changed == 1, nil
 }
 
+// waitingAckScript notes, in a case not closed, that its member was told their message
+// waits, unless they were told less than ARGV[2] seconds ago.
+var waitingAckScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'status', 'acked')
+if not f[1] or f[1] == 'closed' then return 0 end
+if f[2] and tonumber(ARGV[1]) - tonumber(f[2]) < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'acked', ARGV[1])
+return 1
+`)
+
+// AckWaiting reports whether the member of case n should be told, now, that their message
+// waits for a volunteer: at most once every so often, so that a member writing message
+// after message is not answered each time.
+func (s *Store) AckWaiting(ctx context.Context, n int64, now time.Time, every time.Duration) (bool, error) {
+	ok, err := waitingAckScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, now.Unix(), int64(every/time.Second)).Int64()
+	if err != nil {
+		return false, fmt.Errorf("noting a waiting message: %w", err)
+	}
+	return ok == 1, nil
+}
+
 // CloseCase closes case n: its member's address is deleted now, its transcript after
 // retention.
 func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {
