@@ -104,12 +104,12 @@ func TestNothingReadableAtRest(t *testing.T) {
 }
 
 // TestEraseMember: BORRAR then SÍ erases the member's state, replies, subscriptions and
-// cases, and says so.
+// cases — a closed one too, with its transcript — and says so.
 func TestEraseMember(t *testing.T) {
 	h := startHotline(t, nil)
 	h.subscribe(member, "es", "ABQ")
-	h.text(member, "persona") // an open case (no volunteer on call)
-	h.text(member, "PARAR")   // an opt-out leaves the case…
+	h.text(member, "persona") // a case (no volunteer on call)
+	h.text(member, "PARAR")   // an opt-out leaves it, closed, kept for its retention…
 	h.text(member, "COMENZAR")
 	if reply := h.text(member, "BORRAR"); !strings.Contains(reply, "Responda SÍ para borrar") {
 		t.Fatalf("BORRAR answered %s", reply)

@@ -215,18 +215,34 @@ func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.
 	return s.cfg.Store.CloseCase(ctx, n, "", s.cfg.Now(), s.cfg.Retention)
 }
 
-// forget erases a member: their cases (with transcripts) and every key of their own. The
-// subscription lists were already emptied by the engine when the state lost its areas.
+// forget erases a member: their cases, open or closed, with transcripts, and every key of
+// their own. The subscription lists were already emptied by the engine when the state lost
+// its areas.
 func (s *Service) forget(ctx context.Context, memberID string) error {
-	cases, err := s.cfg.Store.OpenCases(ctx)
+	ns, err := s.cfg.Store.MemberCases(ctx, memberID)
 	if err != nil {
 		return err
 	}
-	for _, c := range cases {
-		if c.Member == memberID {
-			if err := s.cfg.Store.DeleteCase(ctx, c.N); err != nil {
-				return err
-			}
+	// Open cases from before the member's list of cases existed are found in the index.
+	open, err := s.cfg.Store.OpenCases(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range open {
+		if c.Member == memberID && !slices.Contains(ns, c.N) {
+			ns = append(ns, c.N)
+		}
+	}
+	for _, n := range ns {
+		c, err := s.cfg.Store.Case(ctx, n)
+		if redisstore.IsNotFound(err) || (err == nil && c.Member != memberID) {
+			continue // gone with its retention (or not theirs)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Store.DeleteCase(ctx, n); err != nil {
+			return err
 		}
 	}
 	return s.cfg.Store.Erase(ctx, memberID)

@@ -20,6 +20,10 @@ func (s *Store) openCasesKey() string          { return s.prefix + ":cases:open"
 func (s *Store) dueCasesKey() string           { return s.prefix + ":cases:due" }
 func (s *Store) volCasesKey(vol string) string { return s.prefix + ":vol:" + vol + ":cases" }
 
+// memberCasesKey lists a member's case numbers, open or closed, so that erasing the member
+// finds every case they are part of. It lives in the member's slot, with their other keys.
+func (s *Store) memberCasesKey(member string) string { return s.memberKey(member) + ":cases" }
+
 // Case statuses.
 const (
 	CaseOpen    = "open"
@@ -57,6 +61,9 @@ func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int6
 			"urgent", flagStr(c.Urgent), "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
 		p.ZAdd(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})
 		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(due.Unix()), Member: n})
+		// No expiry while a case is open; closing one gives the list the case's retention.
+		p.SAdd(ctx, s.memberCasesKey(c.Member), n)
+		p.Persist(ctx, s.memberCasesKey(c.Member))
 		return nil
 	})
 	if err != nil {
@@ -173,6 +180,11 @@ func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time
 		p.Expire(ctx, s.transcriptKey(n), retention)
 		return nil
 	})
+	if err == nil {
+		// The member's list of cases outlives this one's retention only if another case of
+		// theirs is open (which cleared the expiry) or closed later (which extends it).
+		err = s.expireMemberCases(ctx, c.Member, retention)
+	}
 	if err != nil {
 		return fmt.Errorf("closing case: %w", err)
 	}
@@ -269,6 +281,40 @@ func (s *Store) DueCases(ctx context.Context, now, next time.Time) ([]int64, err
 		if changed == 1 {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			s.rdb.HIncrBy(ctx, s.caseKey(n), "paged", 1)
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// expireMemberCases lets a member's list of cases expire after retention, unless one of
+// their cases is still open.
+func (s *Store) expireMemberCases(ctx context.Context, member string, retention time.Duration) error {
+	ns, err := s.MemberCases(ctx, member)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		if st, err := s.rdb.HGet(ctx, s.caseKey(n), "status").Result(); err == nil && st != CaseClosed {
+			return nil
+		}
+	}
+	if err := s.rdb.Expire(ctx, s.memberCasesKey(member), retention).Err(); err != nil {
+		return fmt.Errorf("closing case: %w", err)
+	}
+	return nil
+}
+
+// MemberCases lists the cases, open or closed (until their retention ends), member is part
+// of.
+func (s *Store) MemberCases(ctx context.Context, member string) ([]int64, error) {
+	vs, err := s.rdb.SMembers(ctx, s.memberCasesKey(member)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("listing a member's cases: %w", err)
+	}
+	out := make([]int64, 0, len(vs))
+	for _, v := range vs {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			out = append(out, n)
 		}
 	}
