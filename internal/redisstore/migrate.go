@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,12 +127,16 @@ type MigrationReport struct {
 // state (TTL "0") as a field of the bucket hash, any other as the member's own key with the
 // TTL it had left. If the member has a state in this layout already, it writes nothing
 // (answers 0) unless told to prefer the old state ("1"), which then replaces it wherever it
-// is. Both keys carry the bucket's hash tag. It answers 1 when it wrote.
+// is. Both keys carry the bucket's hash tag. It answers 1 when it wrote, and when the state
+// in this layout is the old one byte for byte: a pass stopped after writing it and before
+// deleting the old keys left it, and that is no conflict but a move to finish.
 //
 // KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0",
 // prefer the old state (1/0).
 var moveScript = redis.NewScript(`
-local present = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1
+local present = redis.call('HGET', KEYS[1], ARGV[1])
+if not present then present = redis.call('GET', KEYS[2]) end
+if present == ARGV[2] then return 1 end
 if present and ARGV[4] ~= '1' then return 0 end
 if ARGV[3] == '0' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -203,11 +208,11 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 	// Write the new places first: the old keys go only once their state is safe. In a dry
 	// run, only look whether the member has a state in the new layout already.
 	type move struct {
-		id       string
-		durable  bool
-		moved    *redis.Cmd
-		hasKey   *redis.IntCmd
-		inBucket *redis.BoolCmd
+		id                     string
+		state                  []byte
+		durable                bool
+		moved                  *redis.Cmd
+		inBucket, conversation *redis.StringCmd
 	}
 	var moves []move
 	p = s.rdb.Pipeline()
@@ -222,14 +227,14 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 		case ttlErr != nil:
 			return fmt.Errorf("reading an old member's TTL: %w", ttlErr)
 		}
-		mv := move{id: m.id, durable: ttl == -1}
+		mv := move{id: m.id, state: state, durable: ttl == -1}
 		px := "0"
 		if !mv.durable {
 			px = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
 		}
 		if dryRun {
-			mv.hasKey = p.Exists(ctx, s.memberKey(m.id))
-			mv.inBucket = p.HExists(ctx, s.bucketKey(m.id), m.id)
+			mv.inBucket = p.HGet(ctx, s.bucketKey(m.id), m.id)
+			mv.conversation = p.Get(ctx, s.memberKey(m.id))
 		} else {
 			// Eval, not EvalSha: a pipeline cannot load a missing script and retry.
 			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, m.id, state, px, flagStr(preferOld))
@@ -237,7 +242,8 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 		moves = append(moves, mv)
 	}
 	if len(moves) > 0 {
-		if _, err := p.Exec(ctx); err != nil {
+		// A dry run's reads find nothing for most members.
+		if _, err := p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("moving old members: %w", err)
 		}
 	}
@@ -245,7 +251,14 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 	for _, mv := range moves {
 		var wrote bool
 		if dryRun {
-			wrote = preferOld || (mv.hasKey.Val() == 0 && !mv.inBucket.Val())
+			for _, c := range []*redis.StringCmd{mv.inBucket, mv.conversation} {
+				if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+					return fmt.Errorf("reading a member's new state: %w", err)
+				}
+			}
+			// As moveScript decides: the bucket hash first, as Load reads it.
+			present := firstValue(mv.inBucket, mv.conversation)
+			wrote = preferOld || present == nil || bytes.Equal(present, mv.state)
 		} else {
 			n, err := mv.moved.Int64()
 			if err != nil {

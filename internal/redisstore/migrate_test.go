@@ -210,3 +210,51 @@ func TestCheckLayoutMarksANewRedis(t *testing.T) {
 		t.Errorf("CheckLayout accepted a layout it does not know")
 	}
 }
+
+// TestMigrateLayoutFinishesAnInterruptedPass: a pass stopped after writing a member's new
+// place and before deleting its old keys leaves the same sealed state in both layouts. The
+// next pass, dry or not, finishes the move rather than calling it a conflict, which would
+// keep the old keys and ask the operator to settle what needs no settling.
+func TestMigrateLayoutFinishesAnInterruptedPass(t *testing.T) {
+	keys, err := privacy.NewKeys("test-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		st   flow.State
+		ttl  time.Duration
+		want MigrationReport
+	}{
+		{"durable", flow.State{Lang: "es", OptedOut: true}, 0, MigrationReport{Durable: 1, OldKeysDeleted: 3}},
+		{"conversation", flow.State{Lang: "en", Node: "help/start"}, 10 * time.Minute, MigrationReport{Conversations: 1, OldKeysDeleted: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, _ := newStore(t)
+			id := string(bytes.Repeat([]byte{'a'}, 26))
+			sealed := oldMember(t, s, keys, id, tc.st, tc.ttl)
+			// What the first step of a pass wrote before it stopped.
+			if err := s.Save(ctx, id, hotline.Commit{State: sealed, TTL: tc.ttl, Now: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+
+			dry, err := s.MigrateLayout(ctx, true, false)
+			wantDry := tc.want
+			wantDry.DryRun = true
+			if err != nil || dry != wantDry {
+				t.Errorf("dry run: %+v, %v; want %+v", dry, err, wantDry)
+			}
+			rep, err := s.MigrateLayout(ctx, false, false)
+			if err != nil || rep != tc.want {
+				t.Errorf("pass: %+v, %v; want %+v", rep, err, tc.want)
+			}
+			if s.rdb.Exists(ctx, s.oldHashKey(id)).Val() != 0 {
+				t.Error("the old keys were kept, as for a conflict")
+			}
+			if m, err := s.Load(ctx, id, ""); err != nil || !bytes.Equal(m.State, sealed) {
+				t.Errorf("state %q, %v; want it as it was", m.State, err)
+			}
+		})
+	}
+}
