@@ -35,10 +35,20 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	printMigration(stdout, rep)
-	if rep.Conflicts > 0 {
-		return fmt.Errorf("%d members have a state in both layouts, both kept: a process of the old version wrote after a migration (or this one ran late). Stop every old-version process, then run `hotline migrate --prefer-old` to keep the old layout's state (docs/deploy.md)", rep.Conflicts)
+	return migrationErr(rep)
+}
+
+// migrationErr is a pass's exit status: an error while a conflict is left, since Redis is
+// then not marked (by this pass) and the migration is not done.
+func migrationErr(r redisstore.MigrationReport) error {
+	if r.Conflicts == 0 {
+		return nil
 	}
-	return nil
+	unmarked := ""
+	if !r.Marked && !r.DryRun {
+		unmarked = "; Redis is not marked with the new layout until none is left, so serve and worker do not start"
+	}
+	return fmt.Errorf("%d members have a state in both layouts, both kept%s: a process of the old version wrote after a migration (or this one ran late). Stop every old-version process, then run `hotline migrate --prefer-old` to keep the old layout's state (docs/deploy.md)", r.Conflicts, unmarked)
 }
 
 // printMigration writes what a pass did (or would do), one count a line.
@@ -54,7 +64,13 @@ func printMigration(w io.Writer, r redisstore.MigrationReport) {
 	fmt.Fprintf(w, "old keys deleted: %d\n", r.OldKeysDeleted)
 	fmt.Fprintf(w, "areas registered for alerts to everyone: %d\n", r.AreaRegistrations)
 	fmt.Fprintf(w, "old sets of every subscriber deleted: %d\n", r.AllAreaSetsDeleted)
-	if !r.DryRun {
+	switch {
+	case r.DryRun:
+	case r.Conflicts > 0 && r.Marked:
+		fmt.Fprintln(w, "not done: conflicts are left; Redis stays marked with the new layout by an earlier pass, so serve and worker run meanwhile")
+	case r.Conflicts > 0:
+		fmt.Fprintln(w, "not done: conflicts are left, so Redis is not marked with the new layout and serve and worker do not start")
+	case r.Marked:
 		fmt.Fprintln(w, "done: Redis is marked with the new layout; serve and worker may start")
 	}
 }

@@ -112,3 +112,53 @@ func TestUpgradeFromOldLayout(t *testing.T) {
 		t.Errorf("reseal after the migration: %v\n%s", err, out)
 	}
 }
+
+// seedNewMember writes phone's state in today's layout, sealed under the hotline's secret,
+// as a new-version process would: durable when it is.
+func (h *hotlineProc) seedNewMember(phone string, st flow.State) {
+	h.t.Helper()
+	keys, err := privacy.NewKeys(h.env["HOTLINE_SECRET"])
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	id := keys.MemberID(hotline.SMS, phone)
+	c := hotline.Commit{State: keys.Seal(flow.EncodeState(st), []byte(id+":s")), Now: time.Now()}
+	if !st.Durable() {
+		c.TTL = time.Hour
+	}
+	if err := h.store().Save(context.Background(), id, c); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestMigrateWithAConflictDoesNotMark: a pass that leaves a member with a state in both
+// layouts does not mark Redis with the new layout, nor say it is done, so serve and worker
+// still refuse to start; the pass that settles the conflict marks it.
+func TestMigrateWithAConflictDoesNotMark(t *testing.T) {
+	h := hotlineEnv(t, nil)
+	const both = "+15055550703"
+	h.seedOldMember(both, flow.State{Lang: "es", Areas: []string{"albuquerque"}, Address: both})
+	h.seedNewMember(both, flow.State{Lang: "en", Areas: []string{"albuquerque"}, Address: both})
+
+	out, err := runMigrate(t, h.env)
+	if err == nil || !strings.Contains(err.Error(), "1 members have a state in both layouts") || !strings.Contains(err.Error(), "not marked") {
+		t.Errorf("migrate with a conflict: %v, want an error saying Redis is not marked", err)
+	}
+	if strings.Contains(out, "done: Redis is marked") || !strings.Contains(out, "not done:") {
+		t.Errorf("migrate with a conflict said:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	err = run(ctx, []string{"serve"}, envOf(h.env), nil, &bytes.Buffer{}, &syncBuffer{})
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "hotline migrate") {
+		t.Errorf("serve with a conflict left: %v, want a refusal naming hotline migrate", err)
+	}
+
+	out, err = runMigrate(t, h.env, "--prefer-old")
+	if err != nil || !strings.Contains(out, "done: Redis is marked") {
+		t.Errorf("migrate --prefer-old: %v\n%s", err, out)
+	}
+	if err := h.store().CheckLayout(context.Background()); err != nil {
+		t.Errorf("CheckLayout after settling: %v", err)
+	}
+}

@@ -121,6 +121,11 @@ type MigrationReport struct {
 	AreaRegistrations int
 	// AllAreaSetsDeleted are the old sets of every subscriber in a language.
 	AllAreaSetsDeleted int
+	// Marked reports that Redis is marked with this layout after the pass, so that serve
+	// and worker start. A pass marks it only when no conflict is left: until then the old
+	// layout still holds states the hotline would not see. (A pass with conflicts finds it
+	// marked when an earlier pass marked it.)
+	Marked bool
 }
 
 // moveScript writes an old member's sealed state where this layout keeps it: a durable
@@ -149,8 +154,8 @@ return 1
 `)
 
 // MigrateLayout moves every member of the old layout into this one, registers every area
-// that has subscribers in the areas sets, deletes the old keys, and marks Redis with this
-// layout. Sealed states move as they are, without being opened: flow.DecodeState reads the
+// that has subscribers in the areas sets, deletes the old keys, and, when no conflict is
+// left, marks Redis with this layout. Sealed states move as they are, without being opened: flow.DecodeState reads the
 // old JSON states too.
 //
 // It may run beside a running hotline and any number of times: the old and new keys of a
@@ -169,12 +174,33 @@ func (s *Store) MigrateLayout(ctx context.Context, dryRun, preferOld bool) (Migr
 	if err := s.migrateAreas(ctx, dryRun, &rep); err != nil {
 		return rep, fmt.Errorf("registering areas: %w", err)
 	}
-	if !dryRun {
-		if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
-			return rep, fmt.Errorf("marking the key layout: %w", err)
-		}
+	if dryRun {
+		return rep, nil
 	}
+	marked, err := s.markLayout(ctx, rep.Conflicts == 0)
+	if err != nil {
+		return rep, err
+	}
+	rep.Marked = marked
 	return rep, nil
+}
+
+// markLayout marks Redis with this layout when done (a pass left no conflict), and reports
+// whether Redis is marked. A pass that leaves a conflict does not mark it: serve and worker
+// would start and read the new state while the old layout may hold a newer one, or an
+// opt-out. It leaves a mark an earlier pass set, as the hotline already runs on it.
+func (s *Store) markLayout(ctx context.Context, done bool) (bool, error) {
+	if done {
+		if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
+			return false, fmt.Errorf("marking the key layout: %w", err)
+		}
+		return true, nil
+	}
+	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("reading the key layout: %w", err)
+	}
+	return v == layoutVersion, nil
 }
 
 // migrateMembers moves the old members among keys (one page of a SCAN) and deletes their old

@@ -102,6 +102,14 @@ func TestMigrateLayout(t *testing.T) {
 	if rep != wantRep {
 		t.Errorf("report %+v, want %+v", rep, wantRep)
 	}
+	// While a conflict is left, the old layout may hold the state that counts (an opt-out):
+	// Redis stays unmarked, so serve and worker do not start on the new one alone.
+	if s.rdb.Exists(ctx, s.layoutKey()).Val() != 0 {
+		t.Error("a pass that left a conflict marked Redis with the new layout")
+	}
+	if err := s.CheckLayout(ctx); !errors.Is(err, ErrOldLayout) {
+		t.Errorf("CheckLayout with a conflict left: %v, want ErrOldLayout", err)
+	}
 	again, err := s.MigrateLayout(ctx, false, false)
 	if err != nil {
 		t.Fatal(err)
@@ -119,14 +127,14 @@ func TestMigrateLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if settled != (MigrationReport{Durable: 1, OldKeysDeleted: 3}) {
+	if settled != (MigrationReport{Durable: 1, OldKeysDeleted: 3, Marked: true}) {
 		t.Errorf("--prefer-old run %+v, want the old state moved and its keys deleted", settled)
 	}
 	want[rewrote] = rewroteOld
 	if s.rdb.Exists(ctx, s.memberKey(rewrote)).Val() != 0 {
 		t.Error("--prefer-old left the new-layout conversation key beside the moved durable state")
 	}
-	if last, _ := s.MigrateLayout(ctx, false, false); last != (MigrationReport{}) {
+	if last, _ := s.MigrateLayout(ctx, false, false); last != (MigrationReport{Marked: true}) {
 		t.Errorf("a run after settling %+v, want nothing done", last)
 	}
 
@@ -174,6 +182,14 @@ func TestMigrateLayout(t *testing.T) {
 	}
 	if n := oldLayoutSeen(t, s); n != 0 {
 		t.Errorf("SealedValues still names %d keys of the old layout", n)
+	}
+
+	// An old-version process writes after the migration: the conflict is kept and reported,
+	// and the mark stays, since the hotline already runs on it.
+	oldMember(t, s, keys, subscriber, flow.State{Lang: "en"}, 0)
+	late, err := s.MigrateLayout(ctx, false, false)
+	if err != nil || late != (MigrationReport{Conflicts: 1, Marked: true}) {
+		t.Errorf("a pass after a late old-layout write: %+v, %v; want the conflict, Redis still marked", late, err)
 	}
 }
 
@@ -226,8 +242,8 @@ func TestMigrateLayoutFinishesAnInterruptedPass(t *testing.T) {
 		ttl  time.Duration
 		want MigrationReport
 	}{
-		{"durable", flow.State{Lang: "es", OptedOut: true}, 0, MigrationReport{Durable: 1, OldKeysDeleted: 3}},
-		{"conversation", flow.State{Lang: "en", Node: "help/start"}, 10 * time.Minute, MigrationReport{Conversations: 1, OldKeysDeleted: 3}},
+		{"durable", flow.State{Lang: "es", OptedOut: true}, 0, MigrationReport{Durable: 1, OldKeysDeleted: 3, Marked: true}},
+		{"conversation", flow.State{Lang: "en", Node: "help/start"}, 10 * time.Minute, MigrationReport{Conversations: 1, OldKeysDeleted: 3, Marked: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -241,7 +257,7 @@ func TestMigrateLayoutFinishesAnInterruptedPass(t *testing.T) {
 
 			dry, err := s.MigrateLayout(ctx, true, false)
 			wantDry := tc.want
-			wantDry.DryRun = true
+			wantDry.DryRun, wantDry.Marked = true, false
 			if err != nil || dry != wantDry {
 				t.Errorf("dry run: %+v, %v; want %+v", dry, err, wantDry)
 			}
