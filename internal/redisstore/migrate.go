@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,17 +103,56 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 	return nil
 }
 
+// A Verdict is what a Settle function makes of a member that has a state in both layouts.
+type Verdict int
+
+const (
+	// Undecided: both states open and neither says which to keep. The operator's preference
+	// (MigrateOptions.PreferOld) settles it for the old state; without it both are kept.
+	Undecided Verdict = iota
+	// KeepOld and KeepCurrent settle it whatever the operator prefers: the caller keeps
+	// the side that is safe to keep (an opt-out), automatically.
+	KeepOld
+	KeepCurrent
+	// Unreadable: a state does not open, so nothing tells what it holds (maybe an
+	// opt-out): both are kept whatever the operator prefers.
+	Unreadable
+)
+
+// Settle decides a member's conflict from its two sealed states: old, from the old layout's
+// hash, and current, from this layout. This package moves states without opening them; the
+// caller, which holds the keys and knows what a state means, opens them.
+type Settle func(id string, old, current []byte) Verdict
+
+// MigrateOptions say how a MigrateLayout pass runs.
+type MigrateOptions struct {
+	// DryRun writes nothing and counts what a pass would do.
+	DryRun bool
+	// Settle decides the conflicts. Nil opens nothing: every conflict is kept, and
+	// PreferOld settles none, as it could cancel an opt-out.
+	Settle Settle
+	// PreferOld settles for the old state the conflicts Settle leaves Undecided.
+	PreferOld bool
+}
+
 // MigrationReport counts what MigrateLayout did, or in a dry run would do.
 type MigrationReport struct {
 	DryRun bool
-	// Durable and Conversations are the old members moved into a bucket hash and into a key
-	// of their own (keeping the TTL they had left).
+	// Durable and Conversations are the old states written into a bucket hash and into a key
+	// of their own (keeping the TTL they had left), conflicts settled for the old state
+	// included.
 	Durable, Conversations int
-	// Conflicts are old members that have a state in the new layout too: some process wrote
+	// SettledAuto are the conflicts Settle decided (KeepOld or KeepCurrent), and
+	// SettledPreferOld those settled for the old state because the operator prefers it.
+	// A conflict is an old member with a state in the new layout too: some process wrote
 	// the old layout after a migration (an old version still running), or the new one
-	// before it. Which state is the newer cannot be told, and the old one may hold an
-	// opt-out, so both are kept and reported; preferOld settles them for the old state.
-	Conflicts int
+	// before it. Which state is the newer cannot be told from Redis.
+	SettledAuto, SettledPreferOld int
+	// Conflicts are those left, with both states kept (and the old keys with them).
+	// Unreadable of them have a state that does not open, and Changed had their new state
+	// written meanwhile, between this pass's read and its compare-and-set: the next pass
+	// decides them again.
+	Conflicts, Unreadable, Changed int
 	// OldKeysDeleted counts the old keys deleted: members' hashes, reply logs and their
 	// indexes, counts.
 	OldKeysDeleted int
@@ -120,19 +160,31 @@ type MigrationReport struct {
 	AreaRegistrations int
 	// AllAreaSetsDeleted are the old sets of every subscriber in a language.
 	AllAreaSetsDeleted int
+	// Marked reports that Redis is marked with this layout after the pass, so that serve
+	// and worker start. A pass marks it only when no conflict is left: until then the old
+	// layout still holds states the hotline would not see. (A pass with conflicts finds it
+	// marked when an earlier pass marked it.)
+	Marked bool
 }
 
 // moveScript writes an old member's sealed state where this layout keeps it: a durable
 // state (TTL "0") as a field of the bucket hash, any other as the member's own key with the
-// TTL it had left. If the member has a state in this layout already, it writes nothing
-// (answers 0) unless told to prefer the old state ("1"), which then replaces it wherever it
-// is. Both keys carry the bucket's hash tag. It answers 1 when it wrote.
+// TTL it had left, replacing the state there, if any. It is a compare-and-set: it writes
+// only while the member's state in this layout (the bucket's field first, as Load reads it)
+// is still the one expected, none unless told, so that a state written since the caller
+// read it is never lost. Both keys carry the bucket's hash tag.
 //
-// KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0",
-// prefer the old state (1/0).
+// It answers 1 when it wrote, and when the state in this layout is the old one byte for
+// byte: a pass stopped after writing it and before deleting the old keys left it, and that
+// is no conflict but a move to finish. It answers 0 when the state changed.
+//
+// KEYS: bucket, member key. ARGV: member id, sealed state, TTL in milliseconds or "0", and
+// the state expected in this layout (absent: none).
 var moveScript = redis.NewScript(`
-local present = redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1
-if present and ARGV[4] ~= '1' then return 0 end
+local present = redis.call('HGET', KEYS[1], ARGV[1])
+if not present then present = redis.call('GET', KEYS[2]) end
+if present == ARGV[2] then return 1 end
+if present ~= (ARGV[4] or false) then return 0 end
 if ARGV[3] == '0' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('DEL', KEYS[2])
@@ -144,42 +196,131 @@ return 1
 `)
 
 // MigrateLayout moves every member of the old layout into this one, registers every area
-// that has subscribers in the areas sets, deletes the old keys, and marks Redis with this
-// layout. Sealed states move as they are, without being opened: flow.DecodeState reads the
-// old JSON states too.
+// that has subscribers in the areas sets, deletes the old keys, and, when no conflict is
+// left, marks Redis with this layout. Sealed states move as they are: flow.DecodeState
+// reads the old JSON states too. Only a conflict's two states are opened, by opts.Settle.
 //
 // It may run beside a running hotline and any number of times: the old and new keys of a
 // member are in different hash slots, so each member is moved in two steps that are each
-// safe to repeat (write the new place unless the member has a state there, then delete the
-// old keys), and a pass stopped between them is finished by the next. A dry run writes
-// nothing and counts what a pass would do.
-func (s *Store) MigrateLayout(ctx context.Context, dryRun, preferOld bool) (MigrationReport, error) {
-	rep := MigrationReport{DryRun: dryRun}
+// safe to repeat (write the new place by compare-and-set, then delete the old keys), and a
+// pass stopped between them is finished by the next.
+func (s *Store) MigrateLayout(ctx context.Context, opts MigrateOptions) (MigrationReport, error) {
+	rep := MigrationReport{DryRun: opts.DryRun}
 	err := scanKeys(ctx, s.rdb, globEscape(s.prefix)+":m:{*", func(keys []string) error {
-		return s.migrateMembers(ctx, keys, dryRun, preferOld, &rep)
+		return s.migrateMembers(ctx, keys, opts, &rep)
 	})
 	if err != nil {
 		return rep, fmt.Errorf("moving members: %w", err)
 	}
-	if err := s.migrateAreas(ctx, dryRun, &rep); err != nil {
+	if err := s.migrateAreas(ctx, opts.DryRun, &rep); err != nil {
 		return rep, fmt.Errorf("registering areas: %w", err)
 	}
-	if !dryRun {
-		if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
-			return rep, fmt.Errorf("marking the key layout: %w", err)
-		}
+	if opts.DryRun {
+		return rep, nil
 	}
+	marked, err := s.markLayout(ctx, rep.Conflicts == 0)
+	if err != nil {
+		return rep, err
+	}
+	rep.Marked = marked
 	return rep, nil
+}
+
+// markLayout marks Redis with this layout when done (a pass left no conflict), and reports
+// whether Redis is marked. A pass that leaves a conflict does not mark it: serve and worker
+// would start and read the new state while the old layout may hold a newer one, or an
+// opt-out. It leaves a mark an earlier pass set, as the hotline already runs on it.
+func (s *Store) markLayout(ctx context.Context, done bool) (bool, error) {
+	if done {
+		if err := s.rdb.Set(ctx, s.layoutKey(), layoutVersion, 0).Err(); err != nil {
+			return false, fmt.Errorf("marking the key layout: %w", err)
+		}
+		return true, nil
+	}
+	v, err := s.rdb.Get(ctx, s.layoutKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("reading the key layout: %w", err)
+	}
+	return v == layoutVersion, nil
+}
+
+// outcome is what a pass does with one old member.
+type outcome int
+
+const (
+	moveIt           outcome = iota // no state in this layout: write the old one there
+	movedAlready                    // the same state in this layout: only delete the old keys
+	keepOldAuto                     // a conflict Settle settled for the old state
+	keepCurrentAuto                 // a conflict Settle settled for the new state
+	keepOldPreferred                // a conflict settled for the old state by PreferOld
+	keepBoth                        // a conflict left: both states kept
+	keepBothUnread                  // a conflict left because a state does not open
+)
+
+// writes reports whether o writes the old state into this layout.
+func (o outcome) writes() bool { return o == moveIt || o == keepOldAuto || o == keepOldPreferred }
+
+// leaves reports whether o leaves a conflict, and with it the old keys.
+func (o outcome) leaves() bool { return o == keepBoth || o == keepBothUnread }
+
+// decide says what to do with old member id, whose old state is old and whose state in this
+// layout is current (nil for none).
+func decide(id string, old, current []byte, opts MigrateOptions) outcome {
+	switch {
+	case current == nil:
+		return moveIt
+	case bytes.Equal(current, old):
+		return movedAlready
+	}
+	if opts.Settle == nil {
+		return keepBoth // nothing opened: preferring the old could cancel an opt-out
+	}
+	switch v := opts.Settle(id, old, current); {
+	case v == KeepOld:
+		return keepOldAuto
+	case v == KeepCurrent:
+		return keepCurrentAuto
+	case v == Undecided && opts.PreferOld:
+		return keepOldPreferred
+	case v == Undecided:
+		return keepBoth
+	}
+	return keepBothUnread
+}
+
+// count adds a member's outcome to rep; durable tells which count a written state goes to.
+func (rep *MigrationReport) count(o outcome, durable bool) {
+	switch o {
+	case keepOldAuto, keepCurrentAuto:
+		rep.SettledAuto++
+	case keepOldPreferred:
+		rep.SettledPreferOld++
+	case keepBothUnread:
+		rep.Unreadable++
+		fallthrough
+	case keepBoth:
+		rep.Conflicts++
+		return
+	}
+	switch {
+	case o == keepCurrentAuto:
+	case durable:
+		rep.Durable++
+	default:
+		rep.Conversations++
+	}
 }
 
 // migrateMembers moves the old members among keys (one page of a SCAN) and deletes their old
 // keys, and the old keys of members already gone (reply logs and counts outlive a
 // conversation's hash).
-func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, preferOld bool, rep *MigrationReport) error {
+func (s *Store) migrateMembers(ctx context.Context, keys []string, opts MigrateOptions, rep *MigrationReport) error {
+	// Read each member's old state and TTL, and its state in this layout, in one round trip.
 	type old struct {
-		id    string
-		state *redis.StringCmd
-		ttl   *redis.DurationCmd
+		id                     string
+		state                  *redis.StringCmd
+		ttl                    *redis.DurationCmd
+		inBucket, conversation *redis.StringCmd
 	}
 	var members []old
 	var leftovers []string
@@ -189,7 +330,8 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 		switch {
 		case !ok:
 		case suffix == "":
-			members = append(members, old{id, p.HGet(ctx, k, "s"), p.PTTL(ctx, k)})
+			members = append(members, old{id, p.HGet(ctx, k, "s"), p.PTTL(ctx, k),
+				p.HGet(ctx, s.bucketKey(id), id), p.Get(ctx, s.memberKey(id))})
 		case suffix == ":r" || suffix == ":rt" || strings.HasPrefix(suffix, ":q:"):
 			leftovers = append(leftovers, k)
 		}
@@ -200,14 +342,12 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 		}
 	}
 
-	// Write the new places first: the old keys go only once their state is safe. In a dry
-	// run, only look whether the member has a state in the new layout already.
+	// Write the new places first: the old keys go only once their state is safe.
 	type move struct {
-		id       string
-		durable  bool
-		moved    *redis.Cmd
-		hasKey   *redis.IntCmd
-		inBucket *redis.BoolCmd
+		id      string
+		durable bool
+		outcome outcome
+		moved   *redis.Cmd
 	}
 	var moves []move
 	p = s.rdb.Pipeline()
@@ -222,17 +362,25 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 		case ttlErr != nil:
 			return fmt.Errorf("reading an old member's TTL: %w", ttlErr)
 		}
-		mv := move{id: m.id, durable: ttl == -1}
-		px := "0"
-		if !mv.durable {
-			px = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
+		for _, c := range []*redis.StringCmd{m.inBucket, m.conversation} {
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+				return fmt.Errorf("reading a member's new state: %w", err)
+			}
 		}
-		if dryRun {
-			mv.hasKey = p.Exists(ctx, s.memberKey(m.id))
-			mv.inBucket = p.HExists(ctx, s.bucketKey(m.id), m.id)
-		} else {
+		// The bucket hash first, as Load reads it.
+		current := firstValue(m.inBucket, m.conversation)
+		mv := move{id: m.id, durable: ttl == -1, outcome: decide(m.id, state, current, opts)}
+		if mv.outcome.writes() && !opts.DryRun {
+			px := "0"
+			if !mv.durable {
+				px = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
+			}
+			args := []any{m.id, state, px}
+			if current != nil {
+				args = append(args, current)
+			}
 			// Eval, not EvalSha: a pipeline cannot load a missing script and retry.
-			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, m.id, state, px, flagStr(preferOld))
+			mv.moved = moveScript.Eval(ctx, p, []string{s.bucketKey(m.id), s.memberKey(m.id)}, args...)
 		}
 		moves = append(moves, mv)
 	}
@@ -243,24 +391,21 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 	}
 	conflicted := map[string]bool{}
 	for _, mv := range moves {
-		var wrote bool
-		if dryRun {
-			wrote = preferOld || (mv.hasKey.Val() == 0 && !mv.inBucket.Val())
-		} else {
+		if mv.moved != nil {
 			n, err := mv.moved.Int64()
 			if err != nil {
 				return fmt.Errorf("moving an old member: %w", err)
 			}
-			wrote = n == 1
+			if n == 0 {
+				// Written meanwhile: what was decided no longer holds. Keep both; the next
+				// pass decides again on what is there then.
+				rep.Changed++
+				mv.outcome = keepBoth
+			}
 		}
-		switch {
-		case !wrote:
-			rep.Conflicts++
+		rep.count(mv.outcome, mv.durable)
+		if mv.outcome.leaves() {
 			conflicted[mv.id] = true
-		case mv.durable:
-			rep.Durable++
-		default:
-			rep.Conversations++
 		}
 	}
 
@@ -268,7 +413,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 	var dels []*redis.IntCmd
 	p = s.rdb.Pipeline()
 	del := func(keys ...string) {
-		if dryRun {
+		if opts.DryRun {
 			dels = append(dels, p.Exists(ctx, keys...))
 		} else {
 			dels = append(dels, p.Del(ctx, keys...))
@@ -276,7 +421,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 	}
 	for _, m := range members {
 		if conflicted[m.id] {
-			continue // kept until the operator settles it
+			continue // kept until the conflict is settled
 		}
 		k := s.oldHashKey(m.id)
 		del(k, k+":r", k+":rt")
@@ -290,7 +435,7 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, dryRun, prefe
 			continue // goes with its member's old state, once the conflict is settled
 		}
 		del(k)
-		if id, suffix, _ := s.oldMemberKey(k); dryRun && (suffix == ":r" || suffix == ":rt") {
+		if id, suffix, _ := s.oldMemberKey(k); opts.DryRun && (suffix == ":r" || suffix == ":rt") {
 			owners = append(owners, p.Exists(ctx, s.oldHashKey(id)))
 		} else {
 			owners = append(owners, nil)

@@ -41,6 +41,15 @@ func oldMember(t *testing.T, s *Store, keys *privacy.Keys, id string, st flow.St
 	return sealed
 }
 
+// undecided is a Settle that opens both states and finds nothing to choose between them,
+// so that only the operator's preference settles a conflict.
+func undecided(string, []byte, []byte) Verdict { return Undecided }
+
+// pass is the options of a pass that finds every conflict undecided.
+func pass(dryRun, preferOld bool) MigrateOptions {
+	return MigrateOptions{DryRun: dryRun, Settle: undecided, PreferOld: preferOld}
+}
+
 func TestMigrateLayout(t *testing.T) {
 	ctx := context.Background()
 	s, allKeys := newStore(t)
@@ -80,7 +89,7 @@ func TestMigrateLayout(t *testing.T) {
 
 	before := allKeys()
 	slices.Sort(before)
-	dry, err := s.MigrateLayout(ctx, true, false)
+	dry, err := s.MigrateLayout(ctx, pass(true, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +104,22 @@ func TestMigrateLayout(t *testing.T) {
 		t.Errorf("dry run report %+v, want %+v", dry, wantRep)
 	}
 
-	rep, err := s.MigrateLayout(ctx, false, false)
+	rep, err := s.MigrateLayout(ctx, pass(false, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep != wantRep {
 		t.Errorf("report %+v, want %+v", rep, wantRep)
 	}
-	again, err := s.MigrateLayout(ctx, false, false)
+	// While a conflict is left, the old layout may hold the state that counts (an opt-out):
+	// Redis stays unmarked, so serve and worker do not start on the new one alone.
+	if s.rdb.Exists(ctx, s.layoutKey()).Val() != 0 {
+		t.Error("a pass that left a conflict marked Redis with the new layout")
+	}
+	if err := s.CheckLayout(ctx); !errors.Is(err, ErrOldLayout) {
+		t.Errorf("CheckLayout with a conflict left: %v, want ErrOldLayout", err)
+	}
+	again, err := s.MigrateLayout(ctx, pass(false, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,18 +132,18 @@ func TestMigrateLayout(t *testing.T) {
 	if s.rdb.Exists(ctx, s.oldHashKey(rewrote)).Val() != 1 {
 		t.Error("a conflicted member's old state was deleted without --prefer-old")
 	}
-	settled, err := s.MigrateLayout(ctx, false, true)
+	settled, err := s.MigrateLayout(ctx, pass(false, true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if settled != (MigrationReport{Durable: 1, OldKeysDeleted: 3}) {
+	if settled != (MigrationReport{Durable: 1, SettledPreferOld: 1, OldKeysDeleted: 3, Marked: true}) {
 		t.Errorf("--prefer-old run %+v, want the old state moved and its keys deleted", settled)
 	}
 	want[rewrote] = rewroteOld
 	if s.rdb.Exists(ctx, s.memberKey(rewrote)).Val() != 0 {
 		t.Error("--prefer-old left the new-layout conversation key beside the moved durable state")
 	}
-	if last, _ := s.MigrateLayout(ctx, false, false); last != (MigrationReport{}) {
+	if last, _ := s.MigrateLayout(ctx, pass(false, false)); last != (MigrationReport{Marked: true}) {
 		t.Errorf("a run after settling %+v, want nothing done", last)
 	}
 
@@ -175,6 +192,14 @@ func TestMigrateLayout(t *testing.T) {
 	if n := oldLayoutSeen(t, s); n != 0 {
 		t.Errorf("SealedValues still names %d keys of the old layout", n)
 	}
+
+	// An old-version process writes after the migration: the conflict is kept and reported,
+	// and the mark stays, since the hotline already runs on it.
+	oldMember(t, s, keys, subscriber, flow.State{Lang: "en"}, 0)
+	late, err := s.MigrateLayout(ctx, pass(false, false))
+	if err != nil || late != (MigrationReport{Conflicts: 1, Marked: true}) {
+		t.Errorf("a pass after a late old-layout write: %+v, %v; want the conflict, Redis still marked", late, err)
+	}
 }
 
 // oldLayoutSeen counts the keys SealedValues names as of the old layout.
@@ -208,5 +233,197 @@ func TestCheckLayoutMarksANewRedis(t *testing.T) {
 	s.rdb.Set(ctx, s.layoutKey(), "3", 0)
 	if err := s.CheckLayout(ctx); err == nil {
 		t.Errorf("CheckLayout accepted a layout it does not know")
+	}
+}
+
+// TestMigrateLayoutFinishesAnInterruptedPass: a pass stopped after writing a member's new
+// place and before deleting its old keys leaves the same sealed state in both layouts. The
+// next pass, dry or not, finishes the move rather than calling it a conflict, which would
+// keep the old keys and ask the operator to settle what needs no settling.
+func TestMigrateLayoutFinishesAnInterruptedPass(t *testing.T) {
+	keys, err := privacy.NewKeys("test-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		st   flow.State
+		ttl  time.Duration
+		want MigrationReport
+	}{
+		{"durable", flow.State{Lang: "es", OptedOut: true}, 0, MigrationReport{Durable: 1, OldKeysDeleted: 3, Marked: true}},
+		{"conversation", flow.State{Lang: "en", Node: "help/start"}, 10 * time.Minute, MigrationReport{Conversations: 1, OldKeysDeleted: 3, Marked: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, _ := newStore(t)
+			id := string(bytes.Repeat([]byte{'a'}, 26))
+			sealed := oldMember(t, s, keys, id, tc.st, tc.ttl)
+			// What the first step of a pass wrote before it stopped.
+			if err := s.Save(ctx, id, hotline.Commit{State: sealed, TTL: tc.ttl, Now: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+
+			dry, err := s.MigrateLayout(ctx, pass(true, false))
+			wantDry := tc.want
+			wantDry.DryRun, wantDry.Marked = true, false
+			if err != nil || dry != wantDry {
+				t.Errorf("dry run: %+v, %v; want %+v", dry, err, wantDry)
+			}
+			rep, err := s.MigrateLayout(ctx, pass(false, false))
+			if err != nil || rep != tc.want {
+				t.Errorf("pass: %+v, %v; want %+v", rep, err, tc.want)
+			}
+			if s.rdb.Exists(ctx, s.oldHashKey(id)).Val() != 0 {
+				t.Error("the old keys were kept, as for a conflict")
+			}
+			if m, err := s.Load(ctx, id, ""); err != nil || !bytes.Equal(m.State, sealed) {
+				t.Errorf("state %q, %v; want it as it was", m.State, err)
+			}
+		})
+	}
+}
+
+// TestMigrateLayoutSettlesConflicts: a conflict is settled as Settle says, whatever the
+// operator prefers, when Settle picks a side (the one with the opt-out); the operator's
+// preference for the old state settles only what Settle leaves undecided; and a state that
+// does not open, or no Settle at all, keeps both, --prefer-old or not.
+func TestMigrateLayoutSettlesConflicts(t *testing.T) {
+	keys, err := privacy.NewKeys("test-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		both = iota
+		oldKept
+		currentKept
+	)
+	for _, tc := range []struct {
+		name      string
+		verdict   Verdict
+		noSettle  bool
+		preferOld bool
+		want      MigrationReport
+		kept      int
+	}{
+		{"the old side, without --prefer-old", KeepOld, false, false,
+			MigrationReport{Durable: 1, SettledAuto: 1, OldKeysDeleted: 3, Marked: true}, oldKept},
+		{"the current side, despite --prefer-old", KeepCurrent, false, true,
+			MigrationReport{SettledAuto: 1, OldKeysDeleted: 3, Marked: true}, currentKept},
+		{"the current side, without --prefer-old", KeepCurrent, false, false,
+			MigrationReport{SettledAuto: 1, OldKeysDeleted: 3, Marked: true}, currentKept},
+		{"undecided, with --prefer-old", Undecided, false, true,
+			MigrationReport{Durable: 1, SettledPreferOld: 1, OldKeysDeleted: 3, Marked: true}, oldKept},
+		{"undecided, without --prefer-old", Undecided, false, false,
+			MigrationReport{Conflicts: 1}, both},
+		{"unreadable, despite --prefer-old", Unreadable, false, true,
+			MigrationReport{Conflicts: 1, Unreadable: 1}, both},
+		{"nothing to open with, despite --prefer-old", 0, true, true,
+			MigrationReport{Conflicts: 1}, both},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, _ := newStore(t)
+			id := string(bytes.Repeat([]byte{'a'}, 26))
+			old := oldMember(t, s, keys, id, flow.State{Lang: "es", OptedOut: true}, 0)
+			current := []byte("current")
+			if err := s.Save(ctx, id, hotline.Commit{State: current, TTL: time.Hour, Now: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			var asked [][]byte
+			settle := func(sid string, o, c []byte) Verdict {
+				if sid != id {
+					t.Errorf("Settle asked about %q", sid)
+				}
+				asked = append(asked, o, c)
+				return tc.verdict
+			}
+			opts := MigrateOptions{Settle: settle, PreferOld: tc.preferOld}
+			if tc.noSettle {
+				opts.Settle = nil
+			}
+
+			opts.DryRun = true
+			dry, err := s.MigrateLayout(ctx, opts)
+			wantDry := tc.want
+			wantDry.DryRun, wantDry.Marked = true, false
+			if err != nil || dry != wantDry {
+				t.Errorf("dry run: %+v, %v; want %+v", dry, err, wantDry)
+			}
+			opts.DryRun = false
+			rep, err := s.MigrateLayout(ctx, opts)
+			if err != nil || rep != tc.want {
+				t.Errorf("pass: %+v, %v; want %+v", rep, err, tc.want)
+			}
+			if !tc.noSettle && (len(asked) != 4 || !bytes.Equal(asked[0], old) || !bytes.Equal(asked[1], current)) {
+				t.Errorf("Settle was not given the old state, then the current one: %q", asked)
+			}
+
+			m, err := s.Load(ctx, id, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldLeft := s.rdb.Exists(ctx, s.oldHashKey(id), s.oldHashKey(id)+":r").Val()
+			switch tc.kept {
+			case oldKept:
+				if !bytes.Equal(m.State, old) || oldLeft != 0 || s.rdb.Exists(ctx, s.memberKey(id)).Val() != 0 {
+					t.Errorf("state %q, %d old keys left; want the old state, durable, and its old keys gone", m.State, oldLeft)
+				}
+			case currentKept:
+				if !bytes.Equal(m.State, current) || oldLeft != 0 {
+					t.Errorf("state %q, %d old keys left; want the current state and the old keys gone", m.State, oldLeft)
+				}
+			case both:
+				if !bytes.Equal(m.State, current) || oldLeft != 2 {
+					t.Errorf("state %q, %d old keys left; want both states kept", m.State, oldLeft)
+				}
+			}
+		})
+	}
+}
+
+// TestMigrateLayoutKeepsAConcurrentWrite: the old state replaces the current one only if
+// the current one is still what the pass read. A state written in between (the member
+// texted a machine of the new version) is kept, with the old one, for the next pass to
+// decide again.
+func TestMigrateLayoutKeepsAConcurrentWrite(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	keys, err := privacy.NewKeys("test-secret-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := string(bytes.Repeat([]byte{'a'}, 26))
+	old := oldMember(t, s, keys, id, flow.State{Lang: "es", OptedOut: true}, 0)
+	if err := s.Save(ctx, id, hotline.Commit{State: []byte("read"), Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// Settle runs between the pass's read and its write: the write lands there.
+	settle := func(_ string, _, current []byte) Verdict {
+		if string(current) == "read" {
+			err := s.Save(ctx, id, hotline.Commit{Expect: current, State: []byte("written meanwhile"), Now: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return KeepOld
+	}
+	rep, err := s.MigrateLayout(ctx, MigrateOptions{Settle: settle})
+	if err != nil || rep != (MigrationReport{Conflicts: 1, Changed: 1}) {
+		t.Errorf("pass: %+v, %v; want the conflict left, as changed meanwhile", rep, err)
+	}
+	if m, _ := s.Load(ctx, id, ""); string(m.State) != "written meanwhile" {
+		t.Errorf("state %q: the write made meanwhile was lost", m.State)
+	}
+	if s.rdb.Exists(ctx, s.oldHashKey(id)).Val() != 1 {
+		t.Error("the old state was deleted, though it was not moved")
+	}
+	// The next pass decides on what is there now.
+	rep, err = s.MigrateLayout(ctx, MigrateOptions{Settle: settle})
+	if err != nil || rep != (MigrationReport{Durable: 1, SettledAuto: 1, OldKeysDeleted: 3, Marked: true}) {
+		t.Errorf("next pass: %+v, %v; want the old state moved", rep, err)
+	}
+	if m, _ := s.Load(ctx, id, ""); !bytes.Equal(m.State, old) {
+		t.Errorf("state %q after the next pass, want the old one", m.State)
 	}
 }
