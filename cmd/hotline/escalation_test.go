@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +149,14 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	if waits != 1 {
 		t.Errorf("the member was told %d times that their messages wait, want once", waits)
 	}
+	// MENU while nobody has the request: back to the menus, and the request stays open.
+	if reply := h.text(member, "MENU"); !strings.Contains(reply, "Back to the menu") {
+		t.Fatalf("MENU in an unclaimed case answered %s", reply)
+	}
+	h.waitFor(member, "Your request to the volunteers stays open")
+	if reply := h.text(member, "1"); !strings.Contains(reply, "<Message>") {
+		t.Errorf("after MENU, 1 was not answered by the menus: %s", reply)
+	}
 	var cases struct{ Cases []struct{ N int64 } }
 	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
 	if len(cases.Cases) != 1 {
@@ -157,6 +167,11 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
 	h.waitFor(volBen, "MARKER-KEPT please hurry")
 	h.waitFor(member, "joined the conversation")
+	// The claim brought the member back into the case.
+	if reply := h.text(member, "MARKER-BACK thank you"); strings.Contains(reply, "<Message>") {
+		t.Errorf("after the claim, the member's message was answered by the menus: %s", reply)
+	}
+	h.waitFor(volBen, "MARKER-BACK thank you")
 }
 
 // TestUrgentWordsInCase: danger words from a member already waiting in a case get the
@@ -173,12 +188,10 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Fatalf("the English-only volunteer was paged for an ordinary Spanish case: %q", got)
 	}
-	reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra")
-	if !strings.Contains(reply, "Tiene derecho a guardar silencio") {
-		t.Fatalf("danger words in a case answered %s", reply)
-	}
+	h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra")
+	h.waitFor(member, "Tiene derecho a guardar silencio")
 	h.waitFor(volBen, "Case "+n+" URGENT")
-	h.waitFor("+15055550901", "Caso "+n+" URGENTE (palabras de peligro)")
+	h.waitFor("+15055550901", "Caso "+n+" URGENTE (palabras de peligro): avisamos a 2 voluntarios de turno.")
 	var cases struct{ Cases []struct{ Urgent bool } }
 	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
 	if len(cases.Cases) != 1 || !cases.Cases[0].Urgent {
@@ -188,6 +201,21 @@ func TestUrgentWordsInCase(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if got := h.messagesTo(volBen); len(got) != 1 {
 		t.Errorf("the English-only volunteer got %d pages, want one: %q", len(got), got)
+	}
+	// Once a volunteer has the case, danger words go to them, and the member, who is
+	// talking with them, is not told again that a volunteer is being found.
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(member, "se unió")
+	h.text(member, "MARKER-CLAIMED la migra se fue")
+	h.waitFor(volAna, "MARKER-CLAIMED la migra se fue")
+	safety := 0
+	for _, b := range h.messagesTo(member) {
+		if strings.Contains(b, "Tiene derecho a guardar silencio") {
+			safety++
+		}
+	}
+	if safety != 1 {
+		t.Errorf("the member got the urgent rights %d times, want once", safety)
 	}
 	for _, b := range h.messagesTo(member) {
 		if strings.Contains(b, "Su mensaje ya está con los voluntarios") {
@@ -371,7 +399,7 @@ func TestMemberLeavesCaseWithMenu(t *testing.T) {
 	}
 	h.waitFor(volAna, "#"+n+": Hola")
 	reply := h.text(member, "MENÚ")
-	if !strings.Contains(reply, "Salió de la conversación con el voluntario") || !strings.Contains(reply, "Envíe un número") {
+	if !strings.Contains(reply, "Volvió al menú") || !strings.Contains(reply, "Envíe un número") {
 		t.Fatalf("MENÚ in a case answered %s", reply)
 	}
 	h.waitFor(volAna, "El miembro del caso "+n+" volvió al menú")
@@ -388,5 +416,29 @@ func TestMemberLeavesCaseWithMenu(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if after := h.messagesTo(member); len(after) != before {
 		t.Errorf("the volunteer reached a member who left the case: %q", after[before:])
+	}
+}
+
+// TestDangerWordsAfterCaseClosed: when the member's state still names a case that has just
+// closed (a volunteer's CLOSE racing the member's message), danger words are not swallowed
+// by the closed case: the member gets the rights and a new urgent case pages everyone.
+func TestDangerWordsAfterCaseClosed(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana", volAna, "es")
+	h.text(member, "hola")
+	h.text(member, "persona")
+	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(member, "se unió")
+	// The case closes behind the member's back, as a CLOSE racing their message would leave it.
+	num, _ := strconv.ParseInt(n, 10, 64)
+	if err := h.store().CloseCase(context.Background(), num, "", time.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	h.text(member, "MARKER-AFTER la migra está en mi puerta")
+	h.waitFor(member, "Tiene derecho a guardar silencio")
+	page := h.waitFor(volAna, "URGENTE")
+	if !strings.Contains(page, "MARKER-AFTER") || strings.Contains(page, "Caso "+n+" ") {
+		t.Errorf("the urgent page %q is not a new case with the member's words", page)
 	}
 }

@@ -18,8 +18,10 @@ type OpenCase struct {
 	Report map[string]string
 }
 
-// LeftCase is the effect of a member leaving their case, by opting out (nothing more may
-// reach them) or by going back to the menus: the case closes and its volunteer is told which.
+// LeftCase is the effect of a member leaving their case: by opting out (nothing more may
+// reach them: the case closes and its volunteer is told), or by going back to the menus (a
+// claimed case closes and its volunteer is told; an unclaimed request stays open, and the
+// volunteer who claims it brings the member back).
 type LeftCase struct {
 	Case     int64
 	OptedOut bool

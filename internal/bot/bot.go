@@ -238,11 +238,15 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 // that the states of the last members to write do not stay in memory through a quiet night.
 func (e *Engine) ForgetStale() { e.recent.sweep(e.cfg.Now()) }
 
-// State returns member id's current state (for a worker deciding whether to send).
+// State returns member id's current state (for a worker deciding whether to send), or
+// hotline.ErrNotFound for a member with none: never seen, expired, or erased.
 func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {
 	rec, err := e.cfg.Store.Load(ctx, id, "")
 	if err != nil {
 		return flow.State{}, err
+	}
+	if rec.State == nil {
+		return flow.State{}, hotline.ErrNotFound
 	}
 	return e.openState(rec.State, id, []byte(id+":s"))
 }

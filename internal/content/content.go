@@ -35,7 +35,7 @@ var KnownVars = []string{
 	// organizers (internal/organizer)
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
 	// cases and volunteers (internal/escalation)
-	"N", "Urgent", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When",
+	"N", "Urgent", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
 	// data the flows keep between messages (internal/actions)
 	"choices", "pending", "area",
 }

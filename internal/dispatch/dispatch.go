@@ -331,6 +331,10 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		return "", err == nil
 	}
 	st, err := d.cfg.Members.State(ctx, e.Member)
+	if errors.Is(err, hotline.ErrNotFound) {
+		// Erased (or expired) since the recipients were frozen.
+		return redisstore.OutcomeSkipped, true
+	}
 	if errors.Is(err, hotline.ErrDoNotAnswer) {
 		// A state that does not open (a lost secret, damage) may hold an opt-out: skip the
 		// member rather than leave the entry to be taken over and retried for ever, which

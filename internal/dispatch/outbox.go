@@ -91,6 +91,23 @@ func (d *Dispatcher) handleDirect(ctx context.Context, e redisstore.QueueEntry) 
 	}
 }
 
+// stillWanted reports whether a queued message to member (empty for a volunteer or an
+// organizer) may still go: not once they have opted out, erased their data, or have a state
+// that does not open (it may hold an opt-out).
+func (d *Dispatcher) stillWanted(ctx context.Context, member string) (bool, error) {
+	if member == "" {
+		return true, nil
+	}
+	st, err := d.cfg.Members.State(ctx, member)
+	switch {
+	case errors.Is(err, hotline.ErrDoNotAnswer), errors.Is(err, hotline.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return !st.OptedOut, nil
+}
+
 func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
 	if done, err := d.cfg.Store.DirectDone(ctx, e.Direct); err != nil || done {
 		return "", err == nil
@@ -105,19 +122,12 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		d.cfg.Log.Error("queued message unreadable; dropped", "queued", e.Direct, "err", err)
 		return redisstore.OutcomeFailed, true
 	}
-	if m.Member != "" {
-		// Checked again at send time: the member may have opted out since it was queued.
-		st, err := d.cfg.Members.State(ctx, m.Member)
-		switch {
-		case errors.Is(err, hotline.ErrDoNotAnswer):
-			// A state that does not open may hold an opt-out.
-			return redisstore.OutcomeSkipped, true
-		case err != nil:
+	if wanted, err := d.stillWanted(ctx, m.Member); err != nil || !wanted {
+		if err != nil {
 			d.cfg.Log.Error("reading member", "queued", e.Direct, "err", err)
 			return "", false
-		case st.OptedOut:
-			return redisstore.OutcomeSkipped, true
 		}
+		return redisstore.OutcomeSkipped, true
 	}
 	if ok, err := d.cfg.Store.TryDirectInflight(ctx, e.Direct, d.markTTL(0)); err != nil || !ok {
 		return "", false
@@ -126,7 +136,15 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		out:      hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback},
 		segments: max(segment.Count(m.Body).Segments, 1),
 		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl) },
-		handled:  func() (bool, error) { return d.cfg.Store.DirectDone(ctx, e.Direct) },
+		// After a wait, the message may have been sent by another process, or its member
+		// may have opted out or erased their data meanwhile: either way it is done with.
+		handled: func() (bool, error) {
+			if done, err := d.cfg.Store.DirectDone(ctx, e.Direct); err != nil || done {
+				return done, err
+			}
+			wanted, err := d.stillWanted(ctx, m.Member)
+			return !wanted, err
+		},
 	})
 	if res == resultGaveUp {
 		d.cfg.Log.Error("message not sent after retries", "queued", e.Direct, "attempts", d.cfg.MaxAttempts, "err", err)

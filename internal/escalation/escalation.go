@@ -88,6 +88,7 @@ var MessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
+	"case_kept", "urgent_safety",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -95,17 +96,23 @@ var MessageIDs = []string{
 // volunteer); it is kept sealed in the case only while the case is open.
 func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error {
 	var errs []error
-	// A member who wrote danger words has just been told the case is urgent: no "your
-	// message is with the volunteers" on top.
-	urgent := slices.ContainsFunc(effects, func(e flow.Effect) bool { _, ok := e.(actions.UrgentCase); return ok })
+	// Danger words first: a member told the case is now urgent needs no "your message is
+	// with the volunteers" on top.
+	answered := false
+	for _, e := range effects {
+		if u, ok := e.(actions.UrgentCase); ok {
+			a, err := s.escalate(ctx, memberID, from, st, u)
+			answered = answered || a
+			errs = append(errs, err)
+		}
+	}
 	for _, e := range effects {
 		switch e := e.(type) {
 		case actions.OpenCase:
-			errs = append(errs, s.open(ctx, memberID, from, st, e))
+			_, err := s.open(ctx, memberID, from, st, e)
+			errs = append(errs, err)
 		case flow.Relay:
-			errs = append(errs, s.relayFromMember(ctx, memberID, e, urgent))
-		case actions.UrgentCase:
-			errs = append(errs, s.escalate(ctx, memberID, e))
+			errs = append(errs, s.relayFromMember(ctx, memberID, e, answered))
 		case actions.EraseMember:
 			errs = append(errs, s.forget(ctx, memberID))
 		case actions.LeftCase:
@@ -115,7 +122,7 @@ func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st f
 	return errors.Join(errs...)
 }
 
-func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase) error {
+func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase) (redisstore.CaseRecord, error) {
 	now := s.cfg.Now()
 	lang := st.Lang
 	if lang == "" {
@@ -126,7 +133,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		SealedAddress: s.cfg.Keys.Seal([]byte(from), []byte("caseaddr:"+memberID)), Opened: now,
 	}, now.Add(s.cfg.Timeout))
 	if err != nil {
-		return err
+		return redisstore.CaseRecord{}, err
 	}
 	first := oc.Text
 	if oc.Kind == "report" {
@@ -135,7 +142,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	s.transcript(ctx, n, "member", first)
 	c, err := s.cfg.Store.Case(ctx, n)
 	if err != nil {
-		return err
+		return c, err
 	}
 	langs := []string{lang}
 	if oc.Urgent {
@@ -143,12 +150,10 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	}
 	paged := s.page(ctx, c, first, langs)
 	if oc.Urgent {
-		s.tellOrganizers(ctx, "org_case_urgent", func(string) map[string]string {
-			return map[string]string{"N": strconv.FormatInt(n, 10)}
-		})
+		s.tellOrganizersUrgent(ctx, n, paged)
 	}
 	if oc.Kind != "person" {
-		return nil
+		return c, nil
 	}
 	if paged == 0 {
 		// Nobody to talk to now: say so. The member joins the case all the same, so what
@@ -156,29 +161,47 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		// as a menu choice; MENU takes them out of it.
 		s.toMember(ctx, c, "case_nobody", nil)
 	}
-	return s.join(ctx, memberID, n)
+	return c, s.join(ctx, memberID, n)
 }
 
-// escalate makes case n urgent after its member wrote danger words, once: while nobody has
-// claimed it, every volunteer on call is paged and the organizers are told. A claimed case's
-// volunteer has the words already, relayed.
-func (s *Service) escalate(ctx context.Context, memberID string, u actions.UrgentCase) error {
-	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case)
-	if err != nil || !changed {
-		return err
-	}
+// escalate answers danger words from a member in case u.Case, and reports whether it
+// answered the member. While nobody has claimed the case it becomes urgent, once: the member
+// gets the rights for that moment, every volunteer on call is paged and the organizers are
+// told. A claimed case's volunteer has the words already, relayed, and the member is talking
+// with them: nothing more is said. A case that ended as the member wrote (a volunteer closed
+// it) must not swallow the words: an urgent case is opened instead.
+func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase) (bool, error) {
 	c, err := s.cfg.Store.Case(ctx, u.Case)
+	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
+		lang := st.Lang
+		if lang == "" {
+			lang = s.cfg.Languages[0]
+		}
+		s.send(ctx, hotline.Outbound{To: from, Member: memberID}, lang, "urgent_safety", nil)
+		_, err := s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text})
+		return true, err
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if c.Member != memberID || c.Status != redisstore.CaseOpen {
-		return nil
+	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case)
+	if err != nil || !changed || c.Status != redisstore.CaseOpen {
+		return false, err
 	}
-	s.page(ctx, c, u.Text, s.cfg.Languages)
+	s.toMember(ctx, c, "urgent_safety", nil)
+	// It says a volunteer is being found: it counts as telling the member their words wait.
+	s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), 0)
+	c.Urgent = true
+	s.tellOrganizersUrgent(ctx, c.N, s.page(ctx, c, u.Text, s.cfg.Languages))
+	return true, nil
+}
+
+// tellOrganizersUrgent tells the organizers that case n is urgent, and how many volunteers
+// were paged: none on call at night is what they most need to know.
+func (s *Service) tellOrganizersUrgent(ctx context.Context, n int64, paged int) {
 	s.tellOrganizers(ctx, "org_case_urgent", func(string) map[string]string {
-		return map[string]string{"N": strconv.FormatInt(c.N, 10)}
+		return map[string]string{"N": strconv.FormatInt(n, 10), "Paged": strconv.Itoa(paged), "Nobody": flag(paged == 0)}
 	})
-	return nil
 }
 
 // join puts a member in case n: from now on their messages go to it.
@@ -202,6 +225,13 @@ func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.
 	}
 	if err != nil {
 		return err
+	}
+	if !left.OptedOut && c.Status == redisstore.CaseOpen {
+		// Nobody has the request yet: it stays open and is paged again, and whoever claims
+		// it brings the member back. Going to the menus to read their rights must not cost
+		// a member their place.
+		s.toMember(ctx, c, "case_kept", nil)
+		return nil
 	}
 	if c.Volunteer != "" {
 		if v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer); err == nil {

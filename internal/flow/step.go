@@ -191,10 +191,12 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		if strings.TrimSpace(in.Text) != "" {
 			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
 		}
-		// Danger words still get the rights for that moment at once, not only a relay to a
-		// volunteer who may not be there yet; their node makes the case urgent.
+		// Danger words make the case urgent (their node's action says so in an effect). The
+		// answer is the escalation's to give: the rights for that moment while nobody has the
+		// case, nothing more once a volunteer is talking with the member.
 		if k := s.globalAnywhere(text); k != nil && k.Urgent {
 			r.enter(k.Go)
+			r.replies = nil
 		}
 		return r.result()
 	}
