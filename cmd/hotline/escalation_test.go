@@ -21,6 +21,17 @@ func (h *hotlineProc) messagesTo(to string) []string {
 	return out
 }
 
+// countTo is how many messages the fake received for to containing want.
+func (h *hotlineProc) countTo(to, want string) int {
+	n := 0
+	for _, b := range h.messagesTo(to) {
+		if strings.Contains(b, want) {
+			n++
+		}
+	}
+	return n
+}
+
 // waitFor polls until the fake has a message to `to` containing want.
 func (h *hotlineProc) waitFor(to, want string) string {
 	h.t.Helper()
@@ -140,13 +151,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h.waitFor(member, "Your message is with the volunteers")
 	h.text(member, "MARKER-KEPT please hurry")
 	time.Sleep(200 * time.Millisecond)
-	waits := 0
-	for _, b := range h.messagesTo(member) {
-		if strings.Contains(b, "Your message is with the volunteers") {
-			waits++
-		}
-	}
-	if waits != 1 {
+	if waits := h.countTo(member, "Your message is with the volunteers"); waits != 1 {
 		t.Errorf("the member was told %d times that their messages wait, want once", waits)
 	}
 	// MENU while nobody has the request: back to the menus, and the request stays open.
@@ -208,13 +213,7 @@ func TestUrgentWordsInCase(t *testing.T) {
 	h.waitFor(member, "se unió")
 	h.text(member, "MARKER-CLAIMED la migra se fue")
 	h.waitFor(volAna, "MARKER-CLAIMED la migra se fue")
-	safety := 0
-	for _, b := range h.messagesTo(member) {
-		if strings.Contains(b, "Tiene derecho a guardar silencio") {
-			safety++
-		}
-	}
-	if safety != 1 {
+	if safety := h.countTo(member, "Tiene derecho a guardar silencio"); safety != 1 {
 		t.Errorf("the member got the urgent rights %d times, want once", safety)
 	}
 	for _, b := range h.messagesTo(member) {
@@ -370,13 +369,7 @@ func TestRelaysSurviveTwilioFailures(t *testing.T) {
 	h.waitFor(member, "MARKER-RELAY no abra la puerta")
 	time.Sleep(300 * time.Millisecond)
 	for to, want := range map[string]string{volAna: "TOMAR " + n, member: "MARKER-RELAY"} {
-		count := 0
-		for _, b := range h.messagesTo(to) {
-			if strings.Contains(b, want) {
-				count++
-			}
-		}
-		if count != 1 {
+		if count := h.countTo(to, want); count != 1 {
 			t.Errorf("%q reached %s %d times, want once", want, to, count)
 		}
 	}
