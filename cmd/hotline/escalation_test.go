@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,46 +136,60 @@ func TestUrgentWordsPageEveryone(t *testing.T) {
 	h.waitFor(volBen, "URGENT")
 }
 
-// TestNoVolunteerOnCall: the member is told honestly, with the organization's contact; what
-// they write next is kept for the case, not read as a menu choice, and reaches the volunteer
-// who claims it later.
+// TestNoVolunteerOnCall: the member is told honestly, with the organization's contact, in the
+// reply itself (after the case reply, not before it); what they write next is kept for the
+// case, not read as a menu choice, acknowledged once; a volunteer coming on call is paged for
+// it at once, and the claim brings the member into the conversation.
 func TestNoVolunteerOnCall(t *testing.T) {
 	h := startHotline(t, nil)
 	h.text(member, "hello")
+	reply := h.text(member, "person")
+	opened := strings.Index(reply, "We are finding a volunteer")
+	nobody := strings.Index(reply, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. MENU for options. Meanwhile: 505-555-0199")
+	if opened < 0 || nobody < opened {
+		t.Fatalf("PERSON with nobody on call answered %s", reply)
+	}
+	if reply := h.text(member, "MARKER-KEPT my husband was taken"); !strings.Contains(reply, "Your message is with the volunteers") || strings.Contains(reply, "Reply with a number") {
+		t.Errorf("the member's plea answered %s", reply)
+	}
+	if reply := h.text(member, "MARKER-KEPT please hurry"); strings.Contains(reply, "<Message>") {
+		t.Errorf("the second message was answered %s; want it kept quietly", reply)
+	}
+	if got := h.messagesTo(member); len(got) != 0 {
+		t.Errorf("the member was sent %q outside the replies", got)
+	}
+	h.volunteer("Ben", volBen, "en") // coming on call, Ben is paged for the waiting case
+	page := h.waitFor(volBen, "MARKER-KEPT please hurry")
+	h.text(volBen, "CLAIM "+strings.Fields(page)[1])
+	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
+	h.waitFor(member, "joined the conversation. Write here (MENU to leave).")
+	if reply := h.text(member, "MARKER-BACK thank you"); strings.Contains(reply, "<Message>") {
+		t.Errorf("after the claim, the member's message was answered %s", reply)
+	}
+	h.waitFor(volBen, "MARKER-BACK thank you")
+}
+
+// TestMenuCancelsWaitingRequest: MENU while nobody has claimed the request closes it (one
+// request at a time, so a member's words never split between two volunteers) and says how to
+// ask again; a new request is a new case, the only one open.
+func TestMenuCancelsWaitingRequest(t *testing.T) {
+	h := startHotline(t, nil)
+	h.text(member, "hello")
 	h.text(member, "person")
-	h.waitFor(member, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. MENU for options. Meanwhile: 505-555-0199")
-	if reply := h.text(member, "MARKER-KEPT my husband was taken"); strings.Contains(reply, "<Message>") {
-		t.Errorf("the member's plea was answered by the menus: %s", reply)
-	}
-	h.waitFor(member, "Your message is with the volunteers")
-	h.text(member, "MARKER-KEPT please hurry")
-	time.Sleep(200 * time.Millisecond)
-	if waits := h.countTo(member, "Your message is with the volunteers"); waits != 1 {
-		t.Errorf("the member was told %d times that their messages wait, want once", waits)
-	}
-	// MENU while nobody has the request: back to the menus, and the request stays open.
-	if reply := h.text(member, "MENU"); !strings.Contains(reply, "Back to the menu") {
-		t.Fatalf("MENU in an unclaimed case answered %s", reply)
-	}
-	h.waitFor(member, "Your request to the volunteers stays open")
-	if reply := h.text(member, "1"); !strings.Contains(reply, "<Message>") {
-		t.Errorf("after MENU, 1 was not answered by the menus: %s", reply)
+	reply := h.text(member, "MENU")
+	if !strings.Contains(reply, "You left the conversation with the volunteers. To ask for one again, send PERSON.") || !strings.Contains(reply, "Reply with a number") {
+		t.Fatalf("MENU in a waiting case answered %s", reply)
 	}
 	var cases struct{ Cases []struct{ N int64 } }
 	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
+	if len(cases.Cases) != 0 {
+		t.Fatalf("open cases after MENU: %+v", cases.Cases)
+	}
+	h.text(member, "person")
+	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
 	if len(cases.Cases) != 1 {
-		t.Fatalf("open cases: %+v", cases.Cases)
+		t.Fatalf("open cases after asking again: %+v", cases.Cases)
 	}
-	h.volunteer("Ben", volBen, "en")
-	h.text(volBen, fmt.Sprintf("CLAIM %d", cases.Cases[0].N))
-	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
-	h.waitFor(volBen, "MARKER-KEPT please hurry")
-	h.waitFor(member, "joined the conversation")
-	// The claim brought the member back into the case.
-	if reply := h.text(member, "MARKER-BACK thank you"); strings.Contains(reply, "<Message>") {
-		t.Errorf("after the claim, the member's message was answered by the menus: %s", reply)
-	}
-	h.waitFor(volBen, "MARKER-BACK thank you")
 }
 
 // TestUrgentWordsInCase: danger words from a member already waiting in a case get the
@@ -193,8 +206,9 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Fatalf("the English-only volunteer was paged for an ordinary Spanish case: %q", got)
 	}
-	h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra")
-	h.waitFor(member, "Tiene derecho a guardar silencio")
+	if reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+		t.Fatalf("danger words in a waiting case answered %s", reply)
+	}
 	h.waitFor(volBen, "Case "+n+" URGENT")
 	h.waitFor("+15055550901", "Caso "+n+" URGENTE (palabras de peligro): avisamos a 2 voluntarios de turno.")
 	var cases struct{ Cases []struct{ Urgent bool } }
@@ -202,7 +216,9 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if len(cases.Cases) != 1 || !cases.Cases[0].Urgent {
 		t.Errorf("cases after danger words: %+v", cases.Cases)
 	}
-	h.text(member, "la migra sigue aquí")
+	if reply := h.text(member, "la migra sigue aquí"); strings.Contains(reply, "<Message>") {
+		t.Errorf("danger words again answered %s; the member was told already", reply)
+	}
 	time.Sleep(300 * time.Millisecond)
 	if got := h.messagesTo(volBen); len(got) != 1 {
 		t.Errorf("the English-only volunteer got %d pages, want one: %q", len(got), got)
@@ -211,16 +227,10 @@ func TestUrgentWordsInCase(t *testing.T) {
 	// talking with them, is not told again that a volunteer is being found.
 	h.text(volAna, "TOMAR "+n)
 	h.waitFor(member, "se unió")
-	h.text(member, "MARKER-CLAIMED la migra se fue")
+	if reply := h.text(member, "MARKER-CLAIMED la migra se fue"); strings.Contains(reply, "<Message>") {
+		t.Errorf("danger words in a claimed case answered %s", reply)
+	}
 	h.waitFor(volAna, "MARKER-CLAIMED la migra se fue")
-	if safety := h.countTo(member, "Tiene derecho a guardar silencio"); safety != 1 {
-		t.Errorf("the member got the urgent rights %d times, want once", safety)
-	}
-	for _, b := range h.messagesTo(member) {
-		if strings.Contains(b, "Su mensaje ya está con los voluntarios") {
-			t.Errorf("the member was told their message waits, after the urgent reply: %q", b)
-		}
-	}
 }
 
 // TestClaimRaceAcrossProcesses: two volunteers claim the same case at the same instant
@@ -300,8 +310,9 @@ func TestOptOutDuringCase(t *testing.T) {
 	h.text(member, "persona")
 	page := h.waitFor(volAna, "TOMAR")
 	n := strings.Fields(page)[1]
-	h.text(member, "MARKER-BEFORE-CLAIM mi primo")
-	h.waitFor(member, "Su mensaje ya está con los voluntarios")
+	if reply := h.text(member, "MARKER-BEFORE-CLAIM mi primo"); !strings.Contains(reply, "Su mensaje ya está con los voluntarios") {
+		t.Errorf("a message before the claim answered %s", reply)
+	}
 	h.text(volAna, "TOMAR "+n)
 	h.waitFor(volAna, "MARKER-BEFORE-CLAIM mi primo")
 
@@ -392,7 +403,7 @@ func TestMemberLeavesCaseWithMenu(t *testing.T) {
 	}
 	h.waitFor(volAna, "#"+n+": Hola")
 	reply := h.text(member, "MENÚ")
-	if !strings.Contains(reply, "Volvió al menú") || !strings.Contains(reply, "Envíe un número") {
+	if !strings.Contains(reply, "Salió de la conversación. Para pedir un voluntario, envíe PERSONA.") || !strings.Contains(reply, "Envíe un número") {
 		t.Fatalf("MENÚ in a case answered %s", reply)
 	}
 	h.waitFor(volAna, "El miembro del caso "+n+" volvió al menú")
@@ -428,8 +439,9 @@ func TestDangerWordsAfterCaseClosed(t *testing.T) {
 	if err := h.store().CloseCase(context.Background(), num, "", time.Now(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	h.text(member, "MARKER-AFTER la migra está en mi puerta")
-	h.waitFor(member, "Tiene derecho a guardar silencio")
+	if reply := h.text(member, "MARKER-AFTER la migra está en mi puerta"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+		t.Fatalf("danger words after the case closed answered %s", reply)
+	}
 	page := h.waitFor(volAna, "URGENTE")
 	if !strings.Contains(page, "MARKER-AFTER") || strings.Contains(page, "Caso "+n+" ") {
 		t.Errorf("the urgent page %q is not a new case with the member's words", page)

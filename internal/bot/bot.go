@@ -20,8 +20,10 @@ import (
 )
 
 // EffectHandler carries out a step's effects once its state is saved. from is the member's
-// address, for effects that must reach them later (a volunteer's reply).
-type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error
+// address, for effects that must reach them later (a volunteer's reply). It returns what the
+// member is to be told now, which goes into the reply after the step's own (a retried
+// webhook gets the step's reply only).
+type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) ([]flow.Reply, error)
 
 // SubscriptionSync updates the subscriber index when a member's areas or language change
 // (before and after), or, with before == after, re-adds the member after a retried message.
@@ -184,10 +186,18 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				// Effects may change the member behind this engine's back (an erasure
 				// deletes them): forget the copy rather than keep what may be gone.
 				e.recent.drop(id)
-				if err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects); err != nil {
+				more, err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects)
+				if err != nil {
 					// The state, which is the record of truth, is saved; the index the
 					// effects maintain can be rebuilt from it.
 					e.cfg.Log.Error("effects failed", "member", id[:8], "err", err)
+				}
+				if len(more) > 0 {
+					if moreTexts, err := e.cfg.Renderer.Render(res.Lang, more); err != nil {
+						e.cfg.Log.Error("rendering the effects' replies", "member", id[:8], "err", err)
+					} else {
+						texts = append(texts, moreTexts...)
+					}
 				}
 			}
 			return Answer{Texts: texts}, nil

@@ -88,20 +88,22 @@ var MessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
-	"case_kept", "urgent_safety",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
 // relaying what the member wrote to it. from is the member's address (for replies from the
 // volunteer); it is kept sealed in the case only while the case is open.
-func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) error {
+func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) ([]flow.Reply, error) {
 	var errs []error
+	// What the member is told goes into the reply to the message they just sent: it arrives
+	// with it, in order, and costs no message of its own.
+	var reply []flow.Reply
 	// Danger words first: a member told the case is now urgent needs no "your message is
 	// with the volunteers" on top.
 	answered := false
 	for _, e := range effects {
 		if u, ok := e.(actions.UrgentCase); ok {
-			a, err := s.escalate(ctx, memberID, from, st, u)
+			a, err := s.escalate(ctx, memberID, from, st, u, &reply)
 			answered = answered || a
 			errs = append(errs, err)
 		}
@@ -109,20 +111,21 @@ func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st f
 	for _, e := range effects {
 		switch e := e.(type) {
 		case actions.OpenCase:
-			_, err := s.open(ctx, memberID, from, st, e)
-			errs = append(errs, err)
+			errs = append(errs, s.open(ctx, memberID, from, st, e, &reply))
 		case flow.Relay:
-			errs = append(errs, s.relayFromMember(ctx, memberID, e, answered))
+			errs = append(errs, s.relayFromMember(ctx, memberID, e, answered, &reply))
 		case actions.EraseMember:
 			errs = append(errs, s.forget(ctx, memberID))
 		case actions.LeftCase:
 			errs = append(errs, s.memberLeft(ctx, memberID, e))
 		}
 	}
-	return errors.Join(errs...)
+	return reply, errors.Join(errs...)
 }
 
-func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase) (redisstore.CaseRecord, error) {
+// open opens the case a member asked for (or a report), pages the volunteers, and adds to
+// reply what the member is told.
+func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase, reply *[]flow.Reply) error {
 	now := s.cfg.Now()
 	lang := st.Lang
 	if lang == "" {
@@ -133,7 +136,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		SealedAddress: s.cfg.Keys.Seal([]byte(from), []byte("caseaddr:"+memberID)), Opened: now,
 	}, now.Add(s.cfg.Timeout))
 	if err != nil {
-		return redisstore.CaseRecord{}, err
+		return err
 	}
 	first := oc.Text
 	if oc.Kind == "report" {
@@ -142,7 +145,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	s.transcript(ctx, n, "member", first)
 	c, err := s.cfg.Store.Case(ctx, n)
 	if err != nil {
-		return c, err
+		return err
 	}
 	langs := []string{lang}
 	if oc.Urgent {
@@ -153,15 +156,15 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		s.tellOrganizersUrgent(ctx, n, paged)
 	}
 	if oc.Kind != "person" {
-		return c, nil
+		return nil
 	}
 	if paged == 0 {
 		// Nobody to talk to now: say so. The member joins the case all the same, so what
 		// they write next is kept for whoever claims it (it is re-paged) rather than read
 		// as a menu choice; MENU takes them out of it.
-		s.toMember(ctx, c, "case_nobody", nil)
+		*reply = append(*reply, flow.Reply{ID: "case_nobody"})
 	}
-	return c, s.join(ctx, memberID, n)
+	return s.join(ctx, memberID, n)
 }
 
 // escalate answers danger words from a member in case u.Case, and reports whether it
@@ -170,16 +173,11 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 // told. A claimed case's volunteer has the words already, relayed, and the member is talking
 // with them: nothing more is said. A case that ended as the member wrote (a volunteer closed
 // it) must not swallow the words: an urgent case is opened instead.
-func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase) (bool, error) {
+func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase, reply *[]flow.Reply) (bool, error) {
 	c, err := s.cfg.Store.Case(ctx, u.Case)
 	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
-		lang := st.Lang
-		if lang == "" {
-			lang = s.cfg.Languages[0]
-		}
-		s.send(ctx, hotline.Outbound{To: from, Member: memberID}, lang, "urgent_safety", nil)
-		_, err := s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text})
-		return true, err
+		*reply = append(*reply, flow.Reply{ID: "urgent_safety"})
+		return true, s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text}, reply)
 	}
 	if err != nil {
 		return false, err
@@ -188,7 +186,7 @@ func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.S
 	if err != nil || !changed || c.Status != redisstore.CaseOpen {
 		return false, err
 	}
-	s.toMember(ctx, c, "urgent_safety", nil)
+	*reply = append(*reply, flow.Reply{ID: "urgent_safety"})
 	// It says a volunteer is being found: it counts as telling the member their words wait.
 	s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), 0)
 	c.Urgent = true
@@ -215,8 +213,9 @@ func (s *Service) join(ctx context.Context, memberID string, n int64) error {
 	})
 }
 
-// memberLeft closes the case a member left (by opting out, or for the menus), and tells its
-// volunteer which.
+// memberLeft closes the case a member left (by opting out, or for the menus: one open
+// request at a time, so that a member's words never split between two volunteers), and
+// tells its volunteer which.
 func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.LeftCase) error {
 	n := left.Case
 	c, err := s.cfg.Store.Case(ctx, n)
@@ -225,13 +224,6 @@ func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.
 	}
 	if err != nil {
 		return err
-	}
-	if !left.OptedOut && c.Status == redisstore.CaseOpen {
-		// Nobody has the request yet: it stays open and is paged again, and whoever claims
-		// it brings the member back. Going to the menus to read their rights must not cost
-		// a member their place.
-		s.toMember(ctx, c, "case_kept", nil)
-		return nil
 	}
 	if c.Volunteer != "" {
 		if v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer); err == nil {
@@ -307,7 +299,7 @@ func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[strin
 		"Report": flag(c.Kind == "report"), "Text": text}
 }
 
-func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool) error {
+func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool, reply *[]flow.Reply) error {
 	c, err := s.cfg.Store.Case(ctx, r.Case)
 	if err != nil || c.Status == redisstore.CaseClosed || c.Member != memberID {
 		// The case is gone: let the member back into the menus.
@@ -329,7 +321,7 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 		if ack, err := s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), waitingAckEvery); err != nil || !ack {
 			return err
 		}
-		s.toMember(ctx, c, "case_waiting", nil)
+		*reply = append(*reply, flow.Reply{ID: "case_waiting"})
 		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
@@ -486,6 +478,7 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 		if err := s.cfg.Store.SetOnCall(ctx, v, true); err != nil {
 			return s.failed(err)
 		}
+		s.pageWaiting(ctx, v)
 		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(v.Langs, ", ")}}
 	case slices.Contains(cmdOff, first) && len(words) == 1:
 		if err := s.cfg.Store.SetOnCall(ctx, v, false); err != nil {
@@ -764,6 +757,44 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
+// lastWords is the last line of case n's transcript, for a page.
+func (s *Service) lastWords(ctx context.Context, n int64) string {
+	lines, err := s.cfg.Store.Transcript(ctx, n)
+	if err != nil || len(lines) == 0 {
+		return ""
+	}
+	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], []byte("case:"+strconv.FormatInt(n, 10)))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(string(plain), "member: ")
+}
+
+// maxWaitingPages is how many waiting cases a volunteer coming on call is paged for at once:
+// the longest-waiting first; the rest come with the next re-page.
+const maxWaitingPages = 5
+
+// pageWaiting pages a volunteer who has just come on call for the cases already waiting for
+// someone who speaks their language (or urgent ones), so a member who asked in the night is
+// not left until the next re-page.
+func (s *Service) pageWaiting(ctx context.Context, v redisstore.VolunteerRecord) {
+	cases, err := s.cfg.Store.OpenCases(ctx)
+	if err != nil {
+		s.cfg.Log.Error("listing waiting cases", "err", err)
+		return
+	}
+	paged := 0
+	for _, c := range cases {
+		if c.Status != redisstore.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
+			continue
+		}
+		s.toVolunteer(ctx, v, "vol_page", s.caseData(c, v.Langs[0], s.lastWords(ctx, c.N)))
+		if paged++; paged == maxWaitingPages {
+			return
+		}
+	}
+}
+
 // RepageDue pages again every case past its deadline (one process wins each).
 func (s *Service) RepageDue(ctx context.Context) {
 	now := s.cfg.Now()
@@ -777,13 +808,7 @@ func (s *Service) RepageDue(ctx context.Context) {
 		if err != nil || c.Status != redisstore.CaseOpen {
 			continue
 		}
-		text := ""
-		if lines, err := s.cfg.Store.Transcript(ctx, n); err == nil && len(lines) > 0 {
-			if plain, err := s.cfg.Keys.Open(lines[len(lines)-1], []byte("case:"+strconv.FormatInt(n, 10))); err == nil {
-				text = strings.TrimPrefix(string(plain), "member: ")
-			}
-		}
-		s.page(ctx, c, text, s.cfg.Languages)
+		s.page(ctx, c, s.lastWords(ctx, n), s.cfg.Languages)
 		minutes := strconv.Itoa(int(now.Sub(c.Opened).Minutes()))
 		s.tellOrganizers(ctx, "org_case_unclaimed", func(string) map[string]string {
 			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": flag(c.Urgent), "Minutes": minutes}

@@ -81,7 +81,7 @@ func TestUnclaimedCaseIsRepaged(t *testing.T) {
 	for _, v := range vols {
 		store.SetOnCall(ctx, v, true)
 	}
-	err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
+	_, err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
 	if err != nil {
 		t.Fatal(err)
 	}
