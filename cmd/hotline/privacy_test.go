@@ -86,7 +86,7 @@ func TestNothingReadableAtRest(t *testing.T) {
 		h.text(member, msg)
 	}
 	h.text(member, "persona")
-	page := h.waitFor(volAna, "): persona")
+	page := h.waitFor(volAna, "Albuquerque)\nResponda TOMAR") // the person case, not the report
 	n := strings.Fields(page)[1]
 	h.text(volAna, "tomar "+n)
 	h.text(member, "MARKER-TO-VOLUNTEER-4")

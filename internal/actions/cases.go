@@ -61,6 +61,11 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 				return "already_open"
 			}
 			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input}
+			if oc.Kind == "person" && !oc.Urgent {
+				// Asked for with a keyword or a menu number ("PERSONA", "4"), which tells a
+				// volunteer nothing; danger words, by contrast, are the message.
+				oc.Text = ""
+			}
 			if len(c.State.Areas) > 0 {
 				oc.Area = c.State.Areas[0]
 			}

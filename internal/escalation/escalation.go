@@ -142,7 +142,9 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	if oc.Kind == "report" {
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
-	s.transcript(ctx, n, "member", first)
+	if first != "" {
+		s.transcript(ctx, n, "member", first)
+	}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if err != nil {
 		return err
