@@ -145,7 +145,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h.text(member, "hello")
 	reply := h.text(member, "person")
 	opened := strings.Index(reply, "We are finding a volunteer")
-	nobody := strings.Index(reply, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. MENU for options. Meanwhile: 505-555-0199")
+	nobody := strings.Index(reply, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. Meanwhile: 505-555-0199")
 	if opened < 0 || nobody < opened {
 		t.Fatalf("PERSON with nobody on call answered %s", reply)
 	}
