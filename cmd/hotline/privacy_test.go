@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -103,11 +104,20 @@ func TestNothingReadableAtRest(t *testing.T) {
 	}
 }
 
-// TestEraseMember: BORRAR then SÍ erases the member's state, replies, subscriptions and
-// cases — a closed one too, with its transcript — and says so.
+// TestEraseMember: BORRAR then SÍ erases the member's state, replies, subscriptions, cases —
+// a closed one too, with its transcript — and their place in the alerts they were sent, and
+// says so.
 func TestEraseMember(t *testing.T) {
 	h := startHotline(t, nil)
 	h.subscribe(member, "es", "ABQ")
+	// An alert they got: each broadcast remembers who has been sent it, for 7 days.
+	tok := h.organizer("Olga", "+15055550901")
+	var b bcJSON
+	if code := h.api(tok, "POST", "/admin/broadcasts", map[string]any{"text": map[string]string{"es": "Alerta de prueba", "en": "Test alert"}, "areas": []string{"Albuquerque"}}, &b); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	h.api(tok, "POST", "/admin/broadcasts/"+b.ID+"/send", nil, &b)
+	h.waitDone(tok, b.ID, 10*time.Second)
 	h.text(member, "persona") // a case (no volunteer on call)
 	h.text(member, "PARAR")   // an opt-out leaves it, closed, kept for its retention…
 	h.text(member, "COMENZAR")

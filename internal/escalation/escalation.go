@@ -269,6 +269,9 @@ func (s *Service) forget(ctx context.Context, memberID string) error {
 			return err
 		}
 	}
+	if err := s.cfg.Store.ForgetRecipient(ctx, memberID); err != nil {
+		return err
+	}
 	return s.cfg.Store.Erase(ctx, memberID)
 }
 

@@ -51,6 +51,37 @@ func (s *Store) CreateBroadcast(ctx context.Context, b hotline.Broadcast) error 
 	return nil
 }
 
+// ForgetRecipient takes member out of the bookkeeping of every broadcast that may still
+// hold them (a member erasing their data): the "already handled" sets, kept 7 days after a
+// broadcast ends, and the recipient lists frozen while one is sending. A broadcast still
+// sending that meets the member's queue entry later finds no state and skips it.
+func (s *Store) ForgetRecipient(ctx context.Context, member string) error {
+	// Every broadcast, not only recent ones: a list frozen by one canceled mid-send is kept
+	// without expiry (docs/privacy.md). Erasures are rare and broadcasts few (an organizer's
+	// alerts), so a pipelined SREM per broadcast is cheap.
+	ids, err := s.rdb.ZRange(ctx, s.bcListKey(), 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("listing broadcasts: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// One pipeline, not a transaction: each broadcast's keys are in slots of their own.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.SRem(ctx, s.bcDoneKey(id), member)
+			for _, lang := range []string{"es", "en"} {
+				p.SRem(ctx, s.bcRcptKey(id, lang), member)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("forgetting a recipient: %w", err)
+	}
+	return nil
+}
+
 // Broadcast reads one broadcast.
 func (s *Store) Broadcast(ctx context.Context, id string) (hotline.Broadcast, error) {
 	m, err := s.rdb.HGetAll(ctx, s.bcKey(id)).Result()

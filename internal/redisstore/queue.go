@@ -243,18 +243,23 @@ return 0
 var completeScript = redis.NewScript(completeLua)
 
 // finishScript records the outcome for one recipient once: a second report for the same
-// member (a redelivered entry) changes nothing.
+// member (a redelivered entry) changes nothing. The send's in-flight mark, whose name holds
+// the member id, goes with it.
 var finishScript = redis.NewScript(`
+redis.call('DEL', KEYS[3])
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return -1 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 ARGV[1] = ARGV[3]
 ` + completeLua)
 
+// inflightKey marks member's message of broadcast id as being sent, in the broadcast's slot.
+func (s *Store) inflightKey(id, member string) string { return s.bcKey(id) + ":if:" + member }
+
 // TryInflight marks member's message of broadcast id as being sent by this process, for
 // ttl, unless another holds it: two consumers that both hold the entry (a take-over while
 // the first was still retrying) cannot both send it.
 func (s *Store) TryInflight(ctx context.Context, id, member string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.bcKey(id)+":if:"+member, 1, ttl).Result()
+	ok, err := s.rdb.SetNX(ctx, s.inflightKey(id, member), 1, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("marking a send in flight: %w", err)
 	}
@@ -263,7 +268,7 @@ func (s *Store) TryInflight(ctx context.Context, id, member string, ttl time.Dur
 
 // RefreshInflight extends this process's mark on a message it is still sending.
 func (s *Store) RefreshInflight(ctx context.Context, id, member string, ttl time.Duration) error {
-	if err := s.rdb.PExpire(ctx, s.bcKey(id)+":if:"+member, ttl).Err(); err != nil {
+	if err := s.rdb.PExpire(ctx, s.inflightKey(id, member), ttl).Err(); err != nil {
 		return fmt.Errorf("extending a send in flight: %w", err)
 	}
 	return nil
@@ -291,7 +296,7 @@ func (s *Store) Handled(ctx context.Context, id, member string) (bool, error) {
 // Finish counts the outcome for member of broadcast id, once, and reports whether that
 // completed the broadcast.
 func (s *Store) Finish(ctx context.Context, id, member string, o Outcome, now time.Time) (bool, error) {
-	n, err := finishScript.Run(ctx, s.rdb, []string{s.bcKey(id), s.bcDoneKey(id)}, member, string(o), now.Unix()).Int64()
+	n, err := finishScript.Run(ctx, s.rdb, []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
 	if err != nil {
 		return false, fmt.Errorf("recording outcome: %w", err)
 	}
