@@ -41,6 +41,19 @@ func (h *hotlineProc) relayed(from, to, body string) {
 	h.waitFor(to, body)
 }
 
+// claimedCase puts the member in a conversation with Ana, a Spanish-speaking volunteer: the
+// member asks for a person, Ana is paged and claims the case. It returns the case number.
+func (h *hotlineProc) claimedCase() string {
+	h.t.Helper()
+	h.volunteer("Ana", volAna, "es")
+	h.text(member, "hola")
+	h.text(member, "persona")
+	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
+	h.text(volAna, "TOMAR "+n)
+	h.waitFor(member, "se unió")
+	return n
+}
+
 // waitFor polls until the fake has a message to `to` containing want.
 func (h *hotlineProc) waitFor(to, want string) string {
 	h.t.Helper()
@@ -393,12 +406,7 @@ func TestRelaysSurviveTwilioFailures(t *testing.T) {
 // greeting before that still goes to the volunteer.
 func TestMemberLeavesCaseWithMenu(t *testing.T) {
 	h := startHotline(t, nil)
-	h.volunteer("Ana", volAna, "es")
-	h.text(member, "hola")
-	h.text(member, "persona")
-	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
-	h.text(volAna, "TOMAR "+n)
-	h.waitFor(member, "se unió")
+	n := h.claimedCase()
 
 	h.relayed(member, volAna, "Hola")
 	h.waitFor(volAna, "#"+n+": Hola")
@@ -428,12 +436,7 @@ func TestMemberLeavesCaseWithMenu(t *testing.T) {
 // by the closed case: the member gets the rights and a new urgent case pages everyone.
 func TestDangerWordsAfterCaseClosed(t *testing.T) {
 	h := startHotline(t, nil)
-	h.volunteer("Ana", volAna, "es")
-	h.text(member, "hola")
-	h.text(member, "persona")
-	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
-	h.text(volAna, "TOMAR "+n)
-	h.waitFor(member, "se unió")
+	n := h.claimedCase()
 	// The case closes behind the member's back, as a CLOSE racing their message would leave it.
 	num, _ := strconv.ParseInt(n, 10, 64)
 	if err := h.store().CloseCase(context.Background(), num, "", time.Now(), time.Hour); err != nil {
