@@ -281,7 +281,7 @@ func (s *Store) sealedIn(ctx context.Context, keys []string, each func(Sealed) e
 				continue // a closed case keeps no address
 			}
 			member, _ := vals[0].(string)
-			v.Field, v.Value, v.Context = "addr", []byte(addr), []byte("caseaddr:"+member)
+			v.Field, v.Value, v.Context = "addr", []byte(addr), CaseAddressContext(member)
 		}
 		if err := each(v); err != nil {
 			return err
@@ -333,13 +333,14 @@ func (s *Store) walkHash(ctx context.Context, k sealedKey, each func(Sealed) err
 
 // walkTranscript passes each line of a case transcript to each.
 func (s *Store) walkTranscript(ctx context.Context, k sealedKey, each func(Sealed) error) error {
+	n, _ := strconv.ParseInt(k.id, 10, 64) // classify built k.id from the number
 	for start := int64(0); ; start += scanCount {
 		lines, err := s.rdb.LRange(ctx, k.key, start, start+scanCount-1).Result()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", k.key, err)
 		}
 		for i, l := range lines {
-			v := Sealed{Kind: k.kind, Key: k.key, Index: start + int64(i), Value: []byte(l), Context: []byte("case:" + k.id)}
+			v := Sealed{Kind: k.kind, Key: k.key, Index: start + int64(i), Value: []byte(l), Context: TranscriptContext(n)}
 			if err := each(v); err != nil {
 				return err
 			}
