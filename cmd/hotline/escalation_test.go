@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/xml"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/locales"
 )
 
 // messagesTo returns the bodies the fake Twilio received for to, in order.
@@ -143,18 +147,38 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	}
 }
 
-// TestUrgentWordsPageEveryone: danger words get the safety reply at once and page every
-// volunteer on call, whatever their language.
+// TestUrgentWordsPageEveryone: an emergency gets the rights for its situation at once and
+// pages every volunteer on call, whatever their language, naming the situation.
 func TestUrgentWordsPageEveryone(t *testing.T) {
 	h := startHotline(t, nil)
 	h.volunteer("Ana", volAna, "es")
 	h.volunteer("Ben", volBen, "en")
 	reply := h.text(member, "¡La migra está afuera de mi casa!")
-	if !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if !strings.Contains(reply, messageStart(t, "es", "urgent_home")) {
 		t.Fatalf("urgent message answered %s", reply)
 	}
-	h.waitFor(volAna, "URGENTE")
-	h.waitFor(volBen, "URGENT")
+	h.waitFor(volAna, "URGENTE: "+messageStart(t, "es", "urgent_situation_home"))
+	h.waitFor(volBen, "URGENT: "+messageStart(t, "en", "urgent_situation_home"))
+}
+
+// messageStart is the beginning of message id in lang as a reply carries it (XML-escaped):
+// enough to tell it from any other, without repeating the wording here.
+func messageStart(t *testing.T, lang, id string) string {
+	t.Helper()
+	cat, err := locale.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := cat.Text(lang, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := []rune(text); len(r) > 40 {
+		text = string(r[:40])
+	}
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(text))
+	return b.String()
 }
 
 // TestNoVolunteerOnCall: the member is told honestly, with the organization's contact, in the
@@ -170,7 +194,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	if opened < 0 || nobody < opened {
 		t.Fatalf("PERSON with nobody on call answered %s", reply)
 	}
-	if reply := h.text(member, "MARKER-KEPT my husband was taken"); !strings.Contains(reply, "Your message is with the volunteers") || strings.Contains(reply, "Reply with a number") {
+	if reply := h.text(member, "MARKER-KEPT my husband needs to talk to someone about his papers"); !strings.Contains(reply, "Your message is with the volunteers") || strings.Contains(reply, "Reply with a number") {
 		t.Errorf("the member's plea answered %s", reply)
 	}
 	if reply := h.text(member, "MARKER-KEPT please hurry"); strings.Contains(reply, "<Message>") {
@@ -182,7 +206,7 @@ func TestNoVolunteerOnCall(t *testing.T) {
 	h.volunteer("Ben", volBen, "en") // coming on call, Ben is paged for the waiting case
 	page := h.waitFor(volBen, "MARKER-KEPT please hurry")
 	h.text(volBen, "CLAIM "+strings.Fields(page)[1])
-	h.waitFor(volBen, "MARKER-KEPT my husband was taken")
+	h.waitFor(volBen, "MARKER-KEPT my husband needs to talk to someone about his papers")
 	h.waitFor(member, "joined the conversation. Write here (MENU to leave).")
 	h.relayed(member, volBen, "MARKER-BACK thank you")
 }
@@ -224,10 +248,10 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Fatalf("the English-only volunteer was paged for an ordinary Spanish case: %q", got)
 	}
-	if reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra"); !strings.Contains(reply, messageStart(t, "es", "urgent_detained")) {
 		t.Fatalf("danger words in a waiting case answered %s", reply)
 	}
-	h.waitFor(volBen, "Case "+n+" URGENT")
+	h.waitFor(volBen, "Case "+n+" URGENT: "+messageStart(t, "en", "urgent_situation_detained"))
 	h.waitFor("+15055550901", "Caso "+n+" URGENTE (palabras de peligro): avisamos a 2 voluntarios de turno.")
 	var cases struct{ Cases []struct{ Urgent bool } }
 	h.api(adminToken, "GET", "/admin/cases", nil, &cases)
@@ -442,7 +466,7 @@ func TestDangerWordsAfterCaseClosed(t *testing.T) {
 	if err := h.store().CloseCase(context.Background(), num, "", time.Now(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if reply := h.text(member, "MARKER-AFTER la migra está en mi puerta"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if reply := h.text(member, "MARKER-AFTER la migra está en mi puerta"); !strings.Contains(reply, messageStart(t, "es", "urgent_home")) {
 		t.Fatalf("danger words after the case closed answered %s", reply)
 	}
 	page := h.waitFor(volAna, "URGENTE")

@@ -16,6 +16,9 @@ type OpenCase struct {
 	Area string
 	// Report holds a report's answers: what, where, when.
 	Report map[string]string
+	// Situation is an emergency's situation ("home", "detained", "checkpoint", "work",
+	// "street"), for the page and the reply; "" when unknown.
+	Situation string
 }
 
 // LeftCase is the effect of a member leaving their case: by opting out (nothing more may
@@ -30,8 +33,9 @@ type LeftCase struct {
 // UrgentCase is the effect of a member already in a case writing danger words: the case
 // becomes urgent and, while nobody has claimed it, every volunteer on call is paged.
 type UrgentCase struct {
-	Case int64
-	Text string
+	Case      int64
+	Text      string
+	Situation string
 }
 
 // EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
@@ -51,16 +55,16 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 			return ""
 		}},
 		// open_case opens a case of the kind in `with` (kind = "person" or "report",
-		// urgent = "1" for danger words). A member already in a case stays in it; danger
+		// urgent = "1" for an emergency, situation = its situation when known). A member already in a case stays in it; danger
 		// words make that case urgent.
 		"open_case": {Args: []string{"kind"}, Results: []string{"already_open"}, Run: func(c *flow.Context) string {
 			if c.State.Case != 0 {
 				if c.With["urgent"] == "1" {
-					c.Effects = append(c.Effects, UrgentCase{Case: c.State.Case, Text: c.Input})
+					c.Effects = append(c.Effects, UrgentCase{Case: c.State.Case, Text: c.Input, Situation: c.With["situation"]})
 				}
 				return "already_open"
 			}
-			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input}
+			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input, Situation: c.With["situation"]}
 			if oc.Kind == "person" && !oc.Urgent {
 				// Asked for with a keyword or a menu number ("PERSONA", "4"), which tells a
 				// volunteer nothing; danger words, by contrast, are the message.

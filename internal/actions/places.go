@@ -37,6 +37,9 @@ func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action
 		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas},
 		// remove_area removes the area whose number the member sent.
 		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea},
+		// find_place tells whether a sentence names a place or a ZIP ("¿Santa Fe coopera con
+		// ICE?", "mi zip es 87102"), so a question in the member's words goes straight to it.
+		"find_place": {Results: []string{"found", "none"}, Run: p.findPlace},
 		// state_law sets the state-law line every place shares, with its source.
 		"state_law": {Run: p.stateLaw},
 	}
@@ -61,8 +64,8 @@ func (p placeActions) resolve(c *flow.Context) places.Result {
 			}
 		}
 	}
-	if places.IsZip(text) {
-		e, ok := p.zips.Get(text)
+	if zip := zipIn(text); zip != "" {
+		e, ok := p.zips.Get(zip)
 		if !ok {
 			return places.Result{}
 		}
@@ -91,11 +94,31 @@ func (p placeActions) offer(c *flow.Context, r places.Result) string {
 	}
 	setData(c.State, keyChoices, "")
 	c.Vars["Suggestions"] = labels(r.Suggestions, lang)
-	if places.IsZip(fold.Text(c.Input)) {
+	if zipIn(fold.Text(c.Input)) != "" {
 		// A ZIP we do not know is still clearly a ZIP: say so, rather than "not understood".
 		return "unknown_zip"
 	}
 	return "unknown"
+}
+
+// zipIn returns the ZIP code in a text ("87102", "mi zip es 87102"), or "".
+func zipIn(folded string) string {
+	for _, w := range fold.Words(folded) {
+		if places.IsZip(w) {
+			return w
+		}
+	}
+	return ""
+}
+
+func (p placeActions) findPlace(c *flow.Context) string {
+	if zipIn(fold.Text(c.Input)) != "" {
+		return "found"
+	}
+	if r := p.dir.Lookup(c.Input); r.Place != nil || len(r.Choices) > 0 {
+		return "found"
+	}
+	return "none"
 }
 
 func (p placeActions) lookup(c *flow.Context) string {

@@ -35,7 +35,7 @@ var KnownVars = []string{
 	// organizers (internal/organizer)
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
 	// cases and volunteers (internal/escalation)
-	"N", "Urgent", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
+	"N", "Urgent", "Situation", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
 	// data the flows keep between messages (internal/actions)
 	"choices", "pending", "area",
 }
@@ -66,5 +66,11 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if probs := set.Check(cat, GoMessageIDs, KnownVars); len(probs) > 0 {
 		return Content{}, fmt.Errorf("flows and messages:\n%w", probs)
 	}
+	// A menu option is chosen by its label's words too ("hablar con alguien"), as members
+	// read them.
+	set.UseLabels(cat.Languages(), func(lang, id string) (string, bool) {
+		t, err := cat.Text(lang, id, nil)
+		return t, err == nil
+	})
 	return Content{Flows: set, Catalog: cat, Places: dir}, nil
 }

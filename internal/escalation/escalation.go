@@ -88,6 +88,8 @@ var MessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
+	"urgent_safety", "urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
+	"urgent_situation_work", "urgent_situation_street",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -132,7 +134,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		lang = s.cfg.Languages[0]
 	}
 	n, err := s.cfg.Store.OpenCase(ctx, redisstore.CaseRecord{
-		Member: memberID, Lang: lang, Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent,
+		Member: memberID, Lang: lang, Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
 		SealedAddress: s.cfg.Keys.Seal([]byte(from), redisstore.CaseAddressContext(memberID)), Opened: now,
 	}, now.Add(s.cfg.Timeout))
 	if err != nil {
@@ -178,20 +180,20 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase, reply *[]flow.Reply) (bool, error) {
 	c, err := s.cfg.Store.Case(ctx, u.Case)
 	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
-		*reply = append(*reply, flow.Reply{ID: "urgent_safety"})
-		return true, s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text}, reply)
+		*reply = append(*reply, flow.Reply{ID: UrgentReply(u.Situation)})
+		return true, s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text, Situation: u.Situation}, reply)
 	}
 	if err != nil {
 		return false, err
 	}
-	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case)
+	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case, u.Situation)
 	if err != nil || !changed || c.Status != redisstore.CaseOpen {
 		return false, err
 	}
-	*reply = append(*reply, flow.Reply{ID: "urgent_safety"})
+	*reply = append(*reply, flow.Reply{ID: UrgentReply(u.Situation)})
 	// It says a volunteer is being found: it counts as telling the member their words wait.
 	s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), 0)
-	c.Urgent = true
+	c.Urgent, c.Situation = true, u.Situation
 	s.tellOrganizersUrgent(ctx, c.N, s.page(ctx, c, u.Text, s.cfg.Languages))
 	return true, nil
 }
@@ -301,7 +303,34 @@ func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[strin
 		text = string([]rune(text)[:300]) + "…"
 	}
 	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": c.Lang, "Area": area,
-		"Report": flag(c.Kind == "report"), "Text": text}
+		"Report": flag(c.Kind == "report"), "Text": text, "Situation": s.situationLabel(c.Situation, lang)}
+}
+
+// Situations are the situations of an emergency the flows name (flows/person.toml); each
+// has a reply to the member (urgent_<situation>) and a label for pages
+// (urgent_situation_<situation>).
+var Situations = []string{"home", "detained", "checkpoint", "work", "street"}
+
+// UrgentReply is the message with the rights for an emergency's situation: the generic one
+// when the situation is not known.
+func UrgentReply(situation string) string {
+	if slices.Contains(Situations, situation) {
+		return "urgent_" + situation
+	}
+	return "urgent_safety"
+}
+
+// situationLabel is how a page names a situation in the volunteer's language ("agents at
+// home"), or "" when it is not known.
+func (s *Service) situationLabel(situation, lang string) string {
+	if !slices.Contains(Situations, situation) {
+		return ""
+	}
+	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "urgent_situation_" + situation}})
+	if err != nil || len(texts) == 0 {
+		return ""
+	}
+	return texts[0]
 }
 
 func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool, reply *[]flow.Reply) error {

@@ -15,7 +15,11 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/understand"
 )
+
+// IntentsDir is the folder of labeled examples inside the flows folder.
+const IntentsDir = "data/intents"
 
 // KeywordsFile is the file of global keywords, language-detection words and settings.
 const KeywordsFile = "keywords.toml"
@@ -50,10 +54,14 @@ type Option struct {
 	Go    string `toml:"go"`
 }
 
-// KeywordRoute sends a member who typed one of Words to Go.
+// KeywordRoute sends a member who typed one of Words, or whose message means one of
+// Intents, to Go.
 type KeywordRoute struct {
 	Words []string `toml:"words"`
-	Go    string   `toml:"go"`
+	// Intents are labels of flows/data/intents ("yes", "rights/car"); an intent without a
+	// slot ("urgent") matches every slot of it.
+	Intents []string `toml:"intents"`
+	Go      string   `toml:"go"`
 
 	folded []string
 }
@@ -61,7 +69,11 @@ type KeywordRoute struct {
 // GlobalKeyword is a keyword that works from any node.
 type GlobalKeyword struct {
 	Words []string `toml:"words"`
-	Go    string   `toml:"go"`
+	// Intents are labels of flows/data/intents that lead here from any node, when the
+	// member's message means one of them and matched no exact word: "necesito hablar con
+	// alguien" is the intent person, as PERSONA is its word.
+	Intents []string `toml:"intents"`
+	Go      string   `toml:"go"`
 	// Anywhere makes the keyword match as a whole word inside a longer message, not only as
 	// the whole message ("la migra está aquí"). It does not apply while a node captures text.
 	Anywhere bool `toml:"anywhere"`
@@ -107,6 +119,11 @@ type Set struct {
 	detect   map[string]map[string]bool // language → folded words that mark it
 	settings Settings
 	actions  map[string]Action
+	// model reads free text (intents); nil when the flows have no examples.
+	model *understand.Model
+	// labels are the menu labels as members see them, folded, by language and message ID,
+	// so the text of an option ("hablar con alguien") chooses it like its number.
+	labels map[string]map[string]string
 	// providerRoutes map a keyword the provider recognised itself (Twilio's OptOutType:
 	// "stop", "start", "help") to the node that handles it, so the hotline's records agree
 	// with the provider's block list even when the member's word is one we do not list.
@@ -221,10 +238,66 @@ func Load(fsys fs.FS, actions map[string]Action) (*Set, error) {
 		probs = append(probs, Problem{File: KeywordsFile, Msg: "missing"})
 	}
 	probs = append(probs, s.resolve()...)
+	m, ps := loadModel(fsys)
+	s.model = m
+	probs = append(probs, ps...)
+	probs = append(probs, s.checkIntents()...)
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	return s, nil
+}
+
+// Model returns the model that reads free text, or nil when the flows have no examples.
+func (s *Set) Model() *understand.Model { return s.model }
+
+// checkIntents reports an intent named by a keyword that no example teaches: it could never
+// match.
+func (s *Set) checkIntents() Problems {
+	var probs Problems
+	known := map[string]bool{}
+	if s.model != nil {
+		for _, l := range s.model.Labels() {
+			known[l], known[understand.Intent(l)] = true, true
+		}
+	}
+	check := func(file, node string, intents []string) {
+		for _, in := range intents {
+			if !known[in] {
+				probs = append(probs, Problem{File: file, Node: node, Msg: fmt.Sprintf(
+					"intent %q has no examples in flows/%s", in, IntentsDir)})
+			}
+		}
+	}
+	for _, k := range s.keywords {
+		check(KeywordsFile, "", k.Intents)
+	}
+	for _, id := range s.NodeIDs() {
+		n := s.nodes[id]
+		for _, k := range n.Keywords {
+			check(n.File, local(id), k.Intents)
+		}
+	}
+	return probs
+}
+
+// UseLabels lets a menu option be chosen by its label's text in any language, besides its
+// number. text returns a message's text, as members read it, in a language.
+func (s *Set) UseLabels(langs []string, text func(lang, id string) (string, bool)) {
+	s.labels = map[string]map[string]string{}
+	for _, lang := range langs {
+		m := map[string]string{}
+		for _, id := range s.NodeIDs() {
+			for _, o := range s.nodes[id].Menu {
+				if t, ok := text(lang, o.Label); ok {
+					if f := strings.Join(fold.Words(t), " "); f != "" {
+						m[o.Label] = f
+					}
+				}
+			}
+		}
+		s.labels[lang] = m
+	}
 }
 
 func parseFlow(file string, data []byte) (map[string]rawNode, string, Problems) {
@@ -267,7 +340,7 @@ func parseFlow(file string, data []byte) (map[string]rawNode, string, Problems) 
 	return nodes, start, probs
 }
 
-var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "label", "go", "words"}
+var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "label", "go", "words", "intents"}
 
 func unknownField(f string) string {
 	if f == "start" {
@@ -382,6 +455,9 @@ func (s *Set) resolve() Problems {
 		k.folded = foldAll(k.Words)
 		if k.When != "" && k.When != whenOptedOut && k.When != whenInCase {
 			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = %q; the values are \"opted_out\" and \"in_case\"", k.Words, k.When)})
+		}
+		if k.Anywhere && len(k.Intents) > 0 {
+			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: intents are read from the whole message; anywhere applies to words only", k.Words)})
 		}
 		if k.When == whenInCase && k.Anywhere {
 			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = \"in_case\" cannot be anywhere: a member's words to a volunteer would end the conversation", k.Words)})

@@ -2,12 +2,12 @@ package flow
 
 import (
 	"maps"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/fold"
+	"github.com/communityhotline/hotline/internal/understand"
 )
 
 // State is everything the hotline keeps about one member between messages. It is small on
@@ -191,10 +191,10 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		if strings.TrimSpace(in.Text) != "" {
 			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
 		}
-		// Danger words make the case urgent (their node's action says so in an effect). The
+		// An emergency makes the case urgent (its node's action says so in an effect). The
 		// answer is the escalation's to give: the rights for that moment while nobody has the
 		// case, nothing more once a volunteer is talking with the member.
-		if k := s.globalAnywhere(text); k != nil && k.Urgent {
+		if k := r.urgent(text); k != nil {
 			r.enter(k.Go)
 			r.replies = nil
 		}
@@ -209,10 +209,12 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		}
 		return r.result()
 	}
-	// Words that signal danger (ICE, la migra, redada…) win over a first contact's greeting
-	// and over menus, though not over free text a node is capturing (a report about ICE).
-	if cur, ok := s.nodes[r.st.Node]; !ok || cur.Capture == "" {
-		if k := s.globalAnywhere(text); k != nil && k.Urgent {
+	// An emergency ("se llevaron a mi esposo", "ICE at my door") wins over a first contact's
+	// greeting and over menus, though not over a menu number or free text a node is
+	// capturing (a report about ICE).
+	cur, waiting := s.nodes[r.st.Node]
+	if !waiting || cur.Capture == "" && !r.menuNumber(cur, text) {
+		if k := r.urgent(text); k != nil {
 			if r.st.Lang == "" {
 				r.st.Lang = s.settings.Languages[0]
 			}
@@ -220,10 +222,25 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 			return r.result()
 		}
 	}
+	if r.st.Lang == "" && s.model != nil {
+		// No marker word: the model, which has read every example in both languages, tells
+		// the language of a sentence ("can ICE come into a church?").
+		if lang, p := s.model.Language(in.Text); p >= minLanguageConfidence && len(fold.Words(in.Text)) >= 2 {
+			r.st.Lang = lang
+		}
+	}
 	if st.Lang == "" {
-		// A first contact (or one who has not chosen yet): greet in the recognised language;
-		// otherwise ask, unless they are answering that very question.
+		// A first contact (or one who has not chosen yet): greet in the recognised language
+		// and answer what they asked, if it was clear; otherwise ask for the language,
+		// unless they are answering that very question.
 		if r.st.Lang != "" {
+			if k := r.globalIntent(text, nil); k != nil && k.Go != s.settings.Home {
+				if welcome, ok := s.nodes[s.settings.Welcome]; ok {
+					r.say(welcome)
+				}
+				r.enter(k.Go)
+				return r.result()
+			}
 			r.enter(s.settings.Welcome)
 			return r.result()
 		}
@@ -247,6 +264,8 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 
 type run struct {
 	set     *Set
+	read    bool // the model has read input
+	mean    understand.Meaning
 	st      State
 	input   string
 	vars    map[string]string
@@ -280,8 +299,12 @@ func (r *run) route(n *Node, text string) {
 		r.enter(n.Next)
 		return
 	}
-	if i, err := strconv.Atoi(text); err == nil && i >= 1 && i <= len(n.Menu) {
-		r.enter(n.Menu[i-1].Go)
+	if i, rest, ok := understand.Number(r.input); ok && i >= 1 && i <= len(n.Menu) {
+		r.choose(n.Menu[i-1].Go, rest)
+		return
+	}
+	if to, ok := r.menuLabel(n, text); ok {
+		r.choose(to, "")
 		return
 	}
 	for _, k := range n.Keywords {
@@ -292,6 +315,18 @@ func (r *run) route(n *Node, text string) {
 			}
 		}
 	}
+	if m := r.meaning(); m.Intent != "" {
+		for _, k := range n.Keywords {
+			if matchesIntent(k.Intents, m) {
+				r.enter(k.Go)
+				return
+			}
+		}
+	}
+	if k := r.globalIntent(text, n); k != nil {
+		r.enter(k.Go)
+		return
+	}
 	if k := r.set.globalAnywhere(text); k != nil {
 		r.enter(k.Go)
 		return
@@ -301,6 +336,128 @@ func (r *run) route(n *Node, text string) {
 		return
 	}
 	r.repeat(n)
+}
+
+// Confidence the model must have before its reading moves a member. A node that takes free
+// text (`other`: a place name, an answer) asks for more, since the text is more likely meant
+// for it than a new request.
+const (
+	minIntentConfidence   = 0.55
+	minIntentOverOther    = 0.75
+	minLanguageConfidence = 0.80
+)
+
+// meaning is what the model reads in the message, read once per step.
+func (r *run) meaning() understand.Meaning {
+	if !r.read {
+		r.read = true
+		if r.set.model != nil {
+			r.mean = r.set.model.Read(r.input)
+		}
+	}
+	return r.mean
+}
+
+// urgent returns the global route for an emergency: an urgent keyword as the whole message
+// ("ICE", "la migra"), or a message the model reads as an emergency, to the route for its
+// situation.
+func (r *run) urgent(text string) *GlobalKeyword {
+	if k := r.set.globalExact(text, ""); k != nil && k.Urgent {
+		return k
+	}
+	m := r.meaning()
+	if m.Intent != understand.IntentUrgent {
+		return nil
+	}
+	return r.set.intentRoute(m, true)
+}
+
+// globalIntent returns the global route for what the message means, if the model is sure
+// enough; at is the node the member waits at (nil for none).
+func (r *run) globalIntent(text string, at *Node) *GlobalKeyword {
+	m := r.meaning()
+	if m.Intent == "" || m.Confidence < minIntentConfidence || at != nil && at.Other != "" && m.Confidence < minIntentOverOther {
+		return nil
+	}
+	return r.set.intentRoute(m, m.Intent == understand.IntentUrgent)
+}
+
+// intentRoute finds the global keyword whose intents name m: its exact label first
+// ("rights/car"), else its intent alone ("rights").
+func (s *Set) intentRoute(m understand.Meaning, urgent bool) *GlobalKeyword {
+	var loose *GlobalKeyword
+	for i := range s.keywords {
+		k := &s.keywords[i]
+		if k.When != "" || k.Urgent != urgent {
+			continue
+		}
+		for _, in := range k.Intents {
+			if in == m.Label() {
+				return k
+			}
+			if in == m.Intent && loose == nil {
+				loose = k
+			}
+		}
+	}
+	return loose
+}
+
+// matchesIntent reports whether intents names m, exactly or by its intent alone.
+func matchesIntent(intents []string, m understand.Meaning) bool {
+	for _, in := range intents {
+		if in == m.Label() || in == m.Intent {
+			return true
+		}
+	}
+	return false
+}
+
+// menuNumber reports whether text picks an option of n's menu by number.
+func (r *run) menuNumber(n *Node, text string) bool {
+	if n == nil || len(n.Menu) == 0 {
+		return false
+	}
+	i, _, ok := understand.Number(text)
+	return ok && i >= 1 && i <= len(n.Menu)
+}
+
+// menuLabel finds the option of n whose label the member wrote, in either language: the
+// whole label ("en casa"), or a label of two words or more inside a sentence ("quiero hablar
+// con alguien").
+func (r *run) menuLabel(n *Node, text string) (string, bool) {
+	if len(n.Menu) == 0 || len(r.set.labels) == 0 {
+		return "", false
+	}
+	padded := " " + strings.Join(fold.Words(text), " ") + " "
+	for _, lang := range r.set.settings.Languages {
+		labels := r.set.labels[lang]
+		for _, o := range n.Menu {
+			l, ok := labels[o.Label]
+			if !ok {
+				continue
+			}
+			if padded == " "+l+" " || strings.Contains(l, " ") && strings.Contains(padded, " "+l+" ") {
+				return o.Go, true
+			}
+		}
+	}
+	return "", false
+}
+
+// choose enters a menu option. With rest ("3 las cruces"), the option's first question is
+// answered by rest at once, as if the member had sent it next.
+func (r *run) choose(to, rest string) {
+	before := len(r.replies)
+	r.enter(to)
+	n, ok := r.set.nodes[r.st.Node]
+	if rest == "" || !ok || r.st.Node == "" || n.Capture == "" && n.Other == "" {
+		return
+	}
+	r.replies = r.replies[:before]
+	r.input = rest
+	r.read = false
+	r.route(n, fold.Text(rest))
 }
 
 func truncate(s string, n int) string {

@@ -287,7 +287,7 @@ func TestDangerWordsInCase(t *testing.T) {
 	if got := replyIDs(res.Replies); len(got) != 0 {
 		t.Errorf("replies %v, want none", got)
 	}
-	want := []flow.Effect{flow.Relay{Case: 7, Text: "La migra está en la puerta"}, actions.UrgentCase{Case: 7, Text: "La migra está en la puerta"}}
+	want := []flow.Effect{flow.Relay{Case: 7, Text: "La migra está en la puerta"}, actions.UrgentCase{Case: 7, Text: "La migra está en la puerta", Situation: "home"}}
 	if !reflect.DeepEqual(res.Effects, want) {
 		t.Errorf("effects %#v, want %#v", res.Effects, want)
 	}

@@ -41,12 +41,14 @@ const (
 
 // CaseRecord is a case as stored. The member's address and messages are sealed by the caller.
 type CaseRecord struct {
-	N         int64
-	Member    string // member id
-	Lang      string
-	Area      string
-	Kind      string // "person" or "report"
-	Urgent    bool
+	N      int64
+	Member string // member id
+	Lang   string
+	Area   string
+	Kind   string // "person" or "report"
+	Urgent bool
+	// Situation is an emergency's situation ("home", "detained", …), named in pages.
+	Situation string
 	Status    string
 	Volunteer string
 	// SealedAddress is where relays to the member go; deleted when the case closes.
@@ -66,7 +68,7 @@ func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int6
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.caseKey(n), "member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind,
-			"urgent", flagStr(c.Urgent), "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
+			"urgent", flagStr(c.Urgent), "situation", c.Situation, "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
 		p.ZAdd(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})
 		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(due.Unix()), Member: n})
 		// No expiry while a case is open; closing one gives the list the case's retention.
@@ -97,7 +99,7 @@ func (s *Store) Case(ctx context.Context, n int64) (CaseRecord, error) {
 	}
 	paged, _ := strconv.ParseInt(m["paged"], 10, 64)
 	return CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
-		Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
+		Situation: m["situation"], Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
 		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"]}, nil
 }
 
@@ -139,14 +141,14 @@ func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now ti
 var markUrgentScript = redis.NewScript(`
 local f = redis.call('HMGET', KEYS[1], 'status', 'urgent')
 if not f[1] or f[1] == 'closed' or f[2] == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'urgent', '1')
+redis.call('HSET', KEYS[1], 'urgent', '1', 'situation', ARGV[1])
 return 1
 `)
 
-// MarkUrgent makes case n urgent. It reports whether this call did (false when the case
+// MarkUrgent makes case n urgent, in situation ("" when unknown). It reports whether this call did (false when the case
 // was urgent already, is closed or is gone), so that only one caller pages everyone.
-func (s *Store) MarkUrgent(ctx context.Context, n int64) (bool, error) {
-	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}).Int64()
+func (s *Store) MarkUrgent(ctx context.Context, n int64, situation string) (bool, error) {
+	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, situation).Int64()
 	if err != nil {
 		return false, fmt.Errorf("marking case urgent: %w", err)
 	}

@@ -1,0 +1,162 @@
+package understand
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kljensen/snowball/english"
+	"github.com/kljensen/snowball/spanish"
+
+	"github.com/communityhotline/hotline/internal/fold"
+)
+
+// Feature names carry a one-letter kind, so a word and a stem that spell the same never
+// collide: w word, s Spanish stem, e English stem, b two words in a row, g letters inside a
+// word (which survive typos and missing accents), c a cue, q a question mark.
+const (
+	kindWord   = 'w'
+	kindStemES = 's'
+	kindStemEN = 'e'
+	kindBigram = 'b'
+	kindGram   = 'g'
+	kindCue    = 'c'
+)
+
+// maxTokens bounds the words read from one message: a voice-to-text paragraph says what it
+// means early, and the cost of reading stays flat whatever a member sends.
+const maxTokens = 60
+
+// tokens folds text and normalizes what varies without changing meaning: letters repeated
+// for emphasis ("ayudaaaa"), any ZIP code, any other number.
+func tokens(text string) []string {
+	words := fold.Words(text)
+	if len(words) > maxTokens {
+		words = words[:maxTokens]
+	}
+	for i, w := range words {
+		words[i] = normalize(w)
+	}
+	return words
+}
+
+func normalize(w string) string {
+	digits := true
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			digits = false
+			break
+		}
+	}
+	if digits {
+		if len(w) == 5 {
+			return "#zip"
+		}
+		return "#n"
+	}
+	// Collapse a letter written three or more times in a row: "porfaaaa", "heeelp".
+	var b strings.Builder
+	run, last := 0, rune(-1)
+	changed := false
+	for _, r := range w {
+		if r == last {
+			run++
+		} else {
+			run, last = 1, r
+		}
+		if run >= 3 {
+			changed = true
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if !changed {
+		return w
+	}
+	s := b.String()
+	// "aaa" kept two letters; one is what was meant far more often ("holaa" → "hola").
+	if n := len(s); n >= 2 && s[n-1] == s[n-2] {
+		s = s[:n-1]
+	}
+	return s
+}
+
+// cueSet holds cue phrases, folded and padded with spaces so a phrase only matches whole
+// words.
+type cueSet struct {
+	hyp, event, now []string
+}
+
+func newCueSet(c Cues) cueSet {
+	pad := func(list []string) []string {
+		out := make([]string, 0, len(list))
+		for _, p := range list {
+			if f := strings.Join(tokens(p), " "); f != "" {
+				out = append(out, " "+f+" ")
+			}
+		}
+		return out
+	}
+	return cueSet{hyp: pad(c.Hypothetical), event: pad(c.Event), now: pad(c.Now)}
+}
+
+// cues are the cue kinds present in a message.
+type cues struct{ hyp, event, now, question bool }
+
+func (cs cueSet) find(padded string, raw string) cues {
+	has := func(list []string) bool {
+		for _, p := range list {
+			if strings.Contains(padded, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return cues{hyp: has(cs.hyp), event: has(cs.event), now: has(cs.now), question: strings.ContainsAny(raw, "?¿")}
+}
+
+// featurizer turns a message into feature names. It is safe for concurrent use.
+type featurizer struct {
+	cues cueSet
+}
+
+// features returns the message's features (with repeats; the model counts each once) and
+// its cues.
+func (f featurizer) features(text string) ([]string, cues) {
+	toks := tokens(text)
+	out := make([]string, 0, len(toks)*8+4)
+	for i, t := range toks {
+		out = append(out, string(kindWord)+t)
+		if utf8.RuneCountInString(t) >= 3 && t[0] != '#' {
+			if s := spanish.Stem(t, true); s != t {
+				out = append(out, string(kindStemES)+s)
+			}
+			if s := english.Stem(t, true); s != t {
+				out = append(out, string(kindStemEN)+s)
+			}
+			out = appendGrams(out, t)
+		}
+		if i > 0 {
+			out = append(out, string(kindBigram)+toks[i-1]+" "+t)
+		}
+	}
+	padded := " " + strings.Join(toks, " ") + " "
+	c := f.cues.find(padded, text)
+	for _, cue := range []struct {
+		on   bool
+		name string
+	}{{c.hyp, "hyp"}, {c.event, "event"}, {c.now, "now"}, {c.question, "q"}} {
+		if cue.on {
+			out = append(out, string(kindCue)+cue.name)
+		}
+	}
+	return out, c
+}
+
+// appendGrams adds the word's letter trigrams, with ^ and $ marking its ends.
+func appendGrams(out []string, w string) []string {
+	r := []rune("^" + w + "$")
+	for i := 0; i+3 <= len(r); i++ {
+		out = append(out, string(kindGram)+string(r[i:i+3]))
+	}
+	return out
+}

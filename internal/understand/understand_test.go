@@ -1,0 +1,70 @@
+package understand_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/understand"
+)
+
+// IntentsDir is where the examples live inside the flows folder.
+const intentsDir = "data/intents"
+
+func load(t testing.TB) ([]understand.Example, understand.Cues) {
+	t.Helper()
+	ex, err := understand.LoadExamples(flows.FS, intentsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := understand.LoadCues(flows.FS, intentsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex, c
+}
+
+func TestCrossValidationReport(t *testing.T) {
+	ex, c := load(t)
+	r := understand.CrossValidate(ex, c, 5)
+	for _, s := range r.Labels {
+		t.Logf("%-20s P %.2f R %.2f (%d)", s.Label, s.Precision, s.Recall, s.Support)
+	}
+	t.Logf("accuracy %.3f urgent recall %.3f false urgent %.3f n=%d", r.Accuracy, r.Urgent, r.FalseUrgent, r.N)
+}
+
+func loadHeldOut(t testing.TB) []understand.Example {
+	t.Helper()
+	data, err := os.ReadFile("testdata/heldout.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []understand.Example
+	for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			t.Fatalf("heldout.tsv line %d: want label, lang, text", i+1)
+		}
+		out = append(out, understand.Example{Label: f[0], Lang: f[1], Text: f[2]})
+	}
+	return out
+}
+
+func TestHeldOutReport(t *testing.T) {
+	ex, c := load(t)
+	m := understand.New(ex, c)
+	held := loadHeldOut(t)
+	r := understand.Evaluate(m, held)
+	for _, s := range r.Labels {
+		t.Logf("%-20s P %.2f R %.2f (%d)", s.Label, s.Precision, s.Recall, s.Support)
+	}
+	t.Logf("accuracy %.3f urgent recall %.3f false urgent %.3f n=%d", r.Accuracy, r.Urgent, r.FalseUrgent, r.N)
+	if os.Getenv("SHOW_MISSES") != "" {
+		for _, e := range held {
+			if got := m.Read(e.Text).Label(); got != e.Label {
+				t.Logf("MISS %-18s got %-18s %s", e.Label, got, e.Text)
+			}
+		}
+	}
+}
