@@ -91,7 +91,7 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 		// report_area reads the area of a report; anything not a known place is kept as
 		// free text in "where", so the member is never stuck.
 		"report_area": {Run: func(c *flow.Context) string {
-			r := dir.Lookup(c.Input)
+			r := dir.Find(c.Input)
 			if r.Place != nil {
 				setData(c.State, "area", r.Place.ID)
 				c.Vars["Name"] = r.Place.Label(c.State.Lang)

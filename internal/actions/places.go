@@ -75,7 +75,7 @@ func (p placeActions) resolve(c *flow.Context) places.Result {
 		pl, _ := p.dir.Get(e.County)
 		return places.Result{Place: pl}
 	}
-	return p.dir.Lookup(c.Input)
+	return p.dir.Find(c.Input)
 }
 
 // offer handles the two outcomes that are not a single place: a numbered choice, or
@@ -115,7 +115,7 @@ func (p placeActions) findPlace(c *flow.Context) string {
 	if zipIn(fold.Text(c.Input)) != "" {
 		return "found"
 	}
-	if r := p.dir.Lookup(c.Input); r.Place != nil || len(r.Choices) > 0 {
+	if r := p.dir.Find(c.Input); r.Place != nil || len(r.Choices) > 0 {
 		return "found"
 	}
 	return "none"

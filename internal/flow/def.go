@@ -73,7 +73,10 @@ type GlobalKeyword struct {
 	// member's message means one of them and matched no exact word: "necesito hablar con
 	// alguien" is the intent person, as PERSONA is its word.
 	Intents []string `toml:"intents"`
-	Go      string   `toml:"go"`
+	// Confidence is how sure the model must be (0 to 1) before Intents lead here; 0 means
+	// the engine's default. An opt-out asks for more than a question does.
+	Confidence float64 `toml:"confidence"`
+	Go         string  `toml:"go"`
 	// Anywhere makes the keyword match as a whole word inside a longer message, not only as
 	// the whole message ("la migra está aquí"). It does not apply while a node captures text.
 	Anywhere bool `toml:"anywhere"`
@@ -455,6 +458,12 @@ func (s *Set) resolve() Problems {
 		k.folded = foldAll(k.Words)
 		if k.When != "" && k.When != whenOptedOut && k.When != whenInCase {
 			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: when = %q; the values are \"opted_out\" and \"in_case\"", k.Words, k.When)})
+		}
+		if k.Confidence < 0 || k.Confidence > 1 {
+			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: confidence is between 0 and 1", k.Intents)})
+		}
+		if len(k.Words) == 0 && len(k.Intents) == 0 {
+			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("a keyword going to %q has neither words nor intents", k.Go)})
 		}
 		if k.Anywhere && len(k.Intents) > 0 {
 			probs = append(probs, Problem{File: KeywordsFile, Msg: fmt.Sprintf("keyword %v: intents are read from the whole message; anywhere applies to words only", k.Words)})

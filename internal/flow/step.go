@@ -234,14 +234,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		// and answer what they asked, if it was clear; otherwise ask for the language,
 		// unless they are answering that very question.
 		if r.st.Lang != "" {
-			if k := r.globalIntent(text, nil); k != nil && k.Go != s.settings.Home {
-				if welcome, ok := s.nodes[s.settings.Welcome]; ok {
-					r.say(welcome)
-				}
-				r.enter(k.Go)
-				return r.result()
-			}
-			r.enter(s.settings.Welcome)
+			r.welcome(text)
 			return r.result()
 		}
 		if _, waiting := s.nodes[r.st.Node]; !waiting {
@@ -344,7 +337,7 @@ func (r *run) route(n *Node, text string) {
 const (
 	minIntentConfidence   = 0.55
 	minIntentOverOther    = 0.75
-	minLanguageConfidence = 0.80
+	minLanguageConfidence = 0.65
 )
 
 // meaning is what the model reads in the message, read once per step.
@@ -379,7 +372,11 @@ func (r *run) globalIntent(text string, at *Node) *GlobalKeyword {
 	if m.Intent == "" || m.Confidence < minIntentConfidence || at != nil && at.Other != "" && m.Confidence < minIntentOverOther {
 		return nil
 	}
-	return r.set.intentRoute(m, m.Intent == understand.IntentUrgent)
+	k := r.set.intentRoute(m, m.Intent == understand.IntentUrgent)
+	if k == nil || m.Confidence < k.Confidence {
+		return nil
+	}
+	return k
 }
 
 // intentRoute finds the global keyword whose intents name m: its exact label first
@@ -443,6 +440,45 @@ func (r *run) menuLabel(n *Node, text string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// welcome greets a first contact whose language is known and answers what they wrote as
+// if they had been at the home menu ("las cruces por favor", "¿puede ICE entrar a una
+// iglesia?"); a greeting, or a text nothing understood, gets the welcome and the menu.
+func (r *run) welcome(text string) {
+	s := r.set
+	welcome, ok := s.nodes[s.settings.Welcome]
+	home, okHome := s.nodes[s.settings.Home]
+	if !ok || !okHome {
+		r.enter(s.settings.Welcome)
+		return
+	}
+	if k := r.globalIntent(text, nil); k == nil || k.Go == s.settings.Home {
+		if k == nil {
+			r.say(welcome)
+			greeted := len(r.replies)
+			r.st.Node = home.ID
+			r.route(home, text)
+			if !r.saidFrom(greeted, s.settings.NotUnderstood) {
+				return
+			}
+			r.replies = r.replies[:greeted-len(welcome.Say)]
+		}
+		r.enter(s.settings.Welcome)
+		return
+	}
+	r.say(welcome)
+	r.enter(r.globalIntent(text, nil).Go)
+}
+
+// saidFrom reports whether message id is among the replies from index i on.
+func (r *run) saidFrom(i int, id string) bool {
+	for _, rep := range r.replies[i:] {
+		if rep.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // choose enters a menu option. With rest ("3 las cruces"), the option's first question is

@@ -46,19 +46,8 @@ func (d *Directory) Lookup(query string) Result {
 	var winBuf [maxWindows]window
 	wins := windows(toks, winBuf[:0])
 
-	// The longest window with an exact hit wins: "duke city" is an alias before "city" is a
-	// marker word, and "condado de baca" is De Baca before it is an unknown "baca".
-	var keyBuf [4 * maxKeyRunes]byte
-	best := -1
-	var hit []*Place
-	for k, w := range wins {
-		key := appendCompact(keyBuf[:0], toks[w.i:w.j])
-		if ps, ok := d.exact[string(key)]; ok && (best < 0 || w.len() > wins[best].len()) {
-			best, hit = k, ps
-		}
-	}
-	if best >= 0 {
-		return resolve(hit, wins[best])
+	if r, ok := d.exactHit(toks, wins); ok {
+		return r
 	}
 
 	// Typo tolerance: the smallest edit distance over every window and key, within a limit

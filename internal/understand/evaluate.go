@@ -38,6 +38,15 @@ func Evaluate(m *Model, examples []Example) Report {
 // messages it has not seen. Folds are taken by position within each label, so every fold
 // holds every label and the result is the same on every run.
 func CrossValidate(examples []Example, c Cues, k int) Report {
+	return crossValidate(examples, k, func(train []Example) func(string) string {
+		m := New(train, c)
+		return func(text string) string { return m.Read(text).Label() }
+	})
+}
+
+// crossValidate scores any reader built from the training folds (the model, a variant of
+// it, a baseline).
+func crossValidate(examples []Example, k int, build func(train []Example) func(string) string) Report {
 	fold := make([]int, len(examples))
 	seen := map[string]int{}
 	for i, e := range examples {
@@ -53,10 +62,10 @@ func CrossValidate(examples []Example, c Cues, k int) Report {
 				train = append(train, e)
 			}
 		}
-		m := New(train, c)
+		read := build(train)
 		for i, e := range examples {
 			if fold[i] == f {
-				got[i] = m.Read(e.Text).Label()
+				got[i] = read(e.Text)
 			}
 		}
 	}

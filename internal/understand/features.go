@@ -117,6 +117,20 @@ func (cs cueSet) find(padded string, raw string) cues {
 // featurizer turns a message into feature names. It is safe for concurrent use.
 type featurizer struct {
 	cues cueSet
+	// off turns feature kinds off, to measure what each is worth (docs/understanding.md).
+	off map[rune]bool
+	// stems caches the stems of the examples' words, filled while the model is built and
+	// only read after: stemming is most of the cost of reading a message.
+	stems map[string]stemPair
+}
+
+type stemPair struct{ es, en string }
+
+func (f featurizer) stem(w string) stemPair {
+	if p, ok := f.stems[w]; ok {
+		return p
+	}
+	return stemPair{spanish.Stem(w, true), english.Stem(w, true)}
 }
 
 // features returns the message's features (with repeats; the model counts each once) and
@@ -127,15 +141,20 @@ func (f featurizer) features(text string) ([]string, cues) {
 	for i, t := range toks {
 		out = append(out, string(kindWord)+t)
 		if utf8.RuneCountInString(t) >= 3 && t[0] != '#' {
-			if s := spanish.Stem(t, true); s != t {
-				out = append(out, string(kindStemES)+s)
+			if !f.off[kindStemES] {
+				st := f.stem(t)
+				if st.es != t {
+					out = append(out, string(kindStemES)+st.es)
+				}
+				if st.en != t {
+					out = append(out, string(kindStemEN)+st.en)
+				}
 			}
-			if s := english.Stem(t, true); s != t {
-				out = append(out, string(kindStemEN)+s)
+			if !f.off[kindGram] {
+				out = appendGrams(out, t)
 			}
-			out = appendGrams(out, t)
 		}
-		if i > 0 {
+		if i > 0 && !f.off[kindBigram] {
 			out = append(out, string(kindBigram)+toks[i-1]+" "+t)
 		}
 	}

@@ -18,15 +18,17 @@ type linear struct {
 	bias   []float32
 }
 
-// Training settings. More epochs add start time for no gain measured on the examples.
+// Training settings. More epochs add start time for no gain measured on the examples; the
+// language, an easier question, needs fewer.
 const (
-	epochs       = 12
-	learningRate = 0.5
+	epochs       = 8
+	langEpochs   = 2
+	learningRate = 1.0
 	l2           = 1e-5
 )
 
 // trainLinear builds a model from feature sets and their labels.
-func trainLinear(feats [][]string, labels []string) *linear {
+func trainLinear(feats [][]string, labels []string, epochs int) *linear {
 	m := &linear{index: map[string]int32{}}
 	labelIdx := map[string]int{}
 	for _, l := range labels {

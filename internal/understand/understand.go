@@ -2,7 +2,9 @@ package understand
 
 import (
 	"slices"
-	"strings"
+
+	"github.com/kljensen/snowball/english"
+	"github.com/kljensen/snowball/spanish"
 )
 
 // Meaning is what a message says, as far as the model can tell.
@@ -28,11 +30,11 @@ func (m Meaning) Label() string {
 const (
 	// minConfidence is the least probability at which a label is acted on; below it the
 	// member is told they were not understood, which costs less than a wrong answer.
-	minConfidence = 0.45
+	minConfidence = 0.35
 	// urgentAt is the share of probability on the urgent labels at which a message is read
 	// as an emergency. It is lower than minConfidence on purpose: missing an emergency costs
 	// far more than a volunteer paged for a question.
-	urgentAt = 0.40
+	urgentAt = 0.30
 )
 
 // IntentUrgent is the intent of a message about an emergency under way.
@@ -53,7 +55,19 @@ type Model struct {
 
 // New builds a model from examples and cue phrases.
 func New(examples []Example, c Cues) *Model {
-	m := &Model{feat: featurizer{cues: newCueSet(c)}}
+	return build(examples, c, nil)
+}
+
+// build is New with some feature kinds turned off, to measure what each is worth.
+func build(examples []Example, c Cues, off map[rune]bool) *Model {
+	m := &Model{feat: featurizer{cues: newCueSet(c), off: off, stems: map[string]stemPair{}}}
+	for _, e := range examples {
+		for _, t := range tokens(e.Text) {
+			if _, ok := m.feat.stems[t]; !ok {
+				m.feat.stems[t] = stemPair{spanish.Stem(t, true), english.Stem(t, true)}
+			}
+		}
+	}
 	feats := make([][]string, len(examples))
 	labels := make([]string, len(examples))
 	langs := make([]string, len(examples))
@@ -61,8 +75,8 @@ func New(examples []Example, c Cues) *Model {
 		feats[i], _ = m.feat.features(e.Text)
 		labels[i], langs[i] = e.Label, e.Lang
 	}
-	m.intent = trainLinear(feats, labels)
-	m.lang = trainLinear(feats, langs)
+	m.intent = trainLinear(feats, labels, epochs)
+	m.lang = trainLinear(feats, langs, langEpochs)
 	return m
 }
 
@@ -80,30 +94,61 @@ func (m *Model) Read(text string) Meaning {
 	}
 	p := make([]float64, len(m.intent.labels))
 	m.intent.probs(x, p)
-	urgent, bestUrgent, best := 0.0, -1, -1
+	// Probability is summed by intent: a rights question spread over several topics is
+	// still clearly a rights question.
+	mass := map[string]float64{}
 	for c, l := range m.intent.labels {
-		if strings.HasPrefix(l, IntentUrgent+"/") {
-			urgent += p[c]
-			if bestUrgent < 0 || p[c] > p[bestUrgent] {
-				bestUrgent = c
-			}
-		} else if best < 0 || p[c] > p[best] {
-			best = c
+		mass[Intent(l)] += p[c]
+	}
+	best := ""
+	for _, l := range m.intent.labels {
+		in := Intent(l)
+		if in != IntentUrgent && (best == "" || mass[in] > mass[best]) {
+			best = in
 		}
 	}
+	urgent := mass[IntentUrgent]
+	bestUrgent := m.bestSlot(IntentUrgent, p)
 	hypothetical := cue.hyp && !cue.now && !cue.event
 	switch {
 	case bestUrgent >= 0 && !hypothetical && (urgent >= urgentAt || cue.event && !cue.hyp):
 		return Meaning{Intent: IntentUrgent, Slot: Slot(m.intent.labels[bestUrgent]), Confidence: urgent}
-	case bestUrgent >= 0 && hypothetical && urgent > p[best]:
+	case bestUrgent >= 0 && hypothetical && urgent > mass[best]:
 		// "¿Qué hago si la migra toca la puerta?" reads like an emergency but asks about
 		// one: answer the rights for that situation.
 		return Meaning{Intent: "rights", Slot: rightsTopicOf[Slot(m.intent.labels[bestUrgent])], Confidence: urgent}
-	case best >= 0 && p[best] >= minConfidence:
-		l := m.intent.labels[best]
-		return Meaning{Intent: Intent(l), Slot: Slot(l), Confidence: p[best]}
+	case best != "" && mass[best] >= minConfidence:
+		return Meaning{Intent: best, Slot: m.slotOf(best, p), Confidence: mass[best]}
 	}
 	return Meaning{}
+}
+
+// slotOf chooses the slot of a message of intent: its most probable slot, unless the
+// intent alone (a label with no slot, "cuáles son mis derechos") is clearly more probable.
+// "Quiero saber mis derechos si me paran en el carro" is a rights question about a car.
+func (m *Model) slotOf(intent string, p []float64) string {
+	c := m.bestSlot(intent, p)
+	if c < 0 {
+		return ""
+	}
+	if alone := slices.Index(m.intent.labels, intent); alone >= 0 && p[c] < slotShare*p[alone] {
+		return ""
+	}
+	return Slot(m.intent.labels[c])
+}
+
+// slotShare is how probable a slot must be, next to its intent alone, to be answered.
+const slotShare = 0.25
+
+// bestSlot returns the most probable label of intent with a slot, or -1.
+func (m *Model) bestSlot(intent string, p []float64) int {
+	best := -1
+	for c, l := range m.intent.labels {
+		if Intent(l) == intent && Slot(l) != "" && (best < 0 || p[c] > p[best]) {
+			best = c
+		}
+	}
+	return best
 }
 
 // Language returns the language text is most likely written in and its probability, or ""

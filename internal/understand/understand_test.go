@@ -68,3 +68,25 @@ func TestHeldOutReport(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRead(b *testing.B) {
+	ex, c := load(b)
+	m := understand.New(ex, c)
+	msgs := []string{
+		"se llevaron a mi esposo",
+		"can ICE come into a church?",
+		"hola buenas tardes quisiera saber si en el condado de doña ana la policia le avisa a la migra cuando detienen a alguien porque mi primo tiene miedo de manejar",
+		"2",
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.Read(msgs[i%len(msgs)])
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	ex, c := load(b)
+	for b.Loop() {
+		understand.New(ex, c)
+	}
+}

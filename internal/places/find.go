@@ -1,0 +1,77 @@
+package places
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/communityhotline/hotline/internal/fold"
+)
+
+// maxSentenceWords bounds the words Find reads; a place is named early in a message.
+const maxSentenceWords = 40
+
+// maxSpanWords is the longest run of words Find tries as a place name with its marker words
+// ("condado de santa fe", "city of las cruces nm").
+const maxSpanWords = 6
+
+// Find finds the place a member names, alone or inside a sentence: "las cruces por favor",
+// "¿el condado de Santa Fe coopera con ICE?", "3 las cruces". The whole text is tried first,
+// with Lookup's typo tolerance; inside a sentence only exact names count (with their marker
+// words and aliases), the longest first, so a stray word near a name is never read as one.
+// A bare word of four letters or fewer inside a sentence is not a place ("lea", "luna",
+// "mora" are ordinary Spanish), though "condado de Luna" is.
+func (d *Directory) Find(text string) Result {
+	r := d.Lookup(text)
+	if r.Place != nil || len(r.Choices) > 0 {
+		return r
+	}
+	words := sentenceWords(fold.Text(text))
+	for n := min(maxSpanWords, len(words)); n >= 1; n-- {
+		for i := 0; i+n <= len(words); i++ {
+			span := words[i : i+n]
+			if n == 1 && utf8.RuneCountInString(span[0]) <= 4 {
+				continue
+			}
+			if hit := d.exactLookup(span); hit.Place != nil || len(hit.Choices) > 0 {
+				return hit
+			}
+		}
+	}
+	return r
+}
+
+// exactLookup is Lookup without typo tolerance, on words already folded.
+func (d *Directory) exactLookup(toks []string) Result {
+	var winBuf [maxWindows]window
+	r, _ := d.exactHit(toks, windows(toks, winBuf[:0]))
+	return r
+}
+
+// exactHit finds the longest window with an exact hit: "duke city" is an alias before "city"
+// is a marker word, and "condado de baca" is De Baca before it is an unknown "baca".
+func (d *Directory) exactHit(toks []string, wins []window) (Result, bool) {
+	var keyBuf [4 * maxKeyRunes]byte
+	best := -1
+	var hit []*Place
+	for k, w := range wins {
+		key := appendCompact(keyBuf[:0], toks[w.i:w.j])
+		if ps, ok := d.exact[string(key)]; ok && (best < 0 || w.len() > wins[best].len()) {
+			best, hit = k, ps
+		}
+	}
+	if best < 0 {
+		return Result{}, false
+	}
+	return resolve(hit, wins[best]), true
+}
+
+// sentenceWords splits folded text into words of letters; digits end a word and are
+// dropped ("3 las cruces", "87102 albuquerque").
+func sentenceWords(s string) []string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+	if len(words) > maxSentenceWords {
+		words = words[:maxSentenceWords]
+	}
+	return words
+}
