@@ -65,6 +65,9 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		}
 	}
 	tw.Flush()
+	if err := checkIntents(flowsFS, stdout); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nflows and messages: OK (%d nodes, %d languages)\n", len(c.Flows.NodeIDs()), len(c.Catalog.Languages()))
 	if over > 0 {
 		fmt.Fprintf(stdout, "warning: %d messages are over the budget of %d segments (HOTLINE_SEGMENT_BUDGET)\n", over, cfg.SegmentBudget)

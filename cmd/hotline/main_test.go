@@ -206,3 +206,30 @@ func TestSimulateLongScript(t *testing.T) {
 		t.Errorf("the end of the script was not answered:\n%s", out.String())
 	}
 }
+
+// TestCheckHoldsUnderstandingToItsFloors: the shipped examples pass with a report by intent;
+// examples that teach two intents the same phrases fail, naming the intents.
+func TestCheckHoldsUnderstandingToItsFloors(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check"}, envOf(nil), nil, &out, io.Discard); err != nil {
+		t.Fatalf("the shipped content fails check: %v", err)
+	}
+	if !regexp.MustCompile(`(?m)^urgent\s+\d+\s+0\.\d\d\s+0\.\d\d`).MatchString(out.String()) {
+		t.Errorf("no precision and recall for urgent:\n%s", out.String())
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../flows")); err != nil {
+		t.Fatal(err)
+	}
+	no, err := os.ReadFile(filepath.Join(dir, "data/intents/no.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data/intents/yes.toml"), no, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"check", "--flows", dir}, envOf(nil), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "intent yes: precision") || !strings.Contains(err.Error(), "intent no: precision") {
+		t.Fatalf("err = %v", err)
+	}
+}

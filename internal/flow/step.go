@@ -213,7 +213,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 	// greeting and over menus, though not over a menu number or free text a node is
 	// capturing (a report about ICE).
 	cur, waiting := s.nodes[r.st.Node]
-	if !waiting || cur.Capture == "" && !r.menuNumber(cur, text) {
+	if !waiting || cur.Capture == "" && !r.menuNumber(cur, text) && !r.isMenuLabel(cur, text) {
 		if k := r.urgent(text); k != nil {
 			if r.st.Lang == "" {
 				r.st.Lang = s.settings.Languages[0]
@@ -417,6 +417,12 @@ func (r *run) menuNumber(n *Node, text string) bool {
 	}
 	i, _, ok := understand.Number(text)
 	return ok && i >= 1 && i <= len(n.Menu)
+}
+
+// isMenuLabel reports whether text names an option of n by its label.
+func (r *run) isMenuLabel(n *Node, text string) bool {
+	_, ok := r.menuLabel(n, text)
+	return ok
 }
 
 // menuLabel finds the option of n whose label the member wrote, in either language: the

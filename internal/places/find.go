@@ -33,12 +33,41 @@ func (d *Directory) Find(text string) Result {
 			if n == 1 && utf8.RuneCountInString(span[0]) <= 4 {
 				continue
 			}
-			if hit := d.exactLookup(span); hit.Place != nil || len(hit.Choices) > 0 {
-				return hit
+			hit := d.exactLookup(span)
+			if hit.Place == nil && len(hit.Choices) == 0 || shortName(hit) && !hasMarker(span) {
+				continue
 			}
+			return hit
 		}
 	}
 	return r
+}
+
+// shortName reports whether what r found has a name of four letters or fewer ("la luna"
+// is the moon; "condado de Luna" is the county).
+func shortName(r Result) bool {
+	ps := r.Choices
+	if r.Place != nil {
+		ps = []*Place{r.Place}
+	}
+	for _, p := range ps {
+		if utf8.RuneCountInString(compactKey(fold.Text(p.Name))) > 4 {
+			return false
+		}
+	}
+	return true
+}
+
+// markerWords say a county or a city follows or precedes.
+var markerWords = map[string]bool{"condado": true, "county": true, "ciudad": true, "city": true, "town": true, "village": true}
+
+func hasMarker(words []string) bool {
+	for _, w := range words {
+		if markerWords[w] {
+			return true
+		}
+	}
+	return false
 }
 
 // exactLookup is Lookup without typo tolerance, on words already folded.

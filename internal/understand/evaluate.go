@@ -1,6 +1,7 @@
 package understand
 
 import (
+	"fmt"
 	"slices"
 )
 
@@ -16,6 +17,9 @@ type Report struct {
 	// Labels are scored by intent and slot ("rights/car"): a member asking about a car who
 	// gets the rights at home was not understood.
 	Labels []Score
+	// Intents are scored by intent alone: a rights question about a car read as one about
+	// home still reached the rights.
+	Intents []Score
 	// Urgent is the share of emergencies read as emergencies; FalseUrgent the share of other
 	// messages read as emergencies (each pages every volunteer on call).
 	Urgent, FalseUrgent float64
@@ -73,6 +77,12 @@ func crossValidate(examples []Example, k int, build func(train []Example) func(s
 }
 
 func score(examples []Example, got []string) Report {
+	r := scoreLabels(examples, got, func(l string) string { return l })
+	r.Intents = scoreLabels(examples, got, Intent).Labels
+	return r
+}
+
+func scoreLabels(examples []Example, got []string, key func(string) string) Report {
 	r := Report{N: len(examples)}
 	by := map[string]*Score{}
 	get := func(l string) *Score {
@@ -85,12 +95,12 @@ func score(examples []Example, got []string) Report {
 	}
 	urgent, urgentHit, other, otherUrgent, hits := 0, 0, 0, 0, 0
 	for i, e := range examples {
-		want := e.Label
+		want, have := key(e.Label), key(got[i])
 		get(want).Support++
-		if got[i] != "" {
-			get(got[i]).Predicted++
+		if have != "" {
+			get(have).Predicted++
 		}
-		if got[i] == want {
+		if have == want {
 			get(want).Hit++
 			hits++
 		}
@@ -135,4 +145,51 @@ func score(examples []Example, got []string) Report {
 		r.Accuracy = float64(hits) / float64(len(examples))
 	}
 	return r
+}
+
+// Floors are the least the model must score in cross-validation on its own examples, by
+// intent, before the hotline starts (`hotline check` and the tests enforce them). They sit
+// a little under what the shipped examples reach (docs/understanding.md has the figures), so
+// an edit that makes the model worse is caught, while the examples — written by different
+// hands, some deliberately close to another intent — can grow.
+//   - Precision 0.70: of the messages sent to an intent, at most three in ten meant another;
+//     most of those still get a useful answer (a rights topic next to the one asked about).
+//   - Recall 0.65: a message the model misses is told "not understood" and shown the menu,
+//     which costs a member a message, not a wrong answer.
+//   - Emergencies: recall 0.92 and at most 0.05 of other messages read as emergencies. The
+//     goal measured on messages the model never saw is 0.95 and 0.10 (the held-out test).
+//   - "other" leads nowhere, so only its precision counts, at 0.50.
+type Floors struct {
+	Precision, Recall float64
+	UrgentRecall      float64
+	FalseUrgent       float64
+	OtherPrecision    float64
+	Unrouted          string // the intent that leads nowhere ("other")
+}
+
+// DefaultFloors are the floors the shipped examples are held to.
+var DefaultFloors = Floors{Precision: 0.70, Recall: 0.65, UrgentRecall: 0.92, FalseUrgent: 0.05, OtherPrecision: 0.50, Unrouted: "other"}
+
+// Below lists what in r falls below the floors, one line each; none means it passes.
+func (f Floors) Below(r Report) []string {
+	var out []string
+	for _, s := range r.Intents {
+		p, rec := f.Precision, f.Recall
+		if s.Label == f.Unrouted {
+			p, rec = f.OtherPrecision, 0
+		}
+		if s.Precision < p {
+			out = append(out, fmt.Sprintf("intent %s: precision %.2f is below %.2f", s.Label, s.Precision, p))
+		}
+		if s.Recall < rec {
+			out = append(out, fmt.Sprintf("intent %s: recall %.2f is below %.2f", s.Label, s.Recall, rec))
+		}
+	}
+	if r.Urgent < f.UrgentRecall {
+		out = append(out, fmt.Sprintf("emergencies: recall %.2f is below %.2f", r.Urgent, f.UrgentRecall))
+	}
+	if r.FalseUrgent > f.FalseUrgent {
+		out = append(out, fmt.Sprintf("emergencies: %.2f of other messages read as emergencies, over %.2f", r.FalseUrgent, f.FalseUrgent))
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package understand
 import (
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/communityhotline/hotline/internal/fold"
 )
@@ -38,7 +39,7 @@ func Number(text string) (n int, rest string, ok bool) {
 	if len(words) == 0 {
 		return 0, "", false
 	}
-	if v, err := strconv.Atoi(words[0]); err == nil && len(words) > 1 && v >= 1 && v <= 9 && !allFillers(words[1:]) {
+	if v, err := strconv.Atoi(words[0]); err == nil && len(words) > 1 && v >= 1 && v <= 9 && hasLetter(words[1:]) && !allFillers(words[1:]) {
 		// "3 las cruces": the number, and what it is about.
 		_, after, _ := strings.Cut(strings.TrimSpace(text), strings.Fields(strings.TrimSpace(text))[0])
 		return v, strings.TrimSpace(after), true
@@ -56,12 +57,23 @@ func Number(text string) (n int, rest string, ok bool) {
 				return 0, "", false
 			}
 		}
-		if found != 0 || v < 1 {
+		if found != 0 || v < 1 || v > 9 {
 			return 0, "", false
 		}
 		found = v
 	}
 	return found, "", found != 0
+}
+
+func hasLetter(words []string) bool {
+	for _, w := range words {
+		for _, r := range w {
+			if unicode.IsLetter(r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func allFillers(words []string) bool {

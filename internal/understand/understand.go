@@ -94,6 +94,19 @@ func (m *Model) Read(text string) Meaning {
 	}
 	p := make([]float64, len(m.intent.labels))
 	m.intent.probs(x, p)
+	hypothetical := cue.hyp && !cue.now && !cue.event
+	if hypothetical {
+		// "¿Qué hago si la migra toca la puerta?" reads like an emergency but asks about
+		// one: what the model gave the emergency goes to the rights for its situation.
+		for c, l := range m.intent.labels {
+			if Intent(l) == IntentUrgent {
+				if to := slices.Index(m.intent.labels, "rights/"+rightsTopicOf[Slot(l)]); to >= 0 {
+					p[to] += p[c]
+				}
+				p[c] = 0
+			}
+		}
+	}
 	// Probability is summed by intent: a rights question spread over several topics is
 	// still clearly a rights question.
 	mass := map[string]float64{}
@@ -109,14 +122,9 @@ func (m *Model) Read(text string) Meaning {
 	}
 	urgent := mass[IntentUrgent]
 	bestUrgent := m.bestSlot(IntentUrgent, p)
-	hypothetical := cue.hyp && !cue.now && !cue.event
 	switch {
 	case bestUrgent >= 0 && !hypothetical && (urgent >= urgentAt || cue.event && !cue.hyp):
 		return Meaning{Intent: IntentUrgent, Slot: Slot(m.intent.labels[bestUrgent]), Confidence: urgent}
-	case bestUrgent >= 0 && hypothetical && urgent > mass[best]:
-		// "¿Qué hago si la migra toca la puerta?" reads like an emergency but asks about
-		// one: answer the rights for that situation.
-		return Meaning{Intent: "rights", Slot: rightsTopicOf[Slot(m.intent.labels[bestUrgent])], Confidence: urgent}
 	case best != "" && mass[best] >= minConfidence:
 		return Meaning{Intent: best, Slot: m.slotOf(best, p), Confidence: mass[best]}
 	}

@@ -1,0 +1,163 @@
+package flow_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/places"
+)
+
+// loadMembersView loads the shipped flows as the server does: with the menu labels in every
+// language, and a ZIP table that knows 87102 (Albuquerque, Bernalillo County).
+func loadMembersView(t testing.TB) *flow.Set {
+	t.Helper()
+	fsys := os.DirFS("../../flows")
+	dir, err := places.Load(fsys, "data/places.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zips := &places.ZipTable{}
+	zips.Replace(map[string]places.ZipEntry{"87102": {County: "bernalillo-county", City: "albuquerque"}})
+	set, err := flow.Load(fsys, actions.All(dir, zips))
+	if err != nil {
+		t.Fatalf("loading flows:\n%v", err)
+	}
+	cat, err := locale.Load(os.DirFS("../../locales"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.UseLabels(cat.Languages(), func(lang, id string) (string, bool) {
+		text, err := cat.Text(lang, id, nil)
+		return text, err == nil
+	})
+	return set
+}
+
+// understood is what a member must get for a message: the first reply that answers it (the
+// welcome of a first contact aside), and for an emergency the urgent case it opens.
+type understood struct {
+	at        string // the node the member waits at; "" = main menu, "new" = first contact
+	lang      string // the member's language before the message ("" for a first contact)
+	text      string
+	reply     string // the message ID that answers
+	situation string // for an emergency: the situation of the urgent case opened
+	areas     string // the place the answer is about (its Name), when it names one
+	newLang   string // the member's language after the message, when it must be this
+}
+
+func checkUnderstood(t *testing.T, set *flow.Set, c understood) {
+	t.Helper()
+	st := flow.State{Lang: c.lang, Node: c.at}
+	if c.at == "new" {
+		st = flow.State{}
+	} else if st.Lang == "" {
+		st.Lang = "es"
+	}
+	res := set.Step(st, flow.Input{Text: c.text, Now: t0}, flow.Options{})
+	ids := replyIDs(res.Replies)
+	answer := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == "welcome" })
+	if len(answer) == 0 || answer[0] != c.reply {
+		t.Errorf("%q at %q: replies %v, want %s first", c.text, c.at, ids, c.reply)
+	}
+	var urgent *actions.OpenCase
+	for _, e := range res.Effects {
+		if oc, ok := e.(actions.OpenCase); ok && oc.Urgent {
+			urgent = &oc
+		}
+	}
+	switch {
+	case c.situation == "" && urgent != nil:
+		t.Errorf("%q: opened an urgent case (%s); it is not an emergency", c.text, urgent.Situation)
+	case c.situation != "" && urgent == nil:
+		t.Errorf("%q: opened no urgent case; want one for %s", c.text, c.situation)
+	case c.situation != "" && c.situation != "unknown" && urgent.Situation != c.situation:
+		t.Errorf("%q: urgent case for %q, want %q", c.text, urgent.Situation, c.situation)
+	}
+	if c.areas != "" {
+		if got := res.Replies[len(res.Replies)-1].Data["Name"]; got != c.areas {
+			t.Errorf("%q: answered about %q, want %q", c.text, got, c.areas)
+		}
+	}
+	if c.newLang != "" && res.State.Lang != c.newLang {
+		t.Errorf("%q: language %q, want %q", c.text, res.State.Lang, c.newLang)
+	}
+}
+
+// TestIssueExamples: the messages a review of real members' texts found misunderstood.
+func TestIssueExamples(t *testing.T) {
+	set := loadMembersView(t)
+	for _, c := range []understood{
+		{at: "new", text: "detuvieron a mi hermano en el trabajo", reply: "urgent_detained", situation: "detained"},
+		{at: "new", text: "se llevaron a mi esposo", reply: "urgent_detained", situation: "detained"},
+		{at: "new", text: "agentes en mi puerta", reply: "urgent_home", situation: "home"},
+		{at: "new", text: "my brother just got picked up by immigration", reply: "urgent_detained", situation: "detained", newLang: "en"},
+		{at: "new", text: "can ICE come into a church?", reply: "rights_public", newLang: "en"},
+		{at: "new", text: "¿el condado de Santa Fe coopera con ICE?", reply: "policy_answer", areas: "Condado de Santa Fe", newLang: "es"},
+		{text: "hay redadas?", reply: "alerts_ask"},
+		{at: "new", text: "I want ice cream lol", reply: "menu_prompt", newLang: "en"},
+		{text: "hablar con alguien", reply: "case_opened"},
+		{text: "necesito hablar con alguien", reply: "case_opened"},
+		{lang: "en", text: "i want to talk to someone", reply: "case_opened"},
+		{text: "dos", reply: "policy_ask"},
+		{text: "2️⃣", reply: "policy_ask"},
+		{at: "rights/topics", text: "en casa", reply: "rights_home"},
+		{at: "new", text: "quiero saber mis derechos si la policía me para en el carro", reply: "rights_car", newLang: "es"},
+		{text: "las cruces por favor", reply: "policy_answer", areas: "Las Cruces"},
+		{text: "mi zip es 87102", reply: "policy_answer", areas: "Albuquerque"},
+		{text: "No más mensajes por favor", reply: "optout_confirm"},
+		{text: "3 las cruces", reply: "alerts_confirm"},
+	} {
+		checkUnderstood(t, set, c)
+	}
+}
+
+// TestUnderstandsMembers: messages written the way members text (none of them an example
+// the model learned from), in both languages, each to what it asks for.
+func TestUnderstandsMembers(t *testing.T) {
+	set := loadMembersView(t)
+	for _, c := range []understood{
+		// Emergencies, by situation, with and without the old danger words.
+		{text: "ayuda estan golpeando la puerta y dicen que son policias de inmigracion", reply: "urgent_home", situation: "home"},
+		{lang: "en", text: "there are two guys in vests outside my apartment asking for my roommate", reply: "urgent_home", situation: "home"},
+		{text: "agarraron a mi cuñado saliendo del walmart y no sabemos a donde se lo llevaron", reply: "urgent_detained", situation: "detained"},
+		{lang: "en", text: "they took my mom this morning from the bus stop, how do i find her", reply: "urgent_detained", situation: "detained"},
+		{text: "hay un reten en la carretera y voy manejando con mis hijos", reply: "urgent_checkpoint", situation: "checkpoint"},
+		{lang: "en", text: "cops pulled me over and now theyre asking where im from", reply: "urgent_checkpoint", situation: "checkpoint"},
+		{text: "llego la migra a la obra donde trabajo y estan juntando a todos", reply: "urgent_work", situation: "work"},
+		{lang: "en", text: "raid at the dairy right now, agents everywhere", reply: "urgent_work", situation: "work"},
+		{text: "hay migra en la parada del camion ahorita pidiendo papeles", reply: "urgent_street", situation: "street"},
+		{lang: "en", text: "ice agents are stopping people outside the grocery store right now", reply: "urgent_street", situation: "street"},
+		{text: "LA MIGRA", reply: "urgent_safety", situation: "unknown"},
+		// Questions that mention ICE are answered, not paged.
+		{text: "que hago si la migra toca mi puerta", reply: "rights_home"},
+		{lang: "en", text: "what should i do if i get stopped at a checkpoint", reply: "rights_car"},
+		{text: "puede ice entrar a mi trabajo sin orden?", reply: "rights_work"},
+		{lang: "en", text: "does bernalillo county work with ice", reply: "policy_answer", areas: "Bernalillo County"},
+		{text: "es cierto que hobbs ayuda a la migra", reply: "policy_answer", areas: "Hobbs"},
+		{lang: "en", text: "is there any raids in albuquerque today", reply: "alerts_confirm"},
+		{text: "hay redadas hoy", reply: "alerts_ask"},
+		{text: "como saco una tarjeta roja", reply: "rights_redcard"},
+		{lang: "en", text: "if my husband gets detained how do i find out where he is", reply: "rights_detained"},
+		// Everything else a member asks for in words.
+		{text: "me pueden poner en las alertas de gallup", reply: "alerts_confirm"},
+		{lang: "en", text: "can someone call me please", reply: "case_opened"},
+		{text: "quiero reportar unas camionetas que vi ayer", reply: "report_what"},
+		{lang: "en", text: "please stop sending me these texts", reply: "optout_confirm"},
+		{text: "borren mi numero de su sistema", reply: "erase_confirm"},
+		{text: "que es este numero", reply: "help"},
+		{lang: "en", text: "thank u so much", reply: "thanks_reply"},
+		{text: "en ingles por favor", reply: "language_set", newLang: "en"},
+		{lang: "en", text: "en español porfa", reply: "language_set", newLang: "es"},
+		{text: "opcion cuatro", reply: "case_opened"},
+		{lang: "en", text: "number 1 please", reply: "rights_intro"},
+		{at: "rights/topics", lang: "en", text: "in a car", reply: "rights_car"},
+		{at: "erase/confirm", text: "si claro", reply: "erase_done"},
+		{at: "alerts/confirm", lang: "en", text: "nah", reply: "alerts_declined"},
+	} {
+		checkUnderstood(t, set, c)
+	}
+}
