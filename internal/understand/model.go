@@ -22,7 +22,7 @@ type linear struct {
 // language, an easier question, needs fewer.
 const (
 	epochs       = 8
-	langEpochs   = 2
+	langEpochs   = 6
 	learningRate = 1.0
 	l2           = 1e-5
 )

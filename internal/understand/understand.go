@@ -76,8 +76,22 @@ func build(examples []Example, c Cues, off map[rune]bool) *Model {
 		labels[i], langs[i] = e.Label, e.Lang
 	}
 	m.intent = trainLinear(feats, labels, epochs)
-	m.lang = trainLinear(feats, langs, langEpochs)
+	m.lang = trainLinear(wordsOnly(feats), langs, langEpochs)
 	return m
+}
+
+// wordsOnly keeps the whole words of each feature set: a language is told by its words,
+// while letter trigrams and stems, shared by cognates ("policia", "police"), blur it.
+func wordsOnly(feats [][]string) [][]string {
+	out := make([][]string, len(feats))
+	for i, fs := range feats {
+		for _, f := range fs {
+			if f[0] == kindWord {
+				out[i] = append(out[i], f)
+			}
+		}
+	}
+	return out
 }
 
 // Labels returns every label the model knows, sorted.
@@ -163,7 +177,7 @@ func (m *Model) bestSlot(intent string, p []float64) int {
 // when the text has no word the model knows.
 func (m *Model) Language(text string) (string, float64) {
 	fs, _ := m.feat.features(text)
-	x := m.lang.intern(fs, false)
+	x := m.lang.intern(wordsOnly([][]string{fs})[0], false)
 	if len(x) == 0 {
 		return "", 0
 	}
