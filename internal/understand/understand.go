@@ -145,22 +145,46 @@ func (m *Model) Read(text string) Meaning {
 	return Meaning{}
 }
 
-// slotOf chooses the slot of a message of intent: its most probable slot, unless the
-// intent alone (a label with no slot, "cuáles son mis derechos") is clearly more probable.
-// "Quiero saber mis derechos si me paran en el carro" is a rights question about a car.
+// slotOf chooses the slot of a message of intent. The intent alone (a label with no slot,
+// "¿cuáles son mis derechos?") takes most of the probability whenever its words appear, so
+// the slots are weighed among themselves: the leading slot is answered when the slots
+// together are more than noise and it leads them clearly. "Quiero saber mis derechos si me
+// paran en el carro" is a rights question about a car. For rights, what the model gave an
+// emergency's situation counts for the matching topic.
 func (m *Model) slotOf(intent string, p []float64) string {
-	c := m.bestSlot(intent, p)
-	if c < 0 {
+	by := map[string]float64{}
+	total := 0.0
+	for c, l := range m.intent.labels {
+		slot := Slot(l)
+		switch {
+		case Intent(l) == intent && slot != "":
+		case intent == "rights" && Intent(l) == IntentUrgent:
+			slot = rightsTopicOf[slot]
+		default:
+			continue
+		}
+		by[slot] += p[c]
+		total += p[c]
+	}
+	best := ""
+	for slot, v := range by {
+		if best == "" || v > by[best] || v == by[best] && slot < best {
+			best = slot
+		}
+	}
+	_, hasAlone := slices.BinarySearch(m.intent.labels, intent)
+	if best == "" || hasAlone && (total < minSlotMass || by[best] < slotLead*total) {
 		return ""
 	}
-	if alone := slices.Index(m.intent.labels, intent); alone >= 0 && p[c] < slotShare*p[alone] {
-		return ""
-	}
-	return Slot(m.intent.labels[c])
+	return best
 }
 
-// slotShare is how probable a slot must be, next to its intent alone, to be answered.
-const slotShare = 0.25
+// A slot is answered when the slots hold at least minSlotMass of the probability and the
+// leading one holds slotLead of theirs.
+const (
+	minSlotMass = 0.04
+	slotLead    = 0.5
+)
 
 // bestSlot returns the most probable label of intent with a slot, or -1.
 func (m *Model) bestSlot(intent string, p []float64) int {
