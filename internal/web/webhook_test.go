@@ -215,6 +215,18 @@ func BenchmarkWebhook(b *testing.B) {
 	benchmarkText(b, s)
 }
 
+// BenchmarkWebhookFreeText is a question in a member's own words, which the model reads and
+// whose place is found in the sentence: the cost of understanding on top of BenchmarkWebhook.
+func BenchmarkWebhookFreeText(b *testing.B) {
+	s := startServer(b)
+	s.text(testSender, "hola")
+	for b.Loop() {
+		if r := s.text(testSender, "quisiera saber si el condado de santa fe le ayuda a la migra"); len(r) == 0 {
+			b.Fatal(r)
+		}
+	}
+}
+
 func TestSubscriptionIndexFollowsTheMember(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
