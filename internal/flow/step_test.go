@@ -15,13 +15,17 @@ import (
 
 // loadReal loads the shipped flows, so these tests cover what members actually get.
 func loadReal(t testing.TB) *flow.Set {
+	return loadWithZips(t, &places.ZipTable{})
+}
+
+func loadWithZips(t testing.TB, zips *places.ZipTable) *flow.Set {
 	t.Helper()
 	fsys := os.DirFS("../../flows")
 	dir, err := places.Load(fsys, "data/places.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := flow.Load(fsys, actions.All(dir, &places.ZipTable{}))
+	set, err := flow.Load(fsys, actions.All(dir, zips))
 	if err != nil {
 		t.Fatalf("loading flows:\n%v", err)
 	}

@@ -15,17 +15,9 @@ import (
 // language, and a ZIP table that knows 87102 (Albuquerque, Bernalillo County).
 func loadMembersView(t testing.TB) *flow.Set {
 	t.Helper()
-	fsys := os.DirFS("../../flows")
-	dir, err := places.Load(fsys, "data/places.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	zips := &places.ZipTable{}
 	zips.Replace(map[string]places.ZipEntry{"87102": {County: "bernalillo-county", City: "albuquerque"}})
-	set, err := flow.Load(fsys, actions.All(dir, zips))
-	if err != nil {
-		t.Fatalf("loading flows:\n%v", err)
-	}
+	set := loadWithZips(t, zips)
 	cat, err := locale.Load(os.DirFS("../../locales"))
 	if err != nil {
 		t.Fatal(err)
