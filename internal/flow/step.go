@@ -209,6 +209,13 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		}
 		return r.result()
 	}
+	if r.st.Lang == "" && s.model != nil {
+		// No marker word: the model, which has read every example in both languages, tells
+		// the language of a sentence ("can ICE come into a church?").
+		if lang, p := s.model.Language(in.Text); p >= minLanguageConfidence && len(fold.Words(in.Text)) >= 2 {
+			r.st.Lang = lang
+		}
+	}
 	// An emergency ("se llevaron a mi esposo", "ICE at my door") wins over a first contact's
 	// greeting and over menus, though not over a menu number or free text a node is
 	// capturing (a report about ICE).
@@ -220,13 +227,6 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 			}
 			r.enter(k.Go)
 			return r.result()
-		}
-	}
-	if r.st.Lang == "" && s.model != nil {
-		// No marker word: the model, which has read every example in both languages, tells
-		// the language of a sentence ("can ICE come into a church?").
-		if lang, p := s.model.Language(in.Text); p >= minLanguageConfidence && len(fold.Words(in.Text)) >= 2 {
-			r.st.Lang = lang
 		}
 	}
 	if st.Lang == "" {

@@ -153,3 +153,11 @@ func TestUnderstandsMembers(t *testing.T) {
 		checkUnderstood(t, set, c)
 	}
 }
+
+// TestFirstContactEmergencyInEnglish: an emergency from someone who never wrote before is
+// answered in the language they wrote in, though no marker word says which.
+func TestFirstContactEmergencyInEnglish(t *testing.T) {
+	set := loadMembersView(t)
+	checkUnderstood(t, set, understood{at: "new", text: "two officers grabbed him outside walmart", reply: "urgent_detained", situation: "detained", newLang: "en"})
+	checkUnderstood(t, set, understood{at: "new", text: "agarraron a mi vecino afuera del walmart", reply: "urgent_detained", situation: "detained", newLang: "es"})
+}

@@ -158,6 +158,9 @@ func scoreLabels(examples []Example, got []string, key func(string) string) Repo
 //     which costs a member a message, not a wrong answer.
 //   - Emergencies: recall 0.92 and at most 0.05 of other messages read as emergencies. The
 //     goal measured on messages the model never saw is 0.95 and 0.10 (the held-out test).
+//   - "help" at precision 0.60: a message wrongly read as help gets the help text, which says
+//     what the hotline does and how to reach a person — the least harmful wrong answer, and
+//     help is where every vague message ("no entiendo", "como funciona") goes.
 //   - "other" and "place" lead nowhere by themselves (a place name is taken by the node that
 //     asked for it, by name, not by the model), so only their precision counts, at 0.50.
 type Floors struct {
@@ -166,10 +169,13 @@ type Floors struct {
 	FalseUrgent       float64
 	OtherPrecision    float64
 	Unrouted          []string // the intents that lead nowhere by themselves
+	// PrecisionFor holds the intents whose wrong reading costs less, with their own floor.
+	PrecisionFor map[string]float64
 }
 
 // DefaultFloors are the floors the shipped examples are held to.
-var DefaultFloors = Floors{Precision: 0.70, Recall: 0.65, UrgentRecall: 0.92, FalseUrgent: 0.05, OtherPrecision: 0.50, Unrouted: []string{"other", "place"}}
+var DefaultFloors = Floors{Precision: 0.70, Recall: 0.65, UrgentRecall: 0.92, FalseUrgent: 0.05, OtherPrecision: 0.50, Unrouted: []string{"other", "place"},
+	PrecisionFor: map[string]float64{"help": 0.60}}
 
 // Below lists what in r falls below the floors, one line each; none means it passes.
 func (f Floors) Below(r Report) []string {
@@ -178,6 +184,9 @@ func (f Floors) Below(r Report) []string {
 		p, rec := f.Precision, f.Recall
 		if slices.Contains(f.Unrouted, s.Label) {
 			p, rec = f.OtherPrecision, 0
+		}
+		if v, ok := f.PrecisionFor[s.Label]; ok {
+			p = v
 		}
 		if s.Precision < p {
 			out = append(out, fmt.Sprintf("intent %s: precision %.2f is below %.2f", s.Label, s.Precision, p))

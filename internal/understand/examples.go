@@ -123,11 +123,13 @@ func texts(label, lang string, list []any) ([]Example, error) {
 // Cues are phrases whose meaning is clearer as a rule than as an example: a hypothetical
 // ("si me detienen", "what if") is a question, not an emergency; an event ("se llevaron",
 // "picked up") is one; "now" words ("ahorita", "right now") make a question an emergency
-// in progress.
+// in progress; a person taken makes an emergency one about a person detained.
 type Cues struct {
 	Hypothetical []string `toml:"hypothetical"`
 	Event        []string `toml:"event"`
 	Now          []string `toml:"now"`
+	// Taken marks a person already detained: an emergency with it is about finding them.
+	Taken []string `toml:"taken"`
 }
 
 // LoadCues reads dir/cues.toml; a missing file means no cues.
@@ -145,7 +147,7 @@ func LoadCues(fsys fs.FS, dir string) (Cues, error) {
 		return c, fmt.Errorf("%s: %w", CuesFile, err)
 	}
 	if un := md.Undecoded(); len(un) > 0 {
-		return c, fmt.Errorf("%s: unknown key %q (known: hypothetical, event, now)", CuesFile, un[0].String())
+		return c, fmt.Errorf("%s: unknown key %q (known: hypothetical, event, now, taken)", CuesFile, un[0].String())
 	}
 	return c, nil
 }

@@ -83,7 +83,7 @@ func normalize(w string) string {
 // cueSet holds cue phrases, folded and padded with spaces so a phrase only matches whole
 // words.
 type cueSet struct {
-	hyp, event, now []string
+	hyp, event, now, taken []string
 }
 
 func newCueSet(c Cues) cueSet {
@@ -96,11 +96,11 @@ func newCueSet(c Cues) cueSet {
 		}
 		return out
 	}
-	return cueSet{hyp: pad(c.Hypothetical), event: pad(c.Event), now: pad(c.Now)}
+	return cueSet{hyp: pad(c.Hypothetical), event: pad(c.Event), now: pad(c.Now), taken: pad(c.Taken)}
 }
 
 // cues are the cue kinds present in a message.
-type cues struct{ hyp, event, now, question bool }
+type cues struct{ hyp, event, now, taken, question bool }
 
 func (cs cueSet) find(padded string, raw string) cues {
 	has := func(list []string) bool {
@@ -111,7 +111,8 @@ func (cs cueSet) find(padded string, raw string) cues {
 		}
 		return false
 	}
-	return cues{hyp: has(cs.hyp), event: has(cs.event), now: has(cs.now), question: strings.ContainsAny(raw, "?¿")}
+	taken := has(cs.taken)
+	return cues{hyp: has(cs.hyp), event: taken || has(cs.event), now: has(cs.now), taken: taken, question: strings.ContainsAny(raw, "?¿")}
 }
 
 // featurizer turns a message into feature names. It is safe for concurrent use.
@@ -163,7 +164,7 @@ func (f featurizer) features(text string) ([]string, cues) {
 	for _, cue := range []struct {
 		on   bool
 		name string
-	}{{c.hyp, "hyp"}, {c.event, "event"}, {c.now, "now"}, {c.question, "q"}} {
+	}{{c.hyp, "hyp"}, {c.event, "event"}, {c.now, "now"}, {c.taken, "taken"}, {c.question, "q"}} {
 		if cue.on {
 			out = append(out, string(kindCue)+cue.name)
 		}

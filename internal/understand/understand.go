@@ -37,8 +37,12 @@ const (
 	urgentAt = 0.30
 )
 
-// IntentUrgent is the intent of a message about an emergency under way.
-const IntentUrgent = "urgent"
+// IntentUrgent is the intent of a message about an emergency under way; SituationDetained is
+// its situation when a person has been taken.
+const (
+	IntentUrgent      = "urgent"
+	SituationDetained = "detained"
+)
 
 // rightsTopicOf maps an emergency's situation to the rights topic that covers it, for a
 // hypothetical ("si me detienen…") the model heard as an emergency.
@@ -138,7 +142,11 @@ func (m *Model) Read(text string) Meaning {
 	bestUrgent := m.bestSlot(IntentUrgent, p)
 	switch {
 	case bestUrgent >= 0 && !hypothetical && (urgent >= urgentAt || cue.event && !cue.hyp):
-		return Meaning{Intent: IntentUrgent, Slot: Slot(m.intent.labels[bestUrgent]), Confidence: urgent}
+		situation := Slot(m.intent.labels[bestUrgent])
+		if cue.taken {
+			situation = SituationDetained
+		}
+		return Meaning{Intent: IntentUrgent, Slot: situation, Confidence: urgent}
 	case best != "" && mass[best] >= minConfidence:
 		return Meaning{Intent: best, Slot: m.slotOf(best, p), Confidence: mass[best]}
 	}
