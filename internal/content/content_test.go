@@ -1,0 +1,84 @@
+package content
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/locales"
+)
+
+// loadShipped loads the flows and messages the binary embeds.
+func loadShipped(t *testing.T) Content {
+	t.Helper()
+	c, err := Load(flows.FS, locales.FS, &places.ZipTable{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// rightsTopics are the answers of the rights menu (flows/rights.toml).
+var rightsTopics = []string{"rights_home", "rights_public", "rights_car", "rights_work", "rights_detained", "rights_redcard"}
+
+// maxRightsSegments is what a rights answer may cost in each language, sent as the hotline
+// sends by default (Unicode): someone reading it may be in danger and short of credit.
+const maxRightsSegments = 3
+
+func TestRightsAnswersFitTheirBudget(t *testing.T) {
+	c := loadShipped(t)
+	for _, lang := range c.Catalog.Languages() {
+		for _, id := range rightsTopics {
+			text, err := c.Catalog.Text(lang, id, nil)
+			if err != nil {
+				t.Fatalf("%s in %s: %v", id, lang, err)
+			}
+			if info := segment.Count(text); info.Segments > maxRightsSegments {
+				t.Errorf("%s in %s: %d segments (%s, %d characters), want at most %d",
+					id, lang, info.Segments, info.Encoding, info.Chars, maxRightsSegments)
+			}
+		}
+	}
+}
+
+// The points the 2026-12 review found missing (domain notes, "Updates 2026-12"): each topic
+// where it applies says not to run, and the Spanish gives the English words to say.
+func TestRightsAnswersSayWhatTheReviewAsked(t *testing.T) {
+	c := loadShipped(t)
+	text := func(lang, id string) string {
+		s, err := c.Catalog.Text(lang, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, id := range []string{"rights_home", "rights_public", "rights_car", "rights_work", "rights_detained"} {
+		if !strings.Contains(text("es", id), "no corra") && !strings.Contains(text("es", id), "No corra") {
+			t.Errorf("%s in es does not say not to run", id)
+		}
+		if !strings.Contains(strings.ToLower(text("en", id)), "run") {
+			t.Errorf("%s in en does not say not to run", id)
+		}
+	}
+	for id, phrases := range map[string][]string{
+		"rights_public":   {"Am I free to go?", "I want to remain silent"},
+		"rights_work":     {"Am I free to go?", "I want to remain silent"},
+		"rights_detained": {"I want to remain silent", "I want a lawyer"},
+	} {
+		for _, lang := range []string{"es", "en"} {
+			for _, p := range phrases {
+				if !strings.Contains(text(lang, id), p) {
+					t.Errorf("%s in %s lacks the English words %q", id, lang, p)
+				}
+			}
+		}
+	}
+	// Staying silent comes with New Mexico's caveat: give your name.
+	for _, id := range []string{"rights_public", "rights_car", "rights_work"} {
+		if !strings.Contains(text("es", id), "su nombre") || !strings.Contains(text("en", id), "your name") {
+			t.Errorf("%s does not say to give one's name", id)
+		}
+	}
+}
