@@ -150,7 +150,7 @@ func TestUrgentWordsPageEveryone(t *testing.T) {
 	h.volunteer("Ana", volAna, "es")
 	h.volunteer("Ben", volBen, "en")
 	reply := h.text(member, "¡La migra está afuera de mi casa!")
-	if !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if !strings.Contains(reply, "Estamos buscando un voluntario.") {
 		t.Fatalf("urgent message answered %s", reply)
 	}
 	h.waitFor(volAna, "URGENTE")
@@ -224,7 +224,7 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Fatalf("the English-only volunteer was paged for an ordinary Spanish case: %q", got)
 	}
-	if reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if reply := h.text(member, "MARKER-URGENT mi esposo fue detenido por la migra"); !strings.Contains(reply, "Estamos buscando un voluntario.") {
 		t.Fatalf("danger words in a waiting case answered %s", reply)
 	}
 	h.waitFor(volBen, "Case "+n+" URGENT")
@@ -442,7 +442,7 @@ func TestDangerWordsAfterCaseClosed(t *testing.T) {
 	if err := h.store().CloseCase(context.Background(), num, "", time.Now(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if reply := h.text(member, "MARKER-AFTER la migra está en mi puerta"); !strings.Contains(reply, "Tiene derecho a guardar silencio") {
+	if reply := h.text(member, "MARKER-AFTER la migra está en mi puerta"); !strings.Contains(reply, "Estamos buscando un voluntario.") {
 		t.Fatalf("danger words after the case closed answered %s", reply)
 	}
 	page := h.waitFor(volAna, "URGENTE")

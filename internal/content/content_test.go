@@ -82,3 +82,83 @@ func TestRightsAnswersSayWhatTheReviewAsked(t *testing.T) {
 		}
 	}
 }
+
+// urgentReplies are the replies to danger words, one per situation, and the generic one.
+var urgentReplies = []string{"urgent_safety", "urgent_home", "urgent_detained", "urgent_checkpoint", "urgent_work", "urgent_street"}
+
+// maxUrgentSegments is what an urgent reply may cost with the option line the flow appends
+// ("1 <urgent_more>"): the member may be in danger, on a phone with little credit.
+const maxUrgentSegments = 3
+
+func TestUrgentRepliesFitTheirBudget(t *testing.T) {
+	c := loadShipped(t)
+	for _, lang := range c.Catalog.Languages() {
+		more, err := c.Catalog.Text(lang, "urgent_more", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range urgentReplies {
+			text, err := c.Catalog.Text(lang, id, nil)
+			if err != nil {
+				t.Fatalf("%s in %s: %v", id, lang, err)
+			}
+			// As the SMS renderer writes a menu: the text, then "1 Label" on a line of its own.
+			full := text + "\n1 " + more
+			if info := segment.Count(full); info.Segments > maxUrgentSegments {
+				t.Errorf("%s in %s, with its option line: %d segments (%s, %d characters), want at most %d",
+					id, lang, info.Segments, info.Encoding, info.Chars, maxUrgentSegments)
+			}
+		}
+		for _, id := range []string{"urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
+			"urgent_situation_work", "urgent_situation_street"} {
+			label, err := c.Catalog.Text(lang, id, nil)
+			if err != nil {
+				t.Fatalf("%s in %s: %v", id, lang, err)
+			}
+			if n := len(strings.Fields(label)); n < 1 || n > 3 {
+				t.Errorf("%s in %s is %q: want a label of 1 to 3 words", id, lang, label)
+			}
+		}
+	}
+}
+
+func TestUrgentRepliesSayWhatMatters(t *testing.T) {
+	c := loadShipped(t)
+	text := func(lang, id string) string {
+		s, err := c.Catalog.Text(lang, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, id := range urgentReplies {
+		// Each ends by saying a volunteer is being found, and promises nothing more: when
+		// nobody is on call, case_nobody follows and must not be contradicted.
+		if es, en := text("es", id), text("en", id); !strings.HasSuffix(es, "Estamos buscando un voluntario.") ||
+			!strings.HasSuffix(en, "We are looking for a volunteer.") {
+			t.Errorf("%s does not end by saying a volunteer is being found:\n%s\n%s", id, es, en)
+		}
+		if id == "urgent_detained" {
+			continue // written for the family of someone already taken
+		}
+		if !strings.Contains(strings.ToLower(text("es", id)), "no corra") || !strings.Contains(strings.ToLower(text("en", id)), "run") {
+			t.Errorf("%s does not say not to run", id)
+		}
+	}
+	for id, phrases := range map[string][]string{
+		"urgent_safety":     {"I want to remain silent", "I want a lawyer"},
+		"urgent_home":       {"I do not consent", "I-200"},
+		"urgent_detained":   {"A-number", "I want a lawyer", "5441 Watson Dr SW"},
+		"urgent_checkpoint": {"I want to remain silent", "I do not consent to a search"},
+		"urgent_work":       {"I want to remain silent", "Am I free to go?"},
+		"urgent_street":     {"I want to remain silent", "Am I free to go?"},
+	} {
+		for _, lang := range []string{"es", "en"} {
+			for _, p := range phrases {
+				if !strings.Contains(text(lang, id), p) {
+					t.Errorf("%s in %s lacks %q", id, lang, p)
+				}
+			}
+		}
+	}
+}
