@@ -162,3 +162,40 @@ func TestUrgentRepliesSayWhatMatters(t *testing.T) {
 		}
 	}
 }
+
+// Counts read in the singular for one: "1 voluntario", never "1 voluntarios".
+func TestCountsAgreeWithTheirNumber(t *testing.T) {
+	c := loadShipped(t)
+	render := func(lang, id string, data map[string]string) string {
+		s, err := c.Catalog.Text(lang, id, data)
+		if err != nil {
+			t.Fatalf("%s in %s: %v", id, lang, err)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		lang, id, key string
+		one, many     string
+	}{
+		{"es", "org_case_urgent", "Paged", "avisamos a 1 voluntario de turno.", "avisamos a 2 voluntarios de turno."},
+		{"en", "org_case_urgent", "Paged", "1 volunteer on call was paged.", "2 volunteers on call were paged."},
+		{"es", "org_case_unclaimed", "Minutes", "lleva 1 minuto sin", "lleva 2 minutos sin"},
+		{"en", "org_case_unclaimed", "Minutes", "for 1 minute.", "for 2 minutes."},
+		{"es", "case_opened", "Minutes", "en 1 minuto,", "en 2 minutos,"},
+		{"en", "case_opened", "Minutes", "replies within 1 minute,", "replies within 2 minutes,"},
+	} {
+		data := map[string]string{"N": "7", "Urgent": "1", "Nobody": "", tt.key: "1"}
+		if got := render(tt.lang, tt.id, data); !strings.Contains(got, tt.one) {
+			t.Errorf("%s in %s with %s=1: %q lacks %q", tt.id, tt.lang, tt.key, got, tt.one)
+		}
+		data[tt.key] = "2"
+		if got := render(tt.lang, tt.id, data); !strings.Contains(got, tt.many) {
+			t.Errorf("%s in %s with %s=2: %q lacks %q", tt.id, tt.lang, tt.key, got, tt.many)
+		}
+	}
+	// The check of variables reads through text/template's functions ({{if eq .Paged "1"}}).
+	vars, err := c.Catalog.Vars("es", "org_case_urgent")
+	if err != nil || strings.Join(vars, ",") != "N,Nobody,Paged" {
+		t.Errorf("Vars(org_case_urgent) = %v, %v; want [N Nobody Paged]", vars, err)
+	}
+}
