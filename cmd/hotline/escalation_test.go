@@ -54,7 +54,7 @@ func (h *hotlineProc) claimedCase() string {
 	h.text(member, "persona")
 	n := strings.Fields(h.waitFor(volAna, "TOMAR"))[1]
 	h.text(volAna, "TOMAR "+n)
-	h.waitFor(member, "se unió")
+	h.waitFor(member, "ya está en la conversación")
 	return n
 }
 
@@ -117,7 +117,7 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	if reply := h.text(volCarmen, "TOMAR "+n); !strings.Contains(reply, "ya tomó el caso") {
 		t.Errorf("second claim answered %s", reply)
 	}
-	h.waitFor(member, "Ana, voluntario, se unió")
+	h.waitFor(member, "Ana, del equipo de voluntarios, ya está en la conversación")
 
 	h.relayed(member, volAna, "Tengo miedo, ¿qué hago si tocan?")
 	h.waitFor(volAna, "#"+n+": Tengo miedo")
@@ -268,7 +268,7 @@ func TestUrgentWordsInCase(t *testing.T) {
 	// Once a volunteer has the case, danger words go to them, and the member, who is
 	// talking with them, is not told again that a volunteer is being found.
 	h.text(volAna, "TOMAR "+n)
-	h.waitFor(member, "se unió")
+	h.waitFor(member, "ya está en la conversación")
 	h.relayed(member, volAna, "MARKER-CLAIMED la migra se fue")
 }
 
@@ -410,7 +410,7 @@ func TestRelaysSurviveTwilioFailures(t *testing.T) {
 	page := h.waitFor(volAna, "TOMAR")
 	n := strings.Fields(page)[1]
 	h.text(volAna, "TOMAR "+n)
-	h.waitFor(member, "se unió")
+	h.waitFor(member, "ya está en la conversación")
 
 	h.fake.FailNext(3, 429, 20429) // the relay, then its first two retries
 	if reply := h.text(volAna, "MARKER-RELAY no abra la puerta"); strings.Contains(reply, "<Message>") {

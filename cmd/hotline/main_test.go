@@ -178,7 +178,7 @@ func TestImportZipsThenAskByZip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	for _, want := range []string{"> 87501\n< Condado de Santa Fe:", "> 88001\n< Las Cruces:", "Condado de Doña Ana:", "> 99999\n< No tengo ese código postal"} {
+	for _, want := range []string{"> 87501\n< Condado de Santa Fe:", "> 88001\n< Las Cruces:", "Condado de Doña Ana:", "> 99999\n< No encontré ese código postal"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("simulation lacks %q:\n%s", want, got)
 		}

@@ -132,15 +132,16 @@ func (p placeActions) lookup(c *flow.Context) string {
 }
 
 // describe sets the template data of a policy answer: the place, whether the federal lists
-// named it, its policy (whose text carries its date) with source and the date it was checked,
-// and for a city its county's status too.
+// named it, its policy (whose text carries its date) with source and the month it was checked
+// (in words: a member reads "diciembre de 2026" more easily than 2026-12-06), and for a city
+// its county's status too.
 func (p placeActions) describe(vars map[string]string, pl *places.Place, lang string) {
 	vars["Name"] = pl.Label(lang)
 	vars["DHS"] = flag(pl.DHSList)
 	vars["DOJ"] = flag(pl.DOJList)
 	vars["Policy"] = pl.Policy(lang)
 	vars["Source"] = pl.Source
-	vars["Checked"] = pl.Checked
+	vars["Checked"] = dateWords(pl.Checked, lang)
 	vars["CountyName"], vars["CountyDHS"], vars["CountyVerified"] = "", "", ""
 	if county := p.dir.CountyOf(pl); county != nil && county != pl {
 		vars["CountyName"] = county.Label(lang)
@@ -153,8 +154,51 @@ func (p placeActions) stateLaw(c *flow.Context) string {
 	law := p.dir.State
 	c.Vars["Law"] = law.Text(c.State.Lang)
 	c.Vars["Source"] = law.Source
-	c.Vars["Checked"] = law.Checked
+	c.Vars["Checked"] = dateWords(law.Checked, c.State.Lang)
 	return ""
+}
+
+// monthNames are the months in each language the policy answer speaks; any other language
+// gets English, as places.Place.Policy does.
+var monthNames = map[string][12]string{
+	"es": {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+}
+
+// dateWords writes a date from the data files ("2026-12-06", or "2026-12") as its month and
+// year in words: "diciembre de 2026", "December 2026". The day is left out on purpose: the
+// month is all a member needs to judge how fresh a fact is, and it is shorter. A bare year
+// stays as it is; anything else (a date the places file would have rejected) is returned
+// unchanged rather than guessed at.
+func dateWords(date, lang string) string {
+	n := len(date)
+	if (n != len("2006-01") && n != len("2006-01-02")) || date[4] != '-' || !isDigits(date[:4]) || !isDigits(date[5:7]) ||
+		(n == len("2006-01-02") && (date[7] != '-' || !isDigits(date[8:]))) {
+		return date
+	}
+	m, _ := strconv.Atoi(date[5:7])
+	if m < 1 || m > 12 {
+		return date
+	}
+	if spanish(lang) {
+		return monthNames["es"][m-1] + " de " + date[:4]
+	}
+	return monthNames["en"][m-1] + " " + date[:4]
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// spanish reports whether lang is Spanish ("es", "es-MX", "es_US"), as the places package
+// reads it.
+func spanish(lang string) bool {
+	return len(lang) >= 2 && strings.EqualFold(lang[:2], "es") && (len(lang) == 2 || lang[2] == '-' || lang[2] == '_')
 }
 
 func (p placeActions) addArea(c *flow.Context) string {

@@ -161,3 +161,26 @@ func TestFirstContactEmergencyInEnglish(t *testing.T) {
 	checkUnderstood(t, set, understood{at: "new", text: "two officers grabbed him outside walmart", reply: "urgent_detained", situation: "detained", newLang: "en"})
 	checkUnderstood(t, set, understood{at: "new", text: "agarraron a mi vecino afuera del walmart", reply: "urgent_detained", situation: "detained", newLang: "es"})
 }
+
+// TestRightsTopicInCase: the words an urgent reply offers give the rights topic in full to a
+// member talking with a volunteer, who stays in the conversation; the words are not relayed.
+func TestRightsTopicInCase(t *testing.T) {
+	set := loadMembersView(t)
+	for _, c := range []struct{ lang, text, reply string }{
+		{"es", "DERECHOS CASA", "rights_home"}, {"es", "derechos detenido", "rights_detained"},
+		{"en", "rights car", "rights_car"}, {"en", "Rights street.", "rights_public"}, {"es", "derechos trabajo", "rights_work"},
+	} {
+		res := set.Step(flow.State{Lang: c.lang, Case: 7}, flow.Input{Text: c.text, Now: t0}, flow.Options{})
+		if ids := replyIDs(res.Replies); len(ids) == 0 || ids[0] != c.reply {
+			t.Errorf("%q in a case: replies %v, want %s", c.text, ids, c.reply)
+		}
+		if res.State.Case != 7 {
+			t.Errorf("%q took the member out of the case", c.text)
+		}
+		for _, e := range res.Effects {
+			if _, ok := e.(flow.Relay); ok {
+				t.Errorf("%q was relayed to the volunteer", c.text)
+			}
+		}
+	}
+}

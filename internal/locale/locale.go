@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"text/template"
 	"text/template/parse"
 
 	"github.com/BurntSushi/toml"
@@ -98,13 +99,17 @@ func (c *Catalog) Vars(lang, id string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("message %q missing in %s", id, lang)
 	}
-	trees, err := parse.Parse(id, src, "{{", "}}")
+	// Parsed as go-i18n renders it, by text/template, so that its predefined functions
+	// ({{if eq .Paged "1"}}) are known.
+	tmpl, err := template.New(id).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
 	}
 	var vars []string
-	for _, tree := range trees {
-		walkFields(tree.Root, func(name string) { vars = append(vars, name) })
+	for _, t := range tmpl.Templates() {
+		if t.Tree != nil {
+			walkFields(t.Tree.Root, func(name string) { vars = append(vars, name) })
+		}
 	}
 	slices.Sort(vars)
 	return slices.Compact(vars), nil

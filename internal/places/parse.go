@@ -218,9 +218,11 @@ func (d *Directory) Warnings(now time.Time) []Problem {
 	return out
 }
 
-// maxTextRunes is the length beyond which a text is flagged: 300 characters is already five
-// segments for Spanish with accents (UCS-2, 67 characters a segment).
-const maxTextRunes = 300
+// maxTextRunes is the length beyond which a text is flagged. A policy is one part of the
+// policy answer, which must fit four segments in all (the tests of internal/actions render it
+// for every place); 400 characters would leave no room for the rest even in GSM-7, and would
+// be six segments in UCS-2.
+const maxTextRunes = 400
 
 // maxKeyRunes bounds the folded length of a name or alias, so that typo matching can work in
 // fixed-size buffers on the stack.

@@ -136,13 +136,11 @@ func TestShippedFile(t *testing.T) {
 			if p.Verified {
 				continue
 			}
-			if !strings.Contains(p.PolicyEN, "No local policy verified") && !strings.Contains(p.PolicyEN, "No city policy verified") &&
-				!strings.Contains(p.PolicyEN, "not verified") && !strings.Contains(p.PolicyEN, "not a city") &&
-				!strings.Contains(p.PolicyEN, "not a separate city") {
+			if !strings.Contains(p.PolicyEN, "No local policy confirmed") && !strings.Contains(p.PolicyEN, "No city policy confirmed") &&
+				!strings.Contains(p.PolicyEN, "not a city") && !strings.Contains(p.PolicyEN, "not a separate city") {
 				t.Errorf("%s: unverified policy_en does not say so: %q", p.ID, p.PolicyEN)
 			}
-			if !strings.Contains(p.PolicyES, "Sin política local verificada") && !strings.Contains(p.PolicyES, "Sin política municipal verificada") &&
-				!strings.Contains(p.PolicyES, "No hemos verificado") && !strings.Contains(p.PolicyES, "no es una ciudad") {
+			if !strings.Contains(p.PolicyES, "No hemos confirmado una norma") && !strings.Contains(p.PolicyES, "no es una ciudad") {
 				t.Errorf("%s: unverified policy_es does not say so: %q", p.ID, p.PolicyES)
 			}
 		}
@@ -156,7 +154,8 @@ func TestShippedFile(t *testing.T) {
 			}
 		}
 		want := []string{
-			"bernalillo-county", "dona-ana-county", "rio-arriba-county", "san-juan-county", "santa-fe-county",
+			"bernalillo-county", "dona-ana-county", "otero-county", "rio-arriba-county", "san-juan-county",
+			"santa-fe-county", "taos-county", "torrance-county",
 			"albuquerque", "las-cruces", "santa-fe", "farmington",
 		}
 		slices.Sort(got)
@@ -168,13 +167,15 @@ func TestShippedFile(t *testing.T) {
 
 	t.Run("policy dates as the notes give them", func(t *testing.T) {
 		for id, want := range map[string]string{
-			"bernalillo-county": "2017-03-14",
+			"bernalillo-county": "2025-11",
 			"santa-fe-county":   "2025-02 (approx.)",
-			"dona-ana-county":   "2014",
+			"dona-ana-county":   "2014-09-09",
+			"otero-county":      "2019-02-14",
+			"torrance-county":   "2026-02-04",
 			"las-cruces":        "2025-10-06",
-			"albuquerque":       "2018-04-16",
-			"santa-fe":          "2017-02",
-			"taos-county":       "",
+			"albuquerque":       "2025-07-21",
+			"santa-fe":          "2017-02-22",
+			"taos-county":       "2025-01",
 			"rio-arriba-county": "",
 		} {
 			p, _ := d.Get(id)
@@ -184,10 +185,63 @@ func TestShippedFile(t *testing.T) {
 		}
 	})
 
-	t.Run("Taos County is unconfirmed", func(t *testing.T) {
-		p, _ := d.Get("taos-county")
-		if p.Verified || !strings.Contains(p.PolicyEN, "unconfirmed") || !strings.Contains(p.PolicyES, "no confirmado") {
-			t.Errorf("Taos County must be shipped as unconfirmed: %+v", p)
+	// The review of 2026-12 (domain notes, "Updates 2026-12"): what the texts must say, and
+	// what they must no longer claim.
+	t.Run("review of 2026-12", func(t *testing.T) {
+		get := func(id string) *Place {
+			p, ok := d.Get(id)
+			if !ok {
+				t.Fatalf("no place %q", id)
+			}
+			return p
+		}
+		// Detention in Otero, Torrance and Cibola may go on: no text may read as if a centre
+		// had closed.
+		for _, id := range []string{"otero-county", "torrance-county", "cibola-county"} {
+			p := get(id)
+			if !strings.Contains(p.PolicyEN, "detention may go on") || !strings.Contains(p.PolicyES, "puede que sigan deteniendo") {
+				t.Errorf("%s does not say detention may go on:\n%s\n%s", id, p.PolicyEN, p.PolicyES)
+			}
+			for _, closed := range []string{"closed", "cerr"} {
+				if strings.Contains(p.PolicyEN+p.PolicyES, closed) {
+					t.Errorf("%s reads as if a centre closed (%q)", id, closed)
+				}
+			}
+		}
+		if p := get("otero-county"); !strings.Contains(p.PolicyEN, "not a sanctuary county") || !strings.Contains(p.PolicyEN, "February 14, 2019") {
+			t.Errorf("Otero lacks its 2019 resolution: %q", p.PolicyEN)
+		}
+		if p := get("torrance-county"); !strings.Contains(p.PolicyEN, "March 31, 2026") || !strings.Contains(p.PolicyES, "31 de marzo de 2026") {
+			t.Errorf("Torrance lacks its contract extension: %q", p.PolicyEN)
+		}
+		if p := get("bernalillo-county"); !strings.Contains(p.PolicyEN, "Safer Community Places") || !strings.Contains(p.PolicyEN, "I-9") ||
+			!strings.Contains(p.Source, "KKOB") {
+			t.Errorf("Bernalillo lacks the 2025 ordinance or its source: %+v", p)
+		}
+		if p := get("albuquerque"); strings.Contains(p.Source, "Hobbs") || !strings.Contains(p.PolicyEN, "2025") ||
+			strings.Contains(p.PolicyEN, "judge") || strings.Contains(p.PolicyES, "juez") {
+			t.Errorf("Albuquerque must cite the 2025 reaffirmations and claim no judge's warrant: %+v", p)
+		}
+		if p := get("santa-fe"); strings.Contains(p.PolicyEN, "refused") || strings.Contains(p.PolicyEN, "property") ||
+			strings.Contains(p.PolicyES, "propiedad") || !strings.Contains(p.PolicyEN, "1999-6") || !strings.Contains(p.PolicyEN, "2017-19") {
+			t.Errorf("Santa Fe must give the adopted resolutions only: %q / %q", p.PolicyEN, p.PolicyES)
+		}
+		if p := get("las-cruces"); strings.Contains(p.PolicyEN, "warrant") || strings.Contains(p.PolicyEN, "property") ||
+			strings.Contains(p.PolicyES, "juez") || strings.Contains(p.PolicyES, "propiedad") {
+			t.Errorf("Las Cruces must not claim a warrant to enter city property: %q / %q", p.PolicyEN, p.PolicyES)
+		}
+		if p := get("taos-county"); !strings.Contains(p.Source, "Daily Yonder") || !strings.Contains(p.PolicyEN, "sheriff") ||
+			!strings.Contains(p.PolicyEN, "January 2025") || !strings.Contains(p.PolicyES, "enero de 2025") {
+			t.Errorf("Taos must give the sheriff's January 2025 statement with its source: %+v", p)
+		}
+		if p := get("dona-ana-county"); !strings.Contains(p.PolicyEN, "September 9, 2014") || !strings.Contains(p.PolicyES, "9 de septiembre de 2014") {
+			t.Errorf("Dona Ana lacks the vote's date: %q / %q", p.PolicyEN, p.PolicyES)
+		}
+		for _, p := range d.Places() {
+			if (p.Checked == "2026-12-06") != slices.Contains([]string{"bernalillo-county", "cibola-county", "dona-ana-county",
+				"otero-county", "taos-county", "torrance-county", "albuquerque", "las-cruces", "santa-fe"}, p.ID) {
+				t.Errorf("%s: checked %s; only the entries re-checked in 2026-12 carry 2026-12-06", p.ID, p.Checked)
+			}
 		}
 	})
 
@@ -464,7 +518,7 @@ func TestLoad(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	long := strings.Repeat("palabra ", 40)
+	long := strings.Repeat("palabra ", 55)
 	d, err := Parse([]byte(strings.Replace(validFile, `policy_es = "No verificado."`, `policy_es = "`+long+`"`, 1)))
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +530,7 @@ func TestWarnings(t *testing.T) {
 	}
 	joined := strings.Join(got, "\n")
 	for _, want := range []string{
-		`place "santa-fe": policy_es is 320 characters`,
+		`place "santa-fe": policy_es is 440 characters`,
 		`place "santa-fe-county": last checked 2026-11-26, over a year ago`,
 		`state: last checked`,
 		`lists.dhs: last checked`,
