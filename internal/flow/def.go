@@ -61,7 +61,10 @@ type KeywordRoute struct {
 	// Intents are labels of flows/data/intents ("yes", "rights/car"); an intent without a
 	// slot ("urgent") matches every slot of it.
 	Intents []string `toml:"intents"`
-	Go      string   `toml:"go"`
+	// Confidence is how sure the model must be (0 to 1) before Intents lead here; 0 means
+	// the engine's default. What cannot be undone (erasing, subscribing) asks for more.
+	Confidence float64 `toml:"confidence"`
+	Go         string  `toml:"go"`
 
 	folded []string
 }
@@ -343,7 +346,7 @@ func parseFlow(file string, data []byte) (map[string]rawNode, string, Problems) 
 	return nodes, start, probs
 }
 
-var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "label", "go", "words", "intents"}
+var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "label", "go", "words", "intents", "confidence"}
 
 func unknownField(f string) string {
 	if f == "start" {

@@ -194,7 +194,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		// An emergency makes the case urgent (its node's action says so in an effect). The
 		// answer is the escalation's to give: the rights for that moment while nobody has the
 		// case, nothing more once a volunteer is talking with the member.
-		if k := r.urgent(text); k != nil {
+		if k := r.urgent(text, false); k != nil {
 			r.enter(k.Go)
 			r.replies = nil
 		}
@@ -220,10 +220,16 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 	// greeting and over menus, though not over a menu number or free text a node is
 	// capturing (a report about ICE).
 	cur, waiting := s.nodes[r.st.Node]
-	if !waiting || cur.Capture == "" && !r.menuNumber(cur, text) && !r.isMenuLabel(cur, text) {
-		if k := r.urgent(text); k != nil {
+	if !waiting || !r.menuNumber(cur, text) && !r.isMenuLabel(cur, text) {
+		if k := r.urgent(text, waiting && cur.Capture != ""); k != nil {
 			if r.st.Lang == "" {
+				// No time to ask: the model's best guess, however unsure, beats a default.
 				r.st.Lang = s.settings.Languages[0]
+				if s.model != nil {
+					if lang, _ := s.model.Language(in.Text); lang != "" {
+						r.st.Lang = lang
+					}
+				}
 			}
 			r.enter(k.Go)
 			return r.result()
@@ -310,7 +316,7 @@ func (r *run) route(n *Node, text string) {
 	}
 	if m := r.meaning(); m.Intent != "" {
 		for _, k := range n.Keywords {
-			if matchesIntent(k.Intents, m) {
+			if matchesIntent(k.Intents, m) && m.Confidence >= k.Confidence {
 				r.enter(k.Go)
 				return
 			}
@@ -353,13 +359,15 @@ func (r *run) meaning() understand.Meaning {
 
 // urgent returns the global route for an emergency: an urgent keyword as the whole message
 // ("ICE", "la migra"), or a message the model reads as an emergency, to the route for its
-// situation.
-func (r *run) urgent(text string) *GlobalKeyword {
+// situation. capturing is set while a node takes free text (a report's "what did you see?"),
+// whose answers describe ICE activity by design: there only an emergency whose words say it
+// is happening to the member now ("ahorita", "se llevaron", "socorro") interrupts.
+func (r *run) urgent(text string, capturing bool) *GlobalKeyword {
 	if k := r.set.globalExact(text, ""); k != nil && k.Urgent {
 		return k
 	}
 	m := r.meaning()
-	if m.Intent != understand.IntentUrgent {
+	if m.Intent != understand.IntentUrgent || capturing && !m.Pressing {
 		return nil
 	}
 	return r.set.intentRoute(m, true)
@@ -415,14 +423,25 @@ func (r *run) menuNumber(n *Node, text string) bool {
 	if n == nil || len(n.Menu) == 0 {
 		return false
 	}
-	i, _, ok := understand.Number(text)
-	return ok && i >= 1 && i <= len(n.Menu)
+	i, rest, ok := understand.Number(text)
+	return ok && rest == "" && i >= 1 && i <= len(n.Menu)
 }
 
-// isMenuLabel reports whether text names an option of n by its label.
+// isMenuLabel reports whether text is, whole, the label of an option of n ("en casa"); a
+// label inside a longer message ("se llevaron a mi esposo en el carro") does not make it one.
 func (r *run) isMenuLabel(n *Node, text string) bool {
-	_, ok := r.menuLabel(n, text)
-	return ok
+	if n == nil {
+		return false
+	}
+	words := strings.Join(fold.Words(text), " ")
+	for _, lang := range r.set.settings.Languages {
+		for _, o := range n.Menu {
+			if l, ok := r.set.labels[lang][o.Label]; ok && l == words {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // menuLabel finds the option of n whose label the member wrote, in either language: the
@@ -448,6 +467,19 @@ func (r *run) menuLabel(n *Node, text string) (string, bool) {
 	return "", false
 }
 
+// courtesy reports whether text is only a courtesy or an acknowledgement ("5 gracias",
+// "2 ok"), which answers no question.
+func courtesy(s *Set, text string) bool {
+	if s.model == nil {
+		return false
+	}
+	switch s.model.Read(text).Intent {
+	case "thanks", "yes", "no", "greeting":
+		return true
+	}
+	return false
+}
+
 // welcome greets a first contact whose language is known and answers what they wrote as
 // if they had been at the home menu ("las cruces por favor", "¿puede ICE entrar a una
 // iglesia?"); a greeting, or a text nothing understood, gets the welcome and the menu.
@@ -459,7 +491,7 @@ func (r *run) welcome(text string) {
 		r.enter(s.settings.Welcome)
 		return
 	}
-	if k := r.globalIntent(text, nil); k == nil || k.Go == s.settings.Home {
+	if k := r.globalIntent(text, home); k == nil || k.Go == s.settings.Home {
 		if k == nil {
 			r.say(welcome)
 			greeted := len(r.replies)
@@ -474,7 +506,7 @@ func (r *run) welcome(text string) {
 		return
 	}
 	r.say(welcome)
-	r.enter(r.globalIntent(text, nil).Go)
+	r.enter(r.globalIntent(text, home).Go)
 }
 
 // saidFrom reports whether message id is among the replies from index i on.
@@ -493,7 +525,7 @@ func (r *run) choose(to, rest string) {
 	before := len(r.replies)
 	r.enter(to)
 	n, ok := r.set.nodes[r.st.Node]
-	if rest == "" || !ok || r.st.Node == "" || n.Capture == "" && n.Other == "" {
+	if rest == "" || !ok || r.st.Node == "" || n.Capture == "" && n.Other == "" || courtesy(r.set, rest) {
 		return
 	}
 	r.replies = r.replies[:before]

@@ -100,7 +100,7 @@ func TestIssueExamples(t *testing.T) {
 		{at: "new", text: "quiero saber mis derechos si la policía me para en el carro", reply: "rights_car", newLang: "es"},
 		{text: "las cruces por favor", reply: "policy_answer", areas: "Las Cruces"},
 		{text: "mi zip es 87102", reply: "policy_answer", areas: "Albuquerque"},
-		{text: "No más mensajes por favor", reply: "optout_confirm"},
+		{text: "No más mensajes por favor", reply: "how_to_stop"},
 		{text: "3 las cruces", reply: "alerts_confirm"},
 	} {
 		checkUnderstood(t, set, c)
@@ -138,7 +138,7 @@ func TestUnderstandsMembers(t *testing.T) {
 		{text: "me pueden poner en las alertas de gallup", reply: "alerts_confirm"},
 		{lang: "en", text: "can someone call me please", reply: "case_opened"},
 		{text: "quiero reportar unas camionetas que vi ayer", reply: "report_what"},
-		{lang: "en", text: "please stop sending me these texts", reply: "optout_confirm"},
+		{lang: "en", text: "please stop sending me these texts", reply: "how_to_stop"},
 		{text: "borren mi numero de su sistema", reply: "erase_confirm"},
 		{text: "que es este numero", reply: "help"},
 		{lang: "en", text: "thank u so much", reply: "thanks_reply"},
@@ -182,5 +182,37 @@ func TestRightsTopicInCase(t *testing.T) {
 				t.Errorf("%q was relayed to the volunteer", c.text)
 			}
 		}
+	}
+}
+
+// TestReviewFindings: what a skeptical review of the first version found, each a way a
+// member in danger was missed, a member was paged for nothing, or a weak reading did what
+// cannot be undone.
+func TestReviewFindings(t *testing.T) {
+	set := loadMembersView(t)
+	long := "hola buenas tardes disculpe que le escriba tan tarde pero no se a quien mas decirle mire lo que pasa es que mi esposo salio temprano a trabajar como siempre en la construccion alla por el westside y pues normalmente me habla a la hora de la comida pero hoy no me hablo y luego su compañero me llamo y me dijo que llegaron unas camionetas blancas y que se lo llevaron junto con otros dos muchachos y ya no se nada de el"
+	for _, c := range []understood{
+		// An emergency is not lost behind a menu number, a label or a report's question.
+		{at: "report/what", text: "la migra esta en mi casa ahorita ayuda no se que hacer", reply: "urgent_home", situation: "home"},
+		{text: "1 agente de ICE esta en mi puerta", reply: "urgent_home", situation: "home"},
+		{at: "rights/topics", text: "se llevaron a mi esposo en el carro", reply: "urgent_detained", situation: "detained"},
+		{text: long, reply: "urgent_detained", situation: "detained"},
+		// A question asked during an emergency is the emergency.
+		{lang: "en", text: "ICE is outside, can they come in?", reply: "urgent_home", situation: "home"},
+		{text: "me pararon en el reten que hago si me piden papeles", reply: "urgent_checkpoint", situation: "checkpoint"},
+		{lang: "en", text: "agents at my job rn what if they ask for papers", reply: "urgent_work", situation: "work"},
+		{text: "necesito ayuda urgente", reply: "urgent_safety", situation: "unknown"},
+		// Ordinary words are not danger.
+		{lang: "en", text: "I took my kids to school today, is it safe?", reply: "not_understood"},
+		{lang: "en", text: "the meeting is being held at the church", reply: "not_understood"},
+		{text: "el trafico esta detenido en la 25", reply: "not_understood"},
+		// A sentence is never an opt-out; it is told the word that is.
+		{text: "ya no quiero que me molesten los de la migra", reply: "how_to_stop"},
+		// A weak yes erases nothing.
+		{at: "erase/confirm", text: "espere", reply: "erase_kept"},
+		// A courtesy after a number answers no question.
+		{text: "5 gracias", reply: "report_what"},
+	} {
+		checkUnderstood(t, set, c)
 	}
 }

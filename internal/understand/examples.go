@@ -130,6 +130,9 @@ type Cues struct {
 	Now          []string `toml:"now"`
 	// Taken marks a person already detained: an emergency with it is about finding them.
 	Taken []string `toml:"taken"`
+	// Distress marks a plea with no situation: an emergency unless the message clearly asks
+	// for something else.
+	Distress []string `toml:"distress"`
 }
 
 // LoadCues reads dir/cues.toml; a missing file means no cues.
@@ -147,7 +150,7 @@ func LoadCues(fsys fs.FS, dir string) (Cues, error) {
 		return c, fmt.Errorf("%s: %w", CuesFile, err)
 	}
 	if un := md.Undecoded(); len(un) > 0 {
-		return c, fmt.Errorf("%s: unknown key %q (known: hypothetical, event, now, taken)", CuesFile, un[0].String())
+		return c, fmt.Errorf("%s: unknown key %q (known: hypothetical, event, now, taken, distress)", CuesFile, un[0].String())
 	}
 	return c, nil
 }

@@ -22,16 +22,20 @@ const (
 	kindCue    = 'c'
 )
 
-// maxTokens bounds the words read from one message: a voice-to-text paragraph says what it
-// means early, and the cost of reading stays flat whatever a member sends.
-const maxTokens = 60
+// maxTokens bounds the words whose features are read from one message, so the cost of
+// reading stays flat whatever a member sends; cues are looked for in up to maxCueTokens
+// words, since a voice-to-text paragraph may say "se lo llevaron" at its end.
+const (
+	maxTokens    = 60
+	maxCueTokens = 320
+)
 
 // tokens folds text and normalizes what varies without changing meaning: letters repeated
 // for emphasis ("ayudaaaa"), any ZIP code, any other number.
 func tokens(text string) []string {
 	words := fold.Words(text)
-	if len(words) > maxTokens {
-		words = words[:maxTokens]
+	if len(words) > maxCueTokens {
+		words = words[:maxCueTokens]
 	}
 	for i, w := range words {
 		words[i] = normalize(w)
@@ -83,7 +87,7 @@ func normalize(w string) string {
 // cueSet holds cue phrases, folded and padded with spaces so a phrase only matches whole
 // words.
 type cueSet struct {
-	hyp, event, now, taken []string
+	hyp, event, now, taken, distress []string
 }
 
 func newCueSet(c Cues) cueSet {
@@ -96,11 +100,14 @@ func newCueSet(c Cues) cueSet {
 		}
 		return out
 	}
-	return cueSet{hyp: pad(c.Hypothetical), event: pad(c.Event), now: pad(c.Now), taken: pad(c.Taken)}
+	return cueSet{hyp: pad(c.Hypothetical), event: pad(c.Event), now: pad(c.Now), taken: pad(c.Taken), distress: pad(c.Distress)}
 }
 
 // cues are the cue kinds present in a message.
-type cues struct{ hyp, event, now, taken, question bool }
+type cues struct{ hyp, event, now, taken, distress, question bool }
+
+// pressing reports whether the cues say something is happening to the writer now.
+func (c cues) pressing() bool { return c.event || c.now || c.distress }
 
 func (cs cueSet) find(padded string, raw string) cues {
 	has := func(list []string) bool {
@@ -111,8 +118,7 @@ func (cs cueSet) find(padded string, raw string) cues {
 		}
 		return false
 	}
-	taken := has(cs.taken)
-	return cues{hyp: has(cs.hyp), event: taken || has(cs.event), now: has(cs.now), taken: taken, question: strings.ContainsAny(raw, "?¿")}
+	return cues{hyp: has(cs.hyp), event: has(cs.event), now: has(cs.now), taken: has(cs.taken), distress: has(cs.distress), question: strings.ContainsAny(raw, "?¿")}
 }
 
 // featurizer turns a message into feature names. It is safe for concurrent use.
@@ -138,8 +144,8 @@ func (f featurizer) stem(w string) stemPair {
 // its cues.
 func (f featurizer) features(text string) ([]string, cues) {
 	toks := tokens(text)
-	out := make([]string, 0, len(toks)*8+4)
-	for i, t := range toks {
+	out := make([]string, 0, min(len(toks), maxTokens)*8+4)
+	for i, t := range toks[:min(len(toks), maxTokens)] {
 		out = append(out, string(kindWord)+t)
 		if utf8.RuneCountInString(t) >= 3 && t[0] != '#' {
 			if !f.off[kindStemES] {
@@ -161,10 +167,12 @@ func (f featurizer) features(text string) ([]string, cues) {
 	}
 	padded := " " + strings.Join(toks, " ") + " "
 	c := f.cues.find(padded, text)
+	// Taken cues are not features: they only choose the situation of an emergency, and as
+	// words they are too common ("the meeting is being held…").
 	for _, cue := range []struct {
 		on   bool
 		name string
-	}{{c.hyp, "hyp"}, {c.event, "event"}, {c.now, "now"}, {c.taken, "taken"}, {c.question, "q"}} {
+	}{{c.hyp, "hyp"}, {c.event, "event"}, {c.now, "now"}, {c.question, "q"}} {
 		if cue.on {
 			out = append(out, string(kindCue)+cue.name)
 		}

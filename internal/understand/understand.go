@@ -16,6 +16,10 @@ type Meaning struct {
 	Slot string
 	// Confidence is the model's probability for the intent and slot, from 0 to 1.
 	Confidence float64
+	// Pressing is set when the words say something is happening or has happened to the
+	// writer or someone close ("ahorita", "se llevaron", "socorro"), as opposed to a
+	// description of something seen.
+	Pressing bool
 }
 
 // Label is "intent/slot", or the intent alone.
@@ -35,6 +39,17 @@ const (
 	// as an emergency. It is lower than minConfidence on purpose: missing an emergency costs
 	// far more than a volunteer paged for a question.
 	urgentAt = 0.30
+	// urgentLead: the emergency must also be nearly as probable as the likeliest other
+	// intent, so a question spread thin over many labels is not an emergency by default.
+	urgentLead = 0.8
+	// With a "now" cue.
+	urgentAtNow   = 0.20
+	urgentLeadNow = 0.3
+	// clearlyElse: a plea ("urgente", "socorro") with a request the model is this sure of
+	// ("es urgente saber si Santa Fe coopera") is that request; minSituation: an unsure
+	// plea still names the situation the model sees at least this much of.
+	clearlyElse  = 0.7
+	minSituation = 0.15
 )
 
 // IntentUrgent is the intent of a message about an emergency under way; SituationDetained is
@@ -48,6 +63,16 @@ const (
 // hypothetical ("si me detienen…") the model heard as an emergency.
 var rightsTopicOf = map[string]string{
 	"home": "home", "detained": "detained", "checkpoint": "car", "work": "work", "street": "public",
+}
+
+// pleaLike are the intents a plea is read as when its words are all it has ("necesito ayuda
+// urgente" is near "I need a person"): with a distress cue, the emergency wins over them.
+var pleaLike = map[string]bool{"person": true, "help": true, "other": true, "greeting": true, "thanks": true, "yes": true, "no": true, "place": true}
+
+// situationOf maps a rights topic to the emergency it is about, for a rights question asked
+// while it happens.
+var situationOf = map[string]string{
+	"home": "home", "detained": "detained", "car": "checkpoint", "work": "work", "public": "street",
 }
 
 // Model reads messages. It is built once at start and safe for concurrent use.
@@ -141,16 +166,39 @@ func (m *Model) Read(text string) Meaning {
 	urgent := mass[IntentUrgent]
 	bestUrgent := m.bestSlot(IntentUrgent, p)
 	switch {
-	case bestUrgent >= 0 && !hypothetical && (urgent >= urgentAt || cue.event && !cue.hyp):
+	case bestUrgent >= 0 && (cue.event || !hypothetical && m.urgentEnough(urgent, mass[best], cue.now)):
 		situation := Slot(m.intent.labels[bestUrgent])
 		if cue.taken {
 			situation = SituationDetained
 		}
-		return Meaning{Intent: IntentUrgent, Slot: situation, Confidence: urgent}
+		return Meaning{Intent: IntentUrgent, Slot: situation, Confidence: urgent, Pressing: cue.pressing()}
+	case cue.distress && !hypothetical && (mass[best] < clearlyElse || pleaLike[best]):
+		// "Ayúdenme por favor es urgente": an emergency, its situation unknown unless the
+		// model sees one.
+		situation := ""
+		if bestUrgent >= 0 && p[bestUrgent] >= minSituation {
+			situation = Slot(m.intent.labels[bestUrgent])
+		}
+		return Meaning{Intent: IntentUrgent, Slot: situation, Confidence: max(urgent, 1-mass[best]), Pressing: true}
+	case best == "rights" && cue.now && situationOf[m.slotOf(best, p)] != "":
+		// "Agents at my job right now, do I have to show papers?" asks about rights while
+		// it happens: an emergency in the situation the topic names.
+		return Meaning{Intent: IntentUrgent, Slot: situationOf[m.slotOf(best, p)], Confidence: mass[best], Pressing: true}
 	case best != "" && mass[best] >= minConfidence:
 		return Meaning{Intent: best, Slot: m.slotOf(best, p), Confidence: mass[best]}
 	}
 	return Meaning{}
+}
+
+// urgentEnough reports whether an emergency's probability is enough to act on, next to the
+// likeliest other intent's. "Now" words ("ahorita", "right now") lower the bar: something is
+// happening.
+func (m *Model) urgentEnough(urgent, other float64, now bool) bool {
+	at, lead := urgentAt, urgentLead
+	if now {
+		at, lead = urgentAtNow, urgentLeadNow
+	}
+	return urgent >= at && urgent >= lead*other
 }
 
 // slotOf chooses the slot of a message of intent. The intent alone (a label with no slot,
@@ -191,7 +239,7 @@ func (m *Model) slotOf(intent string, p []float64) string {
 // leading one holds slotLead of theirs.
 const (
 	minSlotMass = 0.04
-	slotLead    = 0.5
+	slotLead    = 0.4
 )
 
 // bestSlot returns the most probable label of intent with a slot, or -1.

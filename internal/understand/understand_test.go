@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/communityhotline/hotline/internal/understand"
 )
 
@@ -38,6 +39,23 @@ func TestCrossValidation(t *testing.T) {
 	t.Logf("accuracy %.3f urgent recall %.3f false urgent %.3f n=%d", r.Accuracy, r.Urgent, r.FalseUrgent, r.N)
 }
 
+// unseen drops the held-out messages that are, folded, an example the model learned from
+// ("si", "gracias", and some longer ones two writers happened to share): they would measure
+// memory, not understanding.
+func unseen(held, learned []understand.Example) []understand.Example {
+	known := map[string]bool{}
+	for _, e := range learned {
+		known[fold.Text(e.Text)] = true
+	}
+	var out []understand.Example
+	for _, e := range held {
+		if !known[fold.Text(e.Text)] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func loadHeldOut(t testing.TB) []understand.Example {
 	t.Helper()
 	data, err := os.ReadFile("testdata/heldout.tsv")
@@ -62,7 +80,7 @@ func loadHeldOut(t testing.TB) []understand.Example {
 func TestHeldOut(t *testing.T) {
 	ex, c := load(t)
 	m := understand.New(ex, c)
-	held := loadHeldOut(t)
+	held := unseen(loadHeldOut(t), ex)
 	r := understand.Evaluate(m, held)
 	if r.Urgent < 0.95 {
 		t.Errorf("emergencies recalled %.3f, want 0.95 or more", r.Urgent)
