@@ -25,22 +25,31 @@ const (
 // data; zips is the imported ZIP table (possibly empty).
 func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
 	p := placeActions{dir: dir, zips: zips}
+	suggestions := []string{"Suggestions"}
 	return map[string]flow.Action{
 		// lookup_place reads the member's text as a county, city or ZIP (or, after a
 		// "which one?" list, as its number) and sets the policy answer's template data.
-		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip"}, Run: p.lookup},
+		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip"}, Run: p.lookup,
+			Vars: map[string][]string{"found": PlaceVars, "unknown": suggestions, "unknown_zip": suggestions}},
 		// add_area does the same for alert sign-up, adding the place to the pending areas.
-		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "full"}, Run: p.addArea},
+		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "full"}, Run: p.addArea,
+			Vars: map[string][]string{"found": {"Pending", "Name"}, "unknown": suggestions, "unknown_zip": suggestions}},
 		// subscribe confirms the pending areas (after the member's YES).
-		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe},
+		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe,
+			Vars: map[string][]string{"done": {"Areas"}}},
 		// alert_areas lists the member's areas, numbered, for showing or removing one.
-		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas},
+		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas,
+			Vars: map[string][]string{"some": {"Areas"}}},
 		// remove_area removes the area whose number the member sent.
-		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea},
+		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea,
+			Vars: map[string][]string{"removed": {"Removed", "Areas"}}},
 		// state_law sets the state-law line every place shares, with its source.
-		"state_law": {Run: p.stateLaw},
+		"state_law": {Run: p.stateLaw, Vars: map[string][]string{"": {"Law", "Source", "Checked"}}},
 	}
 }
+
+// PlaceVars are the template variables of a policy answer, as describe sets them.
+var PlaceVars = []string{"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified"}
 
 type placeActions struct {
 	dir  *places.Directory

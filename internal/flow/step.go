@@ -2,6 +2,7 @@ package flow
 
 import (
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,9 +111,16 @@ type Result struct {
 type Action struct {
 	// Args are the `with` keys the action requires.
 	Args []string
-	// Results are the outcomes Run may return, routable with `results`.
+	// Results are every outcome Run returns, routable with `results`; an action without
+	// Results always returns "".
 	Results []string
-	Run     func(c *Context) string
+	// Vars are the template variables Run sets in Context.Vars, by the outcome it returns
+	// ("" for an action without Results). They last for the message that ran the action
+	// only, so Check makes sure that a node uses one only where every way into the node —
+	// its question asked again included — sets it. A variable set on some paths of an
+	// outcome only is not listed.
+	Vars map[string][]string
+	Run  func(c *Context) string
 }
 
 // Context is what an action sees and changes.
@@ -317,8 +325,10 @@ func (r *run) repeat(n *Node) {
 	if r.st.Lang != "" {
 		r.replies = append(r.replies, Reply{ID: r.set.settings.NotUnderstood})
 	}
-	r.say(n)
-	r.st.Node = n.ID
+	// The node is entered again rather than only said again: its own action runs first, so
+	// a question built from data (the member's alert areas) is asked with that data, and an
+	// action that finds things changed (no areas left) routes on as it would.
+	r.enter(n.ID)
 }
 
 // enter runs nodes from id until one waits or the conversation ends.
@@ -357,7 +367,12 @@ func (r *run) enter(id string) {
 
 func (r *run) do(n *Node) (string, bool) {
 	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars}
-	outcome := r.set.actions[n.Do].Run(c)
+	act := r.set.actions[n.Do]
+	outcome := act.Run(c)
+	if (outcome == "") != (len(act.Results) == 0) || (outcome != "" && !slices.Contains(act.Results, outcome)) {
+		// Check reasons from the declared outcomes; one it was not told of is a defect.
+		r.problem = "action " + n.Do + " returned the undeclared outcome " + strconv.Quote(outcome)
+	}
 	r.effects = append(r.effects, c.Effects...)
 	if len(c.Choices) > 0 {
 		r.choices = c.Choices
