@@ -142,7 +142,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		}
 		texts, err := e.cfg.Renderer.Render(res.Lang, res.Replies)
 		if err != nil {
-			return Answer{}, fmt.Errorf("rendering replies: %w", err)
+			return Answer{}, fmt.Errorf("%w: rendering replies: %w", hotline.ErrContent, err)
 		}
 		replyJSON, err := json.Marshal(texts)
 		if err != nil {
