@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,9 +11,9 @@ import (
 	"github.com/communityhotline/hotline/internal/places"
 )
 
-// maxAreas bounds how many areas one member follows; more would be a sign of a mistake or
+// MaxAreas bounds how many areas one member follows; more would be a sign of a mistake or
 // of abuse, and every area costs a set entry.
-const maxAreas = 10
+const MaxAreas = 10
 
 // Data keys the place actions keep between messages. They live in State.Data, which is
 // cleared when the conversation returns home.
@@ -117,30 +118,37 @@ func (p placeActions) lookup(c *flow.Context) string {
 	return "found"
 }
 
-// describe sets the template data of a policy answer: the place, whether the federal lists
-// named it, its policy (whose text carries its date) with source and the date it was checked,
-// and for a city its county's status too.
+// describe sets the template data of a policy answer.
 func (p placeActions) describe(vars map[string]string, pl *places.Place, lang string) {
-	vars["Name"] = pl.Label(lang)
-	vars["DHS"] = flag(pl.DHSList)
-	vars["DOJ"] = flag(pl.DOJList)
-	vars["Policy"] = pl.Policy(lang)
-	vars["Source"] = pl.Source
-	vars["Checked"] = pl.Checked
-	vars["CountyName"], vars["CountyDHS"], vars["CountyVerified"] = "", "", ""
-	if county := p.dir.CountyOf(pl); county != nil && county != pl {
+	maps.Copy(vars, PlaceAnswer(p.dir, pl, lang))
+}
+
+// PlaceAnswer is the template data of a policy answer about pl in lang (PlaceVars): the
+// place, whether the federal lists named it, its policy (whose text carries its date) with
+// source and the date it was checked, and for a city its county's status too. `hotline check`
+// renders the answer with it for every place.
+func PlaceAnswer(dir *places.Directory, pl *places.Place, lang string) map[string]string {
+	vars := map[string]string{
+		"Name": pl.Label(lang), "DHS": flag(pl.DHSList), "DOJ": flag(pl.DOJList), "Policy": pl.Policy(lang),
+		"Source": pl.Source, "Checked": pl.Checked, "CountyName": "", "CountyDHS": "", "CountyVerified": "",
+	}
+	if county := dir.CountyOf(pl); county != nil && county != pl {
 		vars["CountyName"] = county.Label(lang)
 		vars["CountyDHS"] = flag(county.DHSList)
 		vars["CountyVerified"] = flag(county.Verified)
 	}
+	return vars
 }
 
 func (p placeActions) stateLaw(c *flow.Context) string {
-	law := p.dir.State
-	c.Vars["Law"] = law.Text(c.State.Lang)
-	c.Vars["Source"] = law.Source
-	c.Vars["Checked"] = law.Checked
+	maps.Copy(c.Vars, StateLawAnswer(p.dir, c.State.Lang))
 	return ""
+}
+
+// StateLawAnswer is the template data of the state-law answer in lang.
+func StateLawAnswer(dir *places.Directory, lang string) map[string]string {
+	law := dir.State
+	return map[string]string{"Law": law.Text(lang), "Source": law.Source, "Checked": law.Checked}
 }
 
 func (p placeActions) addArea(c *flow.Context) string {
@@ -151,7 +159,7 @@ func (p placeActions) addArea(c *flow.Context) string {
 	setData(c.State, keyChoices, "")
 	pending := split(c.State.Data[keyPending])
 	if !slices.Contains(pending, r.Place.ID) && !slices.Contains(c.State.Areas, r.Place.ID) {
-		if len(pending)+len(c.State.Areas) >= maxAreas {
+		if len(pending)+len(c.State.Areas) >= MaxAreas {
 			return "full"
 		}
 		pending = append(pending, r.Place.ID)
@@ -190,8 +198,8 @@ func (p placeActions) listAreas(c *flow.Context) string {
 }
 
 func (p placeActions) removeArea(c *flow.Context) string {
-	n, err := strconv.Atoi(fold.Text(c.Input))
-	if err != nil || n < 1 || n > len(c.State.Areas) {
+	n := p.areaIndex(c.State.Areas, c.Input)
+	if n < 1 {
 		return "unknown"
 	}
 	id := c.State.Areas[n-1]
@@ -199,6 +207,35 @@ func (p placeActions) removeArea(c *flow.Context) string {
 	c.Vars["Removed"] = p.labelOf(id, c.State.Lang)
 	c.Vars["Areas"] = p.labelsOf(c.State.Areas, c.State.Lang)
 	return "removed"
+}
+
+// areaIndex finds which of areas (numbered from 1) the member's text means: its number in
+// the list, or its name ("santa fe" is the one Santa Fe they follow); 0 for none.
+func (p placeActions) areaIndex(areas []string, text string) int {
+	if n, err := strconv.Atoi(fold.Text(text)); err == nil {
+		if n >= 1 && n <= len(areas) {
+			return n
+		}
+		return 0
+	}
+	r := p.dir.Lookup(text)
+	found := 0
+	for _, pl := range append(r.Choices, r.Place) {
+		if i := slices.Index(areas, placeID(pl)); i >= 0 {
+			if found != 0 {
+				return 0 // both the city and the county they follow: the number tells them apart
+			}
+			found = i + 1
+		}
+	}
+	return found
+}
+
+func placeID(pl *places.Place) string {
+	if pl == nil {
+		return ""
+	}
+	return pl.ID
 }
 
 func (p placeActions) labelOf(id, lang string) string {

@@ -82,12 +82,20 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// MessageIDs are the messages this package renders itself.
-var MessageIDs = []string{
-	"case_nobody", "case_joined", "case_closed", "report_alert",
+// MessageIDs are the messages this package renders itself: to members, to volunteers and
+// organizers (StaffMessageIDs), and the alert draft a verified report becomes
+// (DraftMessageIDs).
+var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
+
+// DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
+// preview shows their cost) before any member gets them.
+var DraftMessageIDs = []string{"report_alert"}
+
+// StaffMessageIDs are the messages for volunteers and organizers.
+var StaffMessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
-	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
+	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
@@ -292,13 +300,17 @@ func (s *Service) page(ctx context.Context, c redisstore.CaseRecord, text string
 	return len(ids)
 }
 
+// MaxPageText is how much of a member's words a page quotes, in runes; the volunteer reads the
+// rest once they claim the case.
+const MaxPageText = 300
+
 func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[string]string {
 	area := ""
 	if c.Area != "" && s.cfg.Broadcasts != nil {
 		area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
 	}
-	if utf8.RuneCountInString(text) > 300 {
-		text = string([]rune(text)[:300]) + "…"
+	if utf8.RuneCountInString(text) > MaxPageText {
+		text = string([]rune(text)[:MaxPageText]) + "…"
 	}
 	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": c.Lang, "Area": area,
 		"Report": flag(c.Kind == "report"), "Text": text}

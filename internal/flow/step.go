@@ -142,8 +142,9 @@ type Context struct {
 // `next` cannot spin; validation reports such loops too.
 const maxHops = 32
 
-// maxCapture bounds captured free text, in runes.
-const maxCapture = 500
+// MaxCapture bounds captured free text, in runes (a member writes more to a volunteer: three
+// times as much).
+const MaxCapture = 500
 
 // Options tune a step.
 type Options struct {
@@ -197,7 +198,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 			return r.result()
 		}
 		if strings.TrimSpace(in.Text) != "" {
-			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
+			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, MaxCapture*3)})
 		}
 		// Danger words make the case urgent (their node's action says so in an effect). The
 		// answer is the escalation's to give: the rights for that moment while nobody has the
@@ -280,7 +281,7 @@ func (r *run) route(n *Node, text string) {
 			r.repeat(n)
 			return
 		}
-		captured = truncate(captured, maxCapture)
+		captured = truncate(captured, MaxCapture)
 		if r.st.Data == nil {
 			r.st.Data = map[string]string{}
 		}

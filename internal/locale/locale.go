@@ -110,6 +110,49 @@ func (c *Catalog) Vars(lang, id string) ([]string, error) {
 	return slices.Compact(vars), nil
 }
 
+// Conditions returns the variables message id tests in lang ({{if .Urgent}}, {{with}},
+// {{range}}), sorted and without repeats, so that a check can render both ways of each.
+func (c *Catalog) Conditions(lang, id string) ([]string, error) {
+	src, ok := c.sources[lang][id]
+	if !ok {
+		return nil, fmt.Errorf("message %q missing in %s", id, lang)
+	}
+	trees, err := parse.Parse(id, src, "{{", "}}")
+	if err != nil {
+		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
+	}
+	var conds []string
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		var branch *parse.BranchNode
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+			return
+		case *parse.IfNode:
+			branch = &n.BranchNode
+		case *parse.WithNode:
+			branch = &n.BranchNode
+		case *parse.RangeNode:
+			branch = &n.BranchNode
+		default:
+			return
+		}
+		walkFields(branch.Pipe, func(name string) { conds = append(conds, name) })
+		walk(branch.List)
+		walk(branch.ElseList)
+	}
+	for _, tree := range trees {
+		walk(tree.Root)
+	}
+	slices.Sort(conds)
+	return slices.Compact(conds), nil
+}
+
 func walkFields(n parse.Node, visit func(string)) {
 	switch n := n.(type) {
 	case *parse.ListNode:
