@@ -157,7 +157,7 @@ func (n *Node) edges() []string {
 	for _, k := range n.Keywords {
 		to = append(to, k.Go)
 	}
-	for _, t := range []string{n.Other, n.Next} {
+	for _, t := range []string{n.Other, n.Next, n.ReplyAs} {
 		if t != "" {
 			to = append(to, t)
 		}
@@ -255,7 +255,7 @@ func outcomes(a Action) []string {
 // canRepeat reports whether a reply can make node n ask its question again: a capture that
 // got an empty message, or a menu or keywords that matched nothing with no other.
 func (n *Node) canRepeat() bool {
-	return n.Capture != "" || (n.Waits() && n.Other == "")
+	return n.Capture != "" || (n.Waits() && n.Other == "" && n.ReplyAs == "")
 }
 
 // stepStarts are the nodes a message can enter first, with no variables set yet: where a

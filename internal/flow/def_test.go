@@ -50,6 +50,12 @@ func TestLoadReportsDefects(t *testing.T) {
 			[]string{`main.toml: line 1`}},
 		{"missing keyword target", map[string]string{"main.toml": okMain, "keywords.toml": okKeywords + "[[keyword]]\nwords=[\"x\"]\ngo=\"nope\"\n"},
 			[]string{`keyword [x] goes to "nope"`}},
+		{"reply_as with a menu of its own", map[string]string{"main.toml": okMain + "\n[b]\nsay=[\"x\"]\nreply_as = \"menu\"\nmenu = [{ label = \"opt\", go = \"a\" }]\n"},
+			[]string{`node "b": reply_as reads the reply as another node does`}},
+		{"reply_as to a node that reads no reply", map[string]string{"main.toml": okMain + "\n[b]\nsay=[\"x\"]\nreply_as = \"a\"\n"},
+			[]string{`node "b": reply_as = "main/a" must name a node with its own menu, keywords or other`}},
+		{"reply_as to nowhere", map[string]string{"main.toml": okMain + "\n[b]\nsay=[\"x\"]\nreply_as = \"gone\"\n"},
+			[]string{`node "b": reply_as goes to "gone", which does not exist`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

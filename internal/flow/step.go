@@ -275,6 +275,9 @@ func (r *run) result() Result {
 
 // route handles a reply to a node that waits.
 func (r *run) route(n *Node, text string) {
+	if to, ok := r.set.nodes[n.ReplyAs]; ok {
+		n = to // read as that node reads its replies, and asked again as it
+	}
 	if n.Capture != "" {
 		captured := strings.TrimSpace(r.input)
 		if captured == "" {

@@ -93,11 +93,22 @@ func TestConversations(t *testing.T) {
 			{in: "MENU", want: []string{"menu_prompt"}},
 			{in: " Menu. ", want: []string{"menu_prompt"}},
 		}, nil},
-		{"menu option and return", []turn{
+		// Issue 11: after a rights answer the next number is the next topic; MENU leaves.
+		{"rights topics stay open until MENU", []turn{
 			{in: "hello", want: []string{"welcome", "menu_prompt"}},
 			{in: "1", want: []string{"rights_intro"}},
 			{in: "1", want: []string{"rights_home"}},
+			{in: "4", want: []string{"rights_work"}},
+			{in: "7", want: []string{"not_understood", "rights_intro"}},
+			{in: "5", want: []string{"rights_detained"}},
+			{in: "MENU", want: []string{"menu_prompt"}},
 			{in: "4", want: []string{"case_opened"}},
+		}, nil},
+		{"a keyword leaves the rights topics", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "derechos", want: []string{"rights_intro"}},
+			{in: "6", want: []string{"rights_redcard"}},
+			{in: "alertas", want: []string{"alerts_ask"}},
 		}, nil},
 		{"unknown reply repeats the menu", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},
