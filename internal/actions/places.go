@@ -30,10 +30,13 @@ func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action
 	return map[string]flow.Action{
 		// lookup_place reads the member's text as a county, city or ZIP (or, after a
 		// "which one?" list, as its number) and sets the policy answer's template data.
-		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip"}, Run: p.lookup,
+		// A text that names nothing is "unknown", with at most one place suggested (a yes
+		// takes it: with = { choice = "1" } reads the member's yes as that choice), or
+		// "suggestions", several places offered as a numbered list.
+		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "suggestions"}, Run: p.lookup,
 			Vars: map[string][]string{"found": PlaceVars, "unknown": suggestions, "unknown_zip": suggestions}},
 		// add_area does the same for alert sign-up, adding the place to the pending areas.
-		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "full"}, Run: p.addArea,
+		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "suggestions", "full"}, Run: p.addArea,
 			Vars: map[string][]string{"found": {"Pending", "Name"}, "unknown": suggestions, "unknown_zip": suggestions}},
 		// subscribe confirms the pending areas (after the member's YES).
 		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe,
@@ -58,9 +61,13 @@ type placeActions struct {
 }
 
 // resolve finds what the member's text names: a number from the last list, a ZIP, or a
-// place name.
+// place name. A node's with = { choice = "1" } stands for the number (a "yes" to "did you
+// mean: Las Cruces?", whose one suggestion is choice 1).
 func (p placeActions) resolve(c *flow.Context) places.Result {
 	text := fold.Text(c.Input)
+	if pick := c.With["choice"]; pick != "" {
+		text = pick
+	}
 	if choices := c.State.Data[keyChoices]; choices != "" {
 		if n, err := strconv.Atoi(text); err == nil {
 			ids := strings.Split(choices, ",")
@@ -85,22 +92,21 @@ func (p placeActions) resolve(c *flow.Context) places.Result {
 	return p.dir.Lookup(c.Input)
 }
 
-// offer handles the two outcomes that are not a single place: a numbered choice, or
-// suggestions for a text that named nothing.
+// offer handles the outcomes that are not a single place: a numbered choice between the
+// places a name fits, several places close to a text that named none (numbered too), or at
+// most one such place, suggested by name.
 func (p placeActions) offer(c *flow.Context, r places.Result) string {
-	lang := c.State.Lang
 	if len(r.Choices) > 0 {
-		ids := make([]string, len(r.Choices))
-		c.Choices = make([]flow.Choice, len(r.Choices))
-		for i, pl := range r.Choices {
-			ids[i] = pl.ID
-			c.Choices[i] = flow.Choice{Number: i + 1, Text: pl.Label(lang)}
-		}
-		setData(c.State, keyChoices, strings.Join(ids, ","))
+		p.choose(c, r.Choices)
 		return "ambiguous"
 	}
-	setData(c.State, keyChoices, "")
-	c.Vars["Suggestions"] = labels(r.Suggestions, lang)
+	if len(r.Suggestions) > 1 {
+		p.choose(c, r.Suggestions)
+		return "suggestions"
+	}
+	// The one suggestion, if any, is remembered as choice 1, for a yes (or a 1) to take.
+	setData(c.State, keyChoices, strings.Join(ids(r.Suggestions), ","))
+	c.Vars["Suggestions"] = labels(r.Suggestions, c.State.Lang)
 	if places.IsZip(fold.Text(c.Input)) {
 		// A ZIP we do not know is still clearly a ZIP: say so, rather than "not understood".
 		return "unknown_zip"
@@ -251,6 +257,23 @@ func (p placeActions) labelsOf(ids []string, lang string) string {
 		names[i] = p.labelOf(id, lang)
 	}
 	return strings.Join(names, ", ")
+}
+
+// choose offers ps as numbered options, their ids remembered for the member's number.
+func (p placeActions) choose(c *flow.Context, ps []*places.Place) {
+	c.Choices = make([]flow.Choice, len(ps))
+	for i, pl := range ps {
+		c.Choices[i] = flow.Choice{Number: i + 1, Text: pl.Label(c.State.Lang)}
+	}
+	setData(c.State, keyChoices, strings.Join(ids(ps), ","))
+}
+
+func ids(ps []*places.Place) []string {
+	out := make([]string, len(ps))
+	for i, pl := range ps {
+		out[i] = pl.ID
+	}
+	return out
 }
 
 func labels(ps []*places.Place, lang string) string {

@@ -156,8 +156,10 @@ var producers = map[string]func(g sampler) []Sample{
 	// internal/actions (flows/policy.toml, flows/alerts.toml)
 	"policy_answer":       sampler.placeAnswers,
 	"policy_state_law":    sampler.stateLaw,
-	"policy_unknown":      sampler.suggestions,
-	"alerts_unknown":      sampler.suggestions,
+	"policy_unknown":      sampler.suggestion,
+	"alerts_unknown":      sampler.suggestion,
+	"policy_suggest":      sampler.suggestionList,
+	"alerts_suggest":      sampler.suggestionList,
 	"policy_choose":       sampler.ambiguous,
 	"alerts_choose":       sampler.ambiguous,
 	"alerts_confirm":      func(g sampler) []Sample { return g.areaLists("Pending", actions.MaxAreas) },
@@ -239,14 +241,23 @@ func (g sampler) stateLaw() []Sample {
 	return []Sample{{Data: actions.StateLawAnswer(g.dir(), g.lang), From: "state law"}}
 }
 
-// suggestions are what a lookup that found nothing offers: none, or up to
-// places.MaxSuggestions names (the longest ones), joined as the place actions join them.
-func (g sampler) suggestions() []Sample {
-	names := g.labels()[:places.MaxSuggestions]
+// suggestion is what a lookup that found nothing suggests by name: nothing, or one place
+// (the longest name); several are offered as a numbered list (suggestionList).
+func (g sampler) suggestion() []Sample {
 	return []Sample{
 		{Data: map[string]string{"Suggestions": ""}, From: "no suggestion"},
-		{Data: map[string]string{"Suggestions": strings.Join(names, ", ")}, From: fmt.Sprintf("%d suggestions", len(names))},
+		{Data: map[string]string{"Suggestions": g.labels()[0]}, From: "1 suggestion"},
 	}
+}
+
+// suggestionList is the most places a lookup suggests, with the longest names, numbered.
+func (g sampler) suggestionList() []Sample {
+	names := g.labels()[:places.MaxSuggestions]
+	opts := make([]flow.Choice, len(names))
+	for i, n := range names {
+		opts[i] = flow.Choice{Number: i + 1, Text: n}
+	}
+	return []Sample{{Options: opts, From: fmt.Sprintf("%d suggestions", len(names))}}
 }
 
 // ambiguous are the real "which one?" lists: every name the directory gives to several places.
@@ -376,8 +387,15 @@ func (g sampler) urgent() []Sample {
 	}
 }
 
-// orgAreaUnknown are the suggestions for an area an organizer typed: none, or the longest.
-func (g sampler) orgAreaUnknown() []Sample { return g.suggestions() }
+// orgAreaUnknown are the suggestions for an area an organizer typed: none, or the most
+// places with the longest names, numbered as internal/organizer numbers them.
+func (g sampler) orgAreaUnknown() []Sample {
+	names := g.labels()[:places.MaxSuggestions]
+	return []Sample{
+		{Data: map[string]string{"Suggestions": ""}, From: "no suggestion"},
+		{Data: map[string]string{"Suggestions": organizer.NumberedList(names)}, From: fmt.Sprintf("%d suggestions", len(names))},
+	}
+}
 
 // orgArea is an alert's area: every subscriber ("") or the longest area name.
 func (g sampler) orgArea() []Sample {
