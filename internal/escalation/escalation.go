@@ -100,12 +100,13 @@ var StaffMessageIDs = []string{
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
 // relaying what the member wrote to it. from is the member's address (for replies from the
-// volunteer); it is kept sealed in the case only while the case is open.
-func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) ([]flow.Reply, error) {
+// volunteer); it is kept sealed in the case only while the case is open. replies are the
+// step's; it returns them with what the member must also be told, or told instead.
+func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect, replies []flow.Reply) ([]flow.Reply, error) {
 	var errs []error
 	// What the member is told goes into the reply to the message they just sent: it arrives
 	// with it, in order, and costs no message of its own.
-	var reply []flow.Reply
+	reply := replies
 	// Danger words first: a member told the case is now urgent needs no "your message is
 	// with the volunteers" on top.
 	answered := false
@@ -169,12 +170,29 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		return nil
 	}
 	if paged == 0 {
-		// Nobody to talk to now: say so. The member joins the case all the same, so what
-		// they write next is kept for whoever claims it (it is re-paged) rather than read
-		// as a menu choice; MENU takes them out of it.
-		*reply = append(*reply, flow.Reply{ID: "case_nobody"})
+		// Nobody to talk to now: say so, instead of the step's "we are finding a volunteer;
+		// if no one replies in 10 minutes we will alert more people", which would say the
+		// opposite in the same SMS. The member joins the case all the same, so what they
+		// write next is kept for whoever claims it (it is re-paged) rather than read as a
+		// menu choice; MENU takes them out of it.
+		*reply = replaceReply(*reply, OpenedMessage, flow.Reply{ID: "case_nobody"})
 	}
 	return s.join(ctx, memberID, n)
+}
+
+// OpenedMessage is the person flow's answer to a new request (flows/person.toml, node ask):
+// it says volunteers are being paged, so with nobody on call case_nobody stands in its place.
+const OpenedMessage = "case_opened"
+
+// replaceReply puts with in the place of the reply whose message is id, or after the others
+// when there is none (a flow that says something else still gets the news).
+func replaceReply(replies []flow.Reply, id string, with flow.Reply) []flow.Reply {
+	out := slices.Clone(replies)
+	if i := slices.IndexFunc(out, func(r flow.Reply) bool { return r.ID == id }); i >= 0 {
+		out[i] = with
+		return out
+	}
+	return append(out, with)
 }
 
 // escalate answers danger words from a member in case u.Case, and reports whether it
