@@ -37,6 +37,19 @@ type State struct {
 	// Address is where alerts go (the provider's address, e.g. "+15055550100"). The engine,
 	// not a flow, sets it, and only while the member has areas: nobody else's is kept.
 	Address string `json:"p,omitempty"`
+	// AlertsEnded is set when an opt-out took the member's areas away, so that opting back in
+	// can tell them their alerts ended and how to sign up again (it does not sign them up:
+	// that takes a new yes). Opting in clears it.
+	AlertsEnded bool `json:"e,omitempty"`
+}
+
+// OptOut records an opt-out, by the member's word or the provider's report: no more messages,
+// alerts or conversation, and a note that alerts ended if there were any.
+func (s *State) OptOut() {
+	if len(s.Areas) > 0 {
+		s.AlertsEnded = true
+	}
+	s.OptedOut, s.Areas, s.Data = true, nil, nil
 }
 
 // Durable reports whether the state must outlive an idle conversation: a subscriber's areas

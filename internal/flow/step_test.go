@@ -128,6 +128,23 @@ func TestConversations(t *testing.T) {
 			{in: "menu", want: nil},
 			{in: "COMENZAR", want: []string{"optin_confirm", "menu_prompt"}},
 		}, nil},
+		// Issue 11: the opt-out dropped the member's areas; coming back, they are told so and
+		// how to sign up again, not just welcomed. Without areas, just welcomed.
+		{"opting back in after alerts ended", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "3", want: []string{"alerts_ask"}},
+			{in: "abq", want: []string{"alerts_confirm"}},
+			{in: "si", want: []string{"alerts_subscribed"}},
+			{in: "PARAR", want: []string{"optout_confirm"}},
+			{in: "COMENZAR", want: []string{"optin_confirm", "optin_alerts_ended"}},
+			{in: "PARAR", want: []string{"optout_confirm"}},
+			{in: "COMENZAR", want: []string{"optin_confirm", "menu_prompt"}},
+			{in: "ALERTAS", want: []string{"alerts_ask"}},
+		}, func(t *testing.T, st flow.State) {
+			if st.AlertsEnded || st.OptedOut || len(st.Areas) != 0 {
+				t.Errorf("state after coming back = %+v: told once, and not signed up again without a yes", st)
+			}
+		}},
 		{"first message STOP opts out in English", []turn{{in: "STOP", want: []string{"optout_confirm"}, lang: "en"}},
 			func(t *testing.T, st flow.State) {
 				if !st.OptedOut {
