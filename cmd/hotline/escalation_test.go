@@ -96,6 +96,13 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	h.volunteer("Ana María", volAna, "es")
 	h.volunteer("Ben", volBen, "en")
 	h.volunteer("Carmen", volCarmen, "es", "en")
+	// Languages by name, in the volunteer's language, never as codes ("es, en").
+	if reply := h.text(volCarmen, "ACTIVO"); !strings.Contains(reply, "Le avisaremos de casos en: español, inglés.") {
+		t.Errorf("Carmen's ACTIVO answered %s", reply)
+	}
+	if reply := h.text(volBen, "ON"); !strings.Contains(reply, "We will page you for cases in: English.") {
+		t.Errorf("Ben's ON answered %s", reply)
+	}
 
 	h.text(member, "hola")
 	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Buscamos un voluntario que le responda aquí") || strings.Contains(reply, "no hay voluntarios libres") {
@@ -103,6 +110,9 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	}
 	page := h.waitFor(volAna, "TOMAR")
 	n := strings.Fields(page)[1]
+	if !strings.HasPrefix(page, "Caso "+n+" (español)") {
+		t.Errorf("the page says %q, want the case's language by name", page)
+	}
 	h.waitFor(volCarmen, "TOMAR "+n)
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Errorf("the English-only volunteer was paged for a Spanish case: %q", got)

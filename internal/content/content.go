@@ -73,7 +73,11 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("locales: %w", err)
 	}
-	if probs := set.Check(cat, GoMessageIDs, KnownVars); len(probs) > 0 {
+	goIDs := slices.Clone(GoMessageIDs)
+	for _, lang := range set.Settings().Languages {
+		goIDs = append(goIDs, escalation.LangNameID(lang))
+	}
+	if probs := set.Check(cat, goIDs, KnownVars); len(probs) > 0 {
 		return Content{}, fmt.Errorf("flows and messages:\n%w", probs)
 	}
 	allow, err := loadAllowances(localesFS, cat)

@@ -41,7 +41,8 @@ const (
 // AudienceOf returns who reads message id.
 func AudienceOf(id string) Audience {
 	switch {
-	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id):
+	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id),
+		strings.HasPrefix(id, escalation.LangNameID("")): // named in volunteers' messages
 		return ForStaff
 	case slices.Contains(escalation.DraftMessageIDs, id):
 		return ForDraft
@@ -344,11 +345,26 @@ func (g sampler) page() []Sample {
 	}
 }
 
-// langName is how a case's language is shown to a volunteer.
-func (g sampler) langName() string { return g.lang }
+// langNames are the configured languages' names in the sampler's language, as escalation
+// shows them to volunteers, longest first.
+func (g sampler) langNames() []string {
+	var names []string
+	for _, code := range g.c.Flows.Settings().Languages {
+		name, err := g.c.Catalog.Text(g.lang, escalation.LangNameID(code), nil)
+		if err != nil {
+			name = code // reported by the flow check: the message is missing
+		}
+		names = append(names, name)
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(utf8.RuneCountInString(b), utf8.RuneCountInString(a)) })
+	return names
+}
+
+// langName is the longest name a case's language has for a volunteer.
+func (g sampler) langName() string { return g.langNames()[0] }
 
 func (g sampler) onCall() []Sample {
-	return []Sample{{Data: map[string]string{"Langs": strings.Join(g.c.Flows.Settings().Languages, ", ")}, From: "every language"}}
+	return []Sample{{Data: map[string]string{"Langs": strings.Join(g.langNames(), ", ")}, From: "every language"}}
 }
 
 func (g sampler) cases() []Sample {

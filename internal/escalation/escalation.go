@@ -330,8 +330,23 @@ func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[strin
 	if utf8.RuneCountInString(text) > MaxPageText {
 		text = string([]rune(text)[:MaxPageText]) + "…"
 	}
-	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": c.Lang, "Area": area,
+	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": s.langName(c.Lang, lang), "Area": area,
 		"Report": flag(c.Kind == "report"), "Text": text}
+}
+
+// LangNameID is the message that names language code ("lang_name_en": "inglés" in Spanish,
+// "English" in English): volunteers read language names, not codes.
+func LangNameID(code string) string { return "lang_name_" + code }
+
+// langName is language code's name in language in, or the code itself when no message
+// names it (`hotline check` makes sure every configured language has one).
+func (s *Service) langName(code, in string) string {
+	texts, err := s.cfg.Renderer.Render(in, []flow.Reply{{ID: LangNameID(code)}})
+	if err != nil || len(texts) != 1 {
+		s.cfg.Log.Error("naming a language", "lang", code, "err", err)
+		return code
+	}
+	return texts[0]
 }
 
 func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool, reply *[]flow.Reply) error {
@@ -514,7 +529,11 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 			return s.failed(err)
 		}
 		s.pageWaiting(ctx, v)
-		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(v.Langs, ", ")}}
+		names := make([]string, len(v.Langs))
+		for i, code := range v.Langs {
+			names[i] = s.langName(code, v.Langs[0])
+		}
+		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(names, ", ")}}
 	case slices.Contains(cmdOff, first) && len(words) == 1:
 		if err := s.cfg.Store.SetOnCall(ctx, v, false); err != nil {
 			return s.failed(err)
