@@ -14,6 +14,7 @@ func All(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
 	all := Core()
 	maps.Copy(all, Places(dir, zips))
 	maps.Copy(all, Cases(dir))
+	maps.Copy(all, Sources(dir))
 	return all
 }
 

@@ -121,6 +121,7 @@ func (p placeActions) lookup(c *flow.Context) string {
 	}
 	setData(c.State, keyChoices, "")
 	p.describe(c.Vars, r.Place, c.State.Lang)
+	c.Cite = PlaceCite(r.Place.ID)
 	return "found"
 }
 
@@ -148,6 +149,7 @@ func PlaceAnswer(dir *places.Directory, pl *places.Place, lang string) map[strin
 
 func (p placeActions) stateLaw(c *flow.Context) string {
 	maps.Copy(c.Vars, StateLawAnswer(p.dir, c.State.Lang))
+	c.Cite = LawCite
 	return ""
 }
 

@@ -34,7 +34,7 @@ var KnownVars = []string{
 	"Program", "Contact", "Minutes",
 	// places and alerts (internal/actions)
 	"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified",
-	"Suggestions", "Pending", "Areas", "Removed", "Law",
+	"Suggestions", "Pending", "Areas", "Removed", "Law", "Links",
 	// organizers (internal/organizer)
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
 	// cases and volunteers (internal/escalation)

@@ -168,6 +168,7 @@ var producers = map[string]func(g sampler) []Sample{
 	"alerts_manage":       func(g sampler) []Sample { return g.areaLists("Areas", actions.MaxAreas) },
 	"alerts_remove_which": sampler.areaChoices,
 	"alerts_removed":      sampler.removed,
+	"sources":             sampler.sources,
 
 	// internal/escalation, to members
 	"case_joined": sampler.volunteerJoined,
@@ -234,6 +235,29 @@ func (g sampler) placeAnswers() []Sample {
 	var out []Sample
 	for _, p := range g.dir().Places() {
 		out = append(out, Sample{Data: actions.PlaceAnswer(g.dir(), p, g.lang), From: p.Label(g.lang)})
+	}
+	return out
+}
+
+// sources are the links behind every answer that cites something (every place, the state
+// law), chosen as the sources action chooses them for each node that runs it.
+func (g sampler) sources() []Sample {
+	var out []Sample
+	for _, id := range g.c.Flows.NodeIDs() {
+		n, _ := g.c.Flows.Node(id)
+		if n.Do != "sources" {
+			continue
+		}
+		max, _ := strconv.Atoi(n.With["max_chars"])
+		cites := map[string]string{actions.LawCite: "the state law"}
+		for _, p := range g.dir().Places() {
+			cites[actions.PlaceCite(p.ID)] = p.Label(g.lang)
+		}
+		for _, cite := range slices.Sorted(maps.Keys(cites)) {
+			if links := actions.FitLinks(actions.SourceLinks(g.dir(), cite), max); len(links) > 0 {
+				out = append(out, Sample{Data: map[string]string{"Links": strings.Join(links, "\n")}, From: cites[cite]})
+			}
+		}
 	}
 	return out
 }

@@ -149,7 +149,19 @@ type Context struct {
 	// for menus built from data ("1 Santa Fe, 2 Santa Fe County"). Data["choices"] is the
 	// place to remember what each number meant until the reply comes.
 	Choices []Choice
+	// Cite, when an action sets it, names what this message's answer rests on, in a short
+	// form the action that lists sources reads ("place:albuquerque"). It is kept for the
+	// member's next message only, even when the conversation ends (CiteKey).
+	Cite string
+	// Cited is what the member's previous answer rests on, its Cite, or "" when the
+	// previous message got no answer that cites anything.
+	Cited string
 }
+
+// CiteKey is the Data key that keeps an answer's Cite until the member's next message. Data
+// is otherwise cleared when a conversation ends, and an answer usually ends one; the engine
+// keeps this one key past that, and drops it once the next message has been stepped.
+const CiteKey = "cite"
 
 // maxHops bounds how many nodes one message may pass through, so that a flow with a loop of
 // `next` cannot spin; validation reports such loops too.
@@ -176,6 +188,14 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		r.st.Node, r.st.Data = "", nil
 	}
 	r.st.Active = now
+	// What the last answer rests on is for this message only (SOURCE right after it).
+	if cited, ok := r.st.Data[CiteKey]; ok {
+		r.cited = cited
+		delete(r.st.Data, CiteKey)
+		if len(r.st.Data) == 0 {
+			r.st.Data = nil
+		}
+	}
 	text := fold.Text(in.Text)
 
 	if r.st.OptedOut {
@@ -273,12 +293,20 @@ type run struct {
 	input   string
 	vars    map[string]string
 	choices []Choice // from an action, for the next say
+	cited   string   // the previous answer's Cite
+	cite    string   // this message's answer's Cite
 	replies []Reply
 	effects []Effect
 	problem string
 }
 
 func (r *run) result() Result {
+	if r.cite != "" {
+		if r.st.Data == nil {
+			r.st.Data = map[string]string{}
+		}
+		r.st.Data[CiteKey] = r.cite
+	}
 	lang := r.st.Lang
 	if lang == "" {
 		lang = r.set.settings.Languages[0]
@@ -383,7 +411,7 @@ func (r *run) enter(id string) {
 }
 
 func (r *run) do(n *Node) (string, bool) {
-	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars}
+	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars, Cited: r.cited}
 	act := r.set.actions[n.Do]
 	outcome := act.Run(c)
 	if (outcome == "") != (len(act.Results) == 0) || (outcome != "" && !slices.Contains(act.Results, outcome)) {
@@ -391,6 +419,9 @@ func (r *run) do(n *Node) (string, bool) {
 		r.problem = "action " + n.Do + " returned the undeclared outcome " + strconv.Quote(outcome)
 	}
 	r.effects = append(r.effects, c.Effects...)
+	if c.Cite != "" {
+		r.cite = c.Cite
+	}
 	if len(c.Choices) > 0 {
 		r.choices = c.Choices
 	}
