@@ -1,7 +1,6 @@
 package actions
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,38 +124,46 @@ func (p placeActions) lookup(c *flow.Context) string {
 	return "found"
 }
 
-// describe sets the template data of a policy answer.
+// describe sets the template data of a policy answer: the place, whether the federal lists
+// named it, its policy (whose text carries its date) with source and the date it was checked,
+// and for a city its county's status too.
 func (p placeActions) describe(vars map[string]string, pl *places.Place, lang string) {
-	maps.Copy(vars, PlaceAnswer(p.dir, pl, lang))
-}
-
-// PlaceAnswer is the template data of a policy answer about pl in lang (PlaceVars): the
-// place, whether the federal lists named it, its policy (whose text carries its date) with
-// source and the date it was checked, and for a city its county's status too. `hotline check`
-// renders the answer with it for every place.
-func PlaceAnswer(dir *places.Directory, pl *places.Place, lang string) map[string]string {
-	vars := map[string]string{
-		"Name": pl.Label(lang), "DHS": flag(pl.DHSList), "DOJ": flag(pl.DOJList), "Policy": pl.Policy(lang),
-		"Source": pl.Source, "Checked": pl.Checked, "CountyName": "", "CountyDHS": "", "CountyVerified": "",
-	}
-	if county := dir.CountyOf(pl); county != nil && county != pl {
+	vars["Name"] = pl.Label(lang)
+	vars["DHS"] = flag(pl.DHSList)
+	vars["DOJ"] = flag(pl.DOJList)
+	vars["Policy"] = pl.Policy(lang)
+	vars["Source"] = pl.Source
+	vars["Checked"] = pl.Checked
+	vars["CountyName"], vars["CountyDHS"], vars["CountyVerified"] = "", "", ""
+	if county := p.dir.CountyOf(pl); county != nil && county != pl {
 		vars["CountyName"] = county.Label(lang)
 		vars["CountyDHS"] = flag(county.DHSList)
 		vars["CountyVerified"] = flag(county.Verified)
 	}
+}
+
+// PlaceAnswer is the template data of a policy answer about pl in lang (PlaceVars), as
+// lookup_place sets it: `hotline check` renders the answer with it for every place.
+func PlaceAnswer(dir *places.Directory, pl *places.Place, lang string) map[string]string {
+	vars := map[string]string{}
+	placeActions{dir: dir}.describe(vars, pl, lang)
 	return vars
 }
 
 func (p placeActions) stateLaw(c *flow.Context) string {
-	maps.Copy(c.Vars, StateLawAnswer(p.dir, c.State.Lang))
 	c.Cite = LawCite
+	law := p.dir.State
+	c.Vars["Law"] = law.Text(c.State.Lang)
+	c.Vars["Source"] = law.Source
+	c.Vars["Checked"] = law.Checked
 	return ""
 }
 
-// StateLawAnswer is the template data of the state-law answer in lang.
+// StateLawAnswer is the template data of the state-law answer in lang, as state_law sets it.
 func StateLawAnswer(dir *places.Directory, lang string) map[string]string {
-	law := dir.State
-	return map[string]string{"Law": law.Text(lang), "Source": law.Source, "Checked": law.Checked}
+	c := &flow.Context{State: &flow.State{Lang: lang}, Vars: map[string]string{}}
+	placeActions{dir: dir}.stateLaw(c)
+	return c.Vars
 }
 
 func (p placeActions) addArea(c *flow.Context) string {
