@@ -51,9 +51,6 @@ func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action
 	}
 }
 
-// PlaceVars are the template variables of a policy answer, as describe sets them.
-var PlaceVars = []string{"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified"}
-
 type placeActions struct {
 	dir  *places.Directory
 	zips *places.ZipTable
@@ -142,14 +139,6 @@ func (p placeActions) describe(vars map[string]string, pl *places.Place, lang st
 	}
 }
 
-// PlaceAnswer is the template data of a policy answer about pl in lang (PlaceVars), as
-// lookup_place sets it: `hotline check` renders the answer with it for every place.
-func PlaceAnswer(dir *places.Directory, pl *places.Place, lang string) map[string]string {
-	vars := map[string]string{}
-	placeActions{dir: dir}.describe(vars, pl, lang)
-	return vars
-}
-
 func (p placeActions) stateLaw(c *flow.Context) string {
 	c.Cite = LawCite
 	law := p.dir.State
@@ -157,13 +146,6 @@ func (p placeActions) stateLaw(c *flow.Context) string {
 	c.Vars["Source"] = law.Source
 	c.Vars["Checked"] = law.Checked
 	return ""
-}
-
-// StateLawAnswer is the template data of the state-law answer in lang, as state_law sets it.
-func StateLawAnswer(dir *places.Directory, lang string) map[string]string {
-	c := &flow.Context{State: &flow.State{Lang: lang}, Vars: map[string]string{}}
-	placeActions{dir: dir}.stateLaw(c)
-	return c.Vars
 }
 
 func (p placeActions) addArea(c *flow.Context) string {

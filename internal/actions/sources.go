@@ -24,6 +24,12 @@ func PlaceCite(id string) string { return citePlace + id }
 // Sources returns the action that lists the links behind the member's previous answer.
 func Sources(dir *places.Directory) map[string]flow.Action {
 	return map[string]flow.Action{
+		// cite marks the node's answer as resting on with = { ref = "…" }, for SOURCE right
+		// after it: a node whose answer no action cites (a rights topic) cites this way.
+		"cite": {Args: []string{"ref"}, Run: func(c *flow.Context) string {
+			c.Cite = c.With["ref"]
+			return ""
+		}},
 		// sources sets {{.Links}}: the links behind the answer the member just got (what its
 		// action cited), most specific first, one a line, as many as fit in
 		// with = { max_chars = "…" }. "none" when the previous message got no answer that
@@ -49,8 +55,9 @@ func Sources(dir *places.Directory) map[string]flow.Action {
 // SourceLinks returns the links behind an answer that cited cite, most specific first,
 // without repeats: for a place, its own source, its county's (for a city), where the federal
 // lists' New Mexico entries were read and the lists themselves, then the state law's; for the
-// state law, its own. Facts without a source add nothing. Another kind of answer (a rights
-// topic) gets its links by a case of its own here.
+// state law, its own. Facts without a source add nothing. Another kind of answer gets its
+// links by a case of its own here (a rights topic that cites "message:rights_home", say,
+// with the links flows/data/sources.toml gives that message).
 func SourceLinks(dir *places.Directory, cite string) []string {
 	var links []string
 	add := func(urls ...string) {

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
+	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
 )
 
@@ -63,5 +66,61 @@ func TestSourceLinks(t *testing.T) {
 		if got := SourceLinks(dir, cite); got != nil {
 			t.Errorf("%q: links %q, want none", cite, got)
 		}
+	}
+}
+
+// TestAnyAnswerCanCite: a node whose answer no action cites (a rights topic, later) cites
+// with the cite action, and SOURCE right after it lists the links; only right after it.
+func TestAnyAnswerCanCite(t *testing.T) {
+	dir, err := places.Load(os.DirFS("../../flows"), "data/places.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := flow.Load(fstest.MapFS{
+		"keywords.toml": {Data: []byte(`
+[settings]
+home = "main/menu"
+welcome = "main/menu"
+choose_language = "main/menu"
+not_understood = "nu"
+languages = ["en"]
+[[keyword]]
+words = ["source"]
+go = "sources"
+`)},
+		"main.toml": {Data: []byte(`start = "menu"
+[menu]
+say = ["menu"]
+menu = [{ label = "opt", go = "answer" }, { label = "opt", go = "other" }]
+[answer]
+do = "cite"
+with = { ref = "law" }
+say = ["answer"]
+[other]
+say = ["other"]
+`)},
+		"sources.toml": {Data: []byte(`start = "cite"
+[cite]
+do = "sources"
+with = { max_chars = "400" }
+results = { none = "nothing" }
+say = ["sources"]
+[nothing]
+say = ["none"]
+`)},
+	}, Sources(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(st flow.State, text string) flow.Result {
+		return set.Step(st, flow.Input{Text: text, Now: time.Unix(1764150000, 0)}, flow.Options{})
+	}
+	res := step(step(flow.State{Lang: "en"}, "1").State, "source")
+	if len(res.Replies) != 1 || res.Replies[0].ID != "sources" || res.Replies[0].Data["Links"] != dir.State.SourceURL {
+		t.Errorf("SOURCE after the citing answer: %+v", res.Replies)
+	}
+	res = step(step(step(flow.State{Lang: "en"}, "1").State, "2").State, "source")
+	if len(res.Replies) != 1 || res.Replies[0].ID != "none" {
+		t.Errorf("SOURCE after another answer: %+v", res.Replies)
 	}
 }
