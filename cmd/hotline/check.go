@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/config"
@@ -53,7 +54,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	base := map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}
-	rep := measure(c, smstext.New(c.Catalog, base, cfg.GSM), cfg.SegmentBudget)
+	rep := measure(c, smstext.New(c.Catalog, base, cfg.GSM), base, cfg.SegmentBudget)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE\tLANG\tFOR\tENCODING\tCHARS\tSEGMENTS\tAS GSM-7\tLONGEST WITH\t")
 	for _, row := range rep.rows {
@@ -113,7 +114,7 @@ type checkReport struct {
 // flag), as the member gets it, options included. It reports each message's longest real
 // rendering, a member message over budget, a rendering that fails, and a condition
 // ({{if .X}}) that no sample takes one way or the other.
-func measure(c content.Content, r *smstext.Renderer, budget int) checkReport {
+func measure(c content.Content, r *smstext.Renderer, base map[string]string, budget int) checkReport {
 	rep := checkReport{longest: map[string]int{}}
 	var ids []string
 	for _, lang := range c.Catalog.Languages() {
@@ -128,8 +129,8 @@ func measure(c content.Content, r *smstext.Renderer, budget int) checkReport {
 				continue
 			}
 			row := checkRow{id: id, lang: lang, audience: string(content.AudienceOf(id)), encoding: "-", from: "-"}
-			truth := map[string][2]bool{} // condition → seen false, seen true
 			conds, _ := c.Catalog.Conditions(lang, id)
+			truth := make([][2]bool, len(conds)) // each condition: seen false, seen true
 			for _, s := range samples {
 				rep.renders++
 				texts, err := r.Render(lang, []flow.Reply{{ID: id, Data: s.Data, Options: s.Options}})
@@ -137,10 +138,10 @@ func measure(c content.Content, r *smstext.Renderer, budget int) checkReport {
 					rep.problems = append(rep.problems, fmt.Sprintf("%s (%s) with %s: %v", id, lang, s.From, err))
 					continue
 				}
-				for _, v := range conds {
-					seen := truth[v]
-					seen[boolIndex(s.Data[v] != "")] = true
-					truth[v] = seen
+				for i, cond := range conds {
+					if holds, ok := evalCondition(cond.Expr, base, s.Data); ok {
+						truth[i][boolIndex(holds)] = true
+					}
 				}
 				if s.Variant {
 					continue
@@ -157,13 +158,13 @@ func measure(c content.Content, r *smstext.Renderer, budget int) checkReport {
 					row.chars, row.segments, row.gsm, row.encoding, row.from = chars, segs, gsm, string(enc), s.From
 				}
 			}
-			for _, v := range conds {
-				if slices.Contains(content.BaseVars, v) {
-					continue // the configuration decides; there is only its value to try
+			for i, cond := range conds {
+				if !slices.ContainsFunc(cond.Vars, func(v string) bool { return !slices.Contains(content.BaseVars, v) }) {
+					continue // only the configuration decides; there is only its value to try
 				}
-				if seen := truth[v]; !seen[0] || !seen[1] {
-					rep.problems = append(rep.problems, fmt.Sprintf("%s (%s): no sample data makes {{.%s}} %s, so that branch was never rendered (internal/content/samples.go)",
-						id, lang, v, map[bool]string{true: "empty", false: "set"}[!seen[0]]))
+				if seen := truth[i]; !seen[0] || !seen[1] {
+					rep.problems = append(rep.problems, fmt.Sprintf("%s (%s): no sample data makes {{if %s}} %v, so that branch was never rendered (internal/content/samples.go)",
+						id, lang, cond.Expr, !seen[1]))
 				}
 			}
 			if row.from == "" {
@@ -188,6 +189,23 @@ func (rep checkReport) overIDs() []string {
 		}
 	}
 	return ids
+}
+
+// evalCondition reports whether a template condition holds for the renderer's base data and
+// data, as text/template (which go-i18n renders with) would decide it; false for ok when it
+// cannot be evaluated (the rendering itself reports why).
+func evalCondition(expr string, base, data map[string]string) (holds, ok bool) {
+	t, err := template.New("").Parse("{{if " + expr + "}}1{{end}}")
+	if err != nil {
+		return false, false
+	}
+	all := maps.Clone(base)
+	maps.Copy(all, data)
+	var b strings.Builder
+	if err := t.Execute(&b, all); err != nil {
+		return false, false
+	}
+	return b.String() == "1", true
 }
 
 func boolIndex(b bool) int {

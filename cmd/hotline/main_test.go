@@ -289,7 +289,10 @@ func TestCheckFails(t *testing.T) {
 		}, `segments.toml: "vol_page" is not a member message`, nil},
 		{"a branch never rendered", inLocales(func(d string) string {
 			return strings.Replace(d, `policy_state_law = "{{.Law}}`, `policy_state_law = "{{if .Law}}{{.Law}}{{else}}-{{end}}`, 1)
-		}), "leave a branch untried", []string{"policy_state_law (es): no sample data makes {{.Law}} empty"}},
+		}), "leave a branch untried", []string{"policy_state_law (es): no sample data makes {{if .Law}} false"}},
+		{"a branch of a comparison never rendered", inLocales(func(d string) string {
+			return strings.Replace(d, `vol_claimed = "`, `vol_claimed = "{{if eq .N \"1\"}}1{{end}}`, 1)
+		}), "leave a branch untried", []string{`vol_claimed (es): no sample data makes {{if eq .N "1"}} true`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

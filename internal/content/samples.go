@@ -13,6 +13,7 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/redisstore"
@@ -129,9 +130,14 @@ func (c Content) menusOf(id string) [][]flow.Choice {
 // withFlagsFlipped adds, for every tested variable whose values are flags ("1" or ""), a
 // variant of each sample with the flag turned the other way, so both branches render even
 // where no real data takes one of them.
-func withFlagsFlipped(samples []Sample, conds []string) []Sample {
+func withFlagsFlipped(samples []Sample, conds []locale.Condition) []Sample {
+	var tested []string
+	for _, c := range conds {
+		tested = append(tested, c.Vars...)
+	}
+	slices.Sort(tested)
 	out := samples
-	for _, v := range conds {
+	for _, v := range slices.Compact(tested) {
 		isFlag := true
 		for _, s := range samples {
 			if val, ok := s.Data[v]; !ok || (val != "" && val != "1") {
@@ -414,6 +420,7 @@ func (g sampler) reportDraft() []Sample {
 func (g sampler) unclaimed() []Sample {
 	n := strconv.Itoa(largeCount)
 	return []Sample{
+		{Data: map[string]string{"N": n, "Urgent": "", "Minutes": "1"}, From: "after 1 minute"},
 		{Data: map[string]string{"N": n, "Urgent": "", "Minutes": "10"}, From: "after 10 minutes"},
 		{Data: map[string]string{"N": n, "Urgent": "1", "Minutes": strconv.Itoa(largeCount)}, From: "urgent, long unclaimed"},
 	}
@@ -423,6 +430,7 @@ func (g sampler) urgent() []Sample {
 	n := strconv.Itoa(largeCount)
 	return []Sample{
 		{Data: map[string]string{"N": n, "Paged": "0", "Nobody": "1"}, From: "nobody on call"},
+		{Data: map[string]string{"N": n, "Paged": "1", "Nobody": ""}, From: "one paged"},
 		{Data: map[string]string{"N": n, "Paged": strconv.Itoa(largeCount), "Nobody": ""}, From: "many paged"},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"text/template"
 	"text/template/parse"
 
 	"github.com/BurntSushi/toml"
@@ -98,30 +99,42 @@ func (c *Catalog) Vars(lang, id string) ([]string, error) {
 	if !ok {
 		return nil, fmt.Errorf("message %q missing in %s", id, lang)
 	}
-	trees, err := parse.Parse(id, src, "{{", "}}")
+	// Parsed as go-i18n renders it, by text/template, so that its predefined functions
+	// ({{if eq .Paged "1"}}) are known.
+	tmpl, err := template.New(id).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
 	}
 	var vars []string
-	for _, tree := range trees {
-		walkFields(tree.Root, func(name string) { vars = append(vars, name) })
+	for _, t := range tmpl.Templates() {
+		if t.Tree != nil {
+			walkFields(t.Tree.Root, func(name string) { vars = append(vars, name) })
+		}
 	}
 	slices.Sort(vars)
 	return slices.Compact(vars), nil
 }
 
-// Conditions returns the variables message id tests in lang ({{if .Urgent}}, {{with}},
-// {{range}}), sorted and without repeats, so that a check can render both ways of each.
-func (c *Catalog) Conditions(lang, id string) ([]string, error) {
+// Condition is a test a message makes ({{if}}, {{else if}}, {{with}}, {{range}}): its
+// expression (".Urgent", `eq .Paged "1"`) and the variables the expression reads.
+type Condition struct {
+	Expr string
+	Vars []string
+}
+
+// Conditions returns the tests message id makes in lang, each once, in the order they come,
+// so that a check can render each branch.
+func (c *Catalog) Conditions(lang, id string) ([]Condition, error) {
 	src, ok := c.sources[lang][id]
 	if !ok {
 		return nil, fmt.Errorf("message %q missing in %s", id, lang)
 	}
-	trees, err := parse.Parse(id, src, "{{", "}}")
+	// Parsed as go-i18n renders it, by text/template, so its predefined functions are known.
+	tmpl, err := template.New(id).Parse(src)
 	if err != nil {
 		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
 	}
-	var conds []string
+	var conds []Condition
 	var walk func(n parse.Node)
 	walk = func(n parse.Node) {
 		var branch *parse.BranchNode
@@ -142,15 +155,20 @@ func (c *Catalog) Conditions(lang, id string) ([]string, error) {
 		default:
 			return
 		}
-		walkFields(branch.Pipe, func(name string) { conds = append(conds, name) })
+		cond := Condition{Expr: branch.Pipe.String()}
+		walkFields(branch.Pipe, func(name string) { cond.Vars = append(cond.Vars, name) })
+		if !slices.ContainsFunc(conds, func(c Condition) bool { return c.Expr == cond.Expr }) {
+			conds = append(conds, cond)
+		}
 		walk(branch.List)
 		walk(branch.ElseList)
 	}
-	for _, tree := range trees {
-		walk(tree.Root)
+	for _, t := range tmpl.Templates() {
+		if t.Tree != nil {
+			walk(t.Tree.Root)
+		}
 	}
-	slices.Sort(conds)
-	return slices.Compact(conds), nil
+	return conds, nil
 }
 
 func walkFields(n parse.Node, visit func(string)) {
