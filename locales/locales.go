@@ -3,7 +3,8 @@ package locales
 
 import "embed"
 
-// FS holds active.en.toml and active.es.toml.
+// FS holds active.en.toml and active.es.toml, and segments.toml (the messages allowed more
+// SMS segments than the budget).
 //
-//go:embed active.*.toml
+//go:embed active.*.toml segments.toml
 var FS embed.FS

@@ -411,6 +411,10 @@ func TestBroadcastLearnsOptOut(t *testing.T) {
 	if b2.Recipients["es"] != 1 {
 		t.Errorf("next broadcast still counts the opted-out member: %+v", b2.Recipients)
 	}
+	// Coming back, the member learns the opt-out ended their alerts (issue 11).
+	if reply := h.text("+15055550401", "COMENZAR"); !strings.Contains(reply, "Sus alertas terminaron") {
+		t.Errorf("COMENZAR after the provider's opt-out answered %s", reply)
+	}
 }
 
 // TestWorkerKilledMidBroadcast kills a worker process with SIGKILL in the middle of a

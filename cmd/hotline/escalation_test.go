@@ -100,13 +100,23 @@ func TestCaseClaimRelayClose(t *testing.T) {
 	h.volunteer("Ana María", volAna, "es")
 	h.volunteer("Ben", volBen, "en")
 	h.volunteer("Carmen", volCarmen, "es", "en")
+	// Languages by name, in the volunteer's language, never as codes ("es, en").
+	if reply := h.text(volCarmen, "ACTIVO"); !strings.Contains(reply, "Le avisaremos de casos en: español, inglés.") {
+		t.Errorf("Carmen's ACTIVO answered %s", reply)
+	}
+	if reply := h.text(volBen, "ON"); !strings.Contains(reply, "We will page you for cases in: English.") {
+		t.Errorf("Ben's ON answered %s", reply)
+	}
 
 	h.text(member, "hola")
-	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Buscamos un voluntario que le responda aquí") {
+	if reply := h.text(member, "PERSONA"); !strings.Contains(reply, "Buscamos un voluntario que le responda aquí") || strings.Contains(reply, "no hay voluntarios libres") {
 		t.Fatalf("PERSONA answered %s", reply)
 	}
 	page := h.waitFor(volAna, "TOMAR")
 	n := strings.Fields(page)[1]
+	if !strings.HasPrefix(page, "Caso "+n+" (español)") {
+		t.Errorf("the page says %q, want the case's language by name", page)
+	}
 	h.waitFor(volCarmen, "TOMAR "+n)
 	if got := h.messagesTo(volBen); len(got) != 0 {
 		t.Errorf("the English-only volunteer was paged for a Spanish case: %q", got)
@@ -182,16 +192,16 @@ func messageStart(t *testing.T, lang, id string) string {
 }
 
 // TestNoVolunteerOnCall: the member is told honestly, with the organization's contact, in the
-// reply itself (after the case reply, not before it); what they write next is kept for the
-// case, not read as a menu choice, acknowledged once; a volunteer coming on call is paged for
-// it at once, and the claim brings the member into the conversation.
+// reply itself, and only that: not also "we are finding a volunteer; in 10 minutes we will
+// alert more people", which said the opposite in the same SMS (issue 11); what they write
+// next is kept for the case, not read as a menu choice, acknowledged once; a volunteer coming
+// on call is paged for it at once, and the claim brings the member into the conversation.
 func TestNoVolunteerOnCall(t *testing.T) {
 	h := startHotline(t, nil)
 	h.text(member, "hello")
 	reply := h.text(member, "person")
-	opened := strings.Index(reply, "We are finding a volunteer")
-	nobody := strings.Index(reply, "No volunteer is free right now. We keep your request and what you write; one will text you here when free. Meanwhile: 505-555-0199")
-	if opened < 0 || nobody < opened {
+	if !strings.Contains(reply, "<Message>No volunteer is free right now. We keep your request and what you write; one will text you here when free. Meanwhile: 505-555-0199. Emergency: 911.</Message>") ||
+		strings.Contains(reply, "finding a volunteer") || strings.Contains(reply, "alert more people") {
 		t.Fatalf("PERSON with nobody on call answered %s", reply)
 	}
 	if reply := h.text(member, "MARKER-KEPT my husband needs to talk to someone about his papers"); !strings.Contains(reply, "Your message is with the volunteers") || strings.Contains(reply, "Reply with a number") {

@@ -233,3 +233,120 @@ func TestCheckHoldsUnderstandingToItsFloors(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// copyContent copies the shipped flows (with their data) and locales into a temporary folder,
+// applying edit (file path relative to the repository → new content) on the way, and returns
+// the arguments that make `hotline check` read the copy.
+func copyContent(t *testing.T, edit func(path string, data []byte) []byte) []string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, root := range []string{"flows", "locales"} {
+		err := filepath.WalkDir(filepath.Join("../..", root), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".toml") {
+				return err
+			}
+			rel, _ := filepath.Rel("../..", path)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if edit != nil {
+				data = edit(filepath.ToSlash(rel), data)
+			}
+			os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755)
+			return os.WriteFile(filepath.Join(dir, rel), data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"check", "--flows", filepath.Join(dir, "flows"), "--locales", filepath.Join(dir, "locales")}
+}
+
+// inLocales applies f to both message files.
+func inLocales(f func(string) string) func(string, []byte) []byte {
+	return func(path string, data []byte) []byte {
+		if strings.HasPrefix(path, "locales/active.") {
+			return []byte(f(string(data)))
+		}
+		return data
+	}
+}
+
+// replaceLine replaces the message id's line in a message file.
+func replaceLine(data, id, line string) string {
+	return regexp.MustCompile(`(?m)^`+id+` = .*$`).ReplaceAllLiteralString(data, line)
+}
+
+// TestCheckFails: `hotline check` fails, saying which message and why, when a member message
+// goes over the segment budget, when one place's data makes an answer too long, when a
+// message does not render with the data it is given, when nothing says where a message's
+// data comes from, and when a branch of a template is never rendered.
+func TestCheckFails(t *testing.T) {
+	long := strings.Repeat("Mensaje largo. ", 40)
+	tests := []struct {
+		name   string
+		edit   func(path string, data []byte) []byte
+		err    string
+		output []string // lines of the table or the problems, each required
+	}{
+		{"a member message over budget", inLocales(func(d string) string {
+			return replaceLine(d, "alerts_declined", `alerts_declined = "`+long+`"`)
+		}), "1 member messages over the budget of 3 segments", []string{"alerts_declined         es    member", "OVER BUDGET (3)"}},
+		{"one place's data makes the answer too long", func(path string, data []byte) []byte {
+			if path != "flows/data/places.toml" {
+				return data
+			}
+			// Sunland Park's Spanish policy, whichever its wording, made too long.
+			i := strings.Index(string(data), `name = "Sunland Park"`)
+			if i < 0 {
+				t.Fatal("no Sunland Park in places.toml")
+			}
+			rest := regexp.MustCompile(`(?m)^policy_es = .*$`).ReplaceAllLiteralString(string(data[i:]), `policy_es = "`+long+`"`)
+			if rest == string(data[i:]) {
+				t.Fatal("no policy_es after Sunland Park")
+			}
+			return append(data[:i:i], rest...)
+		}, "1 member messages over the budget", []string{"Sunland Park", "OVER BUDGET (4)"}},
+		// Messages the Go code renders (no flow node says them, so the flow check cannot see
+		// what data they get): a variable known elsewhere, but not given to this message.
+		{"a message that does not render", inLocales(func(d string) string {
+			return strings.Replace(d, `case_joined = "`, `case_joined = "{{.Pending}} `, 1)
+		}), "fail to render", []string{"case_joined (es) with generic:", "a template variable has no value"}},
+		{"a message whose data comes from nowhere known", inLocales(func(d string) string {
+			return strings.Replace(d, `rate_limited = "`, `rate_limited = "{{.Areas}} `, 1)
+		}), "fail to render", []string{`message "rate_limited" uses {{.Areas}}, and internal/content/samples.go does not say where its data comes from`}},
+		{"an allowance for a message that has no budget", func(path string, data []byte) []byte {
+			if path == "locales/segments.toml" {
+				return append(data, "vol_page = 9\n"...)
+			}
+			return data
+		}, `segments.toml: "vol_page" is not a member message`, nil},
+		{"a branch never rendered", inLocales(func(d string) string {
+			return strings.Replace(d, `policy_state_law = "{{.Law}}`, `policy_state_law = "{{if .Law}}{{.Law}}{{else}}-{{end}}`, 1)
+		}), "leave a branch untried", []string{"policy_state_law (es): no sample data makes {{if .Law}} false"}},
+		{"a branch of a comparison never rendered", inLocales(func(d string) string {
+			return strings.Replace(d, `vol_claimed = "`, `vol_claimed = "{{if eq .N \"1\"}}1{{end}}`, 1)
+		}), "leave a branch untried", []string{`vol_claimed (es): no sample data makes {{if eq .N "1"}} true`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), copyContent(t, tt.edit), envOf(nil), nil, &out, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.err)
+			}
+			// Spacing is the table's, which widens with the longest message ID.
+			squeezed := strings.Join(strings.Fields(out.String()), " ")
+			for _, want := range tt.output {
+				if !strings.Contains(squeezed, strings.Join(strings.Fields(want), " ")) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+	// The copy itself, unedited, passes: the failures above are the edits'.
+	if err := run(context.Background(), copyContent(t, nil), envOf(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("the unedited copy fails: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ func All(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
 	all := Core()
 	maps.Copy(all, Places(dir, zips))
 	maps.Copy(all, Cases(dir))
+	maps.Copy(all, Sources(dir))
 	return all
 }
 
@@ -30,9 +31,7 @@ func Core() map[string]flow.Action {
 		"opt_out": {
 			// The engine sees the areas go and takes the member out of every alert list.
 			Run: func(c *flow.Context) string {
-				c.State.OptedOut = true
-				c.State.Areas = nil
-				c.State.Data = nil
+				c.State.OptOut()
 				if c.State.Case != 0 {
 					c.Effects = append(c.Effects, LeftCase{Case: c.State.Case, OptedOut: true})
 				}
@@ -40,10 +39,17 @@ func Core() map[string]flow.Action {
 				return ""
 			},
 		},
+		// opt_in ends an opt-out; "alerts_ended" when the opt-out took the member's alert
+		// areas (they are not restored: signing up again takes a new yes).
 		"opt_in": {
+			Results: []string{"welcome", "alerts_ended"},
 			Run: func(c *flow.Context) string {
 				c.State.OptedOut = false
-				return ""
+				if c.State.AlertsEnded {
+					c.State.AlertsEnded = false
+					return "alerts_ended"
+				}
+				return "welcome"
 			},
 		},
 	}

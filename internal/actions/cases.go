@@ -57,7 +57,7 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 		// open_case opens a case of the kind in `with` (kind = "person" or "report",
 		// urgent = "1" for an emergency, situation = its situation when known). A member already in a case stays in it; danger
 		// words make that case urgent.
-		"open_case": {Args: []string{"kind"}, Results: []string{"already_open"}, Run: func(c *flow.Context) string {
+		"open_case": {Args: []string{"kind"}, Results: []string{"opened", "already_open"}, Run: func(c *flow.Context) string {
 			if c.State.Case != 0 {
 				if c.With["urgent"] == "1" {
 					c.Effects = append(c.Effects, UrgentCase{Case: c.State.Case, Text: c.Input, Situation: c.With["situation"]})
@@ -79,7 +79,7 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 				oc.Text = c.State.Data["what"]
 			}
 			c.Effects = append(c.Effects, oc)
-			return ""
+			return "opened"
 		}},
 		// erase_member empties the member's state (the engine then drops them from every
 		// alert list) and asks for the rest to be deleted.

@@ -10,9 +10,9 @@ import (
 	"github.com/communityhotline/hotline/internal/places"
 )
 
-// maxAreas bounds how many areas one member follows; more would be a sign of a mistake or
+// MaxAreas bounds how many areas one member follows; more would be a sign of a mistake or
 // of abuse, and every area costs a set entry.
-const maxAreas = 10
+const MaxAreas = 10
 
 // Data keys the place actions keep between messages. They live in State.Data, which is
 // cleared when the conversation returns home.
@@ -25,23 +25,32 @@ const (
 // data; zips is the imported ZIP table (possibly empty).
 func Places(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
 	p := placeActions{dir: dir, zips: zips}
+	suggestions := []string{"Suggestions"}
 	return map[string]flow.Action{
 		// lookup_place reads the member's text as a county, city or ZIP (or, after a
 		// "which one?" list, as its number) and sets the policy answer's template data.
-		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip"}, Run: p.lookup},
+		// A text that names nothing is "unknown", with at most one place suggested (a yes
+		// takes it: with = { choice = "1" } reads the member's yes as that choice), or
+		// "suggestions", several places offered as a numbered list.
+		"lookup_place": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "suggestions"}, Run: p.lookup,
+			Vars: map[string][]string{"found": PlaceVars, "unknown": suggestions, "unknown_zip": suggestions}},
 		// add_area does the same for alert sign-up, adding the place to the pending areas.
-		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "full"}, Run: p.addArea},
+		"add_area": {Results: []string{"found", "ambiguous", "unknown", "unknown_zip", "suggestions", "full"}, Run: p.addArea,
+			Vars: map[string][]string{"found": {"Pending", "Name"}, "unknown": suggestions, "unknown_zip": suggestions}},
 		// subscribe confirms the pending areas (after the member's YES).
-		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe},
+		"subscribe": {Results: []string{"done", "nothing"}, Run: p.subscribe,
+			Vars: map[string][]string{"done": {"Areas"}}},
 		// alert_areas lists the member's areas, numbered, for showing or removing one.
-		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas},
+		"alert_areas": {Results: []string{"none", "some"}, Run: p.listAreas,
+			Vars: map[string][]string{"some": {"Areas"}}},
 		// remove_area removes the area whose number the member sent.
-		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea},
+		"remove_area": {Results: []string{"removed", "unknown"}, Run: p.removeArea,
+			Vars: map[string][]string{"removed": {"Removed", "Areas"}}},
 		// find_place tells whether a sentence names a place or a ZIP ("¿Santa Fe coopera con
 		// ICE?", "mi zip es 87102"), so a question in the member's words goes straight to it.
 		"find_place": {Results: []string{"found", "none"}, Run: p.findPlace},
 		// state_law sets the state-law line every place shares, with its source.
-		"state_law": {Run: p.stateLaw},
+		"state_law": {Run: p.stateLaw, Vars: map[string][]string{"": {"Law", "Source", "Checked"}}},
 	}
 }
 
@@ -51,9 +60,13 @@ type placeActions struct {
 }
 
 // resolve finds what the member's text names: a number from the last list, a ZIP, or a
-// place name.
+// place name. A node's with = { choice = "1" } stands for the number (a "yes" to "did you
+// mean: Las Cruces?", whose one suggestion is choice 1).
 func (p placeActions) resolve(c *flow.Context) places.Result {
 	text := fold.Text(c.Input)
+	if pick := c.With["choice"]; pick != "" {
+		text = pick
+	}
 	if choices := c.State.Data[keyChoices]; choices != "" {
 		if n, err := strconv.Atoi(text); err == nil {
 			ids := strings.Split(choices, ",")
@@ -78,22 +91,21 @@ func (p placeActions) resolve(c *flow.Context) places.Result {
 	return p.dir.Find(c.Input)
 }
 
-// offer handles the two outcomes that are not a single place: a numbered choice, or
-// suggestions for a text that named nothing.
+// offer handles the outcomes that are not a single place: a numbered choice between the
+// places a name fits, several places close to a text that named none (numbered too), or at
+// most one such place, suggested by name.
 func (p placeActions) offer(c *flow.Context, r places.Result) string {
-	lang := c.State.Lang
 	if len(r.Choices) > 0 {
-		ids := make([]string, len(r.Choices))
-		c.Choices = make([]flow.Choice, len(r.Choices))
-		for i, pl := range r.Choices {
-			ids[i] = pl.ID
-			c.Choices[i] = flow.Choice{Number: i + 1, Text: pl.Label(lang)}
-		}
-		setData(c.State, keyChoices, strings.Join(ids, ","))
+		p.choose(c, r.Choices)
 		return "ambiguous"
 	}
-	setData(c.State, keyChoices, "")
-	c.Vars["Suggestions"] = labels(r.Suggestions, lang)
+	if len(r.Suggestions) > 1 {
+		p.choose(c, r.Suggestions)
+		return "suggestions"
+	}
+	// The one suggestion, if any, is remembered as choice 1, for a yes (or a 1) to take.
+	setData(c.State, keyChoices, strings.Join(ids(r.Suggestions), ","))
+	c.Vars["Suggestions"] = labels(r.Suggestions, c.State.Lang)
 	if zipIn(fold.Text(c.Input)) != "" {
 		// A ZIP we do not know is still clearly a ZIP: say so, rather than "not understood".
 		return "unknown_zip"
@@ -128,6 +140,7 @@ func (p placeActions) lookup(c *flow.Context) string {
 	}
 	setData(c.State, keyChoices, "")
 	p.describe(c.Vars, r.Place, c.State.Lang)
+	c.Cite = PlaceCite(r.Place.ID)
 	return "found"
 }
 
@@ -151,6 +164,7 @@ func (p placeActions) describe(vars map[string]string, pl *places.Place, lang st
 }
 
 func (p placeActions) stateLaw(c *flow.Context) string {
+	c.Cite = LawCite
 	law := p.dir.State
 	c.Vars["Law"] = law.Text(c.State.Lang)
 	c.Vars["Source"] = law.Source
@@ -209,7 +223,7 @@ func (p placeActions) addArea(c *flow.Context) string {
 	setData(c.State, keyChoices, "")
 	pending := split(c.State.Data[keyPending])
 	if !slices.Contains(pending, r.Place.ID) && !slices.Contains(c.State.Areas, r.Place.ID) {
-		if len(pending)+len(c.State.Areas) >= maxAreas {
+		if len(pending)+len(c.State.Areas) >= MaxAreas {
 			return "full"
 		}
 		pending = append(pending, r.Place.ID)
@@ -248,8 +262,8 @@ func (p placeActions) listAreas(c *flow.Context) string {
 }
 
 func (p placeActions) removeArea(c *flow.Context) string {
-	n, err := strconv.Atoi(fold.Text(c.Input))
-	if err != nil || n < 1 || n > len(c.State.Areas) {
+	n := p.areaIndex(c.State.Areas, c.Input)
+	if n < 1 {
 		return "unknown"
 	}
 	id := c.State.Areas[n-1]
@@ -257,6 +271,35 @@ func (p placeActions) removeArea(c *flow.Context) string {
 	c.Vars["Removed"] = p.labelOf(id, c.State.Lang)
 	c.Vars["Areas"] = p.labelsOf(c.State.Areas, c.State.Lang)
 	return "removed"
+}
+
+// areaIndex finds which of areas (numbered from 1) the member's text means: its number in
+// the list, or its name ("santa fe" is the one Santa Fe they follow); 0 for none.
+func (p placeActions) areaIndex(areas []string, text string) int {
+	if n, err := strconv.Atoi(fold.Text(text)); err == nil {
+		if n >= 1 && n <= len(areas) {
+			return n
+		}
+		return 0
+	}
+	r := p.dir.Lookup(text)
+	found := 0
+	for _, pl := range append(r.Choices, r.Place) {
+		if i := slices.Index(areas, placeID(pl)); i >= 0 {
+			if found != 0 {
+				return 0 // both the city and the county they follow: the number tells them apart
+			}
+			found = i + 1
+		}
+	}
+	return found
+}
+
+func placeID(pl *places.Place) string {
+	if pl == nil {
+		return ""
+	}
+	return pl.ID
 }
 
 func (p placeActions) labelOf(id, lang string) string {
@@ -272,6 +315,23 @@ func (p placeActions) labelsOf(ids []string, lang string) string {
 		names[i] = p.labelOf(id, lang)
 	}
 	return strings.Join(names, ", ")
+}
+
+// choose offers ps as numbered options, their ids remembered for the member's number.
+func (p placeActions) choose(c *flow.Context, ps []*places.Place) {
+	c.Choices = make([]flow.Choice, len(ps))
+	for i, pl := range ps {
+		c.Choices[i] = flow.Choice{Number: i + 1, Text: pl.Label(c.State.Lang)}
+	}
+	setData(c.State, keyChoices, strings.Join(ids(ps), ","))
+}
+
+func ids(ps []*places.Place) []string {
+	out := make([]string, len(ps))
+	for i, pl := range ps {
+		out[i] = pl.ID
+	}
+	return out
 }
 
 func labels(ps []*places.Place, lang string) string {

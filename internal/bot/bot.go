@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"time"
 
@@ -20,10 +21,12 @@ import (
 )
 
 // EffectHandler carries out a step's effects once its state is saved. from is the member's
-// address, for effects that must reach them later (a volunteer's reply). It returns what the
-// member is to be told now, which goes into the reply after the step's own (a retried
-// webhook gets the step's reply only).
-type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) ([]flow.Reply, error)
+// address, for effects that must reach them later (a volunteer's reply). replies are the
+// step's own; it returns the replies the member gets now: those, amended with what carrying
+// out the effects learned — added to ("your message waits") or, where the step could not
+// know better, corrected (nobody is on call to be paged), so that the member gets one
+// coherent answer. A retried webhook gets the step's replies only.
+type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect, replies []flow.Reply) ([]flow.Reply, error)
 
 // SubscriptionSync updates the subscriber index when a member's areas or language change
 // (before and after), or, with before == after, re-adds the member after a retried message.
@@ -142,7 +145,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		}
 		texts, err := e.cfg.Renderer.Render(res.Lang, res.Replies)
 		if err != nil {
-			return Answer{}, fmt.Errorf("rendering replies: %w", err)
+			return Answer{}, fmt.Errorf("%w: rendering replies: %w", hotline.ErrContent, err)
 		}
 		replyJSON, err := json.Marshal(texts)
 		if err != nil {
@@ -186,17 +189,17 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				// Effects may change the member behind this engine's back (an erasure
 				// deletes them): forget the copy rather than keep what may be gone.
 				e.recent.drop(id)
-				more, err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects)
+				final, err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects, slices.Clone(res.Replies))
 				if err != nil {
 					// The state, which is the record of truth, is saved; the index the
 					// effects maintain can be rebuilt from it.
 					e.cfg.Log.Error("effects failed", "member", id[:8], "err", err)
 				}
-				if len(more) > 0 {
-					if moreTexts, err := e.cfg.Renderer.Render(res.Lang, more); err != nil {
+				if final != nil && !reflect.DeepEqual(final, res.Replies) {
+					if finalTexts, err := e.cfg.Renderer.Render(res.Lang, final); err != nil {
 						e.cfg.Log.Error("rendering the effects' replies", "member", id[:8], "err", err)
 					} else {
-						texts = append(texts, moreTexts...)
+						texts = finalTexts
 					}
 				}
 			}

@@ -37,7 +37,7 @@ var Settings = []Setting{
 	{"HOTLINE_CONTACT", "", "how members reach the deploying organization by phone or in person (said in HELP and when no one is available). Required unless in local mode."},
 	{"HOTLINE_CONVERSATION_TTL", "720h", "how long an idle conversation is remembered (Go duration); subscribers' and opted-out members' records stay"},
 	{"HOTLINE_SMS_ENCODING", "unicode", "unicode (correct Spanish spelling) or gsm (replace á, curly quotes… to cut segment cost)"},
-	{"HOTLINE_SEGMENT_BUDGET", "3", "`hotline check` warns about any message longer than this many segments"},
+	{"HOTLINE_SEGMENT_BUDGET", "3", "`hotline check` fails on any member message longer than this many segments, at its longest with real data (locales/segments.toml lists the exceptions)"},
 	{"LOG_FORMAT", "", "text or json; default json outside local mode"},
 	{"ADMIN_TOKEN", "", "the administrator's token for the admin API (manages organizers); unset = the admin API answers 404"},
 	{"HOTLINE_SEND_RATE", "1", "segments per second sent outside replies, across all processes (0 = unlimited)"},

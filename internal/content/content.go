@@ -4,9 +4,12 @@
 package content
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/escalation"
@@ -31,7 +34,7 @@ var KnownVars = []string{
 	"Program", "Contact", "Minutes",
 	// places and alerts (internal/actions)
 	"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified",
-	"Suggestions", "Pending", "Areas", "Removed", "Law",
+	"Suggestions", "Pending", "Areas", "Removed", "Law", "Links",
 	// organizers (internal/organizer)
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
 	// cases and volunteers (internal/escalation)
@@ -40,11 +43,18 @@ var KnownVars = []string{
 	"choices", "pending", "area",
 }
 
+// AllowancesFile lists the member messages allowed more SMS segments than the budget, in the
+// locales folder. It is optional.
+const AllowancesFile = "segments.toml"
+
 // Content is the loaded, cross-checked data.
 type Content struct {
 	Flows   *flow.Set
 	Catalog *locale.Catalog
 	Places  *places.Directory
+	// Allowances are the member messages that may take more segments than
+	// HOTLINE_SEGMENT_BUDGET, and how many (AllowancesFile).
+	Allowances map[string]int
 }
 
 // Load reads flows (with data/places.toml) from flowsFS and messages from localesFS, and
@@ -63,7 +73,11 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("locales: %w", err)
 	}
-	if probs := set.Check(cat, GoMessageIDs, KnownVars); len(probs) > 0 {
+	goIDs := slices.Clone(GoMessageIDs)
+	for _, lang := range set.Settings().Languages {
+		goIDs = append(goIDs, escalation.LangNameID(lang))
+	}
+	if probs := set.Check(cat, goIDs, KnownVars); len(probs) > 0 {
 		return Content{}, fmt.Errorf("flows and messages:\n%w", probs)
 	}
 	// A menu option is chosen by its label's words too ("hablar con alguien"), as members
@@ -72,5 +86,35 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 		t, err := cat.Text(lang, id, nil)
 		return t, err == nil
 	})
-	return Content{Flows: set, Catalog: cat, Places: dir}, nil
+	allow, err := loadAllowances(localesFS, cat)
+	if err != nil {
+		return Content{}, fmt.Errorf("locales/%s: %w", AllowancesFile, err)
+	}
+	return Content{Flows: set, Catalog: cat, Places: dir, Allowances: allow}, nil
+}
+
+// loadAllowances reads AllowancesFile, if there is one: message ID = segments.
+func loadAllowances(fsys fs.FS, cat *locale.Catalog) (map[string]int, error) {
+	data, err := fs.ReadFile(fsys, AllowancesFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]int{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	allow := map[string]int{}
+	if _, err := toml.Decode(string(data), &allow); err != nil {
+		return nil, err
+	}
+	for id, n := range allow {
+		switch {
+		case !slices.ContainsFunc(cat.Languages(), func(lang string) bool { return cat.Has(lang, id) }):
+			return nil, fmt.Errorf("%q is not a message", id)
+		case AudienceOf(id) != ForMember:
+			return nil, fmt.Errorf("%q is not a member message: only those have a budget", id)
+		case n < 1:
+			return nil, fmt.Errorf("%s = %d: a message takes at least one segment", id, n)
+		}
+	}
+	return allow, nil
 }

@@ -470,7 +470,7 @@ func (d *Dispatcher) deliver(ctx context.Context, dl delivery) (sendResult, erro
 // markOptedOut records what the provider said: the member blocked the hotline's number.
 func (d *Dispatcher) markOptedOut(ctx context.Context, member string) {
 	d.update(ctx, member, func(st *flow.State) bool {
-		st.OptedOut, st.Areas, st.Data = true, nil, nil
+		st.OptOut()
 		return true
 	})
 }

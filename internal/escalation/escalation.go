@@ -82,24 +82,33 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// MessageIDs are the messages this package renders itself.
-var MessageIDs = []string{
-	"case_nobody", "case_joined", "case_closed", "report_alert",
+// MessageIDs are the messages this package renders itself: to members, to volunteers and
+// organizers (StaffMessageIDs), and the alert draft a verified report becomes
+// (DraftMessageIDs).
+var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
+
+// DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
+// preview shows their cost) before any member gets them.
+var DraftMessageIDs = []string{"report_alert"}
+
+// StaffMessageIDs are the messages for volunteers and organizers.
+var StaffMessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
-	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu", "case_waiting",
+	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
 	"urgent_safety", "urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
 	"urgent_situation_work", "urgent_situation_street",
 }
 
 // HandleEffects carries out the case effects of a member's message: opening a case, or
 // relaying what the member wrote to it. from is the member's address (for replies from the
-// volunteer); it is kept sealed in the case only while the case is open.
-func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect) ([]flow.Reply, error) {
+// volunteer); it is kept sealed in the case only while the case is open. replies are the
+// step's; it returns them with what the member must also be told, or told instead.
+func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect, replies []flow.Reply) ([]flow.Reply, error) {
 	var errs []error
 	// What the member is told goes into the reply to the message they just sent: it arrives
 	// with it, in order, and costs no message of its own.
-	var reply []flow.Reply
+	reply := replies
 	// Danger words first: a member told the case is now urgent needs no "your message is
 	// with the volunteers" on top.
 	answered := false
@@ -163,12 +172,29 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		return nil
 	}
 	if paged == 0 {
-		// Nobody to talk to now: say so. The member joins the case all the same, so what
-		// they write next is kept for whoever claims it (it is re-paged) rather than read
-		// as a menu choice; MENU takes them out of it.
-		*reply = append(*reply, flow.Reply{ID: "case_nobody"})
+		// Nobody to talk to now: say so, instead of the step's "we are finding a volunteer;
+		// if no one replies in 10 minutes we will alert more people", which would say the
+		// opposite in the same SMS. The member joins the case all the same, so what they
+		// write next is kept for whoever claims it (it is re-paged) rather than read as a
+		// menu choice; MENU takes them out of it.
+		*reply = replaceReply(*reply, OpenedMessage, flow.Reply{ID: "case_nobody"})
 	}
 	return s.join(ctx, memberID, n)
+}
+
+// OpenedMessage is the person flow's answer to a new request (flows/person.toml, node ask):
+// it says volunteers are being paged, so with nobody on call case_nobody stands in its place.
+const OpenedMessage = "case_opened"
+
+// replaceReply puts with in the place of the reply whose message is id, or after the others
+// when there is none (a flow that says something else still gets the news).
+func replaceReply(replies []flow.Reply, id string, with flow.Reply) []flow.Reply {
+	out := slices.Clone(replies)
+	if i := slices.IndexFunc(out, func(r flow.Reply) bool { return r.ID == id }); i >= 0 {
+		out[i] = with
+		return out
+	}
+	return append(out, with)
 }
 
 // escalate answers danger words from a member in case u.Case, and reports whether it
@@ -294,15 +320,19 @@ func (s *Service) page(ctx context.Context, c redisstore.CaseRecord, text string
 	return len(ids)
 }
 
+// MaxPageText is how much of a member's words a page quotes, in runes; the volunteer reads the
+// rest once they claim the case.
+const MaxPageText = 300
+
 func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[string]string {
 	area := ""
 	if c.Area != "" && s.cfg.Broadcasts != nil {
 		area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
 	}
-	if utf8.RuneCountInString(text) > 300 {
-		text = string([]rune(text)[:300]) + "…"
+	if utf8.RuneCountInString(text) > MaxPageText {
+		text = string([]rune(text)[:MaxPageText]) + "…"
 	}
-	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": c.Lang, "Area": area,
+	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": s.langName(c.Lang, lang), "Area": area,
 		"Report": flag(c.Kind == "report"), "Text": text, "Situation": s.situationLabel(c.Situation, lang)}
 }
 
@@ -329,6 +359,21 @@ func (s *Service) situationLabel(situation, lang string) string {
 	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "urgent_situation_" + situation}})
 	if err != nil || len(texts) == 0 {
 		return ""
+	}
+	return texts[0]
+}
+
+// LangNameID is the message that names language code ("lang_name_en": "inglés" in Spanish,
+// "English" in English): volunteers read language names, not codes.
+func LangNameID(code string) string { return "lang_name_" + code }
+
+// langName is language code's name in language in, or the code itself when no message
+// names it (`hotline check` makes sure every configured language has one).
+func (s *Service) langName(code, in string) string {
+	texts, err := s.cfg.Renderer.Render(in, []flow.Reply{{ID: LangNameID(code)}})
+	if err != nil || len(texts) != 1 {
+		s.cfg.Log.Error("naming a language", "lang", code, "err", err)
+		return code
 	}
 	return texts[0]
 }
@@ -513,7 +558,11 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 			return s.failed(err)
 		}
 		s.pageWaiting(ctx, v)
-		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(v.Langs, ", ")}}
+		names := make([]string, len(v.Langs))
+		for i, code := range v.Langs {
+			names[i] = s.langName(code, v.Langs[0])
+		}
+		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(names, ", ")}}
 	case slices.Contains(cmdOff, first) && len(words) == 1:
 		if err := s.cfg.Store.SetOnCall(ctx, v, false); err != nil {
 			return s.failed(err)

@@ -81,7 +81,7 @@ func TestUnclaimedCaseIsRepaged(t *testing.T) {
 	for _, v := range vols {
 		store.SetOnCall(ctx, v, true)
 	}
-	_, err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
+	_, err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	b, _ := s.AddVolunteer(ctx, "Bea", "+15055550702", []string{"es"})
 	va, _ := store.Volunteer(ctx, a.ID)
 	store.SetOnCall(ctx, va, true)
-	s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}})
+	s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
 	if won, _, _ := store.ClaimCase(ctx, 1, a.ID, now); !won {
 		t.Fatal("claim failed")
 	}
@@ -142,5 +142,46 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	}
 	if c, _ := store.Case(ctx, 1); c.Status != redisstore.CaseOpen || c.Volunteer != "" {
 		t.Errorf("case = %+v", c)
+	}
+}
+
+// TestOpeningRepliesAgree: the step's "we are finding a volunteer" stands when someone on
+// call was paged; with nobody on call, "nobody is free now" takes its place, rather than
+// following it and contradicting it (issue 11).
+func TestOpeningRepliesAgree(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	store, _ := redisstore.New(rdb, prefix, 0)
+	keys, _ := privacy.NewKeys("test-secret-0123456789")
+	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: &recordingSender{}, Renderer: idRenderer{},
+		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute})
+	stepSaid := []flow.Reply{{ID: "case_opened"}}
+	open := []flow.Effect{actions.OpenCase{Kind: "person"}}
+	ids := func(rs []flow.Reply) string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	got, err := s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, open, stepSaid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids(got) != "case_nobody" {
+		t.Errorf("nobody on call: replies %q, want case_nobody alone", ids(got))
+	}
+	if ids(stepSaid) != "case_opened" {
+		t.Errorf("the step's own replies were changed in place: %q", ids(stepSaid))
+	}
+	v, _ := s.AddVolunteer(ctx, "Ana", "+15055550701", []string{"es"})
+	rec, _ := store.Volunteer(ctx, v.ID)
+	store.SetOnCall(ctx, rec, true)
+	got, err = s.HandleEffects(ctx, "member2", "+15055550602", flow.State{Lang: "es"}, open, stepSaid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids(got) != "case_opened" {
+		t.Errorf("a volunteer on call: replies %q, want case_opened alone", ids(got))
 	}
 }

@@ -10,12 +10,14 @@ package flow
 //	flags    one byte:
 //	           bit 7    always set, so that the first byte is never '{', which marks the JSON
 //	                    form states were stored in before
-//	           bit 6    reserved for a later format (which will say what follows); refused
+//	           bit 6    more flags: a second flags byte follows this one
 //	           bit 5    has case: Case follows the address
 //	           bit 4    has conversation: Node, Active and Data follow last
 //	           bits 3-2 language: 0 "", 1 "es", 2 "en", 3 another, whose string follows
 //	           bit 1    Undeliverable
 //	           bit 0    OptedOut
+//	more     only with bit 6, one byte: bit 0 AlertsEnded; the other bits are reserved for a
+//	         later format (which will say what follows) and refused
 //	lang     string, only for language 3
 //	areas    uvarint count, then each area: a head byte whose bit 7 says the id ends in
 //	         "-county" (stored without it, as most county ids do) and whose low 7 bits are the
@@ -45,13 +47,16 @@ import (
 
 const (
 	flagMark          = 1 << 7
-	flagReserved      = 1 << 6
+	flagMore          = 1 << 6
 	flagCase          = 1 << 5
 	flagConversation  = 1 << 4
 	langShift         = 2
 	langMask          = 3 << langShift
 	flagUndeliverable = 1 << 1
 	flagOptedOut      = 1 << 0
+
+	moreAlertsEnded = 1 << 0
+	moreKnown       = moreAlertsEnded
 
 	langNone, langES, langEN, langOther = 0, 1, 2, 3
 
@@ -94,7 +99,18 @@ func EncodeState(st State) []byte {
 		flags |= flagConversation
 	}
 
+	var more byte
+	if st.AlertsEnded {
+		more |= moreAlertsEnded
+	}
+	if more != 0 {
+		flags |= flagMore
+	}
+
 	b := append(make([]byte, 0, 48), flags)
+	if more != 0 {
+		b = append(b, more)
+	}
 	if lang == langOther {
 		b = appendString(b, st.Lang)
 	}
@@ -135,12 +151,19 @@ func DecodeState(b []byte) (State, error) {
 	if b[0] == '{' {
 		return decodeJSONState(b)
 	}
-	if b[0]&flagMark == 0 || b[0]&flagReserved != 0 {
+	if b[0]&flagMark == 0 {
 		return State{}, fmt.Errorf("state: unknown form (first byte %#02x)", b[0])
 	}
 	r := stateReader{b: b, off: 1}
 	flags := b[0]
 	st := State{OptedOut: flags&flagOptedOut != 0, Undeliverable: flags&flagUndeliverable != 0}
+	if flags&flagMore != 0 {
+		more := r.byte()
+		if more&^moreKnown != 0 {
+			return State{}, fmt.Errorf("state: unknown form (second flags byte %#02x)", more)
+		}
+		st.AlertsEnded = more&moreAlertsEnded != 0
+	}
 	switch (flags & langMask) >> langShift {
 	case langES:
 		st.Lang = "es"

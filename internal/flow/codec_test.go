@@ -22,6 +22,8 @@ func stateCases() []stateCase {
 		{"subscriber", flow.State{Lang: "es", Areas: []string{"bernalillo-county"}, Address: "+15052000000"}},
 		{"subscriber two areas", flow.State{Lang: "en", Areas: []string{"albuquerque", "bernalillo-county"}, Address: "+15052000000"}},
 		{"opted out", flow.State{Lang: "es", OptedOut: true}},
+		{"opted out, alerts ended", flow.State{Lang: "es", OptedOut: true, AlertsEnded: true}},
+		{"alerts ended, other lang", flow.State{Lang: "fr", AlertsEnded: true}},
 		{"home with stale active", flow.State{Lang: "en", Active: 1764150000}},
 		{"home with empty data map", flow.State{Lang: "en", Data: map[string]string{}, Areas: []string{}}},
 		{"mid conversation", flow.State{
@@ -176,6 +178,7 @@ func TestStateSizes(t *testing.T) {
 		{"subscriber", flow.State{Lang: "es", Areas: []string{"bernalillo-county"}, Address: "+15052000000"}, 24},
 		{"subscriber two areas", flow.State{Lang: "en", Areas: []string{"albuquerque", "bernalillo-county"}, Address: "+15052000000"}, 35},
 		{"opted out", flow.State{Lang: "es", OptedOut: true}, 3},
+		{"opted out, alerts ended", flow.State{Lang: "es", OptedOut: true, AlertsEnded: true}, 4},
 		{"idle subscriber with stale active", flow.State{Lang: "es", Areas: []string{"dona-ana-county"}, Address: "+15055550100", Active: 1764150000}, 24},
 	} {
 		b := flow.EncodeState(c.st)
@@ -197,11 +200,6 @@ func TestDecodeStateRejects(t *testing.T) {
 		if _, err := flow.DecodeState(append(bytes.Clone(b), 0)); err == nil {
 			t.Errorf("%s: trailing byte accepted", c.name)
 		}
-		reserved := bytes.Clone(b)
-		reserved[0] |= 0x40
-		if _, err := flow.DecodeState(reserved); err == nil {
-			t.Errorf("%s: reserved flag bit accepted", c.name)
-		}
 		unmarked := bytes.Clone(b)
 		unmarked[0] &^= 0x80
 		if _, err := flow.DecodeState(unmarked); err == nil {
@@ -218,6 +216,9 @@ func TestDecodeStateRejects(t *testing.T) {
 		{"huge string length", []byte{0x8c, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0}},
 		{"overflowing varint", []byte{0xa0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}},
 		{"area escape without length", []byte{0x80, 1, 0x7f}},
+		{"more flags without their byte", []byte{0xc0}},
+		{"a reserved bit of the more flags", []byte{0xc0, 0x02, 0, 0}},
+		{"every reserved bit of the more flags", []byte{0xc0, 0xfe, 0, 0}},
 	} {
 		if st, err := flow.DecodeState(c.b); err == nil {
 			t.Errorf("%s: % x decoded to %+v", c.name, c.b, st)

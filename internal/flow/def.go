@@ -41,11 +41,27 @@ type Node struct {
 	Do       string
 	With     map[string]string
 	Results  map[string]string
+	// ReplyAs names a waiting node whose menu, keywords and other read the member's next
+	// message, as if that node had just been said: a rights answer keeps the topic menu
+	// open without sending its list again.
+	ReplyAs string
+}
+
+// ReplyAsOrSelf is the node whose menu and keywords read the replies to n: its reply_as, or
+// n itself.
+func (n *Node) ReplyAsOrSelf() string {
+	if n == nil {
+		return ""
+	}
+	if n.ReplyAs != "" {
+		return n.ReplyAs
+	}
+	return n.ID
 }
 
 // Waits reports whether the node stops and waits for the member's next message.
 func (n *Node) Waits() bool {
-	return len(n.Menu) > 0 || len(n.Keywords) > 0 || n.Other != "" || n.Capture != ""
+	return len(n.Menu) > 0 || len(n.Keywords) > 0 || n.Other != "" || n.Capture != "" || n.ReplyAs != ""
 }
 
 // Option is one numbered menu choice. Its number is its position, from 1.
@@ -192,6 +208,7 @@ type rawNode struct {
 	Do       string            `toml:"do"`
 	With     map[string]string `toml:"with"`
 	Results  map[string]string `toml:"results"`
+	ReplyAs  string            `toml:"reply_as"`
 }
 
 type keywordsFile struct {
@@ -234,7 +251,7 @@ func Load(fsys fs.FS, actions map[string]Action) (*Set, error) {
 		for id, rn := range nodes {
 			s.nodes[flowName+"/"+id] = &Node{ID: flowName + "/" + id, File: name, Say: rn.Say, Menu: rn.Menu,
 				Keywords: rn.Keywords, Other: rn.Other, Capture: rn.Capture, Next: rn.Next, Do: rn.Do,
-				With: rn.With, Results: rn.Results}
+				With: rn.With, Results: rn.Results, ReplyAs: rn.ReplyAs}
 		}
 	}
 	if len(raws) == 0 {
@@ -346,7 +363,7 @@ func parseFlow(file string, data []byte) (map[string]rawNode, string, Problems) 
 	return nodes, start, probs
 }
 
-var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "label", "go", "words", "intents", "confidence"}
+var nodeFields = []string{"say", "menu", "keywords", "other", "capture", "next", "do", "with", "results", "reply_as", "label", "go", "words", "intents", "confidence"}
 
 func unknownField(f string) string {
 	if f == "start" {
@@ -361,7 +378,7 @@ func unknownField(f string) string {
 	if best != "" {
 		return fmt.Sprintf("unknown field %q (did you mean %q?)", f, best)
 	}
-	return fmt.Sprintf("unknown field %q (a node knows: %s)", f, strings.Join(nodeFields[:9], ", "))
+	return fmt.Sprintf("unknown field %q (a node knows: %s)", f, strings.Join(nodeFields[:10], ", "))
 }
 
 func tomlError(err error) string {
@@ -446,6 +463,9 @@ func (s *Set) resolve() Problems {
 		if n.Next != "" {
 			n.Next = ref(n, n.Next, "next")
 		}
+		if n.ReplyAs != "" {
+			n.ReplyAs = ref(n, n.ReplyAs, "reply_as")
+		}
 		for res, to := range n.Results {
 			n.Results[res] = ref(n, to, "result "+res)
 		}
@@ -506,6 +526,14 @@ func (s *Set) checkNodeShape(n *Node) Problems {
 	}
 	if n.Waits() && n.Capture == "" && n.Next != "" {
 		add("a node that waits for a reply cannot also have next; use other for \"anything else\"")
+	}
+	if n.ReplyAs != "" {
+		if len(n.Menu) > 0 || len(n.Keywords) > 0 || n.Other != "" || n.Capture != "" {
+			add("reply_as reads the reply as another node does, so menu, keywords, other and capture here would never be used")
+		}
+		if to, ok := s.nodes[n.ReplyAs]; ok && (to.ReplyAs != "" || len(to.Menu)+len(to.Keywords) == 0 && to.Other == "") {
+			add(fmt.Sprintf("reply_as = %q must name a node with its own menu, keywords or other", n.ReplyAs))
+		}
 	}
 	if n.Do != "" {
 		act, ok := s.actions[n.Do]

@@ -2,6 +2,8 @@ package flow
 
 import (
 	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,6 +38,19 @@ type State struct {
 	// Address is where alerts go (the provider's address, e.g. "+15055550100"). The engine,
 	// not a flow, sets it, and only while the member has areas: nobody else's is kept.
 	Address string `json:"p,omitempty"`
+	// AlertsEnded is set when an opt-out took the member's areas away, so that opting back in
+	// can tell them their alerts ended and how to sign up again (it does not sign them up:
+	// that takes a new yes). Opting in clears it.
+	AlertsEnded bool `json:"e,omitempty"`
+}
+
+// OptOut records an opt-out, by the member's word or the provider's report: no more messages,
+// alerts or conversation, and a note that alerts ended if there were any.
+func (s *State) OptOut() {
+	if len(s.Areas) > 0 {
+		s.AlertsEnded = true
+	}
+	s.OptedOut, s.Areas, s.Data = true, nil, nil
 }
 
 // Durable reports whether the state must outlive an idle conversation: a subscriber's areas
@@ -110,9 +125,16 @@ type Result struct {
 type Action struct {
 	// Args are the `with` keys the action requires.
 	Args []string
-	// Results are the outcomes Run may return, routable with `results`.
+	// Results are every outcome Run returns, routable with `results`; an action without
+	// Results always returns "".
 	Results []string
-	Run     func(c *Context) string
+	// Vars are the template variables Run sets in Context.Vars, by the outcome it returns
+	// ("" for an action without Results). They last for the message that ran the action
+	// only, so Check makes sure that a node uses one only where every way into the node —
+	// its question asked again included — sets it. A variable set on some paths of an
+	// outcome only is not listed.
+	Vars map[string][]string
+	Run  func(c *Context) string
 }
 
 // Context is what an action sees and changes.
@@ -128,14 +150,27 @@ type Context struct {
 	// for menus built from data ("1 Santa Fe, 2 Santa Fe County"). Data["choices"] is the
 	// place to remember what each number meant until the reply comes.
 	Choices []Choice
+	// Cite, when an action sets it, names what this message's answer rests on, in a short
+	// form the action that lists sources reads ("place:albuquerque"). It is kept for the
+	// member's next message only, even when the conversation ends (CiteKey).
+	Cite string
+	// Cited is what the member's previous answer rests on, its Cite, or "" when the
+	// previous message got no answer that cites anything.
+	Cited string
 }
+
+// CiteKey is the Data key that keeps an answer's Cite until the member's next message. Data
+// is otherwise cleared when a conversation ends, and an answer usually ends one; the engine
+// keeps this one key past that, and drops it once the next message has been stepped.
+const CiteKey = "cite"
 
 // maxHops bounds how many nodes one message may pass through, so that a flow with a loop of
 // `next` cannot spin; validation reports such loops too.
 const maxHops = 32
 
-// maxCapture bounds captured free text, in runes.
-const maxCapture = 500
+// MaxCapture bounds captured free text, in runes (a member writes more to a volunteer: three
+// times as much).
+const MaxCapture = 500
 
 // Options tune a step.
 type Options struct {
@@ -154,6 +189,14 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		r.st.Node, r.st.Data = "", nil
 	}
 	r.st.Active = now
+	// What the last answer rests on is for this message only (SOURCE right after it).
+	if cited, ok := r.st.Data[CiteKey]; ok {
+		r.cited = cited
+		delete(r.st.Data, CiteKey)
+		if len(r.st.Data) == 0 {
+			r.st.Data = nil
+		}
+	}
 	text := fold.Text(in.Text)
 
 	if r.st.OptedOut {
@@ -189,7 +232,7 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 			return r.result()
 		}
 		if strings.TrimSpace(in.Text) != "" {
-			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, maxCapture*3)})
+			r.effects = append(r.effects, Relay{Case: r.st.Case, Text: truncate(in.Text, MaxCapture*3)})
 		}
 		// An emergency makes the case urgent (its node's action says so in an effect). The
 		// answer is the escalation's to give: the rights for that moment while nobody has the
@@ -220,6 +263,9 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 	// greeting and over menus, though not over a menu number or free text a node is
 	// capturing (a report about ICE).
 	cur, waiting := s.nodes[r.st.Node]
+	if to, ok := s.nodes[cur.ReplyAsOrSelf()]; waiting && ok {
+		cur = to // a rights answer reads its replies with the topics' menu
+	}
 	if !waiting || !r.menuNumber(cur, text) && !r.isMenuLabel(cur, text) {
 		if k := r.urgent(text, waiting && cur.Capture != ""); k != nil {
 			if r.st.Lang == "" {
@@ -269,12 +315,20 @@ type run struct {
 	input   string
 	vars    map[string]string
 	choices []Choice // from an action, for the next say
+	cited   string   // the previous answer's Cite
+	cite    string   // this message's answer's Cite
 	replies []Reply
 	effects []Effect
 	problem string
 }
 
 func (r *run) result() Result {
+	if r.cite != "" {
+		if r.st.Data == nil {
+			r.st.Data = map[string]string{}
+		}
+		r.st.Data[CiteKey] = r.cite
+	}
 	lang := r.st.Lang
 	if lang == "" {
 		lang = r.set.settings.Languages[0]
@@ -284,13 +338,16 @@ func (r *run) result() Result {
 
 // route handles a reply to a node that waits.
 func (r *run) route(n *Node, text string) {
+	if to, ok := r.set.nodes[n.ReplyAs]; ok {
+		n = to // read as that node reads its replies, and asked again as it
+	}
 	if n.Capture != "" {
 		captured := strings.TrimSpace(r.input)
 		if captured == "" {
 			r.repeat(n)
 			return
 		}
-		captured = truncate(captured, maxCapture)
+		captured = truncate(captured, MaxCapture)
 		if r.st.Data == nil {
 			r.st.Data = map[string]string{}
 		}
@@ -548,8 +605,10 @@ func (r *run) repeat(n *Node) {
 	if r.st.Lang != "" {
 		r.replies = append(r.replies, Reply{ID: r.set.settings.NotUnderstood})
 	}
-	r.say(n)
-	r.st.Node = n.ID
+	// The node is entered again rather than only said again: its own action runs first, so
+	// a question built from data (the member's alert areas) is asked with that data, and an
+	// action that finds things changed (no areas left) routes on as it would.
+	r.enter(n.ID)
 }
 
 // enter runs nodes from id until one waits or the conversation ends.
@@ -587,9 +646,17 @@ func (r *run) enter(id string) {
 }
 
 func (r *run) do(n *Node) (string, bool) {
-	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars}
-	outcome := r.set.actions[n.Do].Run(c)
+	c := &Context{State: &r.st, Input: r.input, With: n.With, Vars: r.vars, Cited: r.cited}
+	act := r.set.actions[n.Do]
+	outcome := act.Run(c)
+	if (outcome == "") != (len(act.Results) == 0) || (outcome != "" && !slices.Contains(act.Results, outcome)) {
+		// Check reasons from the declared outcomes; one it was not told of is a defect.
+		r.problem = "action " + n.Do + " returned the undeclared outcome " + strconv.Quote(outcome)
+	}
 	r.effects = append(r.effects, c.Effects...)
+	if c.Cite != "" {
+		r.cite = c.Cite
+	}
 	if len(c.Choices) > 0 {
 		r.choices = c.Choices
 	}

@@ -97,11 +97,22 @@ func TestConversations(t *testing.T) {
 			{in: "MENU", want: []string{"menu_prompt"}},
 			{in: " Menu. ", want: []string{"menu_prompt"}},
 		}, nil},
-		{"menu option and return", []turn{
+		// Issue 11: after a rights answer the next number is the next topic; MENU leaves.
+		{"rights topics stay open until MENU", []turn{
 			{in: "hello", want: []string{"welcome", "menu_prompt"}},
 			{in: "1", want: []string{"rights_intro"}},
 			{in: "1", want: []string{"rights_home"}},
+			{in: "4", want: []string{"rights_work"}},
+			{in: "7", want: []string{"not_understood", "rights_intro"}},
+			{in: "5", want: []string{"rights_detained"}},
+			{in: "MENU", want: []string{"menu_prompt"}},
 			{in: "4", want: []string{"case_opened"}},
+		}, nil},
+		{"a keyword leaves the rights topics", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "derechos", want: []string{"rights_intro"}},
+			{in: "6", want: []string{"rights_redcard"}},
+			{in: "alertas", want: []string{"alerts_ask"}},
 		}, nil},
 		{"unknown reply repeats the menu", []turn{
 			{in: "hola", want: []string{"welcome", "menu_prompt"}},
@@ -121,6 +132,23 @@ func TestConversations(t *testing.T) {
 			{in: "menu", want: nil},
 			{in: "COMENZAR", want: []string{"optin_confirm", "menu_prompt"}},
 		}, nil},
+		// Issue 11: the opt-out dropped the member's areas; coming back, they are told so and
+		// how to sign up again, not just welcomed. Without areas, just welcomed.
+		{"opting back in after alerts ended", []turn{
+			{in: "hola", want: []string{"welcome", "menu_prompt"}},
+			{in: "3", want: []string{"alerts_ask"}},
+			{in: "abq", want: []string{"alerts_confirm"}},
+			{in: "si", want: []string{"alerts_subscribed"}},
+			{in: "PARAR", want: []string{"optout_confirm"}},
+			{in: "COMENZAR", want: []string{"optin_confirm", "optin_alerts_ended"}},
+			{in: "PARAR", want: []string{"optout_confirm"}},
+			{in: "COMENZAR", want: []string{"optin_confirm", "menu_prompt"}},
+			{in: "ALERTAS", want: []string{"alerts_ask"}},
+		}, func(t *testing.T, st flow.State) {
+			if st.AlertsEnded || st.OptedOut || len(st.Areas) != 0 {
+				t.Errorf("state after coming back = %+v: told once, and not signed up again without a yes", st)
+			}
+		}},
 		{"first message STOP opts out in English", []turn{{in: "STOP", want: []string{"optout_confirm"}, lang: "en"}},
 			func(t *testing.T, st flow.State) {
 				if !st.OptedOut {
@@ -297,5 +325,68 @@ func TestDangerWordsInCase(t *testing.T) {
 	}
 	if res.State.Case != 7 {
 		t.Errorf("the member left the case: %+v", res.State)
+	}
+}
+
+// TestSourceRightAfterAnAnswer: FUENTE/SOURCE right after a policy or state-law answer lists
+// the links behind it, most specific first (the place's own, then its county's); with any
+// other message in between, or no answer at all, there is nothing to cite. What the answer
+// rests on outlives the conversation's data by one message only (issue 11).
+func TestSourceRightAfterAnAnswer(t *testing.T) {
+	set := loadReal(t)
+	dir, err := places.Load(os.DirFS("../../flows"), "data/places.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abq, _ := dir.Get("albuquerque")
+	county := dir.CountyOf(abq)
+	if abq.SourceURL == "" || county.SourceURL == "" {
+		t.Fatal("the test needs a city and a county that both cite a source")
+	}
+	tests := []struct {
+		name  string
+		texts []string
+		want  []string // the last message's replies
+		links []string // links the last reply lists, in order (a prefix of them)
+	}{
+		{"after a policy answer", []string{"2", "albuquerque", "FUENTE"}, []string{"sources"}, []string{abq.SourceURL, county.SourceURL}},
+		{"by name from the menu, then the English word", []string{"Albuquerque", "sources"}, []string{"sources"}, []string{abq.SourceURL, county.SourceURL}},
+		{"twice", []string{"albuquerque", "fuente", "Fuénte"}, []string{"sources"}, []string{abq.SourceURL}},
+		{"after the state law", []string{"LEY", "fuente"}, []string{"sources"}, []string{dir.State.SourceURL}},
+		{"with nothing answered", []string{"FUENTE"}, []string{"sources_none"}, nil},
+		{"with a message in between", []string{"albuquerque", "1", "fuente"}, []string{"sources_none"}, nil},
+		{"after a question, not an answer", []string{"santa fe", "fuente"}, []string{"sources_none"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := flow.State{Lang: "es"}
+			var res flow.Result
+			for i, text := range tt.texts {
+				res = set.Step(st, flow.Input{Text: text, Now: t0.Add(time.Duration(i) * time.Minute)}, flow.Options{})
+				if res.Problem != "" {
+					t.Fatalf("%q: %s", text, res.Problem)
+				}
+				st = res.State
+			}
+			if got := replyIDs(res.Replies); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("replies %v, want %v", got, tt.want)
+			}
+			if tt.links == nil {
+				return
+			}
+			got := strings.Split(res.Replies[0].Data["Links"], "\n")
+			if len(got) < len(tt.links) || !reflect.DeepEqual(got[:len(tt.links)], tt.links) {
+				t.Errorf("links %q, want them to start with %q", got, tt.links)
+			}
+		})
+	}
+	// Once home, the answer's citation is all that is left of the conversation, and the next
+	// message that answers nothing drops it.
+	st := set.Step(flow.State{Lang: "es"}, flow.Input{Text: "albuquerque", Now: t0}, flow.Options{}).State
+	if st.Node != "" || len(st.Data) != 1 || st.Data[flow.CiteKey] == "" {
+		t.Errorf("after an answer: node %q, data %v; want home with the citation alone", st.Node, st.Data)
+	}
+	if st = set.Step(st, flow.Input{Text: "menu", Now: t0}, flow.Options{}).State; st.Data != nil {
+		t.Errorf("after the next message the data is %v, want none", st.Data)
 	}
 }

@@ -216,3 +216,11 @@ func TestReviewFindings(t *testing.T) {
 		checkUnderstood(t, set, c)
 	}
 }
+
+// TestTopicNumbersAfterAnAnswer: after a rights answer, a topic's number or label is a topic,
+// even one whose words could sound like an emergency ("en el carro").
+func TestTopicNumbersAfterAnAnswer(t *testing.T) {
+	set := loadMembersView(t)
+	checkUnderstood(t, set, understood{at: "rights/home", text: "3", reply: "rights_car"})
+	checkUnderstood(t, set, understood{at: "rights/home", text: "en el trabajo", reply: "rights_work"})
+}

@@ -98,6 +98,10 @@ type Commit struct {
 // the fallback: their stored state could not be read, and it may hold an opt-out.
 var ErrDoNotAnswer = errors.New("member must not be answered")
 
+// ErrContent marks a failure of the hotline's own content, such as a message that does not
+// render: not an outage, so keeping the message to try again later cannot help.
+var ErrContent = errors.New("content defect")
+
 // ErrConflict means a member's state changed between read and write; re-read and retry.
 var ErrConflict = errors.New("member state changed concurrently")
 

@@ -115,6 +115,62 @@ func (c *Catalog) Vars(lang, id string) ([]string, error) {
 	return slices.Compact(vars), nil
 }
 
+// Condition is a test a message makes ({{if}}, {{else if}}, {{with}}, {{range}}): its
+// expression (".Urgent", `eq .Paged "1"`) and the variables the expression reads.
+type Condition struct {
+	Expr string
+	Vars []string
+}
+
+// Conditions returns the tests message id makes in lang, each once, in the order they come,
+// so that a check can render each branch.
+func (c *Catalog) Conditions(lang, id string) ([]Condition, error) {
+	src, ok := c.sources[lang][id]
+	if !ok {
+		return nil, fmt.Errorf("message %q missing in %s", id, lang)
+	}
+	// Parsed as go-i18n renders it, by text/template, so its predefined functions are known.
+	tmpl, err := template.New(id).Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
+	}
+	var conds []Condition
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		var branch *parse.BranchNode
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+			return
+		case *parse.IfNode:
+			branch = &n.BranchNode
+		case *parse.WithNode:
+			branch = &n.BranchNode
+		case *parse.RangeNode:
+			branch = &n.BranchNode
+		default:
+			return
+		}
+		cond := Condition{Expr: branch.Pipe.String()}
+		walkFields(branch.Pipe, func(name string) { cond.Vars = append(cond.Vars, name) })
+		if !slices.ContainsFunc(conds, func(c Condition) bool { return c.Expr == cond.Expr }) {
+			conds = append(conds, cond)
+		}
+		walk(branch.List)
+		walk(branch.ElseList)
+	}
+	for _, t := range tmpl.Templates() {
+		if t.Tree != nil {
+			walk(t.Tree.Root)
+		}
+	}
+	return conds, nil
+}
+
 func walkFields(n parse.Node, visit func(string)) {
 	switch n := n.(type) {
 	case *parse.ListNode:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,12 +133,20 @@ func (c *Composer) step(ctx context.Context, org redisstore.OrganizerRecord, st 
 	}
 	switch st["step"] {
 	case "area":
-		area := ""
-		if !in(fold.Text(text), wordsAll) {
+		area := pick(st["choices"], text)
+		if area == "" && !in(fold.Text(text), wordsAll) {
 			id, err := c.cfg.Broadcasts.ResolveArea(text)
 			var invalid *broadcast.InvalidError
 			if errors.As(err, &invalid) {
-				return flow.Reply{ID: "org_area_unknown", Data: map[string]string{"Suggestions": strings.Join(invalid.Suggestions, ", ")}}, st
+				// The places are offered by name, numbered, and the number picks one: the
+				// ids behind them are for the API, and a name like "Santa Fe" would only be
+				// ambiguous again.
+				names := make([]string, len(invalid.Suggestions))
+				for i, id := range invalid.Suggestions {
+					names[i] = c.cfg.Broadcasts.AreaLabel(id, org.Lang)
+				}
+				return flow.Reply{ID: "org_area_unknown", Data: map[string]string{"Suggestions": NumberedList(names)}},
+					map[string]string{"step": "area", "choices": strings.Join(invalid.Suggestions, ",")}
 			}
 			if err != nil {
 				return c.failed(err), st
@@ -263,6 +272,36 @@ func (c *Composer) areaNames(area, lang string) string {
 		return "" // every subscriber; the messages say so in their language
 	}
 	return c.cfg.Broadcasts.AreaLabel(area, lang)
+}
+
+// NumberedList writes names as "1 Santa Fe, 2 Condado de Santa Fe", the way an organizer
+// is offered areas to choose from by number.
+func NumberedList(names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = strconv.Itoa(i+1) + " " + n
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wordsYes take the one area suggested ("did you mean Las Cruces?").
+var wordsYes = []string{"si", "yes", "y", "s"}
+
+// pick returns the id among choices (comma-separated) that text chooses: its number, or a
+// yes when there is one choice; "" for none.
+func pick(choices, text string) string {
+	if choices == "" {
+		return ""
+	}
+	ids := strings.Split(choices, ",")
+	t := fold.Text(text)
+	if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(ids) {
+		return ids[n-1]
+	}
+	if len(ids) == 1 && in(t, wordsYes) {
+		return ids[0]
+	}
+	return ""
 }
 
 func in(w string, words []string) bool {

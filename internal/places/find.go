@@ -11,6 +11,10 @@ import (
 // maxSentenceWords bounds the words Find reads; a place is named early in a message.
 const maxSentenceWords = 40
 
+// minSentenceWords is the fewest words of a text read as a sentence that may name a place
+// inside it; a shorter one is taken whole.
+const minSentenceWords = 4
+
 // maxSpanWords is the longest run of words Find tries as a place name with its marker words
 // ("condado de santa fe", "city of las cruces nm").
 const maxSpanWords = 6
@@ -27,6 +31,11 @@ func (d *Directory) Find(text string) Result {
 		return r
 	}
 	words := sentenceWords(fold.Text(text))
+	if len(r.Suggestions) > 0 && len(words) < minSentenceWords {
+		// A short text close to a name ("sierra blanca", "lascru") is a place misspelt or
+		// one we do not have: ask, rather than take a name out of it.
+		return r
+	}
 	for n := min(maxSpanWords, len(words)); n >= 1; n-- {
 		for i := 0; i+n <= len(words); i++ {
 			span := words[i : i+n]

@@ -119,8 +119,8 @@ const (
 	maxTokens = 12
 	// maxWindows bounds the word ranges tried after stripping marker words.
 	maxWindows = 24
-	// maxSuggestions is how many places a "did you mean" reply offers.
-	maxSuggestions = 3
+	// MaxSuggestions is how many places a "did you mean" reply offers.
+	MaxSuggestions = 3
 )
 
 // typoLimit is the number of edits tolerated in a text of n letters. Names of four letters
@@ -257,7 +257,7 @@ func resolve(cands []*Place, w window) Result {
 	switch n {
 	case 0:
 		s := sortPlaces(slices.Clone(cands))
-		return Result{Suggestions: s[:min(len(s), maxSuggestions)]}
+		return Result{Suggestions: s[:min(len(s), MaxSuggestions)]}
 	case 1:
 		return Result{Place: one}
 	}
@@ -345,7 +345,7 @@ func (d *Directory) suggest(toks []string, wins []window) []*Place {
 	slices.SortFunc(out, func(a, b *Place) int {
 		return cmp.Or(cmp.Compare(scores[a], scores[b]), comparePlaces(a, b))
 	})
-	return out[:min(len(out), maxSuggestions)]
+	return out[:min(len(out), MaxSuggestions)]
 }
 
 // tokenize splits folded text into words of letters. It reports false for text with a digit

@@ -221,7 +221,7 @@ func TestLookupSuggestions(t *testing.T) {
 			if r.Place != nil || r.Choices != nil {
 				t.Fatalf("Lookup(%q) = %s, want no match", tt.query, describe(r))
 			}
-			if len(r.Suggestions) > maxSuggestions {
+			if len(r.Suggestions) > MaxSuggestions {
 				t.Errorf("%d suggestions", len(r.Suggestions))
 			}
 			if tt.want == "" {
@@ -379,7 +379,7 @@ func FuzzLookup(f *testing.F) {
 		if len(r.Choices) == 1 {
 			t.Fatalf("Lookup(%q) offers a single choice", q)
 		}
-		if len(r.Suggestions) > maxSuggestions {
+		if len(r.Suggestions) > MaxSuggestions {
 			t.Fatalf("Lookup(%q) has %d suggestions", q, len(r.Suggestions))
 		}
 		d.MatchCountyName(q)

@@ -76,6 +76,12 @@ func handleInboundSMS(d Deps) http.Handler {
 		case errors.Is(err, hotline.ErrDoNotAnswer):
 			d.Log.Error("message not answered", "msg_id", in.ID, "err", err)
 			texts = nil
+		case errors.Is(err, hotline.ErrContent):
+			// A defect of our own (`hotline check` should have caught it), not an outage:
+			// replaying the message later would fail the same way.
+			failures.Inc()
+			d.Log.Error("message not handled: content defect; fallback sent", "msg_id", in.ID, "err", err)
+			texts = []string{d.Fallback}
 		case err != nil:
 			failures.Inc()
 			// Most likely Redis is unreachable: keep the message to replay when it is back,

@@ -16,9 +16,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/bot"
+	"github.com/communityhotline/hotline/internal/content"
+	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/redistest"
 	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/web"
+	"github.com/communityhotline/hotline/locales"
 )
 
 func TestBadSignatureIsRefusedAndChangesNothing(t *testing.T) {
@@ -536,5 +543,48 @@ func TestOptOutWorksPastTheLimits(t *testing.T) {
 	}
 	if r := s.text(testSender, "COMENZAR"); len(r) != 1 || !strings.Contains(r[0], "bienvenido de nuevo") {
 		t.Errorf("COMENZAR past the limits answered %q", r)
+	}
+}
+
+// failingRenderer stands for content with a defect: no reply renders.
+type failingRenderer struct{}
+
+func (failingRenderer) Render(string, []flow.Reply) ([]string, error) {
+	return nil, errors.New(`rendering "alerts_manage" in es: a template variable has no value`)
+}
+
+// recordingSpool records what the webhook keeps for replay.
+type recordingSpool struct {
+	mu  sync.Mutex
+	ins []hotline.Inbound
+}
+
+func (s *recordingSpool) Append(in hotline.Inbound) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ins = append(s.ins, in)
+	return nil
+}
+
+// TestContentDefectIsNotAnOutage: a reply that does not render gets the fallback, but the
+// message is not kept for replay as if Redis were down (issue 11): replaying it later would
+// fail the same way.
+func TestContentDefectIsNotAnOutage(t *testing.T) {
+	s := startServer(t)
+	c, err := content.Load(flows.FS, locales.FS, &places.ZipTable{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool := &recordingSpool{}
+	engine := bot.New(bot.Config{Flows: c.Flows, Store: s.store, Keys: s.keys, Renderer: failingRenderer{}})
+	srv := httptest.NewServer(web.NewServer(web.Deps{Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
+		Ready: s.store.Ping, Fallback: "fallback", Spool: spool}))
+	defer srv.Close()
+	s.srv = srv
+	if got := s.text(testSender, "hola"); len(got) != 1 || got[0] != "fallback" {
+		t.Errorf("reply %q, want the fallback", got)
+	}
+	if len(spool.ins) != 0 {
+		t.Errorf("a content defect was spooled as an outage: %d messages", len(spool.ins))
 	}
 }
