@@ -7,14 +7,16 @@ import (
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/sources"
 )
 
 // All returns every action: the core ones and those over the place directory.
-func All(dir *places.Directory, zips *places.ZipTable) map[string]flow.Action {
+// srcs are the sources of the rights and urgent answers (flows/data/sources.toml).
+func All(dir *places.Directory, zips *places.ZipTable, srcs *sources.Sources) map[string]flow.Action {
 	all := Core()
 	maps.Copy(all, Places(dir, zips))
 	maps.Copy(all, Cases(dir))
-	maps.Copy(all, Sources(dir))
+	maps.Copy(all, Sources(dir, srcs))
 	return all
 }
 

@@ -1,6 +1,8 @@
 package actions
 
 import (
+	"slices"
+
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
 )
@@ -38,6 +40,20 @@ type UrgentCase struct {
 	Situation string
 }
 
+// Situations are the situations of an emergency the flows name (flows/person.toml); each
+// has a reply to the member (urgent_<situation>) and a label for pages
+// (urgent_situation_<situation>).
+var Situations = []string{"home", "detained", "checkpoint", "work", "street"}
+
+// UrgentReply is the message with the rights for an emergency's situation: the generic one
+// when the situation is not known.
+func UrgentReply(situation string) string {
+	if slices.Contains(Situations, situation) {
+		return "urgent_" + situation
+	}
+	return "urgent_safety"
+}
+
 // EraseMember is the effect of BORRAR/DELETE confirmed: everything about the member goes,
 // everywhere.
 type EraseMember struct{}
@@ -65,6 +81,10 @@ func Cases(dir *places.Directory) map[string]flow.Action {
 				return "already_open"
 			}
 			oc := OpenCase{Kind: c.With["kind"], Urgent: c.With["urgent"] == "1", Text: c.Input, Situation: c.With["situation"]}
+			if oc.Urgent {
+				// SOURCE right after the rights for an emergency lists where they come from.
+				c.Cite = MessageCite(UrgentReply(oc.Situation))
+			}
 			if oc.Kind == "person" && !oc.Urgent {
 				// Asked for with a keyword or a menu number ("PERSONA", "4"), which tells a
 				// volunteer nothing; danger words, by contrast, are the message.

@@ -8,12 +8,14 @@ import (
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/sources"
 )
 
 // What an answer rests on, as actions cite it (flow.Context.Cite): short, since it is kept in
 // the member's state until their next message.
 const (
-	citePlace = "place:" // + a place id: a policy answer
+	citePlace   = "place:"   // + a place id: a policy answer
+	citeMessage = "message:" // + a message id: a rights or urgent answer, whose sources are in sources.toml
 	// LawCite cites the state-law answer.
 	LawCite = "law"
 )
@@ -21,8 +23,11 @@ const (
 // PlaceCite cites the policy answer about place id.
 func PlaceCite(id string) string { return citePlace + id }
 
+// MessageCite cites an answer by its message ID, whose sources flows/data/sources.toml lists.
+func MessageCite(id string) string { return citeMessage + id }
+
 // Sources returns the action that lists the links behind the member's previous answer.
-func Sources(dir *places.Directory) map[string]flow.Action {
+func Sources(dir *places.Directory, srcs *sources.Sources) map[string]flow.Action {
 	return map[string]flow.Action{
 		// cite marks the node's answer as resting on with = { ref = "…" }, for SOURCE right
 		// after it: a node whose answer no action cites (a rights topic) cites this way.
@@ -41,7 +46,7 @@ func Sources(dir *places.Directory) map[string]flow.Action {
 				if err != nil || max <= 0 {
 					max = 0 // a flow defect: nothing fits, and the member hears "nothing to cite"
 				}
-				links := FitLinks(SourceLinks(dir, c.Cited), max)
+				links := FitLinks(SourceLinks(dir, srcs, c.Cited), max)
 				if len(links) == 0 {
 					return "none"
 				}
@@ -55,10 +60,10 @@ func Sources(dir *places.Directory) map[string]flow.Action {
 // SourceLinks returns the links behind an answer that cited cite, most specific first,
 // without repeats: for a place, its own source, its county's (for a city), where the federal
 // lists' New Mexico entries were read and the lists themselves, then the state law's; for the
-// state law, its own. Facts without a source add nothing. Another kind of answer gets its
-// links by a case of its own here (a rights topic that cites "message:rights_home", say,
-// with the links flows/data/sources.toml gives that message).
-func SourceLinks(dir *places.Directory, cite string) []string {
+// state law, its own; for a rights or urgent answer (cited by its message ID), the pages
+// flows/data/sources.toml gives that message, most important first. Facts without a source
+// add nothing.
+func SourceLinks(dir *places.Directory, srcs *sources.Sources, cite string) []string {
 	var links []string
 	add := func(urls ...string) {
 		for _, u := range urls {
@@ -81,6 +86,10 @@ func SourceLinks(dir *places.Directory, cite string) []string {
 		add(dhs.EntriesSourceURL, dhs.SourceURL, doj.EntriesSourceURL, doj.SourceURL, dir.State.SourceURL)
 	case cite == LawCite:
 		add(dir.State.SourceURL)
+	case strings.HasPrefix(cite, citeMessage) && srcs != nil:
+		for _, src := range srcs.For(strings.TrimPrefix(cite, citeMessage)) {
+			add(src.URL)
+		}
 	}
 	return links
 }

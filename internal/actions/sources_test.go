@@ -48,7 +48,7 @@ func TestSourceLinks(t *testing.T) {
 			want = append(want, county.SourceURL)
 		}
 		want = append(want, common...)
-		got := SourceLinks(dir, PlaceCite(pl.ID))
+		got := SourceLinks(dir, nil, PlaceCite(pl.ID))
 		var dedup []string // a city citing its county's article has it once
 		for _, u := range want {
 			if u != "" && !slices.Contains(dedup, u) {
@@ -59,11 +59,11 @@ func TestSourceLinks(t *testing.T) {
 			t.Errorf("%s: links %q, want %q", pl.ID, got, dedup)
 		}
 	}
-	if got := SourceLinks(dir, LawCite); !slices.Equal(got, []string{dir.State.SourceURL}) {
+	if got := SourceLinks(dir, nil, LawCite); !slices.Equal(got, []string{dir.State.SourceURL}) {
 		t.Errorf("state law: links %q", got)
 	}
 	for _, cite := range []string{"", PlaceCite("atlantis"), "rights:home"} {
-		if got := SourceLinks(dir, cite); got != nil {
+		if got := SourceLinks(dir, nil, cite); got != nil {
 			t.Errorf("%q: links %q, want none", cite, got)
 		}
 	}
@@ -108,7 +108,7 @@ say = ["sources"]
 [nothing]
 say = ["none"]
 `)},
-	}, Sources(dir))
+	}, Sources(dir, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

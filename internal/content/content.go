@@ -17,6 +17,7 @@ import (
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/sources"
 )
 
 // PlacesFile is the policy data, inside the flows folder.
@@ -49,6 +50,8 @@ const AllowancesFile = "segments.toml"
 
 // Content is the loaded, cross-checked data.
 type Content struct {
+	// Sources are where the rights and urgent answers come from (flows/data/sources.toml).
+	Sources *sources.Sources
 	Flows   *flow.Set
 	Catalog *locale.Catalog
 	Places  *places.Directory
@@ -65,13 +68,20 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("flows/%s: %w", PlacesFile, err)
 	}
-	set, err := flow.Load(flowsFS, actions.All(dir, zips))
+	srcs, err := sources.Load(flowsFS, sources.File)
+	if err != nil {
+		return Content{}, fmt.Errorf("flows/%s: %w", sources.File, err)
+	}
+	set, err := flow.Load(flowsFS, actions.All(dir, zips, srcs))
 	if err != nil {
 		return Content{}, fmt.Errorf("flows:\n%w", err)
 	}
 	cat, err := locale.Load(localesFS)
 	if err != nil {
 		return Content{}, fmt.Errorf("locales: %w", err)
+	}
+	if errs := srcs.Check(cat); len(errs) > 0 {
+		return Content{}, fmt.Errorf("flows/%s:\n%w", sources.File, errors.Join(errs...))
 	}
 	goIDs := slices.Clone(GoMessageIDs)
 	for _, lang := range set.Settings().Languages {
@@ -90,7 +100,7 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if err != nil {
 		return Content{}, fmt.Errorf("locales/%s: %w", AllowancesFile, err)
 	}
-	return Content{Flows: set, Catalog: cat, Places: dir, Allowances: allow}, nil
+	return Content{Flows: set, Catalog: cat, Places: dir, Allowances: allow, Sources: srcs}, nil
 }
 
 // loadAllowances reads AllowancesFile, if there is one: message ID = segments.

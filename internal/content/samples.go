@@ -259,8 +259,11 @@ func (g sampler) sources() []Sample {
 		for _, p := range g.dir().Places() {
 			cites[actions.PlaceCite(p.ID)] = p.Label(g.lang)
 		}
+		for _, id := range g.c.Sources.Messages() {
+			cites[actions.MessageCite(id)] = id
+		}
 		for _, cite := range slices.Sorted(maps.Keys(cites)) {
-			if links := actions.FitLinks(actions.SourceLinks(g.dir(), cite), max); len(links) > 0 {
+			if links := actions.FitLinks(actions.SourceLinks(g.dir(), g.c.Sources, cite), max); len(links) > 0 {
 				out = append(out, Sample{Data: map[string]string{"Links": strings.Join(links, "\n")}, From: cites[cite]})
 			}
 		}
@@ -381,7 +384,7 @@ func (g sampler) page() []Sample {
 // a page names it.
 func (g sampler) situation() string {
 	longest := ""
-	for _, sit := range escalation.Situations {
+	for _, sit := range actions.Situations {
 		if t, err := g.c.Catalog.Text(g.lang, "urgent_situation_"+sit, nil); err == nil && len(t) > len(longest) {
 			longest = t
 		}

@@ -206,7 +206,7 @@ func replaceReply(replies []flow.Reply, id string, with flow.Reply) []flow.Reply
 func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase, reply *[]flow.Reply) (bool, error) {
 	c, err := s.cfg.Store.Case(ctx, u.Case)
 	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
-		*reply = append(*reply, flow.Reply{ID: UrgentReply(u.Situation)})
+		*reply = append(*reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
 		return true, s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text, Situation: u.Situation}, reply)
 	}
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.S
 	if err != nil || !changed || c.Status != redisstore.CaseOpen {
 		return false, err
 	}
-	*reply = append(*reply, flow.Reply{ID: UrgentReply(u.Situation)})
+	*reply = append(*reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
 	// It says a volunteer is being found: it counts as telling the member their words wait.
 	s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), 0)
 	c.Urgent, c.Situation = true, u.Situation
@@ -336,24 +336,10 @@ func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[strin
 		"Report": flag(c.Kind == "report"), "Text": text, "Situation": s.situationLabel(c.Situation, lang)}
 }
 
-// Situations are the situations of an emergency the flows name (flows/person.toml); each
-// has a reply to the member (urgent_<situation>) and a label for pages
-// (urgent_situation_<situation>).
-var Situations = []string{"home", "detained", "checkpoint", "work", "street"}
-
-// UrgentReply is the message with the rights for an emergency's situation: the generic one
-// when the situation is not known.
-func UrgentReply(situation string) string {
-	if slices.Contains(Situations, situation) {
-		return "urgent_" + situation
-	}
-	return "urgent_safety"
-}
-
 // situationLabel is how a page names a situation in the volunteer's language ("agents at
 // home"), or "" when it is not known.
 func (s *Service) situationLabel(situation, lang string) string {
-	if !slices.Contains(Situations, situation) {
+	if !slices.Contains(actions.Situations, situation) {
 		return ""
 	}
 	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "urgent_situation_" + situation}})

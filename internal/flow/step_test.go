@@ -11,6 +11,7 @@ import (
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/sources"
 )
 
 // loadReal loads the shipped flows, so these tests cover what members actually get.
@@ -25,7 +26,11 @@ func loadWithZips(t testing.TB, zips *places.ZipTable) *flow.Set {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := flow.Load(fsys, actions.All(dir, zips))
+	srcs, err := sources.Load(fsys, sources.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := flow.Load(fsys, actions.All(dir, zips, srcs))
 	if err != nil {
 		t.Fatalf("loading flows:\n%v", err)
 	}

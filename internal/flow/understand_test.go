@@ -1,6 +1,9 @@
 package flow_test
 
 import (
+	"strings"
+
+	"github.com/communityhotline/hotline/internal/sources"
 	"os"
 	"slices"
 	"testing"
@@ -223,4 +226,38 @@ func TestTopicNumbersAfterAnAnswer(t *testing.T) {
 	set := loadMembersView(t)
 	checkUnderstood(t, set, understood{at: "rights/home", text: "3", reply: "rights_car"})
 	checkUnderstood(t, set, understood{at: "rights/home", text: "en el trabajo", reply: "rights_work"})
+}
+
+// TestSourcesAfterRightsAndUrgentAnswers: FUENTE / SOURCE right after a rights topic or the
+// rights for an emergency lists the pages flows/data/sources.toml gives that message.
+func TestSourcesAfterRightsAndUrgentAnswers(t *testing.T) {
+	set := loadMembersView(t)
+	srcs, err := sources.Load(os.DirFS("../../flows"), sources.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		st       flow.State
+		text, id string
+	}{
+		{flow.State{Lang: "es", Node: "rights/topics"}, "1", "rights_home"},
+		{flow.State{Lang: "en"}, "what should i do if i get stopped at a checkpoint", "rights_car"},
+		{flow.State{Lang: "es"}, "se llevaron a mi esposo esta mañana", "urgent_detained"},
+	} {
+		res := set.Step(c.st, flow.Input{Text: c.text, Now: t0}, flow.Options{})
+		if ids := replyIDs(res.Replies); len(ids) == 0 || ids[0] != c.id {
+			t.Fatalf("%q: replies %v, want %s", c.text, ids, c.id)
+		}
+		if c.id == "urgent_detained" {
+			res.State.Case = 9 // the escalation has the member join the case
+		}
+		res = set.Step(res.State, flow.Input{Text: "FUENTE", Now: t0}, flow.Options{})
+		if len(res.Replies) != 1 || res.Replies[0].ID != "sources" {
+			t.Fatalf("FUENTE after %s: replies %v", c.id, replyIDs(res.Replies))
+		}
+		first := srcs.For(c.id)[0].URL
+		if !strings.Contains(res.Replies[0].Data["Links"], first) {
+			t.Errorf("FUENTE after %s lists %q, want %s first among them", c.id, res.Replies[0].Data["Links"], first)
+		}
+	}
 }
