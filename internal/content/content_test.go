@@ -28,16 +28,21 @@ var rightsTopics = []string{"rights_home", "rights_public", "rights_car", "right
 const maxRightsSegments = 3
 
 func TestRightsAnswersFitTheirBudget(t *testing.T) {
-	c := loadShipped(t)
+	checkSegments(t, loadShipped(t), rightsTopics, maxRightsSegments)
+}
+
+// checkSegments fails for each of ids, in each language, that costs more than max segments.
+func checkSegments(t *testing.T, c Content, ids []string, max int) {
+	t.Helper()
 	for _, lang := range c.Catalog.Languages() {
-		for _, id := range rightsTopics {
+		for _, id := range ids {
 			text, err := c.Catalog.Text(lang, id, nil)
 			if err != nil {
 				t.Fatalf("%s in %s: %v", id, lang, err)
 			}
-			if info := segment.Count(text); info.Segments > maxRightsSegments {
+			if info := segment.Count(text); info.Segments > max {
 				t.Errorf("%s in %s: %d segments (%s, %d characters), want at most %d",
-					id, lang, info.Segments, info.Encoding, info.Chars, maxRightsSegments)
+					id, lang, info.Segments, info.Encoding, info.Chars, max)
 			}
 		}
 	}
@@ -92,17 +97,8 @@ const maxUrgentSegments = 3
 
 func TestUrgentRepliesFitTheirBudget(t *testing.T) {
 	c := loadShipped(t)
+	checkSegments(t, c, urgentReplies, maxUrgentSegments)
 	for _, lang := range c.Catalog.Languages() {
-		for _, id := range urgentReplies {
-			text, err := c.Catalog.Text(lang, id, nil)
-			if err != nil {
-				t.Fatalf("%s in %s: %v", id, lang, err)
-			}
-			if info := segment.Count(text); info.Segments > maxUrgentSegments {
-				t.Errorf("%s in %s: %d segments (%s, %d characters), want at most %d",
-					id, lang, info.Segments, info.Encoding, info.Chars, maxUrgentSegments)
-			}
-		}
 		for _, id := range []string{"urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
 			"urgent_situation_work", "urgent_situation_street"} {
 			label, err := c.Catalog.Text(lang, id, nil)

@@ -95,15 +95,9 @@ func (c *Catalog) Source(lang, id string) (string, bool) {
 // Vars returns the template variables ({{.Name}}) message id uses in lang, sorted and
 // without repeats, so that a check can compare them across languages.
 func (c *Catalog) Vars(lang, id string) ([]string, error) {
-	src, ok := c.sources[lang][id]
-	if !ok {
-		return nil, fmt.Errorf("message %q missing in %s", id, lang)
-	}
-	// Parsed as go-i18n renders it, by text/template, so that its predefined functions
-	// ({{if eq .Paged "1"}}) are known.
-	tmpl, err := template.New(id).Parse(src)
+	tmpl, err := c.parse(lang, id)
 	if err != nil {
-		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
+		return nil, err
 	}
 	var vars []string
 	for _, t := range tmpl.Templates() {
@@ -113,6 +107,20 @@ func (c *Catalog) Vars(lang, id string) ([]string, error) {
 	}
 	slices.Sort(vars)
 	return slices.Compact(vars), nil
+}
+
+// parse parses message id in lang as go-i18n renders it, by text/template, so that its
+// predefined functions ({{if eq .Paged "1"}}) are known.
+func (c *Catalog) parse(lang, id string) (*template.Template, error) {
+	src, ok := c.sources[lang][id]
+	if !ok {
+		return nil, fmt.Errorf("message %q missing in %s", id, lang)
+	}
+	tmpl, err := template.New(id).Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
+	}
+	return tmpl, nil
 }
 
 // Condition is a test a message makes ({{if}}, {{else if}}, {{with}}, {{range}}): its
@@ -125,14 +133,9 @@ type Condition struct {
 // Conditions returns the tests message id makes in lang, each once, in the order they come,
 // so that a check can render each branch.
 func (c *Catalog) Conditions(lang, id string) ([]Condition, error) {
-	src, ok := c.sources[lang][id]
-	if !ok {
-		return nil, fmt.Errorf("message %q missing in %s", id, lang)
-	}
-	// Parsed as go-i18n renders it, by text/template, so its predefined functions are known.
-	tmpl, err := template.New(id).Parse(src)
+	tmpl, err := c.parse(lang, id)
 	if err != nil {
-		return nil, fmt.Errorf("message %q in %s: %w", id, lang, err)
+		return nil, err
 	}
 	var conds []Condition
 	var walk func(n parse.Node)
