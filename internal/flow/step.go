@@ -210,6 +210,14 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 	}
 	if r.st.Lang == "" {
 		r.st.Lang = s.detectLanguage(text)
+		if s.model != nil && len(fold.Words(text)) >= minWordsForModelLanguage {
+			// Marker words count a place's "las" or "la" as Spanish; in a sentence the model,
+			// which reads every word, knows better when it is sure ("does las cruces
+			// cooperate with ice" is English).
+			if lang, p := s.model.Language(in.Text); p >= sureLanguage && lang != r.st.Lang {
+				r.st.Lang = lang
+			}
+		}
 	}
 	// The provider's opt-in word (START, and YES) means nothing to a member who has not
 	// opted out: a YES may be confirming an alert sign-up, so it goes to the node.
@@ -401,6 +409,10 @@ const (
 	minIntentConfidence   = 0.55
 	minIntentOverOther    = 0.75
 	minLanguageConfidence = 0.65
+	// sureLanguage: the model overrules marker words in a sentence of
+	// minWordsForModelLanguage words or more only when this sure.
+	sureLanguage             = 0.95
+	minWordsForModelLanguage = 4
 )
 
 // meaning is what the model reads in the message, read once per step.
@@ -484,6 +496,12 @@ func (r *run) menuNumber(n *Node, text string) bool {
 	return ok && rest == "" && i >= 1 && i <= len(n.Menu)
 }
 
+// littleWords are words of a label that say nothing of its option.
+var littleWords = map[string]bool{
+	"and": true, "the": true, "for": true, "with": true, "your": true, "con": true, "los": true,
+	"las": true, "del": true, "sus": true, "una": true, "por": true, "para": true,
+}
+
 // isMenuLabel reports whether text is, whole, the label of an option of n ("en casa"); a
 // label inside a longer message ("se llevaron a mi esposo en el carro") does not make it one.
 func (r *run) isMenuLabel(n *Node, text string) bool {
@@ -498,7 +516,8 @@ func (r *run) isMenuLabel(n *Node, text string) bool {
 			}
 		}
 	}
-	return false
+	_, ok := r.labelWord(n, words)
+	return ok
 }
 
 // menuLabel finds the option of n whose label the member wrote, in either language: the
@@ -521,7 +540,34 @@ func (r *run) menuLabel(n *Node, text string) (string, bool) {
 			}
 		}
 	}
+	if to, ok := r.labelWord(n, strings.TrimSpace(padded)); ok {
+		return to, true
+	}
 	return "", false
+}
+
+// labelWord finds the option of n one of whose label's words the member sent alone: "casa"
+// for "En casa", "trabajo" for "En el trabajo", "car" for "In a car". Only a word of three
+// letters or more that no other option's label has, in either language, and no little word
+// ("and", "the", "con"), so only the label's meaning chooses.
+func (r *run) labelWord(n *Node, word string) (string, bool) {
+	if utf8.RuneCountInString(word) < 3 || strings.Contains(word, " ") || littleWords[word] {
+		return "", false
+	}
+	found := ""
+	for _, o := range n.Menu {
+		for _, lang := range r.set.settings.Languages {
+			l, ok := r.set.labels[lang][o.Label]
+			if !ok || !strings.Contains(" "+l+" ", " "+word+" ") {
+				continue
+			}
+			if found != "" && found != o.Go {
+				return "", false // two options share it
+			}
+			found = o.Go
+		}
+	}
+	return found, found != ""
 }
 
 // courtesy reports whether text is only a courtesy or an acknowledgement ("5 gracias",

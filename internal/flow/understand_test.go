@@ -261,3 +261,24 @@ func TestSourcesAfterRightsAndUrgentAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestTrialFindings: what a new member's trial found, each a question read as an emergency, a
+// menu word not understood, or an answer in the wrong language.
+func TestTrialFindings(t *testing.T) {
+	set := loadMembersView(t)
+	for _, c := range []understood{
+		// A single word of a menu option chooses it, and is no emergency.
+		{at: "rights/topics", text: "casa", reply: "rights_home"},
+		{at: "rights/topics", text: "trabajo", reply: "rights_work"},
+		{at: "rights/topics", lang: "en", text: "car", reply: "rights_car"},
+		{text: "casa", reply: "not_understood"},
+		// A question about a town's policy is not an emergency, however it is asked.
+		{text: "sunland park ayuda a la migra?", reply: "policy_answer", areas: "Sunland Park"},
+		// English with a Spanish-looking place name is English.
+		{at: "new", text: "does las cruces cooperate with ice", reply: "policy_answer", areas: "Las Cruces", newLang: "en"},
+		// The common misspelling of hola.
+		{at: "new", text: "ola", reply: "menu_prompt", newLang: "es"},
+	} {
+		checkUnderstood(t, set, c)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/kljensen/snowball/english"
+
+	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/kljensen/snowball/spanish"
 )
 
@@ -45,6 +47,9 @@ const (
 	// With a "now" cue.
 	urgentAtNow   = 0.20
 	urgentLeadNow = 0.3
+	// A message of fewWords words or fewer, with no cue, needs urgentAtFewWords.
+	fewWords         = 2
+	urgentAtFewWords = 0.6
 	// clearlyElse: a plea ("urgente", "socorro") with a request the model is this sure of
 	// ("es urgente saber si Santa Fe coopera") is that request; minSituation: an unsure
 	// plea still names the situation the model sees at least this much of.
@@ -135,6 +140,7 @@ func (m *Model) Read(text string) Meaning {
 	if len(x) == 0 {
 		return Meaning{}
 	}
+	words := len(fold.Words(text))
 	p := make([]float64, len(m.intent.labels))
 	m.intent.probs(x, p)
 	hypothetical := cue.hyp && !cue.now && !cue.event
@@ -166,7 +172,7 @@ func (m *Model) Read(text string) Meaning {
 	urgent := mass[IntentUrgent]
 	bestUrgent := m.bestSlot(IntentUrgent, p)
 	switch {
-	case bestUrgent >= 0 && (cue.event || !hypothetical && m.urgentEnough(urgent, mass[best], cue.now)):
+	case bestUrgent >= 0 && (cue.event || !hypothetical && m.urgentEnough(urgent, mass[best], cue.now, words)):
 		situation := Slot(m.intent.labels[bestUrgent])
 		if cue.taken {
 			situation = SituationDetained
@@ -193,10 +199,15 @@ func (m *Model) Read(text string) Meaning {
 // urgentEnough reports whether an emergency's probability is enough to act on, next to the
 // likeliest other intent's. "Now" words ("ahorita", "right now") lower the bar: something is
 // happening.
-func (m *Model) urgentEnough(urgent, other float64, now bool) bool {
+func (m *Model) urgentEnough(urgent, other float64, now bool, words int) bool {
 	at, lead := urgentAt, urgentLead
-	if now {
+	switch {
+	case now:
 		at, lead = urgentAtNow, urgentLeadNow
+	case words <= fewWords:
+		// One or two words ("casa", "la escuela") say too little to page everyone on: the
+		// danger words that do ("ICE", "la migra") are exact keywords.
+		at = urgentAtFewWords
 	}
 	return urgent >= at && urgent >= lead*other
 }
