@@ -295,6 +295,9 @@ func (s *Set) stepStarts(repeats bool) []string {
 // elsewhere.
 func (s *Set) saidVars(n *Node, have varSet) varSet {
 	out := maps.Clone(have)
+	if out == nil {
+		out = varSet{} // a node reached only by being asked again has no way in of its own
+	}
 	act, ok := s.actions[n.Do]
 	if n.Do == "" || !ok {
 		return out

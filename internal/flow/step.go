@@ -251,7 +251,8 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 		}
 		return r.result()
 	}
-	if k := s.globalExact(text, ""); k != nil && (r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
+	if k := s.globalExact(text, ""); k != nil && !(k.Urgent && s.capturing(r.st.Node)) &&
+		(r.st.Lang != "" || k.Go == s.providerRoutes["stop"] || k.Go == s.settings.ChooseLanguage || s.isLanguageNode(k.Go)) {
 		// A first contact whose keyword leads home ("hola") is greeted, not just shown the menu.
 		if st.Lang == "" && k.Go == s.settings.Home {
 			r.enter(s.settings.Welcome)
@@ -367,7 +368,7 @@ func (r *run) route(n *Node, text string) {
 		r.choose(n.Menu[i-1].Go, rest)
 		return
 	}
-	if to, ok := r.menuLabel(n, text); ok {
+	if to, ok := r.menuLabel(n, text, true); ok {
 		r.choose(to, "")
 		return
 	}
@@ -381,7 +382,7 @@ func (r *run) route(n *Node, text string) {
 	}
 	if m := r.meaning(); m.Intent != "" {
 		for _, k := range n.Keywords {
-			if matchesIntent(k.Intents, m) && m.Confidence >= k.Confidence {
+			if matchesIntent(k.Intents, m) && m.Confidence >= k.Confidence && !(k.Confidence > 0 && hedged(text)) {
 				r.enter(k.Go)
 				return
 			}
@@ -400,6 +401,20 @@ func (r *run) route(n *Node, text string) {
 		return
 	}
 	r.repeat(n)
+}
+
+// hedges are words that take back a yes ("yes but wait", "sí pero no"): where a keyword asks
+// for more confidence (erasing, subscribing), a reading with one is not acted on.
+var hedges = map[string]bool{"but": true, "pero": true, "wait": true, "espera": true, "espere": true,
+	"dont": true, "no": true, "not": true, "nel": true, "nope": true, "later": true, "luego": true, "despues": true}
+
+func hedged(text string) bool {
+	for _, w := range fold.Words(strings.NewReplacer("'", "", "’", "").Replace(text)) {
+		if hedges[w] {
+			return true
+		}
+	}
+	return false
 }
 
 // Confidence the model must have before its reading moves a member. A node that takes free
@@ -432,7 +447,9 @@ func (r *run) meaning() understand.Meaning {
 // whose answers describe ICE activity by design: there only an emergency whose words say it
 // is happening to the member now ("ahorita", "se llevaron", "socorro") interrupts.
 func (r *run) urgent(text string, capturing bool) *GlobalKeyword {
-	if k := r.set.globalExact(text, ""); k != nil && k.Urgent {
+	if k := r.set.globalExact(text, ""); k != nil && k.Urgent && !capturing {
+		// A danger word alone is an emergency, but not as the answer to a report's question
+		// ("what did you see?" "checkpoint").
 		return k
 	}
 	m := r.meaning()
@@ -502,32 +519,28 @@ var littleWords = map[string]bool{
 	"las": true, "del": true, "sus": true, "una": true, "por": true, "para": true,
 }
 
-// isMenuLabel reports whether text is, whole, the label of an option of n ("en casa"); a
-// label inside a longer message ("se llevaron a mi esposo en el carro") does not make it one.
+// isMenuLabel reports whether text is, whole, the label of an option of n ("en casa") or a
+// word only its label has ("casa"); a label inside a longer message ("se llevaron a mi
+// esposo en el carro") does not make it one.
 func (r *run) isMenuLabel(n *Node, text string) bool {
-	if n == nil {
-		return false
-	}
-	words := strings.Join(fold.Words(text), " ")
-	for _, lang := range r.set.settings.Languages {
-		for _, o := range n.Menu {
-			if l, ok := r.set.labels[lang][o.Label]; ok && l == words {
-				return true
-			}
-		}
-	}
-	_, ok := r.labelWord(n, words)
+	_, ok := r.menuLabel(n, text, false)
 	return ok
 }
 
 // menuLabel finds the option of n whose label the member wrote, in either language: the
-// whole label ("en casa"), or a label of two words or more inside a sentence ("quiero hablar
-// con alguien").
-func (r *run) menuLabel(n *Node, text string) (string, bool) {
-	if len(n.Menu) == 0 || len(r.set.labels) == 0 {
+// whole label ("en casa"), a word only its label has ("casa"), or, with inside, a label of
+// two words or more inside a sentence ("quiero hablar con alguien") when the model reads no
+// clear request of its own in the sentence ("no quiero hablar con alguien, solo alertas").
+func (r *run) menuLabel(n *Node, text string, inside bool) (string, bool) {
+	if n == nil || len(n.Menu) == 0 || len(r.set.labels) == 0 {
 		return "", false
 	}
-	padded := " " + strings.Join(fold.Words(text), " ") + " "
+	words := strings.Join(fold.Words(text), " ")
+	if inside {
+		if m := r.meaning(); m.Intent != "" && m.Confidence >= minIntentConfidence {
+			inside = false
+		}
+	}
 	for _, lang := range r.set.settings.Languages {
 		labels := r.set.labels[lang]
 		for _, o := range n.Menu {
@@ -535,15 +548,12 @@ func (r *run) menuLabel(n *Node, text string) (string, bool) {
 			if !ok {
 				continue
 			}
-			if padded == " "+l+" " || strings.Contains(l, " ") && strings.Contains(padded, " "+l+" ") {
+			if words == l || inside && strings.Contains(l, " ") && strings.Contains(" "+words+" ", " "+l+" ") {
 				return o.Go, true
 			}
 		}
 	}
-	if to, ok := r.labelWord(n, strings.TrimSpace(padded)); ok {
-		return to, true
-	}
-	return "", false
+	return r.labelWord(n, words)
 }
 
 // labelWord finds the option of n one of whose label's words the member sent alone: "casa"
@@ -764,6 +774,12 @@ func (s *Set) Compliance(text, providerKeyword string) bool {
 		}
 	}
 	return false
+}
+
+// capturing reports whether node id takes the next message as free text.
+func (s *Set) capturing(id string) bool {
+	n, ok := s.nodes[id]
+	return ok && n.Capture != ""
 }
 
 // isLanguageNode reports whether node id sets the language (so a first message "ENGLISH"

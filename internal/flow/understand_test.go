@@ -282,3 +282,49 @@ func TestTrialFindings(t *testing.T) {
 		checkUnderstood(t, set, c)
 	}
 }
+
+// TestCodeReviewFindings: what a review of the code found, each a question paged as an
+// emergency, a report lost, a hedged yes acted on, or a sure request overruled by a menu's
+// words.
+func TestCodeReviewFindings(t *testing.T) {
+	set := loadMembersView(t)
+	for _, c := range []understood{
+		// A courtesy is never a plea; a county is never a plea.
+		{lang: "es", text: "gracias, sos muy amable", reply: "thanks_reply"},
+		{at: "policy/ask", text: "socorro", reply: "policy_answer", areas: "Condado de Socorro"},
+		// A danger word or "now" as the answer to a report's question is the answer.
+		{at: "report/what", text: "checkpoint", reply: "report_area"},
+		// A hypothetical about an event is a question.
+		{lang: "en", text: "what do I do if ICE is at my door?", reply: "rights_home"},
+		{lang: "en", text: "what should I do if agents are outside my house", reply: "rights_home"},
+		// A hedged yes erases nothing.
+		{at: "erase/confirm", lang: "en", text: "yes but wait", reply: "erase_kept"},
+		// A sure request in a sentence beats a menu label inside it.
+		{at: "rights/home", text: "gracias, ya estoy en casa", reply: "thanks_reply"},
+	} {
+		checkUnderstood(t, set, c)
+	}
+}
+
+// TestNoEmergencyInOrdinarySentences: words that cues or examples also use ("now", "picked
+// up", "held", "ahorita") do not page anyone in ordinary sentences.
+func TestNoEmergencyInOrdinarySentences(t *testing.T) {
+	set := loadMembersView(t)
+	for _, text := range []string{
+		"now that I live in Las Cruces, what are my rights at work?",
+		"the meeting is being held at the church",
+		"I took my kids to school today, is it safe?",
+		"el trafico esta detenido en la 25",
+		"ahorita no puedo hablar, luego le escribo",
+		"gracias, sos muy amable",
+	} {
+		for _, lang := range []string{"es", "en"} {
+			res := set.Step(flow.State{Lang: lang}, flow.Input{Text: text, Now: t0}, flow.Options{})
+			for _, e := range res.Effects {
+				if oc, ok := e.(actions.OpenCase); ok && oc.Urgent {
+					t.Errorf("%q (%s) paged everyone as an emergency (%s)", text, lang, oc.Situation)
+				}
+			}
+		}
+	}
+}

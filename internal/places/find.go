@@ -3,7 +3,6 @@ package places
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/fold"
 )
@@ -23,27 +22,25 @@ const maxSpanWords = 6
 // "¿el condado de Santa Fe coopera con ICE?", "3 las cruces". The whole text is tried first,
 // with Lookup's typo tolerance; inside a sentence only exact names count (with their marker
 // words and aliases), the longest first, so a stray word near a name is never read as one.
-// A bare word of four letters or fewer inside a sentence is not a place ("lea", "luna",
-// "mora" are ordinary Spanish), though "condado de Luna" is.
+// A name that is also an ordinary word ("lea", "luna", "mora") is not a place inside a
+// sentence, though "condado de Luna" is.
 func (d *Directory) Find(text string) Result {
 	r := d.Lookup(text)
 	if r.Place != nil || len(r.Choices) > 0 {
 		return r
 	}
 	words := sentenceWords(fold.Text(text))
-	if len(r.Suggestions) > 0 && len(words) < minSentenceWords {
+	if len(r.Suggestions) > 0 && len(words) < minSentenceWords && !d.fillerAround(words) {
 		// A short text close to a name ("sierra blanca", "lascru") is a place misspelt or
-		// one we do not have: ask, rather than take a name out of it.
+		// one we do not have: ask, rather than take a name out of it. "vivo en gallup" is
+		// a name and little words around it.
 		return r
 	}
 	for n := min(maxSpanWords, len(words)); n >= 1; n-- {
 		for i := 0; i+n <= len(words); i++ {
 			span := words[i : i+n]
-			if n == 1 && utf8.RuneCountInString(span[0]) <= 4 {
-				continue
-			}
 			hit := d.exactLookup(span)
-			if hit.Place == nil && len(hit.Choices) == 0 || shortName(hit) && !hasMarker(span) {
+			if hit.Place == nil && len(hit.Choices) == 0 || bareCommonWord(span) {
 				continue
 			}
 			return hit
@@ -52,31 +49,54 @@ func (d *Directory) Find(text string) Result {
 	return r
 }
 
-// shortName reports whether what r found has a name of four letters or fewer ("la luna"
-// is the moon; "condado de Luna" is the county).
-func shortName(r Result) bool {
-	ps := r.Choices
-	if r.Place != nil {
-		ps = []*Place{r.Place}
-	}
-	for _, p := range ps {
-		if utf8.RuneCountInString(compactKey(fold.Text(p.Name))) > 4 {
-			return false
-		}
-	}
-	return true
-}
+// commonWords are names (or aliases) of places that are also ordinary words: "la luna" is
+// the moon, "lea sus derechos" is "read your rights", "cuando cruces" is "when you cross".
+// Alone inside a sentence they are no place; with "condado"/"county" beside them
+// ("condado de Luna") they are. Short names that are no ordinary word ("Taos") count.
+var commonWords = map[string]bool{"luna": true, "lea": true, "mora": true, "union": true, "grant": true,
+	"sierra": true, "socorro": true, "quay": true, "cruces": true}
 
-// markerWords say a county or a city follows or precedes.
-var markerWords = map[string]bool{"condado": true, "county": true, "ciudad": true, "city": true, "town": true, "village": true}
+// fillers are the little words around a place name in a short answer: "vivo en gallup",
+// "soy de roswell", "alertas las cruces", "in hobbs".
+var fillers = map[string]bool{"vivo": true, "en": true, "soy": true, "de": true, "del": true, "el": true,
+	"la": true, "aqui": true, "estoy": true, "alertas": true, "alerta": true, "para": true, "i": true,
+	"live": true, "in": true, "im": true, "from": true, "alerts": true, "for": true, "near": true}
 
-func hasMarker(words []string) bool {
-	for _, w := range words {
-		if markerWords[w] {
-			return true
+// fillerAround reports whether words are one exact place name and fillers only.
+func (d *Directory) fillerAround(words []string) bool {
+	for i := range words {
+		for j := i + 1; j <= len(words); j++ {
+			if hit := d.exactLookup(words[i:j]); hit.Place == nil && len(hit.Choices) == 0 || bareCommonWord(words[i:j]) {
+				continue
+			}
+			rest := 0
+			for k, w := range words {
+				if (k < i || k >= j) && !fillers[w] {
+					rest++
+				}
+			}
+			if rest == 0 {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// articles may stand before a name without making it one: "the union", "la luna" (not
+// "las" or "los", which begin names: Las Cruces, Los Lunas).
+var articles = map[string]bool{"the": true, "el": true, "la": true, "in": true, "en": true}
+
+// bareCommonWord reports whether span, articles aside, is one ordinary word that names a
+// place (commonWords), with no "condado" or "county" to say it is the place.
+func bareCommonWord(span []string) bool {
+	var rest []string
+	for _, w := range span {
+		if !articles[w] {
+			rest = append(rest, w)
+		}
+	}
+	return len(rest) == 1 && commonWords[rest[0]]
 }
 
 // exactLookup is Lookup without typo tolerance, on words already folded.

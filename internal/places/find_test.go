@@ -61,3 +61,18 @@ func BenchmarkFindSentence(b *testing.B) {
 		d.Find("hola buenas tardes quisiera saber si en el condado de doña ana la policia le avisa a la migra")
 	}
 }
+
+func TestFindShortAnswers(t *testing.T) {
+	d := mustLoad(t)
+	for q, id := range map[string]string{
+		"vivo en gallup": "gallup", "soy de roswell": "roswell", "alertas las cruces": "las-cruces",
+		"does taos cooperate with ice?": "taos-county", "in hobbs": "hobbs",
+	} {
+		wantOne(t, q, d.Find(q), id)
+	}
+	for _, q := range []string{"sierra blanca", "cuando cruces la frontera", "we went to the union meeting", "socorro la migra"} {
+		if r := d.Find(q); r.Place != nil || r.Choices != nil {
+			t.Errorf("Find(%q) = %s, want no place", q, describe(r))
+		}
+	}
+}

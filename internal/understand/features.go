@@ -110,15 +110,25 @@ type cues struct{ hyp, event, now, taken, distress, question bool }
 func (c cues) pressing() bool { return c.event || c.now || c.distress }
 
 func (cs cueSet) find(padded string, raw string) cues {
-	has := func(list []string) bool {
+	// first is where the earliest phrase of list stands in the text, or -1.
+	first := func(list []string) int {
+		at := -1
 		for _, p := range list {
-			if strings.Contains(padded, p) {
-				return true
+			if i := strings.Index(padded, p); i >= 0 && (at < 0 || i < at) {
+				at = i
 			}
 		}
-		return false
+		return at
 	}
-	return cues{hyp: has(cs.hyp), event: has(cs.event), now: has(cs.now), taken: has(cs.taken), distress: has(cs.distress), question: strings.ContainsAny(raw, "?¿")}
+	hyp, event := first(cs.hyp), first(cs.event)
+	// An event told after a hypothetical is what the hypothetical supposes ("what do I do
+	// if ICE is at my door?"); one told before it has happened ("me pararon en el retén,
+	// ¿qué hago si me piden papeles?").
+	if hyp >= 0 && event > hyp {
+		event = -1
+	}
+	return cues{hyp: hyp >= 0, event: event >= 0, now: first(cs.now) >= 0, taken: first(cs.taken) >= 0,
+		distress: first(cs.distress) >= 0, question: strings.ContainsAny(raw, "?¿")}
 }
 
 // featurizer turns a message into feature names. It is safe for concurrent use.

@@ -72,7 +72,7 @@ var rightsTopicOf = map[string]string{
 
 // pleaLike are the intents a plea is read as when its words are all it has ("necesito ayuda
 // urgente" is near "I need a person"): with a distress cue, the emergency wins over them.
-var pleaLike = map[string]bool{"person": true, "help": true, "other": true, "greeting": true, "thanks": true, "yes": true, "no": true, "place": true}
+var pleaLike = map[string]bool{"person": true, "help": true, "other": true}
 
 // situationOf maps a rights topic to the emergency it is about, for a rights question asked
 // while it happens.
@@ -202,12 +202,12 @@ func (m *Model) Read(text string) Meaning {
 func (m *Model) urgentEnough(urgent, other float64, now bool, words int) bool {
 	at, lead := urgentAt, urgentLead
 	switch {
-	case now:
-		at, lead = urgentAtNow, urgentLeadNow
 	case words <= fewWords:
-		// One or two words ("casa", "la escuela") say too little to page everyone on: the
+		// One or two words ("casa", "ahorita") say too little to page everyone on: the
 		// danger words that do ("ICE", "la migra") are exact keywords.
 		at = urgentAtFewWords
+	case now:
+		at, lead = urgentAtNow, urgentLeadNow
 	}
 	return urgent >= at && urgent >= lead*other
 }
