@@ -5,6 +5,7 @@ package fold
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/cases"
@@ -20,15 +21,21 @@ func Text(s string) string {
 	if isPlainLower(s) {
 		return strings.Join(strings.Fields(trimPunct(s)), " ")
 	}
-	// A transformer holds state, so each call builds its own chain.
-	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+	// A transformer holds state, so a chain serves one call at a time: pooled, since
+	// building one costs more than folding a message (transform.String resets it first).
+	t := chains.Get().(transform.Transformer)
 	out, _, err := transform.String(t, s)
+	chains.Put(t)
 	if err != nil {
 		// Only invalid UTF-8 fails here; fall back to a lowercase copy rather than lose the input.
 		out = strings.ToLower(strings.ToValidUTF8(s, ""))
 	}
 	return strings.Join(strings.Fields(trimPunct(out)), " ")
 }
+
+var chains = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), cases.Fold(), norm.NFC)
+}}
 
 // Words returns the folded words of s, with punctuation around each word removed:
 // "¡La migra está aquí!" gives [la migra esta aqui].

@@ -60,3 +60,22 @@ func BenchmarkText(b *testing.B) {
 		Text(" AYÚDA ")
 	}
 }
+
+// TestTextConcurrent: folding is safe from many goroutines at once (the chains are pooled).
+func TestTextConcurrent(t *testing.T) {
+	done := make(chan bool)
+	for i := 0; i < 8; i++ {
+		go func() {
+			for j := 0; j < 200; j++ {
+				if got := Text("AYÚDA Menú"); got != "ayuda menu" {
+					t.Errorf("Text = %q", got)
+				}
+			}
+			done <- true
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		<-done
+	}
+}
+
