@@ -83,6 +83,9 @@ func Load(flowsFS, localesFS fs.FS, zips *places.ZipTable) (Content, error) {
 	if errs := srcs.Check(cat); len(errs) > 0 {
 		return Content{}, fmt.Errorf("flows/%s:\n%w", sources.File, errors.Join(errs...))
 	}
+	if err := checkCites(set, dir, srcs); err != nil {
+		return Content{}, err
+	}
 	goIDs := slices.Clone(GoMessageIDs)
 	for _, lang := range set.Settings().Languages {
 		goIDs = append(goIDs, escalation.LangNameID(lang))
@@ -127,4 +130,21 @@ func loadAllowances(fsys fs.FS, cat *locale.Catalog) (map[string]int, error) {
 		}
 	}
 	return allow, nil
+}
+
+// checkCites makes sure every node that cites its answer (do = "cite") names something
+// SOURCE can list links for: a typo would leave the member with "nothing to cite".
+func checkCites(set *flow.Set, dir *places.Directory, srcs *sources.Sources) error {
+	var errs []error
+	for _, id := range set.NodeIDs() {
+		n, _ := set.Node(id)
+		if n.Do != "cite" {
+			continue
+		}
+		if len(actions.SourceLinks(dir, srcs, n.With["ref"])) == 0 {
+			errs = append(errs, fmt.Errorf("%s: node %q cites %q, which has no source with an address in flows/%s or %s",
+				n.File, id, n.With["ref"], sources.File, PlacesFile))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 package content
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -187,5 +189,26 @@ func TestCountsAgreeWithTheirNumber(t *testing.T) {
 	vars, err := c.Catalog.Vars("es", "org_case_urgent")
 	if err != nil || strings.Join(vars, ",") != "N,Nobody,Paged" {
 		t.Errorf("Vars(org_case_urgent) = %v, %v; want [N Nobody Paged]", vars, err)
+	}
+}
+
+// TestCiteTypoFails: a rights answer citing a message sources.toml does not list fails at
+// load, rather than leaving members with "nothing to cite".
+func TestCiteTypoFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../flows")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "rights.toml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), "message:rights_home", "message:rights_hom", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(os.DirFS(dir), os.DirFS("../../locales"), &places.ZipTable{})
+	if err == nil || !strings.Contains(err.Error(), `cites "message:rights_hom"`) {
+		t.Fatalf("err = %v", err)
 	}
 }

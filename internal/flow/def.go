@@ -77,8 +77,9 @@ type KeywordRoute struct {
 	// Intents are labels of flows/data/intents ("yes", "rights/car"); an intent without a
 	// slot ("urgent") matches every slot of it.
 	Intents []string `toml:"intents"`
-	// Confidence is how sure the model must be (0 to 1) before Intents lead here; 0 means
-	// the engine's default. What cannot be undone (erasing, subscribing) asks for more.
+	// Confidence is how sure the model must be (0 to 1) before Intents lead here; 0 takes
+	// whatever the model reads (it reads nothing below 0.35). What cannot be undone (erasing,
+	// subscribing) asks for more, and then a hedged reading ("yes but wait") is refused.
 	Confidence float64 `toml:"confidence"`
 	Go         string  `toml:"go"`
 

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"crypto/sha256"
-	"errors"
 	"io/fs"
 	"path"
 	"sync"
@@ -47,7 +46,7 @@ func loadModel(fsys fs.FS) (*understand.Model, Problems) {
 		return nil, Problems{{File: IntentsDir, Msg: err.Error()}}
 	}
 	cues, err := understand.LoadCues(fsys, IntentsDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err != nil {
 		return nil, Problems{{File: path.Join(IntentsDir, understand.CuesFile), Msg: err.Error()}}
 	}
 	m := understand.New(ex, cues)

@@ -604,22 +604,26 @@ func (r *run) welcome(text string) {
 		r.enter(s.settings.Welcome)
 		return
 	}
-	if k := r.globalIntent(text, home); k == nil || k.Go == s.settings.Home {
-		if k == nil {
-			r.say(welcome)
-			greeted := len(r.replies)
-			r.st.Node = home.ID
-			r.route(home, text)
-			if !r.saidFrom(greeted, s.settings.NotUnderstood) {
-				return
-			}
-			r.replies = r.replies[:greeted-len(welcome.Say)]
+	k := r.globalIntent(text, home)
+	switch {
+	case k == nil:
+		// Nothing clear: answered as at the home menu (a place name gets its policy), and
+		// if that is not understood either, the welcome and the menu.
+		r.say(welcome)
+		greeted := len(r.replies)
+		r.st.Node = home.ID
+		r.route(home, text)
+		if !r.saidFrom(greeted, s.settings.NotUnderstood) {
+			return
 		}
+		r.replies = r.replies[:greeted-len(welcome.Say)]
 		r.enter(s.settings.Welcome)
-		return
+	case k.Go == s.settings.Home:
+		r.enter(s.settings.Welcome) // a greeting
+	default:
+		r.say(welcome)
+		r.enter(k.Go)
 	}
-	r.say(welcome)
-	r.enter(r.globalIntent(text, home).Go)
 }
 
 // saidFrom reports whether message id is among the replies from index i on.

@@ -78,4 +78,3 @@ func TestTextConcurrent(t *testing.T) {
 		<-done
 	}
 }
-
