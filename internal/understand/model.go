@@ -21,7 +21,7 @@ type linear struct {
 // Training settings. More epochs add start time for no gain measured on the examples; the
 // language, an easier question, needs fewer.
 const (
-	epochs       = 8
+	epochs       = 6
 	langEpochs   = 6
 	learningRate = 1.0
 	l2           = 1e-5

@@ -2,6 +2,7 @@ package understand
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/kljensen/snowball/english"
 
@@ -106,11 +107,23 @@ func build(examples []Example, c Cues, off map[rune]bool) *Model {
 	labels := make([]string, len(examples))
 	langs := make([]string, len(examples))
 	for i, e := range examples {
-		feats[i], _ = m.feat.features(e.Text)
 		labels[i], langs[i] = e.Label, e.Lang
 	}
+	// Building the model is most of a start; the work splits over the cores without
+	// changing the result (each half writes its own entries; the stems are only read now).
+	var wg sync.WaitGroup
+	half := len(examples) / 2
+	for _, part := range [][2]int{{0, half}, {half, len(examples)}} {
+		wg.Go(func() {
+			for i := part[0]; i < part[1]; i++ {
+				feats[i], _ = m.feat.features(examples[i].Text)
+			}
+		})
+	}
+	wg.Wait()
+	wg.Go(func() { m.lang = trainLinear(wordsOnly(feats), langs, langEpochs) })
 	m.intent = trainLinear(feats, labels, epochs)
-	m.lang = trainLinear(wordsOnly(feats), langs, langEpochs)
+	wg.Wait()
 	return m
 }
 
