@@ -268,8 +268,11 @@ func TestUrgentWordsInCase(t *testing.T) {
 	if len(cases.Cases) != 1 || !cases.Cases[0].Urgent {
 		t.Errorf("cases after danger words: %+v", cases.Cases)
 	}
-	if reply := h.text(member, "la migra sigue aquí"); strings.Contains(reply, "<Message>") {
-		t.Errorf("danger words again answered %s; the member was told already", reply)
+	// Danger words again: the rights are not repeated, nor anyone paged again, but the
+	// member is not met with silence either.
+	if reply := h.text(member, "la migra sigue aquí"); strings.Contains(reply, messageStart(t, "es", "urgent_detained")) ||
+		!strings.Contains(reply, messageStart(t, "es", "case_waiting")) {
+		t.Errorf("danger words again answered %s; want only that the message waits", reply)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if got := h.messagesTo(volBen); len(got) != 1 {
@@ -482,5 +485,18 @@ func TestDangerWordsAfterCaseClosed(t *testing.T) {
 	page := h.waitFor(volAna, "URGENTE")
 	if !strings.Contains(page, "MARKER-AFTER") || strings.Contains(page, "Caso "+n+" ") {
 		t.Errorf("the urgent page %q is not a new case with the member's words", page)
+	}
+}
+
+// TestUrgentWaitingIsNeverSilent: in an emergency nobody has claimed yet, every message the
+// member sends is answered that it waits for a volunteer; an ordinary request is answered
+// once in a while.
+func TestUrgentWaitingIsNeverSilent(t *testing.T) {
+	h := startHotline(t, nil)
+	h.text(member, "se llevaron a mi esposo hace rato")
+	for _, msg := range []string{"ya se fueron pero dejaron un papel", "hola???"} {
+		if reply := h.text(member, msg); !strings.Contains(reply, messageStart(t, "es", "case_waiting")) {
+			t.Errorf("%q in an unclaimed emergency answered %s", msg, reply)
+		}
 	}
 }

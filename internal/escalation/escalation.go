@@ -379,11 +379,16 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 	s.transcript(ctx, c.N, "member", r.Text)
 	if c.Status != redisstore.CaseClaimed {
 		// Kept for whoever claims it; tell the member it is not lost — once in a while,
-		// not after every message.
+		// not after every message, unless it is an emergency.
 		if quiet {
 			return nil
 		}
-		if ack, err := s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), waitingAckEvery); err != nil || !ack {
+		every := waitingAckEvery
+		if c.Urgent {
+			// Someone in an emergency waiting for a volunteer is never met with silence.
+			every = 0
+		}
+		if ack, err := s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), every); err != nil || !ack {
 			return err
 		}
 		*reply = append(*reply, flow.Reply{ID: "case_waiting"})
