@@ -421,7 +421,7 @@ func hedged(text string) bool {
 // text (`other`: a place name, an answer) asks for more, since the text is more likely meant
 // for it than a new request.
 const (
-	minIntentConfidence   = 0.55
+	minIntentConfidence   = 0.50
 	minIntentOverOther    = 0.75
 	minLanguageConfidence = 0.65
 	// sureLanguage: the model overrules marker words in a sentence of
@@ -529,17 +529,15 @@ func (r *run) isMenuLabel(n *Node, text string) bool {
 
 // menuLabel finds the option of n whose label the member wrote, in either language: the
 // whole label ("en casa"), a word only its label has ("casa"), or, with inside, a label of
-// two words or more inside a sentence ("quiero hablar con alguien") when the model reads no
-// clear request of its own in the sentence ("no quiero hablar con alguien, solo alertas").
+// two words or more inside a sentence ("ayer fue lo de en el trabajo") when the model reads no
+// request of its own in the sentence ("gracias, ya estoy en casa" is thanks).
 func (r *run) menuLabel(n *Node, text string, inside bool) (string, bool) {
 	if n == nil || len(n.Menu) == 0 || len(r.set.labels) == 0 {
 		return "", false
 	}
 	words := strings.Join(fold.Words(text), " ")
-	if inside {
-		if m := r.meaning(); m.Intent != "" && m.Confidence >= minIntentConfidence {
-			inside = false
-		}
+	if inside && r.meaning().Intent != "" {
+		inside = false // the model reads a request of its own in the sentence
 	}
 	for _, lang := range r.set.settings.Languages {
 		labels := r.set.labels[lang]
