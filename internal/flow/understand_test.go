@@ -328,3 +328,15 @@ func TestNoEmergencyInOrdinarySentences(t *testing.T) {
 		}
 	}
 }
+
+// TestRightsWordInCase: DERECHOS alone in a conversation with a volunteer says the words for
+// each topic (a number would go to the volunteer), and DERECHOS TARJETA gives the red card.
+func TestRightsWordInCase(t *testing.T) {
+	set := loadMembersView(t)
+	for text, want := range map[string]string{"DERECHOS": "rights_words", "rights": "rights_words", "derechos tarjeta": "rights_redcard"} {
+		res := set.Step(flow.State{Lang: "es", Case: 3}, flow.Input{Text: text, Now: t0}, flow.Options{})
+		if ids := replyIDs(res.Replies); len(ids) != 1 || ids[0] != want || res.State.Case != 3 || len(res.Effects) != 0 {
+			t.Errorf("%q in a case: replies %v, case %d, effects %v; want %s, still in the case, nothing relayed", text, ids, res.State.Case, res.Effects, want)
+		}
+	}
+}
