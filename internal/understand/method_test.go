@@ -29,16 +29,8 @@ func loadInternal(t *testing.T) ([]Example, Cues) {
 func argmax(m *Model) func(string) string {
 	return func(text string) string {
 		fs, _ := m.feat.features(text)
-		x := m.intent.intern(fs, false)
-		p := make([]float64, len(m.intent.labels))
-		m.intent.probs(x, p)
-		best := 0
-		for c := range p {
-			if p[c] > p[best] {
-				best = c
-			}
-		}
-		return m.intent.labels[best]
+		label, _ := m.intent.best(m.intent.intern(fs, false))
+		return label
 	}
 }
 

@@ -128,3 +128,16 @@ func (m *linear) probs(x []int32, p []float64) {
 		p[c] /= sum
 	}
 }
+
+// best returns the most probable label for features x and its probability.
+func (m *linear) best(x []int32) (string, float64) {
+	p := make([]float64, len(m.labels))
+	m.probs(x, p)
+	top := 0
+	for c := range p {
+		if p[c] > p[top] {
+			top = c
+		}
+	}
+	return m.labels[top], p[top]
+}

@@ -285,13 +285,5 @@ func (m *Model) Language(text string) (string, float64) {
 	if len(x) == 0 {
 		return "", 0
 	}
-	p := make([]float64, len(m.lang.labels))
-	m.lang.probs(x, p)
-	best := 0
-	for c := range p {
-		if p[c] > p[best] {
-			best = c
-		}
-	}
-	return m.lang.labels[best], p[best]
+	return m.lang.best(x)
 }
