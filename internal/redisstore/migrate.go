@@ -409,6 +409,31 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, opts MigrateO
 		}
 	}
 
+	// A reply log whose member's old state is still there, on another page of the scan, is
+	// that member's page's to delete (with the state) or keep (in a conflict): deleting it
+	// here would take part of a conflict that page keeps, and count it twice in a dry run.
+	// (Pages split a member's keys wherever other keys fall between them.)
+	onPage := map[string]bool{}
+	for _, m := range members {
+		onPage[m.id] = true
+	}
+	elsewhere := map[string]bool{}
+	exists := map[string]*redis.IntCmd{}
+	p = s.rdb.Pipeline()
+	for _, k := range leftovers {
+		if id, suffix, _ := s.oldMemberKey(k); !onPage[id] && exists[id] == nil && (suffix == ":r" || suffix == ":rt") {
+			exists[id] = p.Exists(ctx, s.oldHashKey(id))
+		}
+	}
+	if len(exists) > 0 {
+		if _, err := p.Exec(ctx); err != nil {
+			return fmt.Errorf("looking for old members: %w", err)
+		}
+		for id, e := range exists {
+			elsewhere[id] = e.Val() > 0
+		}
+	}
+
 	// Then the old keys. A member's keys share its old hash tag, so one DEL takes them all.
 	var dels []*redis.IntCmd
 	p = s.rdb.Pipeline()
@@ -431,8 +456,9 @@ func (s *Store) migrateMembers(ctx context.Context, keys []string, opts MigrateO
 	// would delete it with the member (and find nothing left to delete on its own).
 	var owners []*redis.IntCmd
 	for _, k := range leftovers {
-		if id, _, _ := s.oldMemberKey(k); conflicted[id] {
-			continue // goes with its member's old state, once the conflict is settled
+		id, suffix, _ := s.oldMemberKey(k)
+		if conflicted[id] || elsewhere[id] && (suffix == ":r" || suffix == ":rt") {
+			continue // goes with its member's old state (once a conflict is settled)
 		}
 		del(k)
 		if id, suffix, _ := s.oldMemberKey(k); opts.DryRun && (suffix == ":r" || suffix == ":rt") {

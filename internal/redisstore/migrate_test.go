@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redistest"
 )
 
 // oldMember writes a member as the layout before bucket hashes kept it: a hash of a version
@@ -50,8 +52,23 @@ func pass(dryRun, preferOld bool) MigrateOptions {
 	return MigrateOptions{DryRun: dryRun, Settle: undecided, PreferOld: preferOld}
 }
 
+// crowd fills the test Redis with keys of another prefix, as a production Redis holds them:
+// SCAN's pages then split a member's old keys, which a pass must handle the same.
+func crowd(t *testing.T) {
+	t.Helper()
+	rdb, prefix := redistest.Open(t)
+	p := rdb.Pipeline()
+	for i := range 3000 {
+		p.Set(context.Background(), fmt.Sprintf("%s:m:{x}:%d", prefix, i), "1", time.Hour)
+	}
+	if _, err := p.Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMigrateLayout(t *testing.T) {
 	ctx := context.Background()
+	crowd(t)
 	s, allKeys := newStore(t)
 	keys, err := privacy.NewKeys("test-secret-0123456789")
 	if err != nil {
@@ -256,6 +273,7 @@ func TestMigrateLayoutFinishesAnInterruptedPass(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
+			crowd(t)
 			s, _ := newStore(t)
 			id := string(bytes.Repeat([]byte{'a'}, 26))
 			sealed := oldMember(t, s, keys, id, tc.st, tc.ttl)
@@ -323,6 +341,7 @@ func TestMigrateLayoutSettlesConflicts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
+			crowd(t)
 			s, _ := newStore(t)
 			id := string(bytes.Repeat([]byte{'a'}, 26))
 			old := oldMember(t, s, keys, id, flow.State{Lang: "es", OptedOut: true}, 0)
