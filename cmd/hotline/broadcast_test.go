@@ -172,7 +172,13 @@ func startHotlineSharing(t *testing.T, h *hotlineProc) *hotlineProc {
 // text sends a signed inbound SMS and returns the TwiML reply.
 func (h *hotlineProc) text(from, body string) string {
 	h.t.Helper()
-	form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", messageSids.Add(1))}, "From": {from}, "To": {"+15055550000"}, "Body": {body}}
+	return h.textAs(fmt.Sprintf("SM%032d", messageSids.Add(1)), from, body)
+}
+
+// textAs sends an SMS with the given MessageSid, as Twilio does when it retries a webhook.
+func (h *hotlineProc) textAs(sid, from, body string) string {
+	h.t.Helper()
+	form := url.Values{"MessageSid": {sid}, "From": {from}, "To": {"+15055550000"}, "Body": {body}}
 	req, _ := http.NewRequest("POST", h.url+"/twilio/sms", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(twilio.SignatureHeader, twilio.Sign(twiliofake.AuthToken, h.url+"/twilio/sms", form))

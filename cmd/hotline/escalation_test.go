@@ -500,3 +500,20 @@ func TestUrgentWaitingIsNeverSilent(t *testing.T) {
 		}
 	}
 }
+
+// TestVolunteerRetryRelaysOnce: a volunteer's message delivered several times at once (Twilio
+// retrying a slow webhook) reaches the member once, and every delivery gets the same answer.
+func TestVolunteerRetryRelaysOnce(t *testing.T) {
+	h := startHotline(t, nil)
+	h.claimedCase()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { h.textAs("SMretry00000000000000000000000001", volAna, "MARKER-ONCE ya voy") })
+	}
+	wg.Wait()
+	h.waitFor(member, "MARKER-ONCE ya voy")
+	time.Sleep(300 * time.Millisecond)
+	if n := h.countTo(member, "MARKER-ONCE ya voy"); n != 1 {
+		t.Errorf("the member got the volunteer's message %d times, want once", n)
+	}
+}

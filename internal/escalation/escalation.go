@@ -497,17 +497,17 @@ func (s *Service) volunteerByPhone(ctx context.Context, phoneID string) (redisst
 
 // command handles one SMS from a volunteer. A retried webhook gets the earlier answer.
 func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in hotline.Inbound) ([]string, error) {
-	key := "vol:" + v.ID
-	last, err := s.cfg.Store.ComposeState(ctx, key)
+	scope := "vol:" + v.ID
+	first, prev, err := s.cfg.Store.ClaimStaffMessage(ctx, scope, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	if last["sid"] == in.ID {
+	if !first {
 		// A retried webhook: answer as before, and do not relay the text a second time.
-		if last["reply"] == "" {
+		if prev == "" {
 			return nil, nil
 		}
-		return []string{last["reply"]}, nil
+		return []string{prev}, nil
 	}
 	reply := s.step(ctx, v, in.Text)
 	var texts []string
@@ -516,7 +516,10 @@ func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in 
 			return nil, err
 		}
 	}
-	s.cfg.Store.SaveComposeState(ctx, key, map[string]string{"sid": in.ID, "reply": strings.Join(texts, "\n")}, time.Hour)
+	if err := s.cfg.Store.SaveStaffReply(ctx, scope, in.ID, strings.Join(texts, "\n")); err != nil {
+		// What the message did is done; only a retry's copy of the answer is lost.
+		s.cfg.Log.Error("saving a volunteer's reply for retries", "vol", v.ID, "err", err)
+	}
 	return texts, nil
 }
 

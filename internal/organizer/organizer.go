@@ -90,25 +90,33 @@ func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error
 
 // Answer handles one SMS from organizer org.
 func (c *Composer) Answer(ctx context.Context, org redisstore.OrganizerRecord, in hotline.Inbound) ([]string, error) {
-	st, err := c.cfg.Store.ComposeState(ctx, org.ID)
+	// A retried webhook gets the answer already given, and changes nothing; the claim is
+	// atomic, so two deliveries of one message never both send an alert or ask approval.
+	scope := "org:" + org.ID
+	first, prev, err := c.cfg.Store.ClaimStaffMessage(ctx, scope, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	// A retried webhook gets the answer already given, and changes nothing.
-	if st["sid"] == in.ID && st["reply"] != "" {
-		return []string{st["reply"]}, nil
+	if !first {
+		if prev == "" {
+			return nil, nil
+		}
+		return []string{prev}, nil
+	}
+	st, err := c.cfg.Store.ComposeState(ctx, org.ID)
+	if err != nil {
+		return nil, err
 	}
 	reply, next := c.step(ctx, org, st, in.Text)
 	texts, err := c.cfg.Renderer.Render(org.Lang, []flow.Reply{reply})
 	if err != nil {
 		return nil, err
 	}
-	if next == nil {
-		next = map[string]string{}
-	}
-	next["sid"], next["reply"] = in.ID, strings.Join(texts, "\n")
 	if err := c.cfg.Store.SaveComposeState(ctx, org.ID, next, composeTTL); err != nil {
 		return nil, err
+	}
+	if err := c.cfg.Store.SaveStaffReply(ctx, scope, in.ID, strings.Join(texts, "\n")); err != nil {
+		c.cfg.Log.Error("saving an organizer's reply for retries", "org", org.ID, "err", err)
 	}
 	return texts, nil
 }
