@@ -53,14 +53,7 @@ func checkSegments(t *testing.T, c Content, ids []string, max int) {
 // The points the 2026-12 review found missing (domain notes, "Updates 2026-12"): each topic
 // where it applies says not to run, and the Spanish gives the English words to say.
 func TestRightsAnswersSayWhatTheReviewAsked(t *testing.T) {
-	c := loadShipped(t)
-	text := func(lang, id string) string {
-		s, err := c.Catalog.Text(lang, id, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	text := shippedText(t, loadShipped(t))
 	for _, id := range []string{"rights_home", "rights_public", "rights_car", "rights_work", "rights_detained"} {
 		if !strings.Contains(text("es", id), "no corra") && !strings.Contains(text("es", id), "No corra") {
 			t.Errorf("%s in es does not say not to run", id)
@@ -90,6 +83,17 @@ func TestRightsAnswersSayWhatTheReviewAsked(t *testing.T) {
 	}
 }
 
+// shippedText returns a lookup of a message's text, failing the test when it is missing.
+func shippedText(t *testing.T, c Content) func(lang, id string) string {
+	return func(lang, id string) string {
+		s, err := c.Catalog.Text(lang, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
 // urgentReplies are the replies to danger words, one per situation, and the generic one.
 var urgentReplies = []string{"urgent_safety", "urgent_home", "urgent_detained", "urgent_checkpoint", "urgent_work", "urgent_street"}
 
@@ -115,14 +119,7 @@ func TestUrgentRepliesFitTheirBudget(t *testing.T) {
 }
 
 func TestUrgentRepliesSayWhatMatters(t *testing.T) {
-	c := loadShipped(t)
-	text := func(lang, id string) string {
-		s, err := c.Catalog.Text(lang, id, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	text := shippedText(t, loadShipped(t))
 	for _, id := range urgentReplies {
 		// Each ends by saying a volunteer is being found, and promises nothing more: when
 		// nobody is on call, case_nobody follows and must not be contradicted.
