@@ -20,6 +20,7 @@ import (
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/dispatch"
+	"github.com/communityhotline/hotline/internal/effects"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -50,6 +51,9 @@ type app struct {
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
 	cases      *escalation.Service
+	// jobs carries out what members' messages promised beyond their replies, and takes over
+	// what a dead process left.
+	jobs *effects.Runner
 	// answerer routes an inbound message to the organizer commands or the member engine.
 	answerer hotline.Answerer
 	close    func()
@@ -113,14 +117,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}, cfg.GSM)
-	engine := bot.New(bot.Config{
+	botCfg := bot.Config{
 		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
 			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
 		},
-	})
+	}
+	// The services that act on members outside a conversation share the engine's view of
+	// them, without the engine: the engine needs them (through its jobs), not the reverse.
+	members := bot.NewMembers(botCfg)
 	reg := metrics.New()
 	rdb.AddHook(redisErrors{reg.Counter("hotline_redis_errors_total", "Redis commands that failed (not counting misses).", "", "")})
 	sender, err := newSender(cfg, log)
@@ -138,7 +145,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		callback = cfg.PublicURL + "/twilio/status"
 	}
 	dispatcher := dispatch.New(dispatch.Config{
-		Store: store, Keys: keys, Members: engine, Sender: sender,
+		Store: store, Keys: keys, Members: members, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Backoff: cfg.SendBackoff, Rate: cfg.SendRate, Log: log,
 		OnOutcome: func(o string) {
@@ -150,7 +157,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
 	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
 	cases := escalation.New(escalation.Config{
-		Store: store, Keys: keys, Members: engine, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
+		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
 		ShowNames: cfg.VolunteerNames, Log: log,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
@@ -172,15 +179,23 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		}
 		return out, err
 	})
-	engine.SetEffects(cases.HandleEffects)
+	jobs := effects.New(effects.Config{Store: store, Keys: keys, Handler: cases, Queue: outbox, Members: members,
+		Renderer: renderer, Log: log})
+	botCfg.Jobs = jobs
+	engine := bot.New(botCfg)
 	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
+		broadcasts: bcs, dispatcher: dispatcher, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err
 	}
 	return a, nil
 }
+
+// jobSweepEvery is how often the process holding the sweep lease looks for jobs a dead
+// process left: with effects.DefaultLease, a job is taken over within about 12 s of its
+// writer's death.
+const jobSweepEvery = 2 * time.Second
 
 // redisErrors counts failed Redis commands for /metrics.
 type redisErrors struct{ c metrics.Counter }

@@ -433,7 +433,14 @@ func TestResealWaitsForQueuedMessages(t *testing.T) {
 	h.text(member, "persona") // the page fails and waits in the queue
 	rdb := h.redisOf()
 	queue := h.env["HOTLINE_KEY_PREFIX"] + ":q:{q}:direct"
-	if n := rdb.XLen(context.Background(), queue).Val(); n != 1 {
+	// The page is sent after the member's reply, so it is queued a moment after.
+	var n int64
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if n = rdb.XLen(context.Background(), queue).Val(); n >= 1 {
+			break
+		}
+	}
+	if n != 1 {
 		t.Fatalf("queued pages: %d, want 1", n)
 	}
 	env := h.withEnv(map[string]string{"HOTLINE_SEALING_SECRETS": sealingSecretB})

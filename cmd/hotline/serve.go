@@ -78,6 +78,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	go a.refreshZips(ctx, time.Minute)
 	go sp.Run(ctx, 2*time.Second, a.store.Ping, a.replay)
+	// Every process may take over what a dead one promised; one at a time does (a lease).
+	go a.jobs.RunSweeps(ctx, consumerName(), jobSweepEvery)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {

@@ -34,5 +34,6 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintln(stdout, "hotline worker sending queued messages")
 	go a.cases.Run(ctx)
+	go a.jobs.RunSweeps(ctx, consumerName(), jobSweepEvery)
 	return a.dispatcher.Run(ctx)
 }

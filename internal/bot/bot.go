@@ -4,7 +4,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,18 +14,23 @@ import (
 	"slices"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/effects"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
-// EffectHandler carries out a step's effects once its state is saved. from is the member's
-// address, for effects that must reach them later (a volunteer's reply). replies are the
-// step's own; it returns the replies the member gets now: those, amended with what carrying
-// out the effects learned — added to ("your message waits") or, where the step could not
-// know better, corrected (nobody is on call to be paged), so that the member gets one
-// coherent answer. A retried webhook gets the step's replies only.
-type EffectHandler func(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect, replies []flow.Reply) ([]flow.Reply, error)
+// JobRunner keeps what a step promised beyond its reply (effects.Runner): the engine writes
+// the sealed job in the same atomic commit as the state, then has it carried out. Run returns
+// the replies the member gets now: the step's, amended with what carrying out the effects
+// learned — added to ("your message waits") or, where the step could not know better,
+// corrected (nobody is on call to be paged), so that the member gets one coherent answer. A
+// retried webhook gets the step's replies only.
+type JobRunner interface {
+	Seal(job effects.Job) ([]byte, error)
+	Lease() time.Duration
+	Run(ctx context.Context, job effects.Job) ([]flow.Reply, error)
+}
 
 // SubscriptionSync updates the subscriber index when a member's areas or language change
 // (before and after), or, with before == after, re-adds the member after a retried message.
@@ -45,8 +49,8 @@ type Config struct {
 	Now func() time.Time
 	// ConversationTTL is how long an idle member's state is kept (30 days by default).
 	ConversationTTL time.Duration
-	// Effects handles effects; nil ignores them.
-	Effects EffectHandler
+	// Jobs carries out effects; nil ignores them.
+	Jobs JobRunner
 	// Subscriptions keeps the subscriber index; nil keeps none.
 	Subscriptions SubscriptionSync
 	// SenderLimit is how many messages a minute one member may send before the rest are
@@ -61,8 +65,9 @@ type Config struct {
 
 // Engine answers inbound messages. It is safe for concurrent use.
 type Engine struct {
-	cfg    Config
-	recent *recentStates
+	cfg     Config
+	recent  *recentStates
+	members *Members
 }
 
 // DefaultConversationTTL is how long an idle conversation is remembered.
@@ -84,7 +89,7 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, recent: newRecentStates(recentMembers, recentFor)}
+	return &Engine{cfg: cfg, recent: newRecentStates(recentMembers, recentFor), members: NewMembers(cfg)}
 }
 
 // Answer is the reply to one inbound message.
@@ -155,6 +160,10 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		if res.State.Durable() {
 			ttl = 0
 		}
+		job, err := e.job(id, in, res, now)
+		if err != nil {
+			return Answer{}, err
+		}
 		commit := hotline.Commit{
 			Expect: sealed,
 			State:  e.cfg.Keys.Seal(flow.EncodeState(res.State), stateCtx),
@@ -166,6 +175,9 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			// are any); a retry after a conflict is the same message. Opt-out, opt-in and
 			// help words are counted but never held back by a limit.
 			Count: attempt == 0 && !counted && (e.cfg.SenderLimit > 0 || e.cfg.ReplyCap > 0),
+		}
+		if job != nil {
+			commit.Job, commit.JobLease = job.sealed, e.cfg.Jobs.Lease()
 		}
 		if commit.Count && !compliance {
 			commit.MinuteLimit, commit.HourLimit = e.cfg.SenderLimit, e.cfg.ReplyCap
@@ -185,15 +197,15 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			if subscriptionChanged(st, res.State) {
 				e.syncSubscriptions(ctx, id, st, res.State)
 			}
-			if e.cfg.Effects != nil && len(res.Effects) > 0 {
+			if job != nil {
 				// Effects may change the member behind this engine's back (an erasure
 				// deletes them): forget the copy rather than keep what may be gone.
 				e.recent.drop(id)
-				final, err := e.cfg.Effects(ctx, id, in.From, res.State, res.Effects, slices.Clone(res.Replies))
+				final, err := e.cfg.Jobs.Run(ctx, job.job)
 				if err != nil {
-					// The state, which is the record of truth, is saved; the index the
-					// effects maintain can be rebuilt from it.
-					e.cfg.Log.Error("effects failed", "member", id[:8], "err", err)
+					// The job is saved with the state: it is taken over once its lease
+					// ends, and the member hears what it adds then.
+					e.cfg.Log.Error("effects failed; left to be retried", "member", id[:8], "err", err)
 				}
 				if final != nil && !reflect.DeepEqual(final, res.Replies) {
 					if finalTexts, err := e.cfg.Renderer.Render(res.Lang, final); err != nil {
@@ -246,139 +258,50 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	return Answer{}, ErrGaveUp
 }
 
+// pendingJob is a step's job, and the same sealed for the commit.
+type pendingJob struct {
+	job    effects.Job
+	sealed []byte
+}
+
+// job is what step res promised beyond its reply, ready for the commit; nil when nothing.
+func (e *Engine) job(id string, in hotline.Inbound, res flow.Result, now time.Time) (*pendingJob, error) {
+	if e.cfg.Jobs == nil || len(res.Effects) == 0 || in.ID == "" {
+		return nil, nil
+	}
+	j := effects.Job{Member: id, Msg: in.ID, From: in.From, Lang: res.Lang, At: now.Unix(),
+		Effects: res.Effects, Replies: slices.Clone(res.Replies)}
+	sealed, err := e.cfg.Jobs.Seal(j)
+	if err != nil {
+		return nil, fmt.Errorf("keeping the step's effects: %w", err)
+	}
+	return &pendingJob{job: j, sealed: sealed}, nil
+}
+
 // ForgetStale drops the member states kept in memory longer than they may be (five
 // minutes). Messages do it as they come; a process should also call it now and then, so
 // that the states of the last members to write do not stay in memory through a quiet night.
 func (e *Engine) ForgetStale() { e.recent.sweep(e.cfg.Now()) }
 
-// State returns member id's current state (for a worker deciding whether to send), or
-// hotline.ErrNotFound for a member with none: never seen, expired, or erased.
+// State returns member id's current state; see Members.State.
 func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {
-	rec, err := e.cfg.Store.Load(ctx, id, "")
-	if err != nil {
-		return flow.State{}, err
-	}
-	if rec.State == nil {
-		return flow.State{}, hotline.ErrNotFound
-	}
-	return e.openState(rec.State, id, []byte(id+":s"))
+	return e.members.State(ctx, id)
 }
 
-// Update changes member id's state outside a conversation (a worker learning from the
-// provider that the member opted out), with the same compare-and-set as a message, so it
-// never overwrites a concurrent reply's state. change returns false to leave it as is.
+// Update changes member id's state outside a conversation; see Members.Update.
 func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.State) bool) error {
-	stateCtx := []byte(id + ":s")
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		rec, err := e.cfg.Store.Load(ctx, id, "")
-		if err != nil {
-			return err
-		}
-		before, err := e.openState(rec.State, id, stateCtx)
-		if err != nil {
-			return err
-		}
-		after := before.Clone()
-		if !change(&after) {
-			return nil
-		}
-		if len(after.Areas) == 0 || after.OptedOut {
-			after.Address = ""
-		}
-		stateBytes := flow.EncodeState(after)
-		ttl := e.cfg.ConversationTTL
-		if after.Durable() {
-			ttl = 0
-		}
-		err = e.cfg.Store.Save(ctx, id, hotline.Commit{Expect: rec.State, State: e.cfg.Keys.Seal(stateBytes, stateCtx), TTL: ttl, Now: e.cfg.Now()})
-		if errors.Is(err, hotline.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if subscriptionChanged(before, after) {
-			e.syncSubscriptions(ctx, id, before, after)
-		}
-		return nil
-	}
-	return ErrGaveUp
+	return e.members.Update(ctx, id, change)
 }
 
-// ErrUnreadableState means a member's stored state does not open (HOTLINE_SECRET changed, or
-// the data was damaged). The member is not answered and the state is not overwritten: it may
-// hold an opt-out, and starting afresh would silently cancel it.
-var ErrUnreadableState = fmt.Errorf("member state cannot be read: %w", hotline.ErrDoNotAnswer)
-
-// openState decodes a member's sealed state; nil is a member never seen.
 func (e *Engine) openState(sealed []byte, id string, ctx []byte) (flow.State, error) {
-	var st flow.State
-	if sealed == nil {
-		return st, nil
-	}
-	plain, err := e.cfg.Keys.Open(sealed, ctx)
-	if err == nil {
-		st, err = flow.DecodeState(plain)
-	}
-	if err != nil {
-		e.cfg.Log.Error("member state unreadable; not answering", "member", id[:8], "err", err)
-		return flow.State{}, fmt.Errorf("%w: %v", ErrUnreadableState, err)
-	}
-	return st, nil
+	return e.members.openState(sealed, id, ctx)
 }
 
-// syncSubscriptions brings the subscriber index in line with the member's state after a
-// write that changed areas, language or opt-out. Two such writes racing could otherwise apply
-// their changes to the index in the wrong order and leave a subscriber out of every list, so
-// it syncs to the state as re-read after the write, and again if the state moved meanwhile.
 func (e *Engine) syncSubscriptions(ctx context.Context, id string, before, after flow.State) {
-	if e.cfg.Subscriptions == nil {
-		return
-	}
-	stateCtx := []byte(id + ":s")
-	for range 5 {
-		rec, err := e.cfg.Store.Load(ctx, id, "")
-		if err != nil {
-			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-			return
-		}
-		fresh, err := e.openState(rec.State, id, stateCtx)
-		if err != nil {
-			return
-		}
-		// Leave every list before or after names, then join those the fresh state names.
-		old := before
-		old.Areas = append(append([]string(nil), before.Areas...), after.Areas...)
-		if err := e.cfg.Subscriptions(ctx, id, old, fresh); err != nil {
-			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-			return
-		}
-		if after.Lang != before.Lang {
-			other := after
-			other.Areas = old.Areas
-			if err := e.cfg.Subscriptions(ctx, id, other, fresh); err != nil {
-				e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-				return
-			}
-		}
-		again, err := e.cfg.Store.Load(ctx, id, "")
-		if err != nil || bytes.Equal(again.State, rec.State) {
-			return
-		}
-		before, after = fresh, fresh
-	}
+	e.members.syncSubscriptions(ctx, id, before, after)
 }
 
-// resync re-adds a subscriber to the index when a message is answered again: if the process
-// died between saving the state and updating the index, Twilio's retry repairs it.
-func (e *Engine) resync(ctx context.Context, id string, st flow.State) {
-	if e.cfg.Subscriptions == nil || len(st.Areas) == 0 {
-		return
-	}
-	if err := e.cfg.Subscriptions(ctx, id, st, st); err != nil {
-		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
-	}
-}
+func (e *Engine) resync(ctx context.Context, id string, st flow.State) { e.members.resync(ctx, id, st) }
 
 // over reports whether counts pass the engine's limits.
 func (e *Engine) over(l *hotline.LimitedError) bool {
@@ -435,10 +358,6 @@ func (e *Engine) openReply(sealed, ctx []byte) ([]string, error) {
 	}
 	return texts, nil
 }
-
-// SetEffects sets the effect handler after construction: the handler (cases) needs the
-// engine itself to update members, so the two are wired in two steps.
-func (e *Engine) SetEffects(h EffectHandler) { e.cfg.Effects = h }
 
 // Answer is Handle for callers that need only the texts (the webhook).
 func (e *Engine) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {

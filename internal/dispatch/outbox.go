@@ -64,7 +64,53 @@ func (o Outbox) Send(ctx context.Context, m hotline.Outbound) (string, error) {
 func (o Outbox) queue(ctx context.Context, m hotline.Outbound) error {
 	var raw [16]byte
 	rand.Read(raw[:])
-	id := directIDs.EncodeToString(raw[:])
+	return o.queueAs(ctx, directIDs.EncodeToString(raw[:]), m)
+}
+
+// onceInflight is how long SendOnce holds a message while it sends: longer than the
+// provider's client waits for an answer.
+const onceInflight = 45 * time.Second
+
+// SendOnce sends m unless a message with id was sent already (effects.Queue): at once, and
+// when that cannot be done now — the provider fails for a passing reason, or another process
+// holds the message — queued under id for the workers, who send it once. A refusal (an
+// invalid number, an opt-out) is final: recorded, logged, not retried. An error means m was
+// neither sent nor queued.
+func (o Outbox) SendOnce(ctx context.Context, id string, m hotline.Outbound) error {
+	done, err := o.Store.DirectDone(ctx, id)
+	if err != nil || done {
+		return err
+	}
+	mine, err := o.Store.TryDirectInflight(ctx, id, onceInflight)
+	if err != nil {
+		return err
+	}
+	if !mine {
+		// Another process is sending it, or died sending it: the workers settle which.
+		return o.queueAs(ctx, id, m)
+	}
+	_, err = o.Sender.Send(ctx, m)
+	if err != nil && hotline.SendErrorKindOf(err) == hotline.Retry {
+		o.Store.ReleaseDirectInflight(context.WithoutCancel(ctx), id)
+		if qerr := o.queueAs(context.WithoutCancel(ctx), id, m); qerr != nil {
+			return errors.Join(err, qerr)
+		}
+		if o.OnQueued != nil {
+			o.OnQueued()
+		}
+		return nil
+	}
+	if err != nil && o.Log != nil {
+		o.Log.Error("message refused", "queued", id, "err", err)
+	}
+	if ferr := o.Store.FinishDirect(context.WithoutCancel(ctx), id); ferr != nil && o.Log != nil {
+		// Sent, but not recorded: a re-run of its job would send it again.
+		o.Log.Error("recording a sent message", "queued", id, "err", ferr)
+	}
+	return nil
+}
+
+func (o Outbox) queueAs(ctx context.Context, id string, m hotline.Outbound) error {
 	plain, err := json.Marshal(directMessage{To: m.To, Body: m.Body, Member: m.Member, Callback: m.StatusCallback})
 	if err != nil {
 		return fmt.Errorf("encoding a queued message: %w", err)

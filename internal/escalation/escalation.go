@@ -19,6 +19,7 @@ import (
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/broadcast"
+	"github.com/communityhotline/hotline/internal/effects"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -100,73 +101,111 @@ var StaffMessageIDs = []string{
 	"urgent_situation_work", "urgent_situation_street",
 }
 
-// HandleEffects carries out the case effects of a member's message: opening a case, or
-// relaying what the member wrote to it. from is the member's address (for replies from the
-// volunteer); it is kept sealed in the case only while the case is open. replies are the
-// step's; it returns them with what the member must also be told, or told instead.
-func (s *Service) HandleEffects(ctx context.Context, memberID, from string, st flow.State, effects []flow.Effect, replies []flow.Reply) ([]flow.Reply, error) {
+// HandleJob carries out the case effects of a member's message (effects.Handler): opening a
+// case, making it urgent, relaying what the member wrote to it, closing it when they leave,
+// erasing them. It does Redis work only; what must be sent (pages, relays, notices) goes to
+// out, which keeps it for after the member's reply. The member's address (job.From) is kept
+// sealed in a case only while the case is open. It returns the job's replies with what the
+// member must also be told, or told instead. Run again for the same job, it changes nothing
+// more and sends the same messages (docs/durable-effects.md).
+func (s *Service) HandleJob(ctx context.Context, job effects.Job, out hotline.Sender) ([]flow.Reply, error) {
 	var errs []error
 	// What the member is told goes into the reply to the message they just sent: it arrives
 	// with it, in order, and costs no message of its own.
-	reply := replies
+	r := &jobRun{s: s, job: job, out: out, reply: slices.Clone(job.Replies)}
+	if r.lang() == "" {
+		return job.Replies, errors.New("no language to open a case in")
+	}
 	// Danger words first: a member told the case is now urgent needs no "your message is
 	// with the volunteers" on top.
 	answered := false
-	for _, e := range effects {
+	for _, e := range job.Effects {
 		if u, ok := e.(actions.UrgentCase); ok {
-			a, err := s.escalate(ctx, memberID, from, st, u, &reply)
+			a, err := r.escalate(ctx, u)
 			answered = answered || a
 			errs = append(errs, err)
 		}
 	}
-	for _, e := range effects {
+	for _, e := range job.Effects {
 		switch e := e.(type) {
 		case actions.OpenCase:
-			errs = append(errs, s.open(ctx, memberID, from, st, e, &reply))
+			errs = append(errs, r.open(ctx, e))
 		case flow.Relay:
-			errs = append(errs, s.relayFromMember(ctx, memberID, e, answered, &reply))
+			errs = append(errs, r.relayFromMember(ctx, e, answered))
 		case actions.EraseMember:
-			errs = append(errs, s.forget(ctx, memberID))
+			errs = append(errs, s.forget(ctx, job.Member, job.Msg))
 		case actions.LeftCase:
-			errs = append(errs, s.memberLeft(ctx, memberID, e))
+			errs = append(errs, r.memberLeft(ctx, e))
 		}
 	}
-	return reply, errors.Join(errs...)
+	return r.reply, errors.Join(errs...)
 }
 
-// open opens the case a member asked for (or a report), pages the volunteers, and adds to
-// reply what the member is told.
-func (s *Service) open(ctx context.Context, memberID, from string, st flow.State, oc actions.OpenCase, reply *[]flow.Reply) error {
-	now := s.cfg.Now()
-	lang := st.Lang
-	if lang == "" {
-		lang = s.cfg.Languages[0]
+// jobRun is one run of a member message's job.
+type jobRun struct {
+	s     *Service
+	job   effects.Job
+	out   hotline.Sender
+	reply []flow.Reply
+}
+
+func (r *jobRun) lang() string {
+	if r.job.Lang != "" {
+		return r.job.Lang
 	}
-	n, err := s.cfg.Store.OpenCase(ctx, redisstore.CaseRecord{
-		Member: memberID, Lang: lang, Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
-		SealedAddress: s.cfg.Keys.Seal([]byte(from), redisstore.CaseAddressContext(memberID)), Opened: now,
-	}, now.Add(s.cfg.Timeout))
-	if err != nil {
-		return err
+	if len(r.s.cfg.Languages) > 0 {
+		return r.s.cfg.Languages[0]
+	}
+	return ""
+}
+
+// open opens the case a member asked for (or a report) — once per message, however often the
+// job runs — pages the volunteers, and adds to the reply what the member is told.
+func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
+	s, memberID := r.s, r.job.Member
+	opened := time.Unix(r.job.At, 0)
+	if r.job.At == 0 {
+		opened = s.cfg.Now()
 	}
 	first := oc.Text
 	if oc.Kind == "report" {
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
+	rec := redisstore.CaseRecord{
+		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
+		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), redisstore.CaseAddressContext(memberID)), Opened: opened,
+	}
+	// The first line is sealed to the case's number, known only once it is numbered: it is
+	// written by a second call, once per job.
+	n, err := s.cfg.Store.OpenCaseOnce(ctx, rec, opened.Add(s.cfg.Timeout), r.job.Token(), nil)
+	if err != nil {
+		return err
+	}
 	if first != "" {
-		s.transcript(ctx, n, "member", first)
+		if err := s.transcriptOnce(ctx, n, r.job.Token(), "member", first); err != nil {
+			return err
+		}
 	}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if err != nil {
 		return err
 	}
-	langs := []string{lang}
+	switch c.Status {
+	case redisstore.CaseClosed:
+		return nil // a volunteer closed it before this run: nothing to page
+	case redisstore.CaseClaimed:
+		return s.join(ctx, memberID, n) // claimed before this run: no page needed
+	}
+	langs := []string{c.Lang}
 	if oc.Urgent {
 		langs = s.cfg.Languages
 	}
-	paged := s.page(ctx, c, first, langs)
+	paged, err := s.page(ctx, r.out, c, first, langs)
+	if err != nil {
+		return err
+	}
 	if oc.Urgent {
-		s.tellOrganizersUrgent(ctx, n, paged)
+		s.tellOrganizersUrgent(ctx, r.out, n, paged)
 	}
 	if oc.Kind != "person" {
 		return nil
@@ -177,7 +216,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 		// opposite in the same SMS. The member joins the case all the same, so what they
 		// write next is kept for whoever claims it (it is re-paged) rather than read as a
 		// menu choice; MENU takes them out of it.
-		*reply = replaceReply(*reply, OpenedMessage, flow.Reply{ID: "case_nobody"})
+		r.reply = replaceReply(r.reply, OpenedMessage, flow.Reply{ID: "case_nobody"})
 	}
 	return s.join(ctx, memberID, n)
 }
@@ -203,31 +242,36 @@ func replaceReply(replies []flow.Reply, id string, with flow.Reply) []flow.Reply
 // told. A claimed case's volunteer has the words already, relayed, and the member is talking
 // with them: nothing more is said. A case that ended as the member wrote (a volunteer closed
 // it) must not swallow the words: an urgent case is opened instead.
-func (s *Service) escalate(ctx context.Context, memberID, from string, st flow.State, u actions.UrgentCase, reply *[]flow.Reply) (bool, error) {
+func (r *jobRun) escalate(ctx context.Context, u actions.UrgentCase) (bool, error) {
+	s, memberID := r.s, r.job.Member
 	c, err := s.cfg.Store.Case(ctx, u.Case)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
-		*reply = append(*reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
-		return true, s.open(ctx, memberID, from, st, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text, Situation: u.Situation}, reply)
+	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || (c.Status == redisstore.CaseClosed && c.ClosedBy != r.job.Token()))) {
+		r.reply = append(r.reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
+		return true, r.open(ctx, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text, Situation: u.Situation})
 	}
 	if err != nil {
 		return false, err
 	}
-	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case, u.Situation)
+	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case, u.Situation, r.job.Token())
 	if err != nil || !changed || c.Status != redisstore.CaseOpen {
 		return false, err
 	}
-	*reply = append(*reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
+	r.reply = append(r.reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
 	// It says a volunteer is being found: it counts as telling the member their words wait.
 	s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), 0)
 	c.Urgent, c.Situation = true, u.Situation
-	s.tellOrganizersUrgent(ctx, c.N, s.page(ctx, c, u.Text, s.cfg.Languages))
+	paged, err := s.page(ctx, r.out, c, u.Text, s.cfg.Languages)
+	if err != nil {
+		return true, err
+	}
+	s.tellOrganizersUrgent(ctx, r.out, c.N, paged)
 	return true, nil
 }
 
 // tellOrganizersUrgent tells the organizers that case n is urgent, and how many volunteers
 // were paged: none on call at night is what they most need to know.
-func (s *Service) tellOrganizersUrgent(ctx context.Context, n int64, paged int) {
-	s.tellOrganizers(ctx, "org_case_urgent", func(string) map[string]string {
+func (s *Service) tellOrganizersUrgent(ctx context.Context, out hotline.Sender, n int64, paged int) {
+	s.tellOrganizers(ctx, out, "org_case_urgent", func(string) map[string]string {
 		return map[string]string{"N": strconv.FormatInt(n, 10), "Paged": strconv.Itoa(paged), "Nobody": flag(paged == 0)}
 	})
 }
@@ -246,31 +290,42 @@ func (s *Service) join(ctx context.Context, memberID string, n int64) error {
 // memberLeft closes the case a member left (by opting out, or for the menus: one open
 // request at a time, so that a member's words never split between two volunteers), and
 // tells its volunteer which.
-func (s *Service) memberLeft(ctx context.Context, memberID string, left actions.LeftCase) error {
-	n := left.Case
+func (r *jobRun) memberLeft(ctx context.Context, left actions.LeftCase) error {
+	s, n := r.s, left.Case
 	c, err := s.cfg.Store.Case(ctx, n)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || c.Status == redisstore.CaseClosed)) {
+	if redisstore.IsNotFound(err) || (err == nil && (c.Member != r.job.Member || (c.Status == redisstore.CaseClosed && c.ClosedBy != r.job.Token()))) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if c.Volunteer != "" {
-		if v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer); err == nil {
-			msg := "vol_member_menu"
-			if left.OptedOut {
-				msg = "vol_member_left"
-			}
-			s.toVolunteer(ctx, v, msg, map[string]string{"N": strconv.FormatInt(n, 10)})
+	if c.Status != redisstore.CaseClosed {
+		if err := s.cfg.Store.CloseCaseBy(ctx, n, "", r.job.Token(), s.cfg.Now(), s.cfg.Retention); err != nil {
+			return err
 		}
 	}
-	return s.cfg.Store.CloseCase(ctx, n, "", s.cfg.Now(), s.cfg.Retention)
+	if c.Volunteer != "" {
+		v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
+		if err != nil {
+			return err
+		}
+		msg := "vol_member_menu"
+		if left.OptedOut {
+			msg = "vol_member_left"
+		}
+		s.toVolunteer(ctx, r.out, v, msg, map[string]string{"N": strconv.FormatInt(n, 10)})
+	}
+	return nil
 }
 
-// forget erases a member: their cases, open or closed, with transcripts, and every key of
-// their own. The subscription lists were already emptied by the engine when the state lost
-// its areas.
-func (s *Service) forget(ctx context.Context, memberID string) error {
+// forget erases a member: their cases, open or closed, with transcripts, every key of their
+// own, and any job of theirs still waiting (it would bring back what is erased). The
+// subscription lists were already emptied by the engine when the state lost its areas.
+// msg is the erasure's own message, whose job this is.
+func (s *Service) forget(ctx context.Context, memberID, msg string) error {
+	if err := s.cfg.Store.DropMemberJobs(ctx, memberID, msg); err != nil {
+		return err
+	}
 	ns, err := s.cfg.Store.MemberCases(ctx, memberID)
 	if err != nil {
 		return err
@@ -303,21 +358,21 @@ func (s *Service) forget(ctx context.Context, memberID string) error {
 	return s.cfg.Store.Erase(ctx, memberID)
 }
 
-// page texts the case to the on-call volunteers speaking one of langs; it returns how many.
-func (s *Service) page(ctx context.Context, c redisstore.CaseRecord, text string, langs []string) int {
+// page texts the case to the on-call volunteers speaking one of langs, through out; it
+// returns how many.
+func (s *Service) page(ctx context.Context, out hotline.Sender, c redisstore.CaseRecord, text string, langs []string) (int, error) {
 	ids, err := s.cfg.Store.OnCall(ctx, langs...)
 	if err != nil {
-		s.cfg.Log.Error("listing volunteers on call", "err", err)
-		return 0
+		return 0, fmt.Errorf("listing volunteers on call: %w", err)
 	}
 	for _, id := range ids {
 		v, err := s.cfg.Store.Volunteer(ctx, id)
 		if err != nil {
 			continue
 		}
-		s.toVolunteer(ctx, v, "vol_page", s.caseData(c, v.Langs[0], text))
+		s.toVolunteer(ctx, out, v, "vol_page", s.caseData(c, v.Langs[0], text))
 	}
-	return len(ids)
+	return len(ids), nil
 }
 
 // MaxPageText is how much of a member's words a page quotes, in runes; the volunteer reads the
@@ -364,19 +419,27 @@ func (s *Service) langName(code, in string) string {
 	return texts[0]
 }
 
-func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.Relay, quiet bool, reply *[]flow.Reply) error {
-	c, err := s.cfg.Store.Case(ctx, r.Case)
+// relayFromMember passes what a member wrote to their case's volunteer, or keeps it in the
+// transcript for whoever claims the case.
+func (r *jobRun) relayFromMember(ctx context.Context, rl flow.Relay, quiet bool) error {
+	s, memberID := r.s, r.job.Member
+	c, err := s.cfg.Store.Case(ctx, rl.Case)
 	if err != nil || c.Status == redisstore.CaseClosed || c.Member != memberID {
+		if err != nil && !redisstore.IsNotFound(err) {
+			return err
+		}
 		// The case is gone: let the member back into the menus.
 		return s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
-			if st.Case != r.Case {
+			if st.Case != rl.Case {
 				return false
 			}
 			st.Case = 0
 			return true
 		})
 	}
-	s.transcript(ctx, c.N, "member", r.Text)
+	if err := s.transcriptOnce(ctx, c.N, r.job.Token(), "member", rl.Text); err != nil {
+		return err
+	}
 	if c.Status != redisstore.CaseClaimed {
 		// Kept for whoever claims it; tell the member it is not lost — once in a while,
 		// not after every message, unless it is an emergency.
@@ -391,20 +454,26 @@ func (s *Service) relayFromMember(ctx context.Context, memberID string, r flow.R
 		if ack, err := s.cfg.Store.AckWaiting(ctx, c.N, s.cfg.Now(), every); err != nil || !ack {
 			return err
 		}
-		*reply = append(*reply, flow.Reply{ID: "case_waiting"})
+		r.reply = append(r.reply, flow.Reply{ID: "case_waiting"})
 		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
 	if err != nil {
 		return err
 	}
-	s.toVolunteer(ctx, v, "vol_from_member", map[string]string{"N": strconv.FormatInt(c.N, 10), "Text": r.Text})
+	s.toVolunteer(ctx, r.out, v, "vol_from_member", map[string]string{"N": strconv.FormatInt(c.N, 10), "Text": rl.Text})
 	return nil
 }
 
 // waitingAckEvery is how often at most a member writing to a case nobody has claimed yet is
 // told that their messages wait for a volunteer.
 const waitingAckEvery = 10 * time.Minute
+
+// transcriptOnce keeps a member's line in the case's conversation once per job.
+func (s *Service) transcriptOnce(ctx context.Context, n int64, token, who, text string) error {
+	line := who + ": " + text
+	return s.cfg.Store.AppendTranscriptOnce(ctx, n, token, s.cfg.Keys.Seal([]byte(line), redisstore.TranscriptContext(n)))
+}
 
 // transcript keeps a sealed line of the case's conversation, for volunteers and for review
 // during the retention period.
@@ -415,13 +484,13 @@ func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
 	}
 }
 
-func (s *Service) toVolunteer(ctx context.Context, v redisstore.VolunteerRecord, id string, data map[string]string) {
+func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v redisstore.VolunteerRecord, id string, data map[string]string) {
 	phone, err := s.cfg.Keys.Open(v.SealedPhone, []byte("vol:"+v.ID))
 	if err != nil {
 		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
 		return
 	}
-	s.send(ctx, hotline.Outbound{To: string(phone)}, v.Langs[0], id, data)
+	s.send(ctx, out, hotline.Outbound{To: string(phone)}, v.Langs[0], id, data)
 }
 
 func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id string, data map[string]string) {
@@ -433,19 +502,19 @@ func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id stri
 		s.cfg.Log.Error("case address unreadable", "case", c.N)
 		return
 	}
-	s.send(ctx, hotline.Outbound{To: string(addr), Member: c.Member}, c.Lang, id, data)
+	s.send(ctx, s.cfg.Sender, hotline.Outbound{To: string(addr), Member: c.Member}, c.Lang, id, data)
 }
 
-// send renders message id for the recipient of out and sends it.
-func (s *Service) send(ctx context.Context, out hotline.Outbound, lang, id string, data map[string]string) {
+// send renders message id for the recipient of m and sends it through out.
+func (s *Service) send(ctx context.Context, out hotline.Sender, m hotline.Outbound, lang, id string, data map[string]string) {
 	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
 	if err != nil {
 		s.cfg.Log.Error("rendering", "message_id", id, "err", err)
 		return
 	}
 	for _, t := range texts {
-		out.Body = t
-		if _, err := s.cfg.Sender.Send(ctx, out); err != nil {
+		m.Body = t
+		if _, err := out.Send(ctx, m); err != nil {
 			s.cfg.Log.Error("sending", "message_id", id, "err", err)
 		}
 	}
@@ -650,7 +719,7 @@ func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int
 		// What the member wrote while nobody had the case, so the volunteer starts with it.
 		if cerr == nil {
 			if lines := s.memberLines(ctx, n); len(lines) > 0 {
-				s.toVolunteer(ctx, v, "vol_from_member", map[string]string{"N": data["N"], "Text": strings.Join(lines, "\n")})
+				s.toVolunteer(ctx, s.cfg.Sender, v, "vol_from_member", map[string]string{"N": data["N"], "Text": strings.Join(lines, "\n")})
 			}
 		}
 		if cerr == nil && c.Kind == "person" {
@@ -750,7 +819,7 @@ func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n i
 		if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
 			return s.failed(err)
 		}
-		s.tellOrganizers(ctx, "org_report_no_area", func(string) map[string]string { return map[string]string{"N": data["N"]} })
+		s.tellOrganizers(ctx, s.cfg.Sender, "org_report_no_area", func(string) map[string]string { return map[string]string{"N": data["N"]} })
 		return flow.Reply{ID: "vol_verified_no_area", Data: data}
 	}
 	what, when := s.reportFields(ctx, n)
@@ -777,7 +846,7 @@ func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n i
 	if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
 		return s.failed(err)
 	}
-	s.tellOrganizers(ctx, "org_report_draft", func(lang string) map[string]string {
+	s.tellOrganizers(ctx, s.cfg.Sender, "org_report_draft", func(lang string) map[string]string {
 		area := ""
 		if c.Area != "" {
 			area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
@@ -804,7 +873,7 @@ func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
 	return parts[0], parts[2]
 }
 
-func (s *Service) tellOrganizers(ctx context.Context, id string, data func(lang string) map[string]string) {
+func (s *Service) tellOrganizers(ctx context.Context, out hotline.Sender, id string, data func(lang string) map[string]string) {
 	recs, err := s.cfg.Store.Organizers(ctx)
 	if err != nil {
 		s.cfg.Log.Error("listing organizers", "err", err)
@@ -815,7 +884,7 @@ func (s *Service) tellOrganizers(ctx context.Context, id string, data func(lang 
 		if err != nil {
 			continue
 		}
-		s.send(ctx, hotline.Outbound{To: phone}, r.Lang, id, data(r.Lang))
+		s.send(ctx, out, hotline.Outbound{To: phone}, r.Lang, id, data(r.Lang))
 	}
 }
 
@@ -865,7 +934,7 @@ func (s *Service) pageWaiting(ctx context.Context, v redisstore.VolunteerRecord)
 		if c.Status != redisstore.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
 			continue
 		}
-		s.toVolunteer(ctx, v, "vol_page", s.caseData(c, v.Langs[0], s.lastWords(ctx, c.N)))
+		s.toVolunteer(ctx, s.cfg.Sender, v, "vol_page", s.caseData(c, v.Langs[0], s.lastWords(ctx, c.N)))
 		if paged++; paged == maxWaitingPages {
 			return
 		}
@@ -885,9 +954,11 @@ func (s *Service) RepageDue(ctx context.Context) {
 		if err != nil || c.Status != redisstore.CaseOpen {
 			continue
 		}
-		s.page(ctx, c, s.lastWords(ctx, n), s.cfg.Languages)
+		if _, err := s.page(ctx, s.cfg.Sender, c, s.lastWords(ctx, n), s.cfg.Languages); err != nil {
+			s.cfg.Log.Error("re-paging", "case", n, "err", err)
+		}
 		minutes := strconv.Itoa(int(now.Sub(c.Opened).Minutes()))
-		s.tellOrganizers(ctx, "org_case_unclaimed", func(string) map[string]string {
+		s.tellOrganizers(ctx, s.cfg.Sender, "org_case_unclaimed", func(string) map[string]string {
 			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": flag(c.Urgent), "Minutes": minutes}
 		})
 	}

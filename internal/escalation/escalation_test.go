@@ -3,8 +3,10 @@ package escalation
 import (
 	"context"
 	"fmt"
+	"github.com/communityhotline/hotline/internal/effects"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +55,14 @@ func (idRenderer) Render(lang string, rs []flow.Reply) ([]string, error) {
 	return out, nil
 }
 
+var jobSeq atomic.Int64
+
+// handle runs a job of a member's message at once, sending through the service's sender.
+func handle(ctx context.Context, s *Service, member, from, lang string, fx []flow.Effect, replies []flow.Reply) ([]flow.Reply, error) {
+	job := effects.Job{Member: member, Msg: fmt.Sprintf("SMjob%d", jobSeq.Add(1)), From: from, Lang: lang, Effects: fx, Replies: replies}
+	return s.HandleJob(ctx, job, s.cfg.Sender)
+}
+
 type noMembers struct{}
 
 func (noMembers) Update(context.Context, string, func(*flow.State) bool) error { return nil }
@@ -81,7 +91,7 @@ func TestUnclaimedCaseIsRepaged(t *testing.T) {
 	for _, v := range vols {
 		store.SetOnCall(ctx, v, true)
 	}
-	_, err = s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
+	_, err = handle(ctx, s, "member1", "+15055550601", "es", []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +137,7 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	b, _ := s.AddVolunteer(ctx, "Bea", "+15055550702", []string{"es"})
 	va, _ := store.Volunteer(ctx, a.ID)
 	store.SetOnCall(ctx, va, true)
-	s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
+	handle(ctx, s, "member1", "+15055550601", "es", []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
 	if won, _, _ := store.ClaimCase(ctx, 1, a.ID, now); !won {
 		t.Fatal("claim failed")
 	}
@@ -164,7 +174,7 @@ func TestOpeningRepliesAgree(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	got, err := s.HandleEffects(ctx, "member1", "+15055550601", flow.State{Lang: "es"}, open, stepSaid)
+	got, err := handle(ctx, s, "member1", "+15055550601", "es", open, stepSaid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +187,7 @@ func TestOpeningRepliesAgree(t *testing.T) {
 	v, _ := s.AddVolunteer(ctx, "Ana", "+15055550701", []string{"es"})
 	rec, _ := store.Volunteer(ctx, v.ID)
 	store.SetOnCall(ctx, rec, true)
-	got, err = s.HandleEffects(ctx, "member2", "+15055550602", flow.State{Lang: "es"}, open, stepSaid)
+	got, err = handle(ctx, s, "member2", "+15055550602", "es", open, stepSaid)
 	if err != nil {
 		t.Fatal(err)
 	}

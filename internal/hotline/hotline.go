@@ -92,6 +92,12 @@ type Commit struct {
 	// HourLimit (0: none) then refuse the write with *LimitedError once a count passes them.
 	Count                  bool
 	MinuteLimit, HourLimit int64
+	// Job is the sealed record of what the message's step promised to do beyond its reply
+	// (open a case, page, relay, erase), written in the same atomic commit as the state so
+	// that a crash after the commit cannot lose it; nil when the step promised nothing. It
+	// is written leased for JobLease, so no other process takes it while this one runs it.
+	Job      []byte
+	JobLease time.Duration
 }
 
 // ErrDoNotAnswer marks a failure after which the member must get no reply at all, not even

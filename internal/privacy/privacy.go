@@ -151,3 +151,7 @@ func (k *Keys) Open(sealed, context []byte) ([]byte, error) {
 func (k *Keys) NeedsReseal(sealed []byte) bool {
 	return len(sealed) > 0 && int(sealed[0]) != len(k.aeads)
 }
+
+// JobContext is what a member message's job (docs/durable-effects.md) is sealed to: the
+// member and the message.
+func JobContext(member, msg string) []byte { return []byte("fx:" + member + ":" + msg) }

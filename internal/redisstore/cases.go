@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -58,19 +59,52 @@ type CaseRecord struct {
 	Closed        time.Time
 	Paged         int64
 	Verdict       string // reports: "verified" or "false"
+	// ClosedBy is the token of the job that closed the case (a member leaving), if one did.
+	ClosedBy string
 }
 
 // OpenCase numbers and stores a new case, due for re-paging at due when unclaimed.
 func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int64, error) {
-	n, err := s.rdb.Incr(ctx, s.caseSeqKey()).Result()
+	return s.OpenCaseOnce(ctx, c, due, "", nil)
+}
+
+// caseTokenFor is how long a job's case number is remembered: longer than a job is retried.
+const caseTokenFor = 48 * time.Hour
+
+// openCaseScript stores case KEYS[1] and its first transcript line unless it exists; it
+// answers the case's status ("new" when this call stored it, "" when it is gone).
+// KEYS: the case, its transcript. ARGV: first line ("" for none), then field/value pairs.
+var openCaseScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if st then return st end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if ARGV[1] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+return 'new'
+`)
+
+// OpenCaseOnce opens case c as OpenCase does, once per token: a job re-run after a crash
+// (token = its member and message) finds the case it opened the first time, and re-adds the
+// index entries a crash may have left out, instead of opening a second one. first, when not
+// nil, is the case's first sealed transcript line, written with it. It returns the case's
+// number.
+func (s *Store) OpenCaseOnce(ctx context.Context, c CaseRecord, due time.Time, token string, first []byte) (int64, error) {
+	n, err := s.caseNumber(ctx, c.Member, token)
 	if err != nil {
-		return 0, fmt.Errorf("numbering case: %w", err)
+		return 0, err
+	}
+	st, err := openCaseScript.Run(ctx, s.rdb, []string{s.caseKey(n), s.transcriptKey(n)}, first,
+		"member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind, "urgent", flagStr(c.Urgent),
+		"situation", c.Situation, "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1).Text()
+	if err != nil {
+		return 0, fmt.Errorf("storing case: %w", err)
+	}
+	if st != "new" && st != CaseOpen {
+		return n, nil // closed since: nothing to index again
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.caseKey(n), "member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind,
-			"urgent", flagStr(c.Urgent), "situation", c.Situation, "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1)
-		p.ZAdd(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})
-		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(due.Unix()), Member: n})
+		// NX: a case indexed already keeps its times (a re-page pushed its deadline).
+		p.ZAddNX(ctx, s.openCasesKey(), redis.Z{Score: float64(c.Opened.Unix()), Member: n})
+		p.ZAddNX(ctx, s.dueCasesKey(), redis.Z{Score: float64(due.Unix()), Member: n})
 		// No expiry while a case is open; closing one gives the list the case's retention.
 		p.SAdd(ctx, s.memberCasesKey(c.Member), n)
 		p.Persist(ctx, s.memberCasesKey(c.Member))
@@ -78,6 +112,47 @@ func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int6
 	})
 	if err != nil {
 		return 0, fmt.Errorf("storing case: %w", err)
+	}
+	return n, nil
+}
+
+// caseTokensKey holds, in the member's slot, the case each of their recent jobs opened (job
+// token → case number), so that a job re-run opens none again; Erase deletes it.
+func (s *Store) caseTokensKey(member string) string { return s.memberKey(member) + ":fx" }
+
+// caseNumber numbers a new case, or with a token, returns the number that token got before.
+func (s *Store) caseNumber(ctx context.Context, member, token string) (int64, error) {
+	var key string
+	if token != "" {
+		key = s.caseTokensKey(member)
+		if n, err := s.rdb.HGet(ctx, key, token).Int64(); err == nil {
+			return n, nil
+		} else if !errors.Is(err, redis.Nil) {
+			return 0, fmt.Errorf("numbering case: %w", err)
+		}
+	}
+	n, err := s.rdb.Incr(ctx, s.caseSeqKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("numbering case: %w", err)
+	}
+	if token == "" {
+		return n, nil
+	}
+	// Two runs of one job racing: the first to record its number wins; the other's number is
+	// left unused.
+	var set *redis.BoolCmd
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		set = p.HSetNX(ctx, key, token, n)
+		p.Expire(ctx, key, caseTokenFor)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("numbering case: %w", err)
+	}
+	if !set.Val() {
+		if n, err = s.rdb.HGet(ctx, key, token).Int64(); err != nil {
+			return 0, fmt.Errorf("numbering case: %w", err)
+		}
 	}
 	return n, nil
 }
@@ -100,7 +175,7 @@ func (s *Store) Case(ctx context.Context, n int64) (CaseRecord, error) {
 	paged, _ := strconv.ParseInt(m["paged"], 10, 64)
 	return CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
 		Situation: m["situation"], Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
-		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"]}, nil
+		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"], ClosedBy: m["closedby"]}, nil
 }
 
 // claimScript gives a case to the first volunteer who claims it; everyone after is told who
@@ -137,18 +212,25 @@ func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now ti
 	return false, holder, nil
 }
 
-// markUrgentScript sets a case not closed urgent, and says whether it was not already.
+// markUrgentScript sets a case not closed urgent, and says whether it was not already — or
+// was made so by the same token (a job re-run after a crash).
 var markUrgentScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'status', 'urgent')
-if not f[1] or f[1] == 'closed' or f[2] == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'urgent', '1', 'situation', ARGV[1])
+local f = redis.call('HMGET', KEYS[1], 'status', 'urgent', 'urgentby')
+if not f[1] or f[1] == 'closed' then return 0 end
+if f[2] == '1' then
+  if ARGV[2] ~= '' and f[3] == ARGV[2] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'urgent', '1', 'situation', ARGV[1], 'urgentby', ARGV[2])
 return 1
 `)
 
-// MarkUrgent makes case n urgent, in situation ("" when unknown). It reports whether this call did (false when the case
-// was urgent already, is closed or is gone), so that only one caller pages everyone.
-func (s *Store) MarkUrgent(ctx context.Context, n int64, situation string) (bool, error) {
-	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, situation).Int64()
+// MarkUrgent makes case n urgent, in situation ("" when unknown). It reports whether this
+// call did (false when the case was urgent already, is closed or is gone), so that only one
+// caller pages everyone; a call with the token that made it urgent reports true again, so
+// that a job re-run after a crash still pages (its pages are de-duplicated).
+func (s *Store) MarkUrgent(ctx context.Context, n int64, situation, token string) (bool, error) {
+	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, situation, token).Int64()
 	if err != nil {
 		return false, fmt.Errorf("marking case urgent: %w", err)
 	}
@@ -179,12 +261,19 @@ func (s *Store) AckWaiting(ctx context.Context, n int64, now time.Time, every ti
 // CloseCase closes case n: its member's address is deleted now, its transcript after
 // retention.
 func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {
+	return s.CloseCaseBy(ctx, n, verdict, "", now, retention)
+}
+
+// CloseCaseBy closes case n as CloseCase does, recording the token of the job that closed it
+// (Case returns it as ClosedBy), so that the job re-run after a crash knows the case was
+// closed by it and still tells the volunteer.
+func (s *Store) CloseCaseBy(ctx context.Context, n int64, verdict, token string, now time.Time, retention time.Duration) error {
 	c, err := s.Case(ctx, n)
 	if err != nil {
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.caseKey(n), "status", CaseClosed, "closed", now.Unix(), "verdict", verdict)
+		p.HSet(ctx, s.caseKey(n), "status", CaseClosed, "closed", now.Unix(), "verdict", verdict, "closedby", token)
 		p.HDel(ctx, s.caseKey(n), "addr")
 		p.Expire(ctx, s.caseKey(n), retention)
 		p.Expire(ctx, s.transcriptKey(n), retention)
@@ -219,7 +308,28 @@ func (s *Store) unindexCase(ctx context.Context, p redis.Pipeliner, c CaseRecord
 
 // AppendTranscript adds a sealed line to case n's transcript.
 func (s *Store) AppendTranscript(ctx context.Context, n int64, sealed []byte) error {
-	if err := s.rdb.RPush(ctx, s.transcriptKey(n), sealed).Err(); err != nil {
+	return s.AppendTranscriptOnce(ctx, n, "", sealed)
+}
+
+// appendOnceScript appends a transcript line unless the case has one with this token already
+// (the token's mark is a field of the case, so it goes with the case).
+// KEYS: the case, its transcript. ARGV: token ("" for none), line.
+var appendOnceScript = redis.NewScript(`
+if ARGV[1] ~= '' and redis.call('HSETNX', KEYS[1], 't:' .. ARGV[1], '1') == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+return 1
+`)
+
+// AppendTranscriptOnce adds a sealed line to case n's transcript, once per token: a job re-run
+// after a crash does not write the member's words twice.
+func (s *Store) AppendTranscriptOnce(ctx context.Context, n int64, token string, sealed []byte) error {
+	if token == "" {
+		if err := s.rdb.RPush(ctx, s.transcriptKey(n), sealed).Err(); err != nil {
+			return fmt.Errorf("saving transcript: %w", err)
+		}
+		return nil
+	}
+	if err := appendOnceScript.Run(ctx, s.rdb, []string{s.caseKey(n), s.transcriptKey(n)}, token, sealed).Err(); err != nil {
 		return fmt.Errorf("saving transcript: %w", err)
 	}
 	return nil

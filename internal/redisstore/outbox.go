@@ -49,6 +49,15 @@ func (s *Store) RefreshDirectInflight(ctx context.Context, id string, ttl time.D
 	return nil
 }
 
+// ReleaseDirectInflight lifts this process's mark on a direct message it failed to send, so a
+// worker need not wait for it to expire.
+func (s *Store) ReleaseDirectInflight(ctx context.Context, id string) error {
+	if err := s.rdb.Del(ctx, s.directKey(id, "if")).Err(); err != nil {
+		return fmt.Errorf("releasing a send in flight: %w", err)
+	}
+	return nil
+}
+
 // DirectDone reports whether direct message id has been sent (or given up on).
 func (s *Store) DirectDone(ctx context.Context, id string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.directKey(id, "done")).Result()

@@ -218,11 +218,14 @@ func (s *Store) otherGen(gen int64, now time.Time) (other int64, look string) {
 // (TTL 0) goes into the bucket hash and leaves the member's own key; any other goes into the
 // member's own key, with the TTL, and leaves the bucket.
 //
+// With a job (ARGV[15] not empty) it also records, in the member's slot, what the step
+// promised beyond the reply, under a lease of ARGV[16] ms (docs/durable-effects.md).
+//
 // KEYS: bucket, member key, reply log (this generation), reply log (the neighbouring
-// generation, see otherGen), this hour's counts.
+// generation, see otherGen), this hour's counts, the bucket's jobs, the job's lease.
 // ARGV: expected state, new state, TTL, member id, message id, reply, reply log TTL, count
 // (1/0), minute limit, hour limit, reply log bound, look in the neighbouring generation (1/0),
-// this minute's field in the counts, the counts' TTL.
+// this minute's field in the counts, the counts' TTL, sealed job, job lease (ms).
 var commitScript = redis.NewScript(`
 local durableNext = ARGV[3] == '0'
 local function current()
@@ -266,6 +269,10 @@ if ARGV[5] ~= '' then
     if n == 0 then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
   end
 end
+if ARGV[15] ~= '' then
+  redis.call('HSET', KEYS[6], ARGV[4] .. '/' .. ARGV[5], ARGV[15])
+  redis.call('SET', KEYS[7], '0', 'PX', ARGV[16])
+end
 return {0}
 `)
 
@@ -287,11 +294,15 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	// generation: Twilio retries within minutes, and a second look would cost every message
 	// a command.
 	other, previous := s.otherGen(gen, c.Now)
+	if len(c.Job) > 0 && (c.MsgID == "" || strings.Contains(id, "/")) {
+		return errors.New("saving member: a job needs a message id, and a member id without '/'")
+	}
 	res, err := commitScript.Run(ctx, s.rdb,
 		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, other),
-			s.countsKey(id, c.Now)},
+			s.countsKey(id, c.Now), s.jobsKey(bucketOf(id)), s.jobLeaseKey(id, c.MsgID)},
 		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
-		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous, minuteField(c.Now), int64(countsTTL/time.Second)).Slice()
+		c.MinuteLimit, c.HourLimit, maxRepliesPerGen, previous, minuteField(c.Now), int64(countsTTL/time.Second),
+		c.Job, max(c.JobLease.Milliseconds(), 1)).Slice()
 	if err != nil {
 		return fmt.Errorf("saving member: %w", err)
 	}
@@ -331,7 +342,7 @@ func (s *Store) Erase(ctx context.Context, id string) error {
 		// generations; the one after the current covers a clock a little ahead. Counts live
 		// two hours past their hour's start.
 		gen := s.replyGen(now)
-		keys := []string{s.memberKey(id), s.memberCasesKey(id)}
+		keys := []string{s.memberKey(id), s.memberCasesKey(id), s.caseTokensKey(id)}
 		for g := gen - 2; g <= gen+1; g++ {
 			keys = append(keys, s.repliesKey(id, g))
 		}
