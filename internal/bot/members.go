@@ -162,4 +162,3 @@ func (e *Members) resync(ctx context.Context, id string, st flow.State) {
 		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
 	}
 }
-
