@@ -182,6 +182,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	jobs := effects.New(effects.Config{Store: store, Keys: keys, Handler: cases, Queue: outbox, Members: members,
 		Renderer: renderer, Log: log})
 	botCfg.Jobs = jobs
+	if os.Getenv("HOTLINE_FAILPOINT") == "after-job-commit" {
+		// For the test that kills a process between a commit and its effects: hang there.
+		log.Warn("HOTLINE_FAILPOINT=after-job-commit: messages with effects hang after their commit (tests only)")
+		botCfg.AfterJobCommit = func() { select {} }
+	}
 	engine := bot.New(botCfg)
 	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}

@@ -61,6 +61,10 @@ type Config struct {
 	ReplyCap int64
 	// LimitNotice is the message ID of the notice a member gets on passing SenderLimit.
 	LimitNotice string
+	// AfterJobCommit, when set, is called once a message's state and job are committed and
+	// before the job is carried out: a failpoint for the test that kills a real process
+	// there (HOTLINE_FAILPOINT=after-job-commit). Never set in production.
+	AfterJobCommit func()
 }
 
 // Engine answers inbound messages. It is safe for concurrent use.
@@ -196,6 +200,9 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			}
 			if subscriptionChanged(st, res.State) {
 				e.syncSubscriptions(ctx, id, st, res.State)
+			}
+			if job != nil && e.cfg.AfterJobCommit != nil {
+				e.cfg.AfterJobCommit()
 			}
 			if job != nil {
 				// Effects may change the member behind this engine's back (an erasure

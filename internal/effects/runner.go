@@ -73,7 +73,7 @@ type Runner struct {
 // Default timings: a job left by a dead process is taken over within about Lease plus one
 // sweep.
 const (
-	DefaultLease    = 10 * time.Second
+	DefaultLease    = 5 * time.Second
 	DefaultMaxLease = 5 * time.Minute
 	DefaultGiveUp   = time.Hour
 )

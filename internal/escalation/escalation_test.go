@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/communityhotline/hotline/internal/effects"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -193,5 +195,62 @@ func TestOpeningRepliesAgree(t *testing.T) {
 	}
 	if ids(got) != "case_opened" {
 		t.Errorf("a volunteer on call: replies %q, want case_opened alone", ids(got))
+	}
+}
+
+// TestJobRunTwiceChangesNothingMore: a job re-run after a crash (the same member and message)
+// opens no second case, writes the member's words once, and sends exactly what the first run
+// sent (the queue sends each once); an urgent job re-run still pages everyone, as the first
+// run it stands in for would have.
+func TestJobRunTwiceChangesNothingMore(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Open(t)
+	store, _ := redisstore.New(rdb, prefix, 0)
+	keys, _ := privacy.NewKeys("test-secret-0123456789")
+	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: &recordingSender{}, Renderer: idRenderer{},
+		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute})
+	for _, v := range []struct{ name, phone, lang string }{{"Ana", "+15055550701", "es"}, {"Ben", "+15055550702", "en"}} {
+		a, _ := s.AddVolunteer(ctx, v.name, v.phone, []string{v.lang})
+		rec, _ := store.Volunteer(ctx, a.ID)
+		store.SetOnCall(ctx, rec, true)
+	}
+	run := func(job effects.Job) ([]string, []flow.Reply) {
+		t.Helper()
+		out := &recordingSender{}
+		replies, err := s.HandleJob(ctx, job, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		for _, m := range out.sent {
+			sent = append(sent, m.To+" "+m.Body)
+		}
+		return sent, replies
+	}
+	open := effects.Job{Member: "member1", Msg: "SM1", From: "+15055550601", Lang: "es",
+		Effects: []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, Replies: []flow.Reply{{ID: "case_opened"}}}
+	first, r1 := run(open)
+	again, r2 := run(open)
+	if len(first) != 1 || !slices.Equal(first, again) || !reflect.DeepEqual(r1, r2) {
+		t.Fatalf("first run sent %q, replied %v; again %q, %v", first, r1, again, r2)
+	}
+	if cs, _ := store.OpenCases(ctx); len(cs) != 1 {
+		t.Fatalf("%d cases open, want 1", len(cs))
+	}
+	if lines, _ := store.Transcript(ctx, 1); len(lines) != 1 {
+		t.Errorf("the member's words written %d times", len(lines))
+	}
+	urgent := effects.Job{Member: "member1", Msg: "SM2", From: "+15055550601", Lang: "es",
+		Effects: []flow.Effect{actions.UrgentCase{Case: 1, Text: "la migra", Situation: "home"}}}
+	first, r1 = run(urgent)
+	again, r2 = run(urgent)
+	if len(first) != 2 || !slices.Equal(first, again) || !reflect.DeepEqual(r1, r2) {
+		t.Errorf("urgent: first run sent %q, replied %v; again %q, %v", first, r1, again, r2)
+	}
+	// Another message's danger words do not page again.
+	other, _ := run(effects.Job{Member: "member1", Msg: "SM3", Lang: "es",
+		Effects: []flow.Effect{actions.UrgentCase{Case: 1, Text: "ayuda", Situation: "home"}}})
+	if len(other) != 0 {
+		t.Errorf("a later message paged again: %q", other)
 	}
 }
