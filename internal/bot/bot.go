@@ -102,8 +102,8 @@ var ErrGaveUp = errors.New("member state kept changing; gave up")
 // Handle answers in. It never logs the sender's address or the message text.
 func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error) {
 	id := e.cfg.Keys.MemberID(in.Channel, in.From)
-	stateCtx := []byte(id + ":s")
-	replyCtx := []byte(id + ":r:" + in.ID)
+	stateCtx := privacy.MemberState(id)
+	replyCtx := privacy.Reply(id, in.ID)
 	now := e.cfg.Now()
 	// Step from the state this process last saw the member in (none for a member it has not
 	// seen) and commit in one round trip: the commit refuses a stale state and hands back
@@ -261,14 +261,14 @@ func (e *Engine) State(ctx context.Context, id string) (flow.State, error) {
 	if rec.State == nil {
 		return flow.State{}, hotline.ErrNotFound
 	}
-	return e.openState(rec.State, id, []byte(id+":s"))
+	return e.openState(rec.State, id, privacy.MemberState(id))
 }
 
 // Update changes member id's state outside a conversation (a worker learning from the
 // provider that the member opted out), with the same compare-and-set as a message, so it
 // never overwrites a concurrent reply's state. change returns false to leave it as is.
 func (e *Engine) Update(ctx context.Context, id string, change func(st *flow.State) bool) error {
-	stateCtx := []byte(id + ":s")
+	stateCtx := privacy.MemberState(id)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {
@@ -335,7 +335,7 @@ func (e *Engine) syncSubscriptions(ctx context.Context, id string, before, after
 	if e.cfg.Subscriptions == nil {
 		return
 	}
-	stateCtx := []byte(id + ":s")
+	stateCtx := privacy.MemberState(id)
 	for range 5 {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {

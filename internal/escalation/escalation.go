@@ -144,7 +144,7 @@ func (s *Service) open(ctx context.Context, memberID, from string, st flow.State
 	}
 	n, err := s.cfg.Store.OpenCase(ctx, redisstore.CaseRecord{
 		Member: memberID, Lang: lang, Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
-		SealedAddress: s.cfg.Keys.Seal([]byte(from), redisstore.CaseAddressContext(memberID)), Opened: now,
+		SealedAddress: s.cfg.Keys.Seal([]byte(from), privacy.CaseAddress(memberID)), Opened: now,
 	}, now.Add(s.cfg.Timeout))
 	if err != nil {
 		return err
@@ -410,13 +410,13 @@ const waitingAckEvery = 10 * time.Minute
 // during the retention period.
 func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
 	line := who + ": " + text
-	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), redisstore.TranscriptContext(n))); err != nil {
+	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), privacy.CaseTranscript(n))); err != nil {
 		s.cfg.Log.Error("saving transcript", "case", n, "err", err)
 	}
 }
 
 func (s *Service) toVolunteer(ctx context.Context, v redisstore.VolunteerRecord, id string, data map[string]string) {
-	phone, err := s.cfg.Keys.Open(v.SealedPhone, []byte("vol:"+v.ID))
+	phone, err := s.cfg.Keys.Open(v.SealedPhone, privacy.VolunteerPhone(v.ID))
 	if err != nil {
 		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
 		return
@@ -428,7 +428,7 @@ func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id stri
 	if !s.reachable(ctx, c.Member) {
 		return
 	}
-	addr, err := s.cfg.Keys.Open(c.SealedAddress, redisstore.CaseAddressContext(c.Member))
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
 		s.cfg.Log.Error("case address unreadable", "case", c.N)
 		return
@@ -619,7 +619,7 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	if !s.reachable(ctx, c.Member) {
 		return flow.Reply{ID: "vol_member_left", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
 	}
-	addr, err := s.cfg.Keys.Open(c.SealedAddress, redisstore.CaseAddressContext(c.Member))
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
 		return s.failed(err)
 	}
@@ -678,7 +678,7 @@ func (s *Service) memberLines(ctx context.Context, n int64) []string {
 	}
 	var out []string
 	for _, l := range sealed {
-		plain, err := s.cfg.Keys.Open(l, redisstore.TranscriptContext(n))
+		plain, err := s.cfg.Keys.Open(l, privacy.CaseTranscript(n))
 		if err != nil {
 			continue
 		}
@@ -793,7 +793,7 @@ func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
 	if err != nil || len(lines) == 0 {
 		return "", ""
 	}
-	plain, err := s.cfg.Keys.Open(lines[0], redisstore.TranscriptContext(n))
+	plain, err := s.cfg.Keys.Open(lines[0], privacy.CaseTranscript(n))
 	if err != nil {
 		return "", ""
 	}
@@ -840,7 +840,7 @@ func (s *Service) lastWords(ctx context.Context, n int64) string {
 	if err != nil || len(lines) == 0 {
 		return ""
 	}
-	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], redisstore.TranscriptContext(n))
+	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], privacy.CaseTranscript(n))
 	if err != nil {
 		return ""
 	}
