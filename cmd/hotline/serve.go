@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/spool"
 	"github.com/communityhotline/hotline/internal/twilio"
@@ -24,33 +25,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("settings:\n%w", err)
 	}
-	log := newLogger(cfg, stderr)
-	a, err := newApp(ctx, cfg, log)
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// A Redis still in the old key layout would look empty: every member, opt-outs
 	// included, forgotten. One GET once migrated.
-	if err := a.store.CheckLayout(ctx); err != nil {
+	if err := a.Store().CheckLayout(ctx); err != nil {
 		return err
 	}
-	fallback, err := a.fallback()
+	fallback, err := a.Fallback()
 	if err != nil {
 		return err
 	}
 
-	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
-		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
+	deps := web.Deps{Bot: a.Answerer(), PublicURL: cfg.PublicURL, Ready: a.Store().Ping, Fallback: fallback, Log: log,
+		Deliveries: a.Store(), Metrics: a.Metrics(), MetricsElsewhere: cfg.MetricsAddr != ""}
 	if cfg.MetricsAddr != "" {
-		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+		if err := listenMetrics(ctx, cfg.MetricsAddr, a.Metrics(), log); err != nil {
 			return err
 		}
 	}
 	if cfg.AdminToken != "" {
-		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
+		deps.Broadcasts, deps.Cases = a.Broadcasts(), a.Cases()
 	}
-	sp, err := spool.Open(cfg.SpoolDir, a.keys, cfg.SpoolMaxBytes, log)
+	sp, err := spool.Open(cfg.SpoolDir, a.Keys(), cfg.SpoolMaxBytes, log)
 	if err != nil {
 		return err
 	}
@@ -76,14 +77,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout: 14 * time.Second,
 		IdleTimeout:  60 * time.Second,
 	}
-	go a.refreshZips(ctx, time.Minute)
-	go sp.Run(ctx, 2*time.Second, a.store.Ping, a.replay)
+	go a.RefreshZips(ctx, time.Minute)
+	go sp.Run(ctx, 2*time.Second, a.Store().Ping, a.Replay)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {
 		go func() {
-			go a.cases.Run(workerCtx)
-			a.dispatcher.Run(workerCtx)
+			go a.Cases().Run(workerCtx)
+			a.Dispatcher().Run(workerCtx)
 			close(workerDone)
 		}()
 	} else {

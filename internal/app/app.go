@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -34,8 +34,9 @@ import (
 	"github.com/communityhotline/hotline/locales"
 )
 
-// app is the wired hotline.
-type app struct {
+// App is the wired hotline: every part, built once from the settings. Its parts are read
+// through the methods of the same names (parts.go).
+type App struct {
 	cfg      config.Config
 	keys     *privacy.Keys
 	sender   hotline.Sender
@@ -55,15 +56,16 @@ type app struct {
 	close    func()
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+// NewLogger is the log the settings ask for, written to w.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogJSON {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// openRedis connects to REDIS_URL, or starts the embedded Redis when it is unset.
-func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// OpenRedis connects to REDIS_URL, or starts the embedded Redis when it is unset.
+func OpenRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if cfg.RedisURL == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.Start(); err != nil {
@@ -92,7 +94,8 @@ func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 	return rdb, func() { rdb.Close() }, nil
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+// New wires the hotline from cfg. Close releases what it holds.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	zips := &places.ZipTable{}
 	c, err := content.Load(flows.FS, locales.FS, zips)
 	if err != nil {
@@ -102,7 +105,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, fmt.Errorf("HOTLINE_SECRET: %w", err)
 	}
-	rdb, closeRedis, err := openRedis(cfg, log)
+	rdb, closeRedis, err := OpenRedis(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -173,9 +176,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return out, err
 	})
 	engine.SetEffects(cases.HandleEffects)
-	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
-	if err := a.loadZips(ctx); err != nil {
+	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -248,10 +251,10 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
 }
 
-// replay answers a message spooled during a Redis outage: the member had only the fallback,
+// Replay answers a message spooled during a Redis outage: the member had only the fallback,
 // so the real replies go out as ordinary messages. A member who must not be answered is
 // skipped, so one bad record cannot hold up the rest.
-func (a *app) replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
+func (a *App) Replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
 	texts, err := a.answerer.Answer(ctx, in)
 	if errors.Is(err, hotline.ErrDoNotAnswer) {
 		return nil, nil
@@ -276,9 +279,9 @@ func subscription(st flow.State) redisstore.Subscription {
 	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
 }
 
-// loadZips reads the imported ZIP table from Redis into memory, where lookups read it
+// LoadZips reads the imported ZIP table from Redis into memory, where lookups read it
 // without a round trip. Unknown ids in it (a place removed from the data) are dropped.
-func (a *app) loadZips(ctx context.Context) error {
+func (a *App) LoadZips(ctx context.Context) error {
 	raw, err := a.store.Zips(ctx)
 	if err != nil {
 		return err
@@ -294,9 +297,9 @@ func (a *app) loadZips(ctx context.Context) error {
 	return nil
 }
 
-// refreshZips reloads the ZIP table every interval, so an import reaches every running
+// RefreshZips reloads the ZIP table every interval, so an import reaches every running
 // process without a restart, and forgets stale member states kept in memory.
-func (a *app) refreshZips(ctx context.Context, every time.Duration) {
+func (a *App) RefreshZips(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -304,7 +307,7 @@ func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.loadZips(ctx); err != nil {
+			if err := a.LoadZips(ctx); err != nil {
 				a.log.Warn("ZIP table not reloaded", "err", err)
 			}
 			// The same minute's housekeeping: member states kept in memory go after
@@ -314,9 +317,9 @@ func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 	}
 }
 
-// fallback is the reply when a message cannot be handled: the generic error in every
+// Fallback is the reply when a message cannot be handled: the generic error in every
 // language, in one SMS, since we may not know the member's language.
-func (a *app) fallback() (string, error) {
+func (a *App) Fallback() (string, error) {
 	var parts []string
 	for _, lang := range a.content.Flows.Settings().Languages {
 		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: "error_generic"}})
