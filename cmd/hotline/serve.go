@@ -13,7 +13,6 @@ import (
 	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/spool"
-	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/internal/web"
 )
 
@@ -36,20 +35,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := a.Store().CheckLayout(ctx); err != nil {
 		return err
 	}
-	fallback, err := a.Fallback()
+	deps, err := a.WebDeps()
 	if err != nil {
 		return err
 	}
-
-	deps := web.Deps{Bot: a.Answerer(), PublicURL: cfg.PublicURL, Ready: a.Store().Ping, Fallback: fallback, Log: log,
-		Deliveries: a.Store(), Metrics: a.Metrics(), MetricsElsewhere: cfg.MetricsAddr != ""}
 	if cfg.MetricsAddr != "" {
 		if err := listenMetrics(ctx, cfg.MetricsAddr, a.Metrics(), log); err != nil {
 			return err
 		}
-	}
-	if cfg.AdminToken != "" {
-		deps.Broadcasts, deps.Cases = a.Broadcasts(), a.Cases()
 	}
 	sp, err := spool.Open(cfg.SpoolDir, a.Keys(), cfg.SpoolMaxBytes, log)
 	if err != nil {
@@ -62,8 +55,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// so local mode answers only this machine.
 		host = "127.0.0.1"
 		log.Warn("local mode: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked and only 127.0.0.1 is served")
-	} else {
-		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
 	if err != nil {

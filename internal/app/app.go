@@ -53,6 +53,7 @@ type App struct {
 	cases      *escalation.Service
 	// answerer routes an inbound message to the organizer commands or the member engine.
 	answerer hotline.Answerer
+	rdb      redis.UniversalClient
 	close    func()
 }
 
@@ -176,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return out, err
 	})
 	engine.SetEffects(cases.HandleEffects)
-	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()
@@ -317,9 +318,9 @@ func (a *App) RefreshZips(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Fallback is the reply when a message cannot be handled: the generic error in every
+// fallback is the reply when a message cannot be handled: the generic error in every
 // language, in one SMS, since we may not know the member's language.
-func (a *App) Fallback() (string, error) {
+func (a *App) fallback() (string, error) {
 	var parts []string
 	for _, lang := range a.content.Flows.Settings().Languages {
 		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: "error_generic"}})

@@ -5,12 +5,12 @@
 package app
 
 import (
+	"github.com/redis/go-redis/v9"
+
 	"github.com/communityhotline/hotline/internal/bot"
-	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/dispatch"
 	"github.com/communityhotline/hotline/internal/escalation"
-	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
@@ -34,15 +34,12 @@ func (a *App) Store() *redisstore.Store { return a.store }
 // Engine answers members' messages.
 func (a *App) Engine() *bot.Engine { return a.engine }
 
-// Broadcasts composes and sends alerts, and manages organizers.
-func (a *App) Broadcasts() *broadcast.Service { return a.broadcasts }
-
 // Dispatcher sends what waits in the queue.
 func (a *App) Dispatcher() *dispatch.Dispatcher { return a.dispatcher }
 
 // Cases handles escalations to volunteers.
 func (a *App) Cases() *escalation.Service { return a.cases }
 
-// Answerer answers an inbound message: a volunteer's or organizer's commands, or a member's
-// conversation.
-func (a *App) Answerer() hotline.Answerer { return a.answerer }
+// Redis is the client every part of the app shares, so that a test can watch what the app
+// sends to Redis.
+func (a *App) Redis() redis.UniversalClient { return a.rdb }
