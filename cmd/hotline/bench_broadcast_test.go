@@ -108,7 +108,7 @@ func TestBenchSendRateTwoWorkers(t *testing.T) {
 		st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: []string{"albuquerque"}, Address: fmt.Sprintf("+1505%07d", i)}
 		id := keys.MemberID(hotline.SMS, st.Address)
 		js := flow.EncodeState(st)
-		states[id] = keys.Seal(js, []byte(id+":s"))
+		states[id] = keys.Seal(js, privacy.MemberState(id))
 		if err := store.SyncSubscriptions(ctx, id, redisstore.Subscription{}, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/communityhotline/hotline/internal/app"
 )
 
 // importZips loads a ZIP → county CSV into the Redis the settings point at. Running servers
@@ -23,12 +25,12 @@ func importZips(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer f.Close()
-	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	entries, rejected, err := a.content.Places.ParseZipCSV(f)
+	defer a.Close()
+	entries, rejected, err := a.Content().Places.ParseZipCSV(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
@@ -46,7 +48,7 @@ func importZips(ctx context.Context, args []string, getenv func(string) string, 
 			withCity++
 		}
 	}
-	if err := a.store.ReplaceZips(ctx, raw); err != nil {
+	if err := a.Store().ReplaceZips(ctx, raw); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %d ZIP codes (%d with a known city); skipped %d rows\n", len(entries), withCity, len(rejected))

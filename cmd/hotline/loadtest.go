@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/loadgen"
 )
@@ -139,7 +140,7 @@ func serveCeiling(ctx context.Context, addr, token, publicURL string, getenv fun
 	}
 	cluster, _ := strconv.ParseBool(getenv("REDIS_CLUSTER"))
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	rdb, closeRedis, err := openRedis(config.Config{RedisURL: getenv("REDIS_URL"), RedisCluster: cluster}, log)
+	rdb, closeRedis, err := app.OpenRedis(config.Config{RedisURL: getenv("REDIS_URL"), RedisCluster: cluster}, log)
 	if err != nil {
 		return err
 	}

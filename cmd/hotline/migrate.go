@@ -91,7 +91,7 @@ func settleByOptOut(keys *privacy.Keys) redisstore.Settle {
 
 // openMemberState opens and decodes member id's sealed state, as the bot does.
 func openMemberState(keys *privacy.Keys, id string, sealed []byte) (flow.State, error) {
-	plain, err := keys.Open(sealed, []byte(id+":s"))
+	plain, err := keys.Open(sealed, privacy.MemberState(id))
 	if err != nil {
 		return flow.State{}, err
 	}

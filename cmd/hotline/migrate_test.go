@@ -31,7 +31,7 @@ func (h *hotlineProc) seedOldMember(phone string, st flow.State) string {
 	ctx := context.Background()
 	rdb := h.redisOf()
 	p := h.env["HOTLINE_KEY_PREFIX"]
-	if err := rdb.HSet(ctx, p+":m:{"+id+"}", "v", 2, "s", keys.Seal(plain, []byte(id+":s"))).Err(); err != nil {
+	if err := rdb.HSet(ctx, p+":m:{"+id+"}", "v", 2, "s", keys.Seal(plain, privacy.MemberState(id))).Err(); err != nil {
 		h.t.Fatal(err)
 	}
 	for _, a := range st.Areas {
@@ -122,7 +122,7 @@ func (h *hotlineProc) seedNewMember(phone string, st flow.State) {
 		h.t.Fatal(err)
 	}
 	id := keys.MemberID(hotline.SMS, phone)
-	c := hotline.Commit{State: keys.Seal(flow.EncodeState(st), []byte(id+":s")), Now: time.Now()}
+	c := hotline.Commit{State: keys.Seal(flow.EncodeState(st), privacy.MemberState(id)), Now: time.Now()}
 	if !st.Durable() {
 		c.TTL = time.Hour
 	}
@@ -172,13 +172,13 @@ func TestSettleByOptOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	const id = "aaaaaaaaaaaaaaaaaaaaaaaaaa"
-	seal := func(st flow.State) []byte { return keys.Seal(flow.EncodeState(st), []byte(id+":s")) }
+	seal := func(st flow.State) []byte { return keys.Seal(flow.EncodeState(st), privacy.MemberState(id)) }
 	sealJSON := func(st flow.State) []byte { // as the old version wrote it
 		b, err := json.Marshal(st)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return keys.Seal(b, []byte(id+":s"))
+		return keys.Seal(b, privacy.MemberState(id))
 	}
 	out := flow.State{Lang: "es", OptedOut: true}
 	sub := flow.State{Lang: "es", Areas: []string{"albuquerque"}, Address: "+15055550100"}
@@ -198,8 +198,8 @@ func TestSettleByOptOut(t *testing.T) {
 		{"opted out on both sides", sealJSON(out), seal(out), redisstore.Undecided},
 		{"opted out on neither side", sealJSON(sub), seal(talk), redisstore.Undecided},
 		{"the old does not open", []byte("damaged"), seal(sub), redisstore.Unreadable},
-		{"the new is sealed with another secret", sealJSON(out), other.Seal(flow.EncodeState(sub), []byte(id+":s")), redisstore.Unreadable},
-		{"the new is sealed for another member", sealJSON(sub), keys.Seal(flow.EncodeState(out), []byte("bbbbbbbbbbbbbbbbbbbbbbbbbb:s")), redisstore.Unreadable},
+		{"the new is sealed with another secret", sealJSON(out), other.Seal(flow.EncodeState(sub), privacy.MemberState(id)), redisstore.Unreadable},
+		{"the new is sealed for another member", sealJSON(sub), keys.Seal(flow.EncodeState(out), privacy.MemberState("bbbbbbbbbbbbbbbbbbbbbbbbbb")), redisstore.Unreadable},
 	} {
 		if got := settleByOptOut(keys)(id, tc.old, tc.current); got != tc.want {
 			t.Errorf("%s: verdict %d, want %d", tc.name, got, tc.want)

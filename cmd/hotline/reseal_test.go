@@ -383,13 +383,13 @@ func TestResealCountsRaces(t *testing.T) {
 	oldKeys, _ := privacy.NewKeys(secret)
 	newKeys, _ := privacy.NewKeys(secret, sealingSecretB)
 	member := func(id string, k *privacy.Keys) redisstore.Sealed {
-		ctx := []byte(id + ":s")
+		ctx := privacy.MemberState(id)
 		return redisstore.Sealed{Kind: redisstore.KindMember, Key: "P:mb:{1}", Field: id, Value: k.Seal([]byte("state"), ctx), Context: ctx}
 	}
 	st := &racingStore{
 		values: []redisstore.Sealed{
 			member("current", newKeys), member("old", oldKeys), member("racednew", oldKeys), member("racedold", oldKeys),
-			{Kind: redisstore.KindMember, Key: "P:mb:{1}", Field: "junk", Value: []byte{1, 2, 3}, Context: []byte("junk:s")},
+			{Kind: redisstore.KindMember, Key: "P:mb:{1}", Field: "junk", Value: []byte{1, 2, 3}, Context: privacy.MemberState("junk")},
 		},
 		now: map[string][]byte{
 			"P:mb:{1} field racednew": member("racednew", newKeys).Value,

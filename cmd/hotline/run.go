@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
@@ -124,7 +125,7 @@ func parseDryRun(cmd, what string, args []string, stderr io.Writer, more ...func
 // openDeployedStore opens the Redis cfg names and the store on it, for a maintenance command;
 // the function returned closes them.
 func openDeployedStore(cfg config.Config, stderr io.Writer) (*redisstore.Store, func(), error) {
-	rdb, closeRedis, err := openRedis(cfg, newLogger(cfg, stderr))
+	rdb, closeRedis, err := app.OpenRedis(cfg, app.NewLogger(cfg, stderr))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/spool"
-	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/internal/web"
 )
 
@@ -24,33 +24,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("settings:\n%w", err)
 	}
-	log := newLogger(cfg, stderr)
-	a, err := newApp(ctx, cfg, log)
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// A Redis still in the old key layout would look empty: every member, opt-outs
 	// included, forgotten. One GET once migrated.
-	if err := a.store.CheckLayout(ctx); err != nil {
+	if err := a.Store().CheckLayout(ctx); err != nil {
 		return err
 	}
-	fallback, err := a.fallback()
+	deps, err := a.WebDeps()
 	if err != nil {
 		return err
 	}
-
-	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: log,
-		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
 	if cfg.MetricsAddr != "" {
-		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+		if err := listenMetrics(ctx, cfg.MetricsAddr, a.Metrics(), log); err != nil {
 			return err
 		}
 	}
-	if cfg.AdminToken != "" {
-		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
-	}
-	sp, err := spool.Open(cfg.SpoolDir, a.keys, cfg.SpoolMaxBytes, log)
+	sp, err := spool.Open(cfg.SpoolDir, a.Keys(), cfg.SpoolMaxBytes, log)
 	if err != nil {
 		return err
 	}
@@ -61,8 +55,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// so local mode answers only this machine.
 		host = "127.0.0.1"
 		log.Warn("local mode: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked and only 127.0.0.1 is served")
-	} else {
-		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -76,16 +68,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout: 14 * time.Second,
 		IdleTimeout:  60 * time.Second,
 	}
-	go a.refreshZips(ctx, time.Minute)
-	go sp.Run(ctx, 2*time.Second, a.store.Ping, a.replay)
+	go a.RefreshZips(ctx, time.Minute)
+	go sp.Run(ctx, 2*time.Second, a.Store().Ping, a.Replay)
 	// Every process may take over what a dead one promised; one at a time does (a lease).
-	go a.jobs.RunSweeps(ctx, consumerName(), jobSweepEvery)
+	go a.RunJobSweeps(ctx)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {
 		go func() {
-			go a.cases.Run(workerCtx)
-			a.dispatcher.Run(workerCtx)
+			go a.Cases().Run(workerCtx)
+			a.Dispatcher().Run(workerCtx)
 			close(workerDone)
 		}()
 	} else {

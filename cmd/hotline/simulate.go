@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/segment"
@@ -30,11 +31,11 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 	// A script is typed, not texted: its lines arrive faster than any member writes, and
 	// the per-sender limit would silently drop the end of it.
 	cfg.SenderLimit, cfg.ReplyCap = 0, 0
-	a, err := newApp(ctx, cfg, newLogger(cfg, stderr))
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// Message ids unique across runs, so a simulation against a real Redis never meets a
 	// previous run's answers.
 	run := time.Now().UnixNano()
@@ -42,7 +43,7 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		fmt.Fprintf(stdout, "> %s\n", line)
-		texts, err := a.engine.Answer(ctx, hotline.Inbound{
+		texts, err := a.Engine().Answer(ctx, hotline.Inbound{
 			ID: fmt.Sprintf("SIM%x%04d", run, n), Channel: hotline.SMS, From: *from, Text: line,
 		})
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/communityhotline/hotline/internal/app"
 )
 
 // worker runs only the sender: queued alerts and relays, at the shared rate. Run as many as
@@ -16,24 +18,24 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
-	a, err := newApp(ctx, cfg, log)
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// A Redis still in the old key layout would look empty: every member, opt-outs
 	// included, forgotten. One GET once migrated.
-	if err := a.store.CheckLayout(ctx); err != nil {
+	if err := a.Store().CheckLayout(ctx); err != nil {
 		return err
 	}
 	if cfg.MetricsAddr != "" {
-		if err := listenMetrics(ctx, cfg.MetricsAddr, a.metrics, log); err != nil {
+		if err := listenMetrics(ctx, cfg.MetricsAddr, a.Metrics(), log); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintln(stdout, "hotline worker sending queued messages")
-	go a.cases.Run(ctx)
-	go a.jobs.RunSweeps(ctx, consumerName(), jobSweepEvery)
-	return a.dispatcher.Run(ctx)
+	go a.Cases().Run(ctx)
+	go a.RunJobSweeps(ctx)
+	return a.Dispatcher().Run(ctx)
 }

@@ -111,8 +111,8 @@ var ErrGaveUp = errors.New("member state kept changing; gave up")
 // Handle answers in. It never logs the sender's address or the message text.
 func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error) {
 	id := e.cfg.Keys.MemberID(in.Channel, in.From)
-	stateCtx := []byte(id + ":s")
-	replyCtx := []byte(id + ":r:" + in.ID)
+	stateCtx := privacy.MemberState(id)
+	replyCtx := privacy.Reply(id, in.ID)
 	now := e.cfg.Now()
 	// Step from the state this process last saw the member in (none for a member it has not
 	// seen) and commit in one round trip: the commit refuses a stale state and hands back

@@ -10,6 +10,7 @@ import (
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
 )
 
 // Members reads and changes members' states outside a conversation: for the workers that
@@ -44,14 +45,14 @@ func (e *Members) State(ctx context.Context, id string) (flow.State, error) {
 	if rec.State == nil {
 		return flow.State{}, hotline.ErrNotFound
 	}
-	return e.openState(rec.State, id, []byte(id+":s"))
+	return e.openState(rec.State, id, privacy.MemberState(id))
 }
 
 // Update changes member id's state outside a conversation (a worker learning from the
 // provider that the member opted out), with the same compare-and-set as a message, so it
 // never overwrites a concurrent reply's state. change returns false to leave it as is.
 func (e *Members) Update(ctx context.Context, id string, change func(st *flow.State) bool) error {
-	stateCtx := []byte(id + ":s")
+	stateCtx := privacy.MemberState(id)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {
@@ -118,7 +119,7 @@ func (e *Members) syncSubscriptions(ctx context.Context, id string, before, afte
 	if e.cfg.Subscriptions == nil {
 		return
 	}
-	stateCtx := []byte(id + ":s")
+	stateCtx := privacy.MemberState(id)
 	for range 5 {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {

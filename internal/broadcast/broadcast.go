@@ -91,7 +91,7 @@ func (s *Service) Organizer(ctx context.Context, id string) (redisstore.Organize
 
 // OrganizerPhone opens an organizer's sealed phone number, to text them.
 func (s *Service) OrganizerPhone(r redisstore.OrganizerRecord) (string, error) {
-	p, err := s.cfg.Keys.Open(r.SealedPhone, []byte("org:"+r.ID))
+	p, err := s.cfg.Keys.Open(r.SealedPhone, privacy.OrganizerPhone(r.ID))
 	return string(p), err
 }
 
@@ -418,7 +418,7 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 	token := "hot_" + base64.RawURLEncoding.EncodeToString(raw)
 	id := redisstore.NewID()
 	rec := redisstore.OrganizerRecord{
-		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), []byte("org:"+id)),
+		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.OrganizerPhone(id)),
 		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), Lang: lang, CreatedAt: s.cfg.Now(),
 	}
 	if err := s.cfg.Store.CreateOrganizer(ctx, rec); err != nil {
@@ -439,7 +439,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 	}
 	out := make([]OrganizerView, 0, len(recs))
 	for _, r := range recs {
-		phone, err := s.cfg.Keys.Open(r.SealedPhone, []byte("org:"+r.ID))
+		phone, err := s.cfg.Keys.Open(r.SealedPhone, privacy.OrganizerPhone(r.ID))
 		masked := "(unreadable)"
 		if err == nil {
 			masked = hotline.MaskPhone(string(phone))

@@ -156,7 +156,7 @@ func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *priv
 			st := benchState(i)
 			id := keys.MemberID(hotline.SMS, st.Address)
 			js := flow.EncodeState(st)
-			states[id] = keys.Seal(js, []byte(id+":s"))
+			states[id] = keys.Seal(js, privacy.MemberState(id))
 			subs = append(subs, sub{id, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}})
 		}
 		if err := store.PutMembers(ctx, states); err != nil {

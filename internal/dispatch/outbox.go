@@ -115,7 +115,7 @@ func (o Outbox) queueAs(ctx context.Context, id string, m hotline.Outbound) erro
 	if err != nil {
 		return fmt.Errorf("encoding a queued message: %w", err)
 	}
-	return o.Store.EnqueueDirect(ctx, id, o.Keys.Seal(plain, redisstore.DirectContext(id)))
+	return o.Store.EnqueueDirect(ctx, id, o.Keys.Seal(plain, privacy.QueuedMessage(id)))
 }
 
 // handleDirect sends a queued direct message, or decides not to, and removes it from the
@@ -159,7 +159,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 		return "", err == nil
 	}
 	var m directMessage
-	plain, err := d.cfg.Keys.Open(e.Sealed, redisstore.DirectContext(e.Direct))
+	plain, err := d.cfg.Keys.Open(e.Sealed, privacy.QueuedMessage(e.Direct))
 	if err == nil {
 		err = json.Unmarshal(plain, &m)
 	}

@@ -173,7 +173,7 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 	}
 	rec := redisstore.CaseRecord{
 		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
-		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), redisstore.CaseAddressContext(memberID)), Opened: opened,
+		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID)), Opened: opened,
 	}
 	// The first line is sealed to the case's number, known only once it is numbered: it is
 	// written by a second call, once per job.
@@ -472,20 +472,20 @@ const waitingAckEvery = 10 * time.Minute
 // transcriptOnce keeps a member's line in the case's conversation once per job.
 func (s *Service) transcriptOnce(ctx context.Context, n int64, token, who, text string) error {
 	line := who + ": " + text
-	return s.cfg.Store.AppendTranscriptOnce(ctx, n, token, s.cfg.Keys.Seal([]byte(line), redisstore.TranscriptContext(n)))
+	return s.cfg.Store.AppendTranscriptOnce(ctx, n, token, s.cfg.Keys.Seal([]byte(line), privacy.CaseTranscript(n)))
 }
 
 // transcript keeps a sealed line of the case's conversation, for volunteers and for review
 // during the retention period.
 func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
 	line := who + ": " + text
-	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), redisstore.TranscriptContext(n))); err != nil {
+	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), privacy.CaseTranscript(n))); err != nil {
 		s.cfg.Log.Error("saving transcript", "case", n, "err", err)
 	}
 }
 
 func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v redisstore.VolunteerRecord, id string, data map[string]string) {
-	phone, err := s.cfg.Keys.Open(v.SealedPhone, []byte("vol:"+v.ID))
+	phone, err := s.cfg.Keys.Open(v.SealedPhone, privacy.VolunteerPhone(v.ID))
 	if err != nil {
 		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
 		return
@@ -497,7 +497,7 @@ func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id stri
 	if !s.reachable(ctx, c.Member) {
 		return
 	}
-	addr, err := s.cfg.Keys.Open(c.SealedAddress, redisstore.CaseAddressContext(c.Member))
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
 		s.cfg.Log.Error("case address unreadable", "case", c.N)
 		return
@@ -688,7 +688,7 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	if !s.reachable(ctx, c.Member) {
 		return flow.Reply{ID: "vol_member_left", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
 	}
-	addr, err := s.cfg.Keys.Open(c.SealedAddress, redisstore.CaseAddressContext(c.Member))
+	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
 		return s.failed(err)
 	}
@@ -747,7 +747,7 @@ func (s *Service) memberLines(ctx context.Context, n int64) []string {
 	}
 	var out []string
 	for _, l := range sealed {
-		plain, err := s.cfg.Keys.Open(l, redisstore.TranscriptContext(n))
+		plain, err := s.cfg.Keys.Open(l, privacy.CaseTranscript(n))
 		if err != nil {
 			continue
 		}
@@ -862,7 +862,7 @@ func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
 	if err != nil || len(lines) == 0 {
 		return "", ""
 	}
-	plain, err := s.cfg.Keys.Open(lines[0], redisstore.TranscriptContext(n))
+	plain, err := s.cfg.Keys.Open(lines[0], privacy.CaseTranscript(n))
 	if err != nil {
 		return "", ""
 	}
@@ -909,7 +909,7 @@ func (s *Service) lastWords(ctx context.Context, n int64) string {
 	if err != nil || len(lines) == 0 {
 		return ""
 	}
-	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], redisstore.TranscriptContext(n))
+	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], privacy.CaseTranscript(n))
 	if err != nil {
 		return ""
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
@@ -45,7 +46,7 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 		}
 	}
 	id := redisstore.NewID()
-	rec := redisstore.VolunteerRecord{ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), []byte("vol:"+id)),
+	rec := redisstore.VolunteerRecord{ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.VolunteerPhone(id)),
 		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), Langs: langs, CreatedAt: s.cfg.Now()}
 	if err := s.cfg.Store.CreateVolunteer(ctx, rec); err != nil {
 		if errors.Is(err, redisstore.ErrDuplicate) {
@@ -66,7 +67,7 @@ func (s *Service) Volunteers(ctx context.Context) ([]VolunteerView, error) {
 	out := make([]VolunteerView, 0, len(recs))
 	for _, r := range recs {
 		masked := "(unreadable)"
-		if p, err := s.cfg.Keys.Open(r.SealedPhone, []byte("vol:"+r.ID)); err == nil {
+		if p, err := s.cfg.Keys.Open(r.SealedPhone, privacy.VolunteerPhone(r.ID)); err == nil {
 			masked = hotline.MaskPhone(string(p))
 		}
 		out = append(out, VolunteerView{ID: r.ID, Name: r.Name, Phone: masked, Languages: r.Langs, OnCall: r.OnCall, CreatedAt: r.CreatedAt})

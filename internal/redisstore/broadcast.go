@@ -153,9 +153,12 @@ func parseBroadcast(id string, m map[string]string) hotline.Broadcast {
 }
 
 // transitionScript moves a broadcast from one of the allowed statuses to another, atomically,
-// so two organizers pressing "send" and "cancel" at once cannot both win. ARGV: to, then
-// "notby" and an organizer id that must not be the creator (for approvals) or "", then the
-// allowed statuses; the remaining ARGV pairs are fields to set.
+// so two organizers pressing "send" and "cancel" at once cannot both win. ARGV: the new
+// status; an organizer id that must not be the creator (for approvals) or ""; the number n
+// of allowed statuses, then those n statuses; the remaining ARGV pairs are fields to set.
+// It answers {3, the status it had} when it moved the broadcast, {1, status} when the status
+// is not one allowed, {2, status} when the organizer barred is the creator, {0, ""} when the
+// broadcast is gone.
 var transitionScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {0, ''} end

@@ -17,13 +17,6 @@ func (s *Store) caseKey(n int64) string {
 }
 func (s *Store) transcriptKey(n int64) string { return s.caseKey(n) + ":t" }
 
-// TranscriptContext is what each sealed line of case n's transcript is bound to, and
-// CaseAddressContext what the sealed address of a member's case is bound to: the writers
-// (internal/escalation) and reseal must agree on them.
-func TranscriptContext(n int64) []byte { return []byte("case:" + strconv.FormatInt(n, 10)) }
-
-// CaseAddressContext: see TranscriptContext.
-func CaseAddressContext(member string) []byte  { return []byte("caseaddr:" + member) }
 func (s *Store) caseSeqKey() string            { return s.prefix + ":case:seq" }
 func (s *Store) openCasesKey() string          { return s.prefix + ":cases:open" }
 func (s *Store) dueCasesKey() string           { return s.prefix + ":cases:due" }

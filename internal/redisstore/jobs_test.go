@@ -23,9 +23,12 @@ func commitWithJob(t *testing.T, s *Store, member, msg string, lease time.Durati
 // TestJobWrittenWithTheCommitAndLeased: the commit writes the job in the member's bucket,
 // leased; nobody takes it while the lease runs; afterwards one taker wins, the next take waits
 // twice as long (backoff), and a finished job is gone with its marks.
-func TestJobWrittenWithTheCommitAndLeased(t *testing.T) {
+func TestScriptTakeJob(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) { testTakeJob(t, s) })
+}
+
+func testTakeJob(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, keys := newStore(t)
 	commitWithJob(t, s, "m1", "SM1", 300*time.Millisecond)
 	// A commit that conflicts writes no job.
 	err := s.Save(ctx, "m1", hotline.Commit{Expect: []byte("stale"), State: []byte("x"), TTL: time.Hour, MsgID: "SM2",
@@ -70,8 +73,8 @@ func TestJobWrittenWithTheCommitAndLeased(t *testing.T) {
 	if err := s.FinishJob(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys() {
-		if slices.Contains([]string{s.jobsKey(JobBucket("m1")), s.jobLeaseKey("m1", "SM1"), s.jobLeaseKey("m1", "SM1") + ":n"}, k) {
+	for _, k := range []string{s.jobsKey(JobBucket("m1")), s.jobLeaseKey("m1", "SM1"), s.jobLeaseKey("m1", "SM1") + ":n"} {
+		if n, _ := s.rdb.Exists(ctx, k).Result(); n != 0 {
 			t.Errorf("finished job left %s", k)
 		}
 	}
@@ -82,9 +85,12 @@ func TestJobWrittenWithTheCommitAndLeased(t *testing.T) {
 
 // TestDropMemberJobsKeepsTheErasure: an erasure drops the member's other jobs, never another
 // member's, and keeps its own.
-func TestDropMemberJobsKeepsTheErasure(t *testing.T) {
+func TestScriptDropMemberJobs(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) { testDropMemberJobs(t, s) })
+}
+
+func testDropMemberJobs(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, _ := newStore(t)
 	// Members in one bucket: ids that hash alike are not needed, a shared bucket is found.
 	other := ""
 	for i := 0; other == "" && i < 1_000_000; i++ {
@@ -120,9 +126,12 @@ func TestDropMemberJobsKeepsTheErasure(t *testing.T) {
 // TestOpenCaseOnceByToken: the same token opens one case however often it runs, and its
 // first line is written once; a case closed meanwhile is not indexed again; no token opens a
 // new case each time.
-func TestOpenCaseOnceByToken(t *testing.T) {
+func TestScriptOpenCase(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) { testOpenCaseOnce(t, s) })
+}
+
+func testOpenCaseOnce(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, _ := newStore(t)
 	now := time.Now()
 	rec := CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: now}
 	n1, err := s.OpenCaseOnce(ctx, rec, now.Add(time.Minute), "m1/SM1", []byte("line"))
@@ -164,9 +173,12 @@ func TestOpenCaseOnceByToken(t *testing.T) {
 
 // TestMarkUrgentAndTranscriptOnce: the token that made a case urgent is told so again, any
 // other is not; a transcript line with a token is appended once.
-func TestMarkUrgentAndTranscriptOnce(t *testing.T) {
+func TestScriptAppendOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) { testMarkUrgentAndTranscriptOnce(t, s) })
+}
+
+func testMarkUrgentAndTranscriptOnce(t *testing.T, s *Store) {
 	ctx := context.Background()
-	s, _ := newStore(t)
 	n, _ := s.OpenCase(ctx, CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: time.Now()}, time.Now())
 	for i, c := range []struct {
 		token string

@@ -57,7 +57,7 @@ func TestMemoryPerSubscriber(t *testing.T) {
 			phone := fmt.Sprintf("+1505%07d", i)
 			id := keys.MemberID(hotline.SMS, phone)
 			st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: areasOf(i), Address: phone, Active: time.Now().Unix()}
-			states[id] = keys.Seal(flow.EncodeState(st), []byte(id+":s"))
+			states[id] = keys.Seal(flow.EncodeState(st), privacy.MemberState(id))
 			if err := s.SyncSubscriptions(ctx, id, Subscription{}, Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
 				t.Fatal(err)
 			}

@@ -28,7 +28,7 @@ func oldMember(t *testing.T, s *Store, keys *privacy.Keys, id string, st flow.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed := keys.Seal(plain, []byte(id+":s"))
+	sealed := keys.Seal(plain, privacy.MemberState(id))
 	k := s.oldHashKey(id)
 	if err := s.rdb.HSet(ctx, k, "v", 3, "s", sealed).Err(); err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func oldMember(t *testing.T, s *Store, keys *privacy.Keys, id string, st flow.St
 	if ttl > 0 {
 		s.rdb.PExpire(ctx, k, ttl)
 	}
-	s.rdb.HSet(ctx, k+":r", "SM1", keys.Seal([]byte("reply"), []byte(id+":r:SM1")))
+	s.rdb.HSet(ctx, k+":r", "SM1", keys.Seal([]byte("reply"), privacy.Reply(id, "SM1")))
 	s.rdb.ZAdd(ctx, k+":rt", redis.Z{Score: 1, Member: "SM1"})
 	s.rdb.Expire(ctx, k+":r", time.Hour)
 	s.rdb.Expire(ctx, k+":rt", time.Hour)
@@ -171,7 +171,7 @@ func TestMigrateLayout(t *testing.T) {
 		}
 	}
 	// Sealed values moved unopened still open, and decode.
-	plain, err := keys.Open(want[optedOut], []byte(optedOut+":s"))
+	plain, err := keys.Open(want[optedOut], privacy.MemberState(optedOut))
 	if st, derr := flow.DecodeState(plain); err != nil || derr != nil || !st.OptedOut {
 		t.Errorf("the opted-out member's moved state: %+v, %v, %v", st, err, derr)
 	}

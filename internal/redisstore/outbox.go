@@ -14,9 +14,6 @@ import (
 
 func (s *Store) directKey(id, what string) string { return s.prefix + ":out:" + id + ":" + what }
 
-// DirectContext is what a queued direct message's sealed value is bound to: its id.
-func DirectContext(id string) []byte { return []byte("out:" + id) }
-
 // directDoneFor is how long a sent direct message is remembered, so that an entry taken
 // over after its sender died between the send and the acknowledgement is not sent again.
 // It outlives every take-over delay by far.

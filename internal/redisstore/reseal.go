@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/privacy"
 )
 
 // Re-sealing: after a new sealing secret is added, `hotline reseal` walks every sealed value
@@ -23,16 +25,17 @@ type SealedKind string
 // The kinds of sealed values kept in Redis. The spool file (sealed too) is on local disk,
 // not here.
 const (
-	KindMember       SealedKind = "member state"    // P:mb:{b} field <id>; context <id>:s
-	KindConversation SealedKind = "conversation"    // P:m:{b}:<id>; context <id>:s
-	KindReply        SealedKind = "reply"           // P:m:{b}:<id>:r:<gen> field <MessageSid>; context <id>:r:<MessageSid>
-	KindOrganizer    SealedKind = "organizer phone" // P:org:<id> field phone; context org:<id>
-	KindVolunteer    SealedKind = "volunteer phone" // P:vol:<id> field phone; context vol:<id>
-	KindCaseAddress  SealedKind = "case address"    // P:case:{c<n>} field addr; context caseaddr:<member id>
-	KindTranscript   SealedKind = "case transcript" // P:case:{c<n>}:t item i; context case:<n>
+	KindMember       SealedKind = "member state"    // P:mb:{b} field <id>; context privacy.MemberState(<id>)
+	KindConversation SealedKind = "conversation"    // P:m:{b}:<id>; context privacy.MemberState(<id>)
+	KindReply        SealedKind = "reply"           // P:m:{b}:<id>:r:<gen> field <MessageSid>; context privacy.Reply(<id>, <MessageSid>)
+	KindOrganizer    SealedKind = "organizer phone" // P:org:<id> field phone; context privacy.OrganizerPhone(<id>)
+	KindVolunteer    SealedKind = "volunteer phone" // P:vol:<id> field phone; context privacy.VolunteerPhone(<id>)
+	KindCaseAddress  SealedKind = "case address"    // P:case:{c<n>} field addr; context privacy.CaseAddress(<member id>)
+	KindTranscript   SealedKind = "case transcript" // P:case:{c<n>}:t item i; context privacy.CaseTranscript(<n>)
 	// KindQueued is a page or relay waiting in the direct send queue for a retry
-	// (P:q:{q}:direct entry <stream id>, field v; context out:<d>). A stream entry cannot
-	// be rewritten in place, and it lives only minutes: it is checked, not re-sealed.
+	// (P:q:{q}:direct entry <stream id>, field v; context privacy.QueuedMessage(<d>)). A
+	// stream entry cannot be rewritten in place, and it lives only minutes: it is checked,
+	// not re-sealed.
 	KindQueued SealedKind = "queued message"
 )
 
@@ -265,11 +268,11 @@ func (s *Store) sealedIn(ctx context.Context, keys []string, each func(Sealed) e
 			v.Value = b
 			switch k.kind {
 			case KindConversation:
-				v.Context = []byte(k.id + ":s")
+				v.Context = privacy.MemberState(k.id)
 			case KindOrganizer:
-				v.Field, v.Context = "phone", []byte("org:"+k.id)
+				v.Field, v.Context = "phone", privacy.OrganizerPhone(k.id)
 			case KindVolunteer:
-				v.Field, v.Context = "phone", []byte("vol:"+k.id)
+				v.Field, v.Context = "phone", privacy.VolunteerPhone(k.id)
 			}
 		case *redis.SliceCmd: // a case: the member id is the address's context
 			vals, err := cmd.Result()
@@ -281,7 +284,7 @@ func (s *Store) sealedIn(ctx context.Context, keys []string, each func(Sealed) e
 				continue // a closed case keeps no address
 			}
 			member, _ := vals[0].(string)
-			v.Field, v.Value, v.Context = "addr", []byte(addr), CaseAddressContext(member)
+			v.Field, v.Value, v.Context = "addr", []byte(addr), privacy.CaseAddress(member)
 		}
 		if err := each(v); err != nil {
 			return err
@@ -316,9 +319,9 @@ func (s *Store) walkHash(ctx context.Context, k sealedKey, each func(Sealed) err
 			field := kv[i]
 			v := Sealed{Kind: k.kind, Key: k.key, Field: field, Value: []byte(kv[i+1])}
 			if k.kind == KindMember {
-				v.Context = []byte(field + ":s")
+				v.Context = privacy.MemberState(field)
 			} else {
-				v.Context = []byte(k.id + ":r:" + field)
+				v.Context = privacy.Reply(k.id, field)
 			}
 			if err := each(v); err != nil {
 				return err
@@ -340,7 +343,7 @@ func (s *Store) walkTranscript(ctx context.Context, k sealedKey, each func(Seale
 			return fmt.Errorf("reading %s: %w", k.key, err)
 		}
 		for i, l := range lines {
-			v := Sealed{Kind: k.kind, Key: k.key, Index: start + int64(i), Value: []byte(l), Context: TranscriptContext(n)}
+			v := Sealed{Kind: k.kind, Key: k.key, Index: start + int64(i), Value: []byte(l), Context: privacy.CaseTranscript(n)}
 			if err := each(v); err != nil {
 				return err
 			}
@@ -362,7 +365,7 @@ func (s *Store) walkQueue(ctx context.Context, k sealedKey, each func(Sealed) er
 		for _, e := range entries {
 			id, _ := e.Values["d"].(string)
 			v, _ := e.Values["v"].(string)
-			if err := each(Sealed{Kind: k.kind, Key: k.key, Field: e.ID, Value: []byte(v), Context: DirectContext(id)}); err != nil {
+			if err := each(Sealed{Kind: k.kind, Key: k.key, Field: e.ID, Value: []byte(v), Context: privacy.QueuedMessage(id)}); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redistest"
 )
 
@@ -74,21 +75,21 @@ func TestSealedValuesFindsEveryKind(t *testing.T) {
 	seedSealed(t, s)
 	p := s.prefix
 	want := []found{
-		{"case address", p + ":case:{c1} field addr", "case-addr", "caseaddr:talker"},
-		{"case transcript", p + ":case:{c1}:t item 0", "line-0", "case:1"},
-		{"case transcript", p + ":case:{c1}:t item 1", "line-1", "case:1"},
-		{"case transcript", p + ":case:{c2}:t item 0", "closed-line", "case:2"},
-		{"conversation", s.memberKey("talker"), "talk-state", "talker:s"},
-		{"reply", s.repliesKey("talker", s.replyGen(time.Now())) + " field SM1", "talk-reply", "talker:r:SM1"},
-		{"member state", s.bucketKey("subscriber") + " field subscriber", "sub-state", "subscriber:s"},
-		{"organizer phone", p + ":org:org1 field phone", "org-phone", "org:org1"},
-		{"volunteer phone", p + ":vol:vol1 field phone", "vol-phone", "vol:vol1"},
+		{"case address", p + ":case:{c1} field addr", "case-addr", string(privacy.CaseAddress("talker"))},
+		{"case transcript", p + ":case:{c1}:t item 0", "line-0", string(privacy.CaseTranscript(1))},
+		{"case transcript", p + ":case:{c1}:t item 1", "line-1", string(privacy.CaseTranscript(1))},
+		{"case transcript", p + ":case:{c2}:t item 0", "closed-line", string(privacy.CaseTranscript(2))},
+		{"conversation", s.memberKey("talker"), "talk-state", string(privacy.MemberState("talker"))},
+		{"reply", s.repliesKey("talker", s.replyGen(time.Now())) + " field SM1", "talk-reply", string(privacy.Reply("talker", "SM1"))},
+		{"member state", s.bucketKey("subscriber") + " field subscriber", "sub-state", string(privacy.MemberState("subscriber"))},
+		{"organizer phone", p + ":org:org1 field phone", "org-phone", string(privacy.OrganizerPhone("org1"))},
+		{"volunteer phone", p + ":vol:vol1 field phone", "vol-phone", string(privacy.VolunteerPhone("vol1"))},
 	}
 	queued, err := s.rdb.XRange(context.Background(), s.streamKey("direct"), "-", "+").Result()
 	if err != nil || len(queued) != 1 {
 		t.Fatalf("queued entries %v, %v", queued, err)
 	}
-	want = append(want, found{"queued message", s.streamKey("direct") + " entry " + queued[0].ID, "queued-value", "out:q1"})
+	want = append(want, found{"queued message", s.streamKey("direct") + " entry " + queued[0].ID, "queued-value", string(privacy.QueuedMessage("q1"))})
 	sort.Slice(want, func(i, j int) bool { return want[i].where < want[j].where })
 	if got := sealedFound(t, s); !slices.Equal(got, want) {
 		t.Errorf("sealed values:\n got %q\nwant %q", got, want)

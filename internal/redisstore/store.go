@@ -269,7 +269,7 @@ if ARGV[5] ~= '' then
     if n == 0 then redis.call('EXPIRE', KEYS[3], ARGV[7]) end
   end
 end
-if ARGV[15] ~= '' then
+if ARGV[15] and ARGV[15] ~= '' then
   redis.call('HSET', KEYS[6], ARGV[4] .. '/' .. ARGV[5], ARGV[15])
   redis.call('SET', KEYS[7], '0', 'PX', ARGV[16])
 end

@@ -69,7 +69,7 @@ func (s *Spool) Append(in hotline.Inbound) error {
 	if err != nil {
 		return err
 	}
-	line := base64.StdEncoding.EncodeToString(s.keys.Seal(plain, []byte("spool"))) + "\n"
+	line := base64.StdEncoding.EncodeToString(s.keys.Seal(plain, privacy.SpoolRecord())) + "\n"
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := os.OpenFile(s.dataPath(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -178,7 +178,7 @@ func (s *Spool) decode(line string) (hotline.Inbound, bool) {
 	if err != nil {
 		return hotline.Inbound{}, false
 	}
-	plain, err := s.keys.Open(sealed, []byte("spool"))
+	plain, err := s.keys.Open(sealed, privacy.SpoolRecord())
 	if err != nil {
 		return hotline.Inbound{}, false
 	}

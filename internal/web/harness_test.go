@@ -16,94 +16,104 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/bot"
-	"github.com/communityhotline/hotline/internal/content"
-	"github.com/communityhotline/hotline/internal/flow"
-	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/redistest"
-	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/twiliofake"
 	"github.com/communityhotline/hotline/internal/web"
-	"github.com/communityhotline/hotline/locales"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
 const (
-	testToken  = "test-auth-token-0123456789"
+	// testToken is the fake Twilio's, so that the messages the hotline sends outside a
+	// reply (pages, relays) go out to it.
+	testToken  = twiliofake.AuthToken
 	testSecret = "test-secret-for-member-ids"
 	testPublic = "https://hotline.example.org"
 	testSender = "+15055550100"
+	// testVolunteer is the phone of the volunteer on call.
+	testVolunteer = "+15055550990"
 )
 
-// hotlineServer is the real handler, wired as cmd/hotline wires it, on a real Redis.
+// hotlineServer is the hotline wired as serve wires it (app.New), its web handler on an
+// httptest server, on a real Redis.
 type hotlineServer struct {
-	t      testing.TB
-	srv    *httptest.Server
-	rdb    *redis.Client
+	t   testing.TB
+	srv *httptest.Server
+	// rdb is the app's own Redis client, so that a hook on it sees every command the app
+	// sends.
+	rdb    redis.UniversalClient
 	prefix string
 	store  *redisstore.Store
 	keys   *privacy.Keys
 	engine *bot.Engine
 	sids   atomic.Int64
-	// handler builds the server's handler around a new engine (a fresh process's).
-	handler func() (http.Handler, *bot.Engine)
-}
-
-// subscription mirrors cmd/hotline's wiring: an opted-out member is listed nowhere.
-func subscription(st flow.State) redisstore.Subscription {
-	if st.OptedOut {
-		return redisstore.Subscription{Lang: st.Lang}
-	}
-	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
+	app    *app.App
+	cfg    config.Config
 }
 
 func startServer(t testing.TB) *hotlineServer { return startServerWith(t, nil) }
 
-// startServerWith lets a test change the engine's settings (its limits, say) before start.
-func startServerWith(t testing.TB, tune func(*bot.Config)) *hotlineServer {
+// startServerWith lets a test change the settings (the limits, say) before start.
+func startServerWith(t testing.TB, tune func(*config.Config)) *hotlineServer {
 	t.Helper()
-	// Two ZIPs as import-zips would load them (cmd/hotline tests the import itself).
-	zips := &places.ZipTable{}
-	zips.Replace(map[string]places.ZipEntry{
-		"87501": {County: "santa-fe-county"},
-		"88001": {County: "dona-ana-county", City: "las-cruces"},
-	})
-	c, err := content.Load(flows.FS, locales.FS, zips)
+	_, prefix := redistest.Open(t) // a prefix of its own, its keys deleted after
+	fake := twiliofake.New()
+	t.Cleanup(fake.Close)
+	env := map[string]string{
+		"REDIS_URL": redistest.URL(t), "HOTLINE_KEY_PREFIX": prefix, "HOTLINE_SECRET": testSecret,
+		"TWILIO_ACCOUNT_SID": twiliofake.AccountSID, "TWILIO_AUTH_TOKEN": testToken, "PUBLIC_URL": testPublic,
+		"TWILIO_FROM": "+15055550000", "TWILIO_API_BASE": fake.URL(), "HOTLINE_SEND_RATE": "0",
+		"HOTLINE_PROGRAM_NAME": "Test Hotline", "HOTLINE_CONTACT": "505-555-0199",
+		// No limits unless a test sets them: a test texts faster than any member.
+		"HOTLINE_SENDER_LIMIT": "0", "HOTLINE_REPLY_CAP": "0",
+	}
+	cfg, err := config.Parse(func(name string) string { return env[name] })
 	if err != nil {
 		t.Fatal(err)
-	}
-	keys, err := privacy.NewKeys(testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb, prefix := redistest.Open(t)
-	store, err := redisstore.New(rdb, prefix, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := bot.Config{
-		Flows: c.Flows, Store: store, Keys: keys,
-		Renderer: smstext.New(c.Catalog, map[string]string{"Program": "Test Hotline", "Contact": "505-555-0199", "Minutes": "10"}, false),
-		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
-			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
-		},
 	}
 	if tune != nil {
 		tune(&cfg)
 	}
-	handler := func() (http.Handler, *bot.Engine) {
-		engine := bot.New(cfg)
-		return web.NewServer(web.Deps{
-			Bot: engine, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
-			Ready: store.Ping, Fallback: "fallback", Log: slog.New(slog.DiscardHandler),
-		}), engine
+	s := startApp(t, cfg)
+	// Two ZIPs as import-zips would load them (cmd/hotline tests the import itself).
+	ctx := context.Background()
+	if err := s.store.ReplaceZips(ctx, map[string]string{"87501": "santa-fe-county|", "88001": "dona-ana-county|las-cruces"}); err != nil {
+		t.Fatal(err)
 	}
-	h, engine := handler()
-	s := &hotlineServer{t: t, srv: httptest.NewServer(h), rdb: rdb, prefix: prefix, store: store, keys: keys, engine: engine, handler: handler}
+	if err := s.app.LoadZips(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A volunteer on call, as in any deployment: a member asking for a person is told one
+	// is being found (with nobody on call the hotline says so instead).
+	if _, err := s.app.Cases().AddVolunteer(ctx, "Vera", testVolunteer, []string{"es", "en"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.text(testVolunteer, "ON"); len(r) != 1 {
+		t.Fatalf("the volunteer coming on call was answered %q", r)
+	}
+	return s
+}
+
+// startApp builds the hotline from cfg with app.New, as serve does, and serves its handler.
+func startApp(t testing.TB, cfg config.Config) *hotlineServer {
+	t.Helper()
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	deps, err := a.WebDeps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &hotlineServer{t: t, srv: httptest.NewServer(web.NewServer(deps)), rdb: a.Redis(), prefix: cfg.KeyPrefix,
+		store: a.Store(), keys: a.Keys(), engine: a.Engine(), app: a, cfg: cfg}
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -111,10 +121,8 @@ func startServerWith(t testing.TB, tune func(*bot.Config)) *hotlineServer {
 // restartEngine returns a second server on the same Redis, as another process of the same
 // deployment would be: it has seen no member yet. Message ids go on from s's.
 func (s *hotlineServer) restartEngine() *hotlineServer {
-	h, engine := s.handler()
-	other := &hotlineServer{t: s.t, srv: httptest.NewServer(h), rdb: s.rdb, prefix: s.prefix, store: s.store, keys: s.keys, engine: engine, handler: s.handler}
+	other := startApp(s.t, s.cfg)
 	other.sids.Store(s.sids.Load() + 1_000_000)
-	s.t.Cleanup(other.srv.Close)
 	return other
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/bot"
+	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -329,6 +330,8 @@ func TestOneRoundTripPerMessage(t *testing.T) {
 	// Another process, which has not seen the member, steps from a wrong guess once: the
 	// commit hands back the state, and the second attempt goes through.
 	other := s.restartEngine()
+	other.rdb.AddHook(&rt)
+	other.text("+15055550178", "hola") // a process's first message loads the staff rosters, kept 30 s
 	before = rt.n.Load()
 	if r := other.text(testSender, "menu"); len(r) != 1 {
 		t.Errorf("the other process answered %q", r)
@@ -477,7 +480,7 @@ func TestSubscriptionIndexSurvivesRacingLanguageChanges(t *testing.T) {
 // TestSenderLimit: past the per-minute limit a member gets one polite notice, then nothing,
 // and the dropped messages do no flow work (the state does not change).
 func TestSenderLimit(t *testing.T) {
-	s := startServerWith(t, func(c *bot.Config) { c.SenderLimit, c.LimitNotice = 5, "rate_limited" })
+	s := startServerWith(t, func(c *config.Config) { c.SenderLimit = 5 })
 	answeredForm := s.form(testSender, "hola")
 	answeredReply := s.replies(s.post(answeredForm, ""))
 	for range 4 {
@@ -522,7 +525,7 @@ func TestSenderLimit(t *testing.T) {
 
 // TestReplyCap: two bots answering each other are cut off after the hourly cap.
 func TestReplyCap(t *testing.T) {
-	s := startServerWith(t, func(c *bot.Config) { c.ReplyCap = 3 })
+	s := startServerWith(t, func(c *config.Config) { c.ReplyCap = 3 })
 	for i := range 5 {
 		r := s.text(testSender, "menu")
 		if (i < 3) != (len(r) == 1) {
@@ -534,7 +537,7 @@ func TestReplyCap(t *testing.T) {
 // TestOptOutWorksPastTheLimits: STOP and PARAR are handled even from a member over the
 // per-minute limit and the hourly cap (carrier rules; Twilio blocks only its English words).
 func TestOptOutWorksPastTheLimits(t *testing.T) {
-	s := startServerWith(t, func(c *bot.Config) { c.SenderLimit, c.ReplyCap, c.LimitNotice = 3, 4, "rate_limited" })
+	s := startServerWith(t, func(c *config.Config) { c.SenderLimit, c.ReplyCap = 3, 4 })
 	for range 6 {
 		s.text(testSender, "hola")
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -35,8 +35,9 @@ import (
 	"github.com/communityhotline/hotline/locales"
 )
 
-// app is the wired hotline.
-type app struct {
+// App is the wired hotline: every part, built once from the settings. Its parts are read
+// through the methods of the same names (parts.go).
+type App struct {
 	cfg      config.Config
 	keys     *privacy.Keys
 	sender   hotline.Sender
@@ -56,18 +57,20 @@ type app struct {
 	jobs *effects.Runner
 	// answerer routes an inbound message to the organizer commands or the member engine.
 	answerer hotline.Answerer
+	rdb      redis.UniversalClient
 	close    func()
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+// NewLogger is the log the settings ask for, written to w.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogJSON {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// openRedis connects to REDIS_URL, or starts the embedded Redis when it is unset.
-func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+// OpenRedis connects to REDIS_URL, or starts the embedded Redis when it is unset.
+func OpenRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if cfg.RedisURL == "" {
 		m := miniredis.NewMiniRedis()
 		if err := m.Start(); err != nil {
@@ -96,7 +99,8 @@ func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 	return rdb, func() { rdb.Close() }, nil
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+// New wires the hotline from cfg. Close releases what it holds.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	zips := &places.ZipTable{}
 	c, err := content.Load(flows.FS, locales.FS, zips)
 	if err != nil {
@@ -106,7 +110,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, fmt.Errorf("HOTLINE_SECRET: %w", err)
 	}
-	rdb, closeRedis, err := openRedis(cfg, log)
+	rdb, closeRedis, err := OpenRedis(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +192,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		botCfg.AfterJobCommit = func() { select {} }
 	}
 	engine := bot.New(botCfg)
-	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
+	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
-	if err := a.loadZips(ctx); err != nil {
+	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -198,9 +202,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 }
 
 // jobSweepEvery is how often the process holding the sweep lease looks for jobs a dead
-// process left: with effects.DefaultLease, a job is taken over within about 12 s of its
+// process left: with effects.DefaultLease, a job is taken over within about 7 s of its
 // writer's death.
 const jobSweepEvery = 2 * time.Second
+
+// RunJobSweeps takes over, until ctx ends, the jobs dead processes left (one process at a time
+// sweeps; every process offers).
+func (a *App) RunJobSweeps(ctx context.Context) {
+	a.jobs.RunSweeps(ctx, consumerName(), jobSweepEvery)
+}
 
 // redisErrors counts failed Redis commands for /metrics.
 type redisErrors struct{ c metrics.Counter }
@@ -268,10 +278,10 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
 }
 
-// replay answers a message spooled during a Redis outage: the member had only the fallback,
+// Replay answers a message spooled during a Redis outage: the member had only the fallback,
 // so the real replies go out as ordinary messages. A member who must not be answered is
 // skipped, so one bad record cannot hold up the rest.
-func (a *app) replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
+func (a *App) Replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
 	texts, err := a.answerer.Answer(ctx, in)
 	if errors.Is(err, hotline.ErrDoNotAnswer) {
 		return nil, nil
@@ -296,9 +306,9 @@ func subscription(st flow.State) redisstore.Subscription {
 	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
 }
 
-// loadZips reads the imported ZIP table from Redis into memory, where lookups read it
+// LoadZips reads the imported ZIP table from Redis into memory, where lookups read it
 // without a round trip. Unknown ids in it (a place removed from the data) are dropped.
-func (a *app) loadZips(ctx context.Context) error {
+func (a *App) LoadZips(ctx context.Context) error {
 	raw, err := a.store.Zips(ctx)
 	if err != nil {
 		return err
@@ -314,9 +324,9 @@ func (a *app) loadZips(ctx context.Context) error {
 	return nil
 }
 
-// refreshZips reloads the ZIP table every interval, so an import reaches every running
+// RefreshZips reloads the ZIP table every interval, so an import reaches every running
 // process without a restart, and forgets stale member states kept in memory.
-func (a *app) refreshZips(ctx context.Context, every time.Duration) {
+func (a *App) RefreshZips(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -324,7 +334,7 @@ func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.loadZips(ctx); err != nil {
+			if err := a.LoadZips(ctx); err != nil {
 				a.log.Warn("ZIP table not reloaded", "err", err)
 			}
 			// The same minute's housekeeping: member states kept in memory go after
@@ -336,7 +346,7 @@ func (a *app) refreshZips(ctx context.Context, every time.Duration) {
 
 // fallback is the reply when a message cannot be handled: the generic error in every
 // language, in one SMS, since we may not know the member's language.
-func (a *app) fallback() (string, error) {
+func (a *App) fallback() (string, error) {
 	var parts []string
 	for _, lang := range a.content.Flows.Settings().Languages {
 		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: "error_generic"}})

@@ -1,0 +1,27 @@
+package app
+
+import (
+	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/web"
+)
+
+// WebDeps is what the web server needs of the app, as serve runs it: the webhook answered
+// by volunteers' and organizers' commands or the member engine, with the rendered fallback;
+// the admin API when ADMIN_TOKEN is set; signatures checked unless in local mode. The spool,
+// which is the serving process's own, is the caller's to add.
+func (a *App) WebDeps() (web.Deps, error) {
+	fallback, err := a.fallback()
+	if err != nil {
+		return web.Deps{}, err
+	}
+	cfg := a.cfg
+	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: a.log,
+		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
+	if cfg.AdminToken != "" {
+		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
+	}
+	if !cfg.Local() {
+		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)
+	}
+	return deps, nil
+}
