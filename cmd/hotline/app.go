@@ -30,6 +30,7 @@ import (
 	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
+	"github.com/communityhotline/hotline/internal/staff"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
 )
@@ -46,6 +47,8 @@ type app struct {
 	renderer *smstext.Renderer
 	zips     *places.ZipTable
 	log      *slog.Logger
+	// roster is who the organizers and volunteers are, kept in memory.
+	roster *staff.Roster
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -128,10 +131,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		closeRedis()
 		return nil, err
 	}
+	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
+	// is checked against it, and a Redis that fails to answer must not fail them all.
+	roster := staff.New(staff.Config{Source: store, Log: log})
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
 		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
-		RootToken: cfg.AdminToken,
+		RootToken: cfg.AdminToken, OnOrganizersChanged: roster.Changed,
 	})
 	callback := ""
 	if cfg.PublicURL != "" {
@@ -148,11 +154,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
 	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
 		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
-	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log, Roster: roster})
 	cases := escalation.New(escalation.Config{
 		Store: store, Keys: keys, Members: engine, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
-		ShowNames: cfg.VolunteerNames, Log: log,
+		ShowNames: cfg.VolunteerNames, Log: log, Roster: roster,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
 			[]float64{30, 60, 120, 300, 600, 1200, 3600}).Observe,
 	})
@@ -174,7 +180,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	})
 	engine.SetEffects(cases.HandleEffects)
 	a := &app{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
+		roster: roster, broadcasts: bcs, dispatcher: dispatcher, cases: cases, answerer: cases.Route(composer.Route(engine))}
 	if err := a.loadZips(ctx); err != nil {
 		a.close()
 		return nil, err
