@@ -254,24 +254,27 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
 }
 
-// replay answers a message spooled during a Redis outage: the member had only the fallback,
-// so the real replies go out as ordinary messages. A member who must not be answered is
-// skipped, so one bad record cannot hold up the rest.
-func (a *app) replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
+// replay answers a message spooled while Redis failed: the member had only the fallback, so
+// the real replies go out as ordinary messages. A member who must not be answered comes back
+// as hotline.ErrDoNotAnswer, and the spool drops the record. A reply the provider failed to
+// take for a passing reason, and that could not be queued for a retry either, fails the
+// replay so that it is tried again: the message is then answered from the reply log, and
+// only the send repeats.
+func (a *app) replay(ctx context.Context, in hotline.Inbound) error {
 	texts, err := a.answerer.Answer(ctx, in)
-	if errors.Is(err, hotline.ErrDoNotAnswer) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, t := range texts {
 		out := hotline.Outbound{To: in.From, Body: t, Member: a.keys.MemberID(in.Channel, in.From)}
 		if _, err := a.sender.Send(ctx, out); err != nil {
+			if hotline.SendErrorKindOf(err) == hotline.Retry {
+				return fmt.Errorf("sending a replayed reply: %w", err)
+			}
 			a.log.Error("sending a replayed reply", "msg_id", in.ID, "err", err)
 		}
 	}
-	return texts, nil
+	return nil
 }
 
 // subscription is where a member's state lists them: nowhere once opted out.

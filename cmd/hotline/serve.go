@@ -53,7 +53,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
 	}
-	sp, err := spool.Open(cfg.SpoolDir, a.keys, cfg.SpoolMaxBytes, log)
+	sp, err := spool.Open(cfg.SpoolDir, a.keys, cfg.SpoolMaxBytes, log, nil)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:  60 * time.Second,
 	}
 	go a.refreshZips(ctx, time.Minute)
-	go sp.Run(ctx, 2*time.Second, a.store.Ping, a.replay)
+	// Often, so that a record's first retry comes soon after its back-off (half a second)
+	// ends; a tick with nothing spooled costs one stat.
+	go sp.Run(ctx, 250*time.Millisecond, a.store.Ping, a.replay)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {
