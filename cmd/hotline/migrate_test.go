@@ -252,7 +252,7 @@ func TestMigrateConflictsNeedTheSecret(t *testing.T) {
 	const both = "+15055550706"
 	h.seedOldMember(both, flow.State{Lang: "es", OptedOut: true})
 	h.seedNewMember(both, flow.State{Lang: "es", Areas: []string{"albuquerque"}, Address: both})
-	bare := map[string]string{"REDIS_URL": h.env["REDIS_URL"], "HOTLINE_KEY_PREFIX": h.env["HOTLINE_KEY_PREFIX"]}
+	bare := map[string]string{"REDIS_URL": h.env["REDIS_URL"], "REDIS_CLUSTER": h.env["REDIS_CLUSTER"], "HOTLINE_KEY_PREFIX": h.env["HOTLINE_KEY_PREFIX"]}
 
 	if _, err := runMigrate(t, bare, "--prefer-old"); err == nil || !strings.Contains(err.Error(), "needs HOTLINE_SECRET") {
 		t.Errorf("migrate --prefer-old without the secret: %v, want a refusal", err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,15 +14,54 @@ import (
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
-// redisOf connects to the Redis a hotline process uses.
-func (h *hotlineProc) redisOf() *redis.Client {
-	opt, err := redis.ParseURL(h.env["REDIS_URL"])
+// redisOf connects to the Redis a hotline process uses, a Redis Cluster when it does.
+func (h *hotlineProc) redisOf() redis.UniversalClient {
+	var rdb redis.UniversalClient
+	if h.env["REDIS_CLUSTER"] == "true" {
+		opt, err := redis.ParseClusterURL(h.env["REDIS_URL"])
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rdb = redis.NewClusterClient(opt)
+	} else {
+		opt, err := redis.ParseURL(h.env["REDIS_URL"])
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rdb = redis.NewClient(opt)
+	}
+	h.t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// keysOf lists the keys of rdb matching pattern. SCAN walks one server: on a Redis Cluster
+// every master is walked.
+func (h *hotlineProc) keysOf(rdb redis.UniversalClient, pattern string) []string {
+	h.t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	rdb := redis.NewClient(opt)
-	h.t.Cleanup(func() { rdb.Close() })
-	return rdb
+	slices.Sort(keys)
+	return keys
 }
 
 // dump returns every key under the hotline's prefix with its value flattened to text.
@@ -28,9 +69,7 @@ func (h *hotlineProc) dump() map[string]string {
 	ctx := context.Background()
 	rdb := h.redisOf()
 	out := map[string]string{}
-	iter := rdb.Scan(ctx, 0, h.env["HOTLINE_KEY_PREFIX"]+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	for _, k := range h.keysOf(rdb, h.env["HOTLINE_KEY_PREFIX"]+":*") {
 		var v any
 		switch rdb.Type(ctx, k).Val() {
 		case "hash":

@@ -52,9 +52,7 @@ func (h *hotlineProc) rawValues() map[string][]byte {
 	ctx := context.Background()
 	rdb := h.redisOf()
 	out := map[string][]byte{}
-	iter := rdb.Scan(ctx, 0, h.env["HOTLINE_KEY_PREFIX"]+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
+	for _, k := range h.keysOf(rdb, h.env["HOTLINE_KEY_PREFIX"]+":*") {
 		switch rdb.Type(ctx, k).Val() {
 		case "hash":
 			for f, v := range rdb.HGetAll(ctx, k).Val() {
@@ -76,9 +74,8 @@ func (h *hotlineProc) ttls() map[string]time.Duration {
 	ctx := context.Background()
 	rdb := h.redisOf()
 	out := map[string]time.Duration{}
-	iter := rdb.Scan(ctx, 0, h.env["HOTLINE_KEY_PREFIX"]+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		out[iter.Val()] = rdb.PTTL(ctx, iter.Val()).Val()
+	for _, k := range h.keysOf(rdb, h.env["HOTLINE_KEY_PREFIX"]+":*") {
+		out[k] = rdb.PTTL(ctx, k).Val()
 	}
 	return out
 }
@@ -300,7 +297,7 @@ func TestResealLeavesUnreadableAndFails(t *testing.T) {
 	h.subscribe("+15055550604", "es", "ABQ")
 	ctx := context.Background()
 	rdb := h.redisOf()
-	buckets := rdb.Keys(ctx, h.env["HOTLINE_KEY_PREFIX"]+":mb:*").Val()
+	buckets := h.keysOf(rdb, h.env["HOTLINE_KEY_PREFIX"]+":mb:*")
 	if len(buckets) != 1 {
 		t.Fatalf("buckets: %v", buckets)
 	}

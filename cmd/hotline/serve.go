@@ -39,12 +39,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// Read the staff roster before the first message, so that no message waits for it; if
+	// this fails the first message tries again.
+	a.LoadRoster(ctx)
 	if cfg.MetricsAddr != "" {
 		if err := listenMetrics(ctx, cfg.MetricsAddr, a.Metrics(), log); err != nil {
 			return err
 		}
 	}
-	sp, err := spool.Open(cfg.SpoolDir, a.Keys(), cfg.SpoolMaxBytes, log)
+	sp, err := spool.Open(cfg.SpoolDir, a.Keys(), cfg.SpoolMaxBytes, log, nil)
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:  60 * time.Second,
 	}
 	go a.RefreshZips(ctx, time.Minute)
-	go sp.Run(ctx, 2*time.Second, a.Store().Ping, a.Replay)
+	// Often, so that a record's first retry comes soon after its back-off (half a second)
+	// ends; a tick with nothing spooled costs one stat.
+	go sp.Run(ctx, 250*time.Millisecond, a.Store().Ping, a.Replay)
 	// Every process may take over what a dead one promised; one at a time does (a lease).
 	go a.RunJobSweeps(ctx)
 	workerCtx, stopWorker := context.WithCancel(context.Background())

@@ -31,6 +31,7 @@ import (
 	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
+	"github.com/communityhotline/hotline/internal/staff"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
 )
@@ -48,6 +49,8 @@ type App struct {
 	renderer *smstext.Renderer
 	zips     *places.ZipTable
 	log      *slog.Logger
+	// roster is who the organizers and volunteers are, kept in memory.
+	roster *staff.Roster
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -139,10 +142,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		closeRedis()
 		return nil, err
 	}
+	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
+	// is checked against it, and a Redis that fails to answer must not fail them all.
+	roster := staff.New(staff.Config{Source: store, Log: log})
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
 		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
-		RootToken: cfg.AdminToken,
+		RootToken: cfg.AdminToken, OnOrganizersChanged: roster.Changed,
 	})
 	callback := ""
 	if cfg.PublicURL != "" {
@@ -159,11 +165,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
 	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
 		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
-	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log, Roster: roster})
 	cases := escalation.New(escalation.Config{
 		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
-		ShowNames: cfg.VolunteerNames, Log: log,
+		ShowNames: cfg.VolunteerNames, Log: log, Roster: roster,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
 			[]float64{30, 60, 120, 300, 600, 1200, 3600}).Observe,
 	})
@@ -193,7 +199,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	engine := bot.New(botCfg)
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
+		broadcasts: bcs, dispatcher: dispatcher, roster: roster, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err
@@ -278,24 +284,27 @@ func consumerName() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
 }
 
-// Replay answers a message spooled during a Redis outage: the member had only the fallback,
-// so the real replies go out as ordinary messages. A member who must not be answered is
-// skipped, so one bad record cannot hold up the rest.
-func (a *App) Replay(ctx context.Context, in hotline.Inbound) ([]string, error) {
+// Replay answers a message spooled while Redis failed: the member had only the fallback, so
+// the real replies go out as ordinary messages. A member who must not be answered comes back
+// as hotline.ErrDoNotAnswer, and the spool drops the record. A reply the provider failed to
+// take for a passing reason, and that could not be queued for a retry either, fails the
+// replay so that it is tried again: the message is then answered from the reply log, and
+// only the send repeats.
+func (a *App) Replay(ctx context.Context, in hotline.Inbound) error {
 	texts, err := a.answerer.Answer(ctx, in)
-	if errors.Is(err, hotline.ErrDoNotAnswer) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, t := range texts {
 		out := hotline.Outbound{To: in.From, Body: t, Member: a.keys.MemberID(in.Channel, in.From)}
 		if _, err := a.sender.Send(ctx, out); err != nil {
+			if hotline.SendErrorKindOf(err) == hotline.Retry {
+				return fmt.Errorf("sending a replayed reply: %w", err)
+			}
 			a.log.Error("sending a replayed reply", "msg_id", in.ID, "err", err)
 		}
 	}
-	return texts, nil
+	return nil
 }
 
 // subscription is where a member's state lists them: nowhere once opted out.

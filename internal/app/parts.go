@@ -5,6 +5,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/internal/bot"
@@ -43,3 +45,7 @@ func (a *App) Cases() *escalation.Service { return a.cases }
 // Redis is the client every part of the app shares, so that a test can watch what the app
 // sends to Redis.
 func (a *App) Redis() redis.UniversalClient { return a.rdb }
+
+// LoadRoster reads the staff roster before the first message, so that no message waits for
+// it; if this fails, the first message tries again.
+func (a *App) LoadRoster(ctx context.Context) { a.roster.Load(ctx) }

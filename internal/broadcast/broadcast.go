@@ -15,7 +15,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,40 +47,21 @@ type Config struct {
 	// API off.
 	RootToken string
 	Now       func() time.Time
+	// OnOrganizersChanged, when set, is called after this process adds or removes an
+	// organizer, so that the staff roster the SMS router reads (internal/staff) sees it at once.
+	OnOrganizersChanged func()
 }
 
 // Service is the organizers' side of broadcasts.
 type Service struct {
 	cfg Config
-	// roster maps organizers' phone ids to organizer ids, kept in memory so that telling an
-	// organizer's SMS from a member's costs no Redis round trip.
-	roster atomic.Pointer[rosterCache]
 }
 
-type rosterCache struct {
-	byPhone map[string]redisstore.OrganizerRecord
-	loaded  time.Time
-}
-
-// rosterTTL is how long another process's roster change may take to reach this one.
-const rosterTTL = 30 * time.Second
-
-// OrganizerByPhone returns the organizer whose phone has member id phoneID.
-func (s *Service) OrganizerByPhone(ctx context.Context, phoneID string) (redisstore.OrganizerRecord, bool, error) {
-	c := s.roster.Load()
-	if c == nil || s.cfg.Now().Sub(c.loaded) > rosterTTL {
-		recs, err := s.cfg.Store.Organizers(ctx)
-		if err != nil {
-			return redisstore.OrganizerRecord{}, false, err
-		}
-		c = &rosterCache{byPhone: make(map[string]redisstore.OrganizerRecord, len(recs)), loaded: s.cfg.Now()}
-		for _, r := range recs {
-			c.byPhone[r.PhoneID] = r
-		}
-		s.roster.Store(c)
+// organizersChanged tells the staff roster that the organizers changed.
+func (s *Service) organizersChanged() {
+	if s.cfg.OnOrganizersChanged != nil {
+		s.cfg.OnOrganizersChanged()
 	}
-	r, ok := c.byPhone[phoneID]
-	return r, ok, nil
 }
 
 // Organizer returns one organizer's record.
@@ -427,7 +407,7 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 		}
 		return OrganizerView{}, err
 	}
-	s.roster.Store(nil) // reload on next use
+	s.organizersChanged()
 	return OrganizerView{ID: id, Name: name, Phone: hotline.MaskPhone(phone), Lang: lang, CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
 }
 
@@ -453,7 +433,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 // RemoveOrganizer deletes an organizer; their token stops working at once.
 func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
 	err := s.cfg.Store.DeleteOrganizer(ctx, id)
-	s.roster.Store(nil)
+	s.organizersChanged()
 	if redisstore.IsNotFound(err) {
 		return hotline.ErrNotFound
 	}

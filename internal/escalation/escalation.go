@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Members is what escalation needs of the member engine.
@@ -53,17 +53,13 @@ type Config struct {
 	Now       func() time.Time
 	// OnClaim, when set, is told how long each case waited to be claimed, for metrics.
 	OnClaim func(wait time.Duration)
+	// Roster tells volunteers' phones from members'; nil reads one of its own from Store.
+	Roster Roster
 }
 
 // Service runs cases and volunteers.
 type Service struct {
-	cfg    Config
-	roster atomic.Pointer[volRoster]
-}
-
-type volRoster struct {
-	byPhone map[string]redisstore.VolunteerRecord
-	loaded  time.Time
+	cfg Config
 }
 
 // New returns a Service.
@@ -79,6 +75,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Roster == nil {
+		cfg.Roster = staff.New(staff.Config{Source: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	}
 	return &Service{cfg: cfg}
 }
@@ -535,33 +534,16 @@ type router struct {
 }
 
 func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
-	v, ok, err := r.s.volunteerByPhone(ctx, r.s.cfg.Keys.MemberID(in.Channel, in.From))
+	v, ok, err := r.s.cfg.Roster.Volunteer(ctx, r.s.cfg.Keys.MemberID(in.Channel, in.From))
 	if err != nil {
-		r.s.cfg.Log.Error("reading the volunteer roster", "err", err)
+		// No roster was ever read: a volunteer's words must not reach the member menus, so
+		// the message fails (the member gets the fallback; it is spooled and replayed).
+		return nil, fmt.Errorf("telling a volunteer from a member: %w", err)
 	}
 	if !ok {
 		return r.next.Answer(ctx, in)
 	}
 	return r.s.command(ctx, v, in)
-}
-
-const rosterTTL = 30 * time.Second
-
-func (s *Service) volunteerByPhone(ctx context.Context, phoneID string) (redisstore.VolunteerRecord, bool, error) {
-	c := s.roster.Load()
-	if c == nil || s.cfg.Now().Sub(c.loaded) > rosterTTL {
-		recs, err := s.cfg.Store.Volunteers(ctx)
-		if err != nil {
-			return redisstore.VolunteerRecord{}, false, err
-		}
-		c = &volRoster{byPhone: map[string]redisstore.VolunteerRecord{}, loaded: s.cfg.Now()}
-		for _, r := range recs {
-			c.byPhone[r.PhoneID] = r
-		}
-		s.roster.Store(c)
-	}
-	v, ok := c.byPhone[phoneID]
-	return v, ok, nil
 }
 
 // command handles one SMS from a volunteer. A retried webhook gets the earlier answer.

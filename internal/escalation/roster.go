@@ -15,6 +15,16 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
+// Roster is the staff roster (internal/staff), kept in memory: every inbound message is
+// checked against it before it reaches the member menus, without a round trip to Redis.
+type Roster interface {
+	// Volunteer returns the volunteer whose phone has member id phoneID; it fails only when
+	// the roster was never read.
+	Volunteer(ctx context.Context, phoneID string) (redisstore.VolunteerRecord, bool, error)
+	// Changed makes the next lookup read the roster first, after this process changed it.
+	Changed()
+}
+
 // VolunteerView is a volunteer as the admin API shows them: the phone masked.
 type VolunteerView struct {
 	ID        string    `json:"id"`
@@ -54,7 +64,7 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 		}
 		return VolunteerView{}, err
 	}
-	s.roster.Store(nil)
+	s.cfg.Roster.Changed()
 	return VolunteerView{ID: id, Name: name, Phone: hotline.MaskPhone(phone), Languages: langs, CreatedAt: rec.CreatedAt.UTC()}, nil
 }
 
@@ -87,7 +97,7 @@ func (s *Service) RemoveVolunteer(ctx context.Context, id string) error {
 		}
 	}
 	err := s.cfg.Store.DeleteVolunteer(ctx, id)
-	s.roster.Store(nil)
+	s.cfg.Roster.Changed()
 	if redisstore.IsNotFound(err) {
 		return hotline.ErrNotFound
 	}

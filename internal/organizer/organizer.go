@@ -19,6 +19,7 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Config holds a Composer's dependencies.
@@ -29,6 +30,16 @@ type Config struct {
 	Renderer   flow.Renderer
 	Sender     hotline.Sender
 	Log        *slog.Logger
+	// Roster tells organizers' phones from members'; nil reads one of its own from Store.
+	Roster Roster
+}
+
+// Roster is the staff roster (internal/staff), kept in memory: telling an organizer's SMS
+// from a member's costs no round trip to Redis, and survives Redis failing to answer.
+type Roster interface {
+	// Organizer returns the organizer whose phone has member id phoneID; it fails only when
+	// the roster was never read.
+	Organizer(ctx context.Context, phoneID string) (redisstore.OrganizerRecord, bool, error)
 }
 
 // Composer handles organizers' SMS.
@@ -40,6 +51,9 @@ type Composer struct {
 func New(cfg Config) *Composer {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Roster == nil {
+		cfg.Roster = staff.New(staff.Config{Source: cfg.Store, Log: cfg.Log})
 	}
 	return &Composer{cfg: cfg}
 }
@@ -67,7 +81,7 @@ var (
 const composeTTL = 2 * time.Hour
 
 // Route returns an hotline.Answerer that sends organizers' messages here and everyone else's to
-// members. Telling them apart costs no Redis round trip: the roster is cached in memory.
+// members. Telling them apart costs no Redis round trip: the roster is kept in memory.
 func (c *Composer) Route(members hotline.Answerer) hotline.Answerer {
 	return router{c: c, members: members}
 }
@@ -78,11 +92,13 @@ type router struct {
 }
 
 func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
-	org, ok, err := r.c.cfg.Broadcasts.OrganizerByPhone(ctx, r.c.cfg.Keys.MemberID(in.Channel, in.From))
-	if err != nil || !ok {
-		if err != nil {
-			r.c.cfg.Log.Error("reading the organizer roster", "err", err)
-		}
+	org, ok, err := r.c.cfg.Roster.Organizer(ctx, r.c.cfg.Keys.MemberID(in.Channel, in.From))
+	if err != nil {
+		// No roster was ever read: an organizer's words must not reach the member menus, so
+		// the message fails (the member gets the fallback; it is spooled and replayed).
+		return nil, fmt.Errorf("telling an organizer from a member: %w", err)
+	}
+	if !ok {
 		return r.members.Answer(ctx, in)
 	}
 	return r.c.Answer(ctx, org, in)

@@ -63,9 +63,13 @@ func (s *Store) Organizer(ctx context.Context, id string) (OrganizerRecord, erro
 	if len(m) == 0 {
 		return OrganizerRecord{}, errNotFound
 	}
+	return parseOrganizer(id, m), nil
+}
+
+func parseOrganizer(id string, m map[string]string) OrganizerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
 	return OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
-		TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}, nil
+		TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}
 }
 
 var errNotFound = errors.New("not found")

@@ -59,13 +59,17 @@ func (s *Store) Volunteer(ctx context.Context, id string) (VolunteerRecord, erro
 	if len(m) == 0 {
 		return VolunteerRecord{}, errNotFound
 	}
+	return parseVolunteer(id, m), nil
+}
+
+func parseVolunteer(id string, m map[string]string) VolunteerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
 	v := VolunteerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
 		OnCall: m["on"] == "1", CreatedAt: time.Unix(created, 0).UTC()}
 	if m["langs"] != "" {
 		v.Langs = strings.Split(m["langs"], ",")
 	}
-	return v, nil
+	return v
 }
 
 // Volunteers lists every volunteer.
