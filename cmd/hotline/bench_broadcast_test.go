@@ -109,7 +109,7 @@ func TestBenchSendRateTwoWorkers(t *testing.T) {
 		id := keys.MemberID(hotline.SMS, st.Address)
 		js := flow.EncodeState(st)
 		states[id] = keys.Seal(js, privacy.MemberState(id))
-		if err := store.SyncSubscriptions(ctx, id, redisstore.Subscription{}, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
+		if err := store.SyncSubscriptions(ctx, id, hotline.Subscription{}, hotline.Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -281,7 +281,7 @@ func (unconfiguredSender) Send(context.Context, hotline.Outbound) (string, error
 // consumerName names this process in the send queue's consumer group.
 func consumerName() string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), redisstore.NewID())
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hotline.NewID())
 }
 
 // Replay answers a message spooled while Redis failed: the member had only the fallback, so
@@ -308,11 +308,11 @@ func (a *App) Replay(ctx context.Context, in hotline.Inbound) error {
 }
 
 // subscription is where a member's state lists them: nowhere once opted out.
-func subscription(st flow.State) redisstore.Subscription {
+func subscription(st flow.State) hotline.Subscription {
 	if st.OptedOut {
-		return redisstore.Subscription{Lang: st.Lang}
+		return hotline.Subscription{Lang: st.Lang}
 	}
-	return redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}
+	return hotline.Subscription{Areas: st.Areas, Lang: st.Lang}
 }
 
 // LoadZips reads the imported ZIP table from Redis into memory, where lookups read it

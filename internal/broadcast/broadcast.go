@@ -21,7 +21,6 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
@@ -30,7 +29,7 @@ const MaxText = 1600
 
 // Config holds a Service's dependencies and settings.
 type Config struct {
-	Store  *redisstore.Store
+	Store  Store
 	Places *places.Directory
 	Keys   *privacy.Keys
 	// Languages the hotline speaks; an alert needs text in each that has recipients.
@@ -65,12 +64,12 @@ func (s *Service) organizersChanged() {
 }
 
 // Organizer returns one organizer's record.
-func (s *Service) Organizer(ctx context.Context, id string) (redisstore.OrganizerRecord, error) {
+func (s *Service) Organizer(ctx context.Context, id string) (hotline.OrganizerRecord, error) {
 	return s.cfg.Store.Organizer(ctx, id)
 }
 
 // OrganizerPhone opens an organizer's sealed phone number, to text them.
-func (s *Service) OrganizerPhone(r redisstore.OrganizerRecord) (string, error) {
+func (s *Service) OrganizerPhone(r hotline.OrganizerRecord) (string, error) {
 	p, err := s.cfg.Keys.Open(r.SealedPhone, privacy.OrganizerPhone(r.ID))
 	return string(p), err
 }
@@ -149,7 +148,7 @@ func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotlin
 		}
 	}
 	b := hotline.Broadcast{
-		ID: redisstore.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: s.reach(areas), Urgent: d.Urgent,
+		ID: hotline.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: s.reach(areas), Urgent: d.Urgent,
 		CreatedBy: organizer, CreatedAt: s.cfg.Now(),
 	}
 	for lang, text := range d.Text {
@@ -352,7 +351,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (string, error
 	// Tokens are looked up by their hash, so neither the stored value nor the lookup's
 	// timing reveals a token.
 	id, err := s.cfg.Store.OrganizerByToken(ctx, hashToken(token))
-	if redisstore.IsNotFound(err) {
+	if errors.Is(err, hotline.ErrNotFound) {
 		return "", ErrUnauthorized
 	}
 	return id, err
@@ -396,13 +395,13 @@ func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (O
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token := "hot_" + base64.RawURLEncoding.EncodeToString(raw)
-	id := redisstore.NewID()
-	rec := redisstore.OrganizerRecord{
+	id := hotline.NewID()
+	rec := hotline.OrganizerRecord{
 		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.OrganizerPhone(id)),
 		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), Lang: lang, CreatedAt: s.cfg.Now(),
 	}
 	if err := s.cfg.Store.CreateOrganizer(ctx, rec); err != nil {
-		if errors.Is(err, redisstore.ErrDuplicate) {
+		if errors.Is(err, hotline.ErrDuplicate) {
 			return OrganizerView{}, &InvalidError{Msg: "an organizer with that phone exists already"}
 		}
 		return OrganizerView{}, err
@@ -434,7 +433,7 @@ func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
 func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
 	err := s.cfg.Store.DeleteOrganizer(ctx, id)
 	s.organizersChanged()
-	if redisstore.IsNotFound(err) {
+	if errors.Is(err, hotline.ErrNotFound) {
 		return hotline.ErrNotFound
 	}
 	return err

@@ -13,10 +13,10 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
@@ -358,13 +358,13 @@ func (g sampler) reportAlert() []Sample {
 func (g sampler) caseNumber(more ...string) []Sample {
 	d := map[string]string{"N": strconv.Itoa(largeCount)}
 	for _, v := range more {
-		d[v] = redisstore.NewID()
+		d[v] = hotline.NewID()
 	}
 	return []Sample{{Data: d, From: "case " + d["N"]}}
 }
 
 func (g sampler) broadcastID() []Sample {
-	return []Sample{{Data: map[string]string{"ID": redisstore.NewID()}, From: "an alert id"}}
+	return []Sample{{Data: map[string]string{"ID": hotline.NewID()}, From: "an alert id"}}
 }
 
 // page is a page as escalation's caseData builds it: an ordinary request with no area or
@@ -431,7 +431,7 @@ func (g sampler) fromMember() []Sample {
 }
 
 func (g sampler) reportDraft() []Sample {
-	return []Sample{{Data: map[string]string{"N": strconv.Itoa(largeCount), "ID": redisstore.NewID(), "Area": g.labels()[0]}, From: "the longest area"}}
+	return []Sample{{Data: map[string]string{"N": strconv.Itoa(largeCount), "ID": hotline.NewID(), "Area": g.labels()[0]}, From: "the longest area"}}
 }
 
 func (g sampler) unclaimed() []Sample {
@@ -478,7 +478,7 @@ func (g sampler) orgPreview() []Sample {
 		d := a.Data
 		big := strconv.Itoa(largeCount)
 		most := strconv.Itoa(segment.Count(strings.Repeat("á", broadcast.MaxText)).Segments) // UCS-2
-		d["ID"], d["RecipientsES"], d["RecipientsEN"], d["SegmentsES"], d["SegmentsEN"] = redisstore.NewID(), big, big, most, most
+		d["ID"], d["RecipientsES"], d["RecipientsEN"], d["SegmentsES"], d["SegmentsEN"] = hotline.NewID(), big, big, most, most
 		d["Cost"], d["Approvals"] = "1234.56", ""
 		out = append(out, Sample{Data: d, From: a.From})
 	}
@@ -489,14 +489,14 @@ func (g sampler) approveRequest() []Sample {
 	var out []Sample
 	for _, a := range g.orgArea() {
 		d := a.Data
-		d["Name"], d["ID"], d["Text"] = strings.Repeat("n", maxName), redisstore.NewID(), strings.Repeat("t", broadcast.MaxText)
+		d["Name"], d["ID"], d["Text"] = strings.Repeat("n", maxName), hotline.NewID(), strings.Repeat("t", broadcast.MaxText)
 		out = append(out, Sample{Data: d, From: a.From + ", the longest alert"})
 	}
 	return out
 }
 
 func (g sampler) approvedNotice() []Sample {
-	return []Sample{{Data: map[string]string{"Name": strings.Repeat("n", maxName), "ID": redisstore.NewID()}, From: "the longest name"}}
+	return []Sample{{Data: map[string]string{"Name": strings.Repeat("n", maxName), "ID": hotline.NewID()}, From: "the longest name"}}
 }
 
 func choicesOf(ps []*places.Place, lang string) []flow.Choice {

@@ -147,7 +147,7 @@ func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *priv
 	const chunk = 5000
 	type sub struct {
 		id  string
-		sub redisstore.Subscription
+		sub hotline.Subscription
 	}
 	for start := 0; start < n; start += chunk {
 		states := make(map[string][]byte, chunk)
@@ -157,7 +157,7 @@ func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *priv
 			id := keys.MemberID(hotline.SMS, st.Address)
 			js := flow.EncodeState(st)
 			states[id] = keys.Seal(js, privacy.MemberState(id))
-			subs = append(subs, sub{id, redisstore.Subscription{Areas: st.Areas, Lang: st.Lang}})
+			subs = append(subs, sub{id, hotline.Subscription{Areas: st.Areas, Lang: st.Lang}})
 		}
 		if err := store.PutMembers(ctx, states); err != nil {
 			t.Fatal(err)
@@ -168,7 +168,7 @@ func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *priv
 		for range 32 {
 			wg.Go(func() {
 				for i := int(next.Add(1) - 1); i < len(subs); i = int(next.Add(1) - 1) {
-					if err := store.SyncSubscriptions(ctx, subs[i].id, redisstore.Subscription{}, subs[i].sub); err != nil {
+					if err := store.SyncSubscriptions(ctx, subs[i].id, hotline.Subscription{}, subs[i].sub); err != nil {
 						errs <- err
 						return
 					}

@@ -271,7 +271,7 @@ func TestBroadcastSkipsUnreadableMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := r.store.SyncSubscriptions(ctx, id, redisstore.Subscription{}, redisstore.Subscription{Areas: []string{"albuquerque"}, Lang: "es"}); err != nil {
+		if err := r.store.SyncSubscriptions(ctx, id, hotline.Subscription{}, hotline.Subscription{Areas: []string{"albuquerque"}, Lang: "es"}); err != nil {
 			t.Fatal(err)
 		}
 	}

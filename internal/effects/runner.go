@@ -12,16 +12,15 @@ import (
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
 // Store keeps jobs: written by the member commit, leased, taken over, finished.
 type Store interface {
 	BucketsWithJobs(ctx context.Context) ([]string, error)
-	Jobs(ctx context.Context, bucket string) (map[redisstore.JobRef]redisstore.StoredJob, error)
-	TakeJob(ctx context.Context, r redisstore.JobRef, lease, maxLease time.Duration) (int64, error)
-	MarkJobApplied(ctx context.Context, r redisstore.JobRef) error
-	FinishJob(ctx context.Context, r redisstore.JobRef) error
+	Jobs(ctx context.Context, bucket string) (map[hotline.JobRef]hotline.StoredJob, error)
+	TakeJob(ctx context.Context, r hotline.JobRef, lease, maxLease time.Duration) (int64, error)
+	MarkJobApplied(ctx context.Context, r hotline.JobRef) error
+	FinishJob(ctx context.Context, r hotline.JobRef) error
 	TrySweepLease(ctx context.Context, owner string, ttl time.Duration) (bool, error)
 }
 
@@ -115,7 +114,7 @@ func (r *Runner) Seal(job Job) ([]byte, error) {
 // is finished when they are sent or queued. On an error the job stays, to be taken over once
 // its lease ends; the replies are then the job's own with whatever was learned before.
 func (r *Runner) Run(ctx context.Context, job Job) ([]flow.Reply, error) {
-	ref := redisstore.JobRef{Member: job.Member, Msg: job.Msg}
+	ref := hotline.JobRef{Member: job.Member, Msg: job.Msg}
 	out := &collected{token: job.Token()}
 	replies, err := r.cfg.Handler.HandleJob(ctx, job, out)
 	if err != nil {
@@ -150,7 +149,7 @@ func (r *Runner) send(ctx context.Context, messages []message) bool {
 	return true
 }
 
-func (r *Runner) finish(ctx context.Context, ref redisstore.JobRef) {
+func (r *Runner) finish(ctx context.Context, ref hotline.JobRef) {
 	if err := r.cfg.Store.FinishJob(ctx, ref); err != nil {
 		r.cfg.Log.Error("finishing a job", "member", short(ref.Member), "err", err)
 	}
@@ -211,7 +210,7 @@ func (r *Runner) Sweep(ctx context.Context) int {
 }
 
 // takeOver carries out job ref if no process holds it, and reports whether it did.
-func (r *Runner) takeOver(ctx context.Context, ref redisstore.JobRef, stored redisstore.StoredJob) bool {
+func (r *Runner) takeOver(ctx context.Context, ref hotline.JobRef, stored hotline.StoredJob) bool {
 	attempt, err := r.cfg.Store.TakeJob(ctx, ref, r.cfg.Lease, r.cfg.MaxLease)
 	if err != nil || attempt == 0 {
 		return false

@@ -23,7 +23,6 @@ import (
 	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/staff"
 )
 
@@ -35,7 +34,7 @@ type Members interface {
 
 // Config holds a Service's dependencies and settings.
 type Config struct {
-	Store      *redisstore.Store
+	Store      Store
 	Keys       *privacy.Keys
 	Members    Members
 	Sender     hotline.Sender
@@ -170,7 +169,7 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 	if oc.Kind == "report" {
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
-	rec := redisstore.CaseRecord{
+	rec := hotline.CaseRecord{
 		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
 		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID)), Opened: opened,
 	}
@@ -190,9 +189,9 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 		return err
 	}
 	switch c.Status {
-	case redisstore.CaseClosed:
+	case hotline.CaseClosed:
 		return nil // a volunteer closed it before this run: nothing to page
-	case redisstore.CaseClaimed:
+	case hotline.CaseClaimed:
 		return s.join(ctx, memberID, n) // claimed before this run: no page needed
 	}
 	langs := []string{c.Lang}
@@ -244,7 +243,7 @@ func replaceReply(replies []flow.Reply, id string, with flow.Reply) []flow.Reply
 func (r *jobRun) escalate(ctx context.Context, u actions.UrgentCase) (bool, error) {
 	s, memberID := r.s, r.job.Member
 	c, err := s.cfg.Store.Case(ctx, u.Case)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Member != memberID || (c.Status == redisstore.CaseClosed && c.ClosedBy != r.job.Token()))) {
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Member != memberID || (c.Status == hotline.CaseClosed && c.ClosedBy != r.job.Token()))) {
 		r.reply = append(r.reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
 		return true, r.open(ctx, actions.OpenCase{Kind: "person", Urgent: true, Text: u.Text, Situation: u.Situation})
 	}
@@ -252,7 +251,7 @@ func (r *jobRun) escalate(ctx context.Context, u actions.UrgentCase) (bool, erro
 		return false, err
 	}
 	changed, err := s.cfg.Store.MarkUrgent(ctx, u.Case, u.Situation, r.job.Token())
-	if err != nil || !changed || c.Status != redisstore.CaseOpen {
+	if err != nil || !changed || c.Status != hotline.CaseOpen {
 		return false, err
 	}
 	r.reply = append(r.reply, flow.Reply{ID: actions.UrgentReply(u.Situation)})
@@ -292,13 +291,13 @@ func (s *Service) join(ctx context.Context, memberID string, n int64) error {
 func (r *jobRun) memberLeft(ctx context.Context, left actions.LeftCase) error {
 	s, n := r.s, left.Case
 	c, err := s.cfg.Store.Case(ctx, n)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Member != r.job.Member || (c.Status == redisstore.CaseClosed && c.ClosedBy != r.job.Token()))) {
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Member != r.job.Member || (c.Status == hotline.CaseClosed && c.ClosedBy != r.job.Token()))) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if c.Status != redisstore.CaseClosed {
+	if c.Status != hotline.CaseClosed {
 		if err := s.cfg.Store.CloseCaseBy(ctx, n, "", r.job.Token(), s.cfg.Now(), s.cfg.Retention); err != nil {
 			return err
 		}
@@ -341,7 +340,7 @@ func (s *Service) forget(ctx context.Context, memberID, msg string) error {
 	}
 	for _, n := range ns {
 		c, err := s.cfg.Store.Case(ctx, n)
-		if redisstore.IsNotFound(err) || (err == nil && c.Member != memberID) {
+		if errors.Is(err, hotline.ErrNotFound) || (err == nil && c.Member != memberID) {
 			continue // gone with its retention (or not theirs)
 		}
 		if err != nil {
@@ -359,7 +358,7 @@ func (s *Service) forget(ctx context.Context, memberID, msg string) error {
 
 // page texts the case to the on-call volunteers speaking one of langs, through out; it
 // returns how many.
-func (s *Service) page(ctx context.Context, out hotline.Sender, c redisstore.CaseRecord, text string, langs []string) (int, error) {
+func (s *Service) page(ctx context.Context, out hotline.Sender, c hotline.CaseRecord, text string, langs []string) (int, error) {
 	ids, err := s.cfg.Store.OnCall(ctx, langs...)
 	if err != nil {
 		return 0, fmt.Errorf("listing volunteers on call: %w", err)
@@ -378,7 +377,7 @@ func (s *Service) page(ctx context.Context, out hotline.Sender, c redisstore.Cas
 // rest once they claim the case.
 const MaxPageText = 300
 
-func (s *Service) caseData(c redisstore.CaseRecord, lang, text string) map[string]string {
+func (s *Service) caseData(c hotline.CaseRecord, lang, text string) map[string]string {
 	area := ""
 	if c.Area != "" && s.cfg.Broadcasts != nil {
 		area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
@@ -423,8 +422,8 @@ func (s *Service) langName(code, in string) string {
 func (r *jobRun) relayFromMember(ctx context.Context, rl flow.Relay, quiet bool) error {
 	s, memberID := r.s, r.job.Member
 	c, err := s.cfg.Store.Case(ctx, rl.Case)
-	if err != nil || c.Status == redisstore.CaseClosed || c.Member != memberID {
-		if err != nil && !redisstore.IsNotFound(err) {
+	if err != nil || c.Status == hotline.CaseClosed || c.Member != memberID {
+		if err != nil && !errors.Is(err, hotline.ErrNotFound) {
 			return err
 		}
 		// The case is gone: let the member back into the menus.
@@ -439,7 +438,7 @@ func (r *jobRun) relayFromMember(ctx context.Context, rl flow.Relay, quiet bool)
 	if err := s.transcriptOnce(ctx, c.N, r.job.Token(), "member", rl.Text); err != nil {
 		return err
 	}
-	if c.Status != redisstore.CaseClaimed {
+	if c.Status != hotline.CaseClaimed {
 		// Kept for whoever claims it; tell the member it is not lost — once in a while,
 		// not after every message, unless it is an emergency.
 		if quiet {
@@ -483,7 +482,7 @@ func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
 	}
 }
 
-func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v redisstore.VolunteerRecord, id string, data map[string]string) {
+func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v hotline.VolunteerRecord, id string, data map[string]string) {
 	phone, err := s.cfg.Keys.Open(v.SealedPhone, privacy.VolunteerPhone(v.ID))
 	if err != nil {
 		s.cfg.Log.Error("volunteer phone unreadable", "vol", v.ID)
@@ -492,7 +491,7 @@ func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v redisst
 	s.send(ctx, out, hotline.Outbound{To: string(phone)}, v.Langs[0], id, data)
 }
 
-func (s *Service) toMember(ctx context.Context, c redisstore.CaseRecord, id string, data map[string]string) {
+func (s *Service) toMember(ctx context.Context, c hotline.CaseRecord, id string, data map[string]string) {
 	if !s.reachable(ctx, c.Member) {
 		return
 	}
@@ -547,7 +546,7 @@ func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error
 }
 
 // command handles one SMS from a volunteer. A retried webhook gets the earlier answer.
-func (s *Service) command(ctx context.Context, v redisstore.VolunteerRecord, in hotline.Inbound) ([]string, error) {
+func (s *Service) command(ctx context.Context, v hotline.VolunteerRecord, in hotline.Inbound) ([]string, error) {
 	scope := "vol:" + v.ID
 	first, prev, err := s.cfg.Store.ClaimStaffMessage(ctx, scope, in.ID)
 	if err != nil {
@@ -588,7 +587,7 @@ var (
 	cmdFalse  = []string{"false", "falso"}
 )
 
-func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text string) flow.Reply {
+func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text string) flow.Reply {
 	words := fold.Words(text)
 	first, num := "", int64(0)
 	if len(words) > 0 {
@@ -681,10 +680,10 @@ func (s *Service) step(ctx context.Context, v redisstore.VolunteerRecord, text s
 	return flow.Reply{} // relayed; nothing to answer the volunteer
 }
 
-func (s *Service) claim(ctx context.Context, v redisstore.VolunteerRecord, n int64) flow.Reply {
+func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	won, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now())
-	if redisstore.IsNotFound(err) {
+	if errors.Is(err, hotline.ErrNotFound) {
 		return flow.Reply{ID: "vol_no_case", Data: data}
 	}
 	if err != nil {
@@ -740,10 +739,10 @@ func (s *Service) memberLines(ctx context.Context, n int64) []string {
 	return out
 }
 
-func (s *Service) closeCase(ctx context.Context, v redisstore.VolunteerRecord, n int64, verdict string) flow.Reply {
+func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n int64, verdict string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Volunteer != v.ID || c.Status == redisstore.CaseClosed)) {
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Volunteer != v.ID || c.Status == hotline.CaseClosed)) {
 		return flow.Reply{ID: "vol_no_case", Data: data}
 	}
 	if err != nil {
@@ -770,16 +769,16 @@ func (s *Service) closeCase(ctx context.Context, v redisstore.VolunteerRecord, n
 // verdict records a volunteer's check of a report. A verified report becomes an alert draft
 // for its area, written from the report_alert template; it is never sent without an
 // organizer.
-func (s *Service) verdict(ctx context.Context, v redisstore.VolunteerRecord, n int64, verified bool, text string) flow.Reply {
+func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, text string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
-	if redisstore.IsNotFound(err) || (err == nil && (c.Kind != "report" || c.Status == redisstore.CaseClosed)) {
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Kind != "report" || c.Status == hotline.CaseClosed)) {
 		return flow.Reply{ID: "vol_no_case", Data: data}
 	}
 	if err != nil {
 		return s.failed(err)
 	}
-	if c.Status == redisstore.CaseOpen {
+	if c.Status == hotline.CaseOpen {
 		if _, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now()); err != nil || holder != v.ID {
 			return flow.Reply{ID: "vol_taken", Data: data}
 		}
@@ -905,7 +904,7 @@ const maxWaitingPages = 5
 // pageWaiting pages a volunteer who has just come on call for the cases already waiting for
 // someone who speaks their language (or urgent ones), so a member who asked in the night is
 // not left until the next re-page.
-func (s *Service) pageWaiting(ctx context.Context, v redisstore.VolunteerRecord) {
+func (s *Service) pageWaiting(ctx context.Context, v hotline.VolunteerRecord) {
 	cases, err := s.cfg.Store.OpenCases(ctx)
 	if err != nil {
 		s.cfg.Log.Error("listing waiting cases", "err", err)
@@ -913,7 +912,7 @@ func (s *Service) pageWaiting(ctx context.Context, v redisstore.VolunteerRecord)
 	}
 	paged := 0
 	for _, c := range cases {
-		if c.Status != redisstore.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
+		if c.Status != hotline.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
 			continue
 		}
 		s.toVolunteer(ctx, s.cfg.Sender, v, "vol_page", s.caseData(c, v.Langs[0], s.lastWords(ctx, c.N)))
@@ -933,7 +932,7 @@ func (s *Service) RepageDue(ctx context.Context) {
 	}
 	for _, n := range due {
 		c, err := s.cfg.Store.Case(ctx, n)
-		if err != nil || c.Status != redisstore.CaseOpen {
+		if err != nil || c.Status != hotline.CaseOpen {
 			continue
 		}
 		if _, err := s.page(ctx, s.cfg.Sender, c, s.lastWords(ctx, n), s.cfg.Languages); err != nil {

@@ -3,7 +3,6 @@ package escalation
 import (
 	"context"
 	"fmt"
-	"github.com/communityhotline/hotline/internal/effects"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/communityhotline/hotline/internal/effects"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
@@ -152,7 +153,7 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	if got := sender.to("+15055550702"); len(got) != 1 || !strings.HasPrefix(got[0], "vol_page[es] N=1") {
 		t.Errorf("after removing Ana, Bea got %q", got)
 	}
-	if c, _ := store.Case(ctx, 1); c.Status != redisstore.CaseOpen || c.Volunteer != "" {
+	if c, _ := store.Case(ctx, 1); c.Status != hotline.CaseOpen || c.Volunteer != "" {
 		t.Errorf("case = %+v", c)
 	}
 }

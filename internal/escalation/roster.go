@@ -12,7 +12,6 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 )
 
 // Roster is the staff roster (internal/staff), kept in memory: every inbound message is
@@ -20,7 +19,7 @@ import (
 type Roster interface {
 	// Volunteer returns the volunteer whose phone has member id phoneID; it fails only when
 	// the roster was never read.
-	Volunteer(ctx context.Context, phoneID string) (redisstore.VolunteerRecord, bool, error)
+	Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error)
 	// Changed makes the next lookup read the roster first, after this process changed it.
 	Changed()
 }
@@ -55,11 +54,11 @@ func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []
 			return VolunteerView{}, &broadcast.InvalidError{Msg: fmt.Sprintf("languages: %q is not one of %s", l, strings.Join(s.cfg.Languages, ", "))}
 		}
 	}
-	id := redisstore.NewID()
-	rec := redisstore.VolunteerRecord{ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.VolunteerPhone(id)),
+	id := hotline.NewID()
+	rec := hotline.VolunteerRecord{ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.VolunteerPhone(id)),
 		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), Langs: langs, CreatedAt: s.cfg.Now()}
 	if err := s.cfg.Store.CreateVolunteer(ctx, rec); err != nil {
-		if errors.Is(err, redisstore.ErrDuplicate) {
+		if errors.Is(err, hotline.ErrDuplicate) {
 			return VolunteerView{}, &broadcast.InvalidError{Msg: "a volunteer with that phone exists already"}
 		}
 		return VolunteerView{}, err
@@ -98,7 +97,7 @@ func (s *Service) RemoveVolunteer(ctx context.Context, id string) error {
 	}
 	err := s.cfg.Store.DeleteVolunteer(ctx, id)
 	s.cfg.Roster.Changed()
-	if redisstore.IsNotFound(err) {
+	if errors.Is(err, hotline.ErrNotFound) {
 		return hotline.ErrNotFound
 	}
 	return err

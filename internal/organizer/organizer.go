@@ -18,14 +18,13 @@ import (
 	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Config holds a Composer's dependencies.
 type Config struct {
 	Broadcasts *broadcast.Service
-	Store      *redisstore.Store
+	Store      Store
 	Keys       *privacy.Keys
 	Renderer   flow.Renderer
 	Sender     hotline.Sender
@@ -39,7 +38,7 @@ type Config struct {
 type Roster interface {
 	// Organizer returns the organizer whose phone has member id phoneID; it fails only when
 	// the roster was never read.
-	Organizer(ctx context.Context, phoneID string) (redisstore.OrganizerRecord, bool, error)
+	Organizer(ctx context.Context, phoneID string) (hotline.OrganizerRecord, bool, error)
 }
 
 // Composer handles organizers' SMS.
@@ -105,7 +104,7 @@ func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error
 }
 
 // Answer handles one SMS from organizer org.
-func (c *Composer) Answer(ctx context.Context, org redisstore.OrganizerRecord, in hotline.Inbound) ([]string, error) {
+func (c *Composer) Answer(ctx context.Context, org hotline.OrganizerRecord, in hotline.Inbound) ([]string, error) {
 	// A retried webhook gets the answer already given, and changes nothing; the claim is
 	// atomic, so two deliveries of one message never both send an alert or ask approval.
 	scope := "org:" + org.ID
@@ -138,7 +137,7 @@ func (c *Composer) Answer(ctx context.Context, org redisstore.OrganizerRecord, i
 }
 
 // step is the compose conversation: the reply and the next state (nil ends it).
-func (c *Composer) step(ctx context.Context, org redisstore.OrganizerRecord, st map[string]string, text string) (flow.Reply, map[string]string) {
+func (c *Composer) step(ctx context.Context, org hotline.OrganizerRecord, st map[string]string, text string) (flow.Reply, map[string]string) {
 	words := fold.Words(text)
 	first := ""
 	if len(words) > 0 {
@@ -212,7 +211,7 @@ func (c *Composer) step(ctx context.Context, org redisstore.OrganizerRecord, st 
 	return flow.Reply{ID: "org_help"}, st
 }
 
-func (c *Composer) send(ctx context.Context, org redisstore.OrganizerRecord, id, area string) flow.Reply {
+func (c *Composer) send(ctx context.Context, org hotline.OrganizerRecord, id, area string) flow.Reply {
 	if c.cfg.Broadcasts.Approvals() {
 		b, err := c.cfg.Broadcasts.Get(ctx, id)
 		if err != nil {
@@ -228,7 +227,7 @@ func (c *Composer) send(ctx context.Context, org redisstore.OrganizerRecord, id,
 }
 
 // askApproval texts every other organizer the alert and how to approve it.
-func (c *Composer) askApproval(ctx context.Context, from redisstore.OrganizerRecord, b hotline.Broadcast, area string) {
+func (c *Composer) askApproval(ctx context.Context, from hotline.OrganizerRecord, b hotline.Broadcast, area string) {
 	recs, err := c.cfg.Store.Organizers(ctx)
 	if err != nil {
 		c.cfg.Log.Error("listing organizers for approval", "err", err)
@@ -246,7 +245,7 @@ func (c *Composer) askApproval(ctx context.Context, from redisstore.OrganizerRec
 	}
 }
 
-func (c *Composer) approve(ctx context.Context, org redisstore.OrganizerRecord, id string) flow.Reply {
+func (c *Composer) approve(ctx context.Context, org hotline.OrganizerRecord, id string) flow.Reply {
 	err := c.cfg.Broadcasts.Approve(ctx, id, org.ID)
 	switch {
 	case errors.Is(err, hotline.ErrSameActor):
@@ -268,7 +267,7 @@ func (c *Composer) approve(ctx context.Context, org redisstore.OrganizerRecord, 
 }
 
 // notify texts an organizer outside a reply.
-func (c *Composer) notify(ctx context.Context, to redisstore.OrganizerRecord, id string, data map[string]string) {
+func (c *Composer) notify(ctx context.Context, to hotline.OrganizerRecord, id string, data map[string]string) {
 	phone, err := c.cfg.Broadcasts.OrganizerPhone(to)
 	if err != nil {
 		c.cfg.Log.Error("organizer phone unreadable", "org", to.ID)

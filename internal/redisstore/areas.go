@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // The ZIP → county table: one hash, field ZIP, value "countyID|cityID". The {z} hash tag
@@ -58,17 +60,11 @@ const AllAreas = "*"
 // subscriber a second entry (about 80 bytes of Redis memory) for a rare kind of alert.
 func (s *Store) areasKey(lang string) string { return s.prefix + ":subareas:{s}:" + lang }
 
-// Subscription is where a member is listed: the areas and the language.
-type Subscription struct {
-	Areas []string
-	Lang  string
-}
-
 // SyncSubscriptions moves member id from the sets of before to those of after: a new area is
 // added, a dropped one removed, a language change moves every area. It is idempotent, so a
 // retried message may run it again. The member's own state is the record of truth; these
 // sets are the index a broadcast reads.
-func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after Subscription) error {
+func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after hotline.Subscription) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, a := range before.Areas {
 			if before.Lang != after.Lang || !slices.Contains(after.Areas, a) {

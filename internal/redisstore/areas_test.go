@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 func TestZipsReplaceWhole(t *testing.T) {
@@ -43,19 +45,19 @@ func TestSyncSubscriptions(t *testing.T) {
 			t.Errorf("%s/%s = %v, want %v", area, lang, got, want)
 		}
 	}
-	none := Subscription{}
-	es := Subscription{Areas: []string{"bernalillo-county", "albuquerque"}, Lang: "es"}
+	none := hotline.Subscription{}
+	es := hotline.Subscription{Areas: []string{"bernalillo-county", "albuquerque"}, Lang: "es"}
 	if err := s.SyncSubscriptions(ctx, "m1", none, es); err != nil {
 		t.Fatal(err)
 	}
 	s.SyncSubscriptions(ctx, "m1", none, es) // again: idempotent
-	s.SyncSubscriptions(ctx, "m2", none, Subscription{Areas: []string{"albuquerque"}, Lang: "es"})
+	s.SyncSubscriptions(ctx, "m2", none, hotline.Subscription{Areas: []string{"albuquerque"}, Lang: "es"})
 	check("albuquerque", "es", "m1", "m2")
 	check("bernalillo-county", "es", "m1")
 	check(AllAreas, "es", "m1", "m2")
 
 	// m1 switches to English and drops Bernalillo County.
-	en := Subscription{Areas: []string{"albuquerque"}, Lang: "en"}
+	en := hotline.Subscription{Areas: []string{"albuquerque"}, Lang: "en"}
 	s.SyncSubscriptions(ctx, "m1", es, en)
 	check("albuquerque", "es", "m2")
 	check("albuquerque", "en", "m1")

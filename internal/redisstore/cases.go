@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Cases: a member asking for a person, or a report of immigration activity, handled by a
@@ -26,38 +28,8 @@ func (s *Store) volCasesKey(vol string) string { return s.prefix + ":vol:" + vol
 // finds every case they are part of. It lives in the member's slot, with their other keys.
 func (s *Store) memberCasesKey(member string) string { return s.memberKey(member) + ":cases" }
 
-// Case statuses.
-const (
-	CaseOpen    = "open"
-	CaseClaimed = "claimed"
-	CaseClosed  = "closed"
-)
-
-// CaseRecord is a case as stored. The member's address and messages are sealed by the caller.
-type CaseRecord struct {
-	N      int64
-	Member string // member id
-	Lang   string
-	Area   string
-	Kind   string // "person" or "report"
-	Urgent bool
-	// Situation is an emergency's situation ("home", "detained", …), named in pages.
-	Situation string
-	Status    string
-	Volunteer string
-	// SealedAddress is where relays to the member go; deleted when the case closes.
-	SealedAddress []byte
-	Opened        time.Time
-	Claimed       time.Time
-	Closed        time.Time
-	Paged         int64
-	Verdict       string // reports: "verified" or "false"
-	// ClosedBy is the token of the job that closed the case (a member leaving), if one did.
-	ClosedBy string
-}
-
 // OpenCase numbers and stores a new case, due for re-paging at due when unclaimed.
-func (s *Store) OpenCase(ctx context.Context, c CaseRecord, due time.Time) (int64, error) {
+func (s *Store) OpenCase(ctx context.Context, c hotline.CaseRecord, due time.Time) (int64, error) {
 	return s.OpenCaseOnce(ctx, c, due, "", nil)
 }
 
@@ -80,18 +52,18 @@ return 'new'
 // index entries a crash may have left out, instead of opening a second one. first, when not
 // nil, is the case's first sealed transcript line, written with it. It returns the case's
 // number.
-func (s *Store) OpenCaseOnce(ctx context.Context, c CaseRecord, due time.Time, token string, first []byte) (int64, error) {
+func (s *Store) OpenCaseOnce(ctx context.Context, c hotline.CaseRecord, due time.Time, token string, first []byte) (int64, error) {
 	n, err := s.caseNumber(ctx, c.Member, token)
 	if err != nil {
 		return 0, err
 	}
 	st, err := openCaseScript.Run(ctx, s.rdb, []string{s.caseKey(n), s.transcriptKey(n)}, first,
 		"member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind, "urgent", flagStr(c.Urgent),
-		"situation", c.Situation, "status", CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1).Text()
+		"situation", c.Situation, "status", hotline.CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1).Text()
 	if err != nil {
 		return 0, fmt.Errorf("storing case: %w", err)
 	}
-	if st != "new" && st != CaseOpen {
+	if st != "new" && st != hotline.CaseOpen {
 		return n, nil // closed since: nothing to index again
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -151,13 +123,13 @@ func (s *Store) caseNumber(ctx context.Context, member, token string) (int64, er
 }
 
 // Case reads one case.
-func (s *Store) Case(ctx context.Context, n int64) (CaseRecord, error) {
+func (s *Store) Case(ctx context.Context, n int64) (hotline.CaseRecord, error) {
 	m, err := s.rdb.HGetAll(ctx, s.caseKey(n)).Result()
 	if err != nil {
-		return CaseRecord{}, fmt.Errorf("reading case: %w", err)
+		return hotline.CaseRecord{}, fmt.Errorf("reading case: %w", err)
 	}
 	if len(m) == 0 {
-		return CaseRecord{}, errNotFound
+		return hotline.CaseRecord{}, hotline.ErrNotFound
 	}
 	when := func(k string) time.Time {
 		if v, _ := strconv.ParseInt(m[k], 10, 64); v > 0 {
@@ -166,7 +138,7 @@ func (s *Store) Case(ctx context.Context, n int64) (CaseRecord, error) {
 		return time.Time{}
 	}
 	paged, _ := strconv.ParseInt(m["paged"], 10, 64)
-	return CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
+	return hotline.CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
 		Situation: m["situation"], Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
 		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"], ClosedBy: m["closedby"]}, nil
 }
@@ -190,7 +162,7 @@ func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now ti
 	holder, _ := res[1].(string)
 	switch code, _ := res[0].(int64); code {
 	case 0:
-		return false, "", errNotFound
+		return false, "", hotline.ErrNotFound
 	case 1:
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			p.ZRem(ctx, s.dueCasesKey(), n)
@@ -266,7 +238,7 @@ func (s *Store) CloseCaseBy(ctx context.Context, n int64, verdict, token string,
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.caseKey(n), "status", CaseClosed, "closed", now.Unix(), "verdict", verdict, "closedby", token)
+		p.HSet(ctx, s.caseKey(n), "status", hotline.CaseClosed, "closed", now.Unix(), "verdict", verdict, "closedby", token)
 		p.HDel(ctx, s.caseKey(n), "addr")
 		p.Expire(ctx, s.caseKey(n), retention)
 		p.Expire(ctx, s.transcriptKey(n), retention)
@@ -291,7 +263,7 @@ func (s *Store) CloseCaseBy(ctx context.Context, n int64, verdict, token string,
 }
 
 // unindexCase takes case c out of the open and due lists and its volunteer's cases.
-func (s *Store) unindexCase(ctx context.Context, p redis.Pipeliner, c CaseRecord) {
+func (s *Store) unindexCase(ctx context.Context, p redis.Pipeliner, c hotline.CaseRecord) {
 	p.ZRem(ctx, s.openCasesKey(), c.N)
 	p.ZRem(ctx, s.dueCasesKey(), c.N)
 	if c.Volunteer != "" {
@@ -342,16 +314,16 @@ func (s *Store) Transcript(ctx context.Context, n int64) ([][]byte, error) {
 }
 
 // OpenCases lists open and claimed cases, oldest first.
-func (s *Store) OpenCases(ctx context.Context) ([]CaseRecord, error) {
+func (s *Store) OpenCases(ctx context.Context) ([]hotline.CaseRecord, error) {
 	ns, err := s.rdb.ZRange(ctx, s.openCasesKey(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("listing cases: %w", err)
 	}
-	var out []CaseRecord
+	var out []hotline.CaseRecord
 	for _, v := range ns {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		c, err := s.Case(ctx, n)
-		if IsNotFound(err) {
+		if errors.Is(err, hotline.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -408,7 +380,7 @@ func (s *Store) expireMemberCases(ctx context.Context, member string, retention 
 		return err
 	}
 	for _, n := range ns {
-		if st, err := s.rdb.HGet(ctx, s.caseKey(n), "status").Result(); err == nil && st != CaseClosed {
+		if st, err := s.rdb.HGet(ctx, s.caseKey(n), "status").Result(); err == nil && st != hotline.CaseClosed {
 			return nil
 		}
 	}
@@ -455,7 +427,7 @@ func (s *Store) DeleteCase(ctx context.Context, n int64) error {
 // again and due for paging now.
 func (s *Store) ReopenCase(ctx context.Context, n int64, volunteer string, now time.Time) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.caseKey(n), "status", CaseOpen)
+		p.HSet(ctx, s.caseKey(n), "status", hotline.CaseOpen)
 		p.HDel(ctx, s.caseKey(n), "volunteer", "claimed")
 		p.ZAdd(ctx, s.dueCasesKey(), redis.Z{Score: float64(now.Unix()), Member: n})
 		p.SRem(ctx, s.volCasesKey(volunteer), n)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Jobs: what a member's message promised beyond its reply (docs/durable-effects.md). The
@@ -22,24 +24,9 @@ func (s *Store) jobLeaseKey(member, msg string) string {
 	return s.jobsKey(bucketOf(member)) + ":l:" + member + "/" + msg
 }
 
-// JobRef names one job.
-type JobRef struct {
-	Member, Msg string
-}
-
-func (r JobRef) field() string { return r.Member + "/" + r.Msg }
-
 // appliedSuffix marks, beside a job, that its effects were applied and its member answered:
 // what is left is sending.
 const appliedSuffix = "#a"
-
-// StoredJob is a job as read by a sweep.
-type StoredJob struct {
-	Sealed []byte
-	// Applied: the process that wrote it applied its effects and returned the reply; only
-	// its messages may be left to send.
-	Applied bool
-}
 
 // Buckets lists every bucket a member can be in, for a sweep of the jobs.
 func Buckets() []string {
@@ -75,12 +62,12 @@ func (s *Store) BucketsWithJobs(ctx context.Context) ([]string, error) {
 }
 
 // Jobs returns the jobs of a bucket.
-func (s *Store) Jobs(ctx context.Context, bucket string) (map[JobRef]StoredJob, error) {
+func (s *Store) Jobs(ctx context.Context, bucket string) (map[hotline.JobRef]hotline.StoredJob, error) {
 	m, err := s.rdb.HGetAll(ctx, s.jobsKey(bucket)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading jobs: %w", err)
 	}
-	out := make(map[JobRef]StoredJob, len(m))
+	out := make(map[hotline.JobRef]hotline.StoredJob, len(m))
 	for f, v := range m {
 		if strings.HasSuffix(f, appliedSuffix) {
 			continue
@@ -90,14 +77,14 @@ func (s *Store) Jobs(ctx context.Context, bucket string) (map[JobRef]StoredJob, 
 			continue
 		}
 		_, applied := m[f+appliedSuffix]
-		out[JobRef{Member: member, Msg: msg}] = StoredJob{Sealed: []byte(v), Applied: applied}
+		out[hotline.JobRef{Member: member, Msg: msg}] = hotline.StoredJob{Sealed: []byte(v), Applied: applied}
 	}
 	return out, nil
 }
 
 // MarkJobApplied records that job r's effects were applied and its member answered.
-func (s *Store) MarkJobApplied(ctx context.Context, r JobRef) error {
-	if err := s.rdb.HSet(ctx, s.jobsKey(bucketOf(r.Member)), r.field()+appliedSuffix, 1).Err(); err != nil {
+func (s *Store) MarkJobApplied(ctx context.Context, r hotline.JobRef) error {
+	if err := s.rdb.HSet(ctx, s.jobsKey(bucketOf(r.Member)), jobField(r)+appliedSuffix, 1).Err(); err != nil {
 		return fmt.Errorf("marking a job applied: %w", err)
 	}
 	return nil
@@ -119,7 +106,7 @@ return n
 // DropMemberJobs deletes member's jobs but keep's (the erasure being carried out): a job
 // still waiting from before an erasure must not bring back what it erased.
 func (s *Store) DropMemberJobs(ctx context.Context, member, keep string) error {
-	keepField := JobRef{Member: member, Msg: keep}.field()
+	keepField := jobField(hotline.JobRef{Member: member, Msg: keep})
 	if err := dropMemberJobsScript.Run(ctx, s.rdb, []string{s.jobsKey(bucketOf(member))}, member+"/", keepField).Err(); err != nil {
 		return fmt.Errorf("dropping jobs: %w", err)
 	}
@@ -156,10 +143,10 @@ return n
 // TakeJob leases job r unless another process holds it; it reports the attempt number (0:
 // not taken). lease is the first take-over's lease; each later one doubles it, up to
 // maxLease.
-func (s *Store) TakeJob(ctx context.Context, r JobRef, lease, maxLease time.Duration) (int64, error) {
+func (s *Store) TakeJob(ctx context.Context, r hotline.JobRef, lease, maxLease time.Duration) (int64, error) {
 	lk := s.jobLeaseKey(r.Member, r.Msg)
 	n, err := takeJobScript.Run(ctx, s.rdb, []string{s.jobsKey(bucketOf(r.Member)), lk, lk + ":n"},
-		lease.Milliseconds(), maxLease.Milliseconds(), r.field()).Int64()
+		lease.Milliseconds(), maxLease.Milliseconds(), jobField(r)).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("taking a job: %w", err)
 	}
@@ -167,10 +154,10 @@ func (s *Store) TakeJob(ctx context.Context, r JobRef, lease, maxLease time.Dura
 }
 
 // FinishJob deletes job r, its lease and its attempt count: it is done (or can never be).
-func (s *Store) FinishJob(ctx context.Context, r JobRef) error {
+func (s *Store) FinishJob(ctx context.Context, r hotline.JobRef) error {
 	lk := s.jobLeaseKey(r.Member, r.Msg)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HDel(ctx, s.jobsKey(bucketOf(r.Member)), r.field(), r.field()+appliedSuffix)
+		p.HDel(ctx, s.jobsKey(bucketOf(r.Member)), jobField(r), jobField(r)+appliedSuffix)
 		p.Del(ctx, lk, lk+":n")
 		return nil
 	})
@@ -182,3 +169,6 @@ func (s *Store) FinishJob(ctx context.Context, r JobRef) error {
 
 // JobBucket is the bucket member id's jobs are kept in.
 func JobBucket(member string) string { return bucketOf(member) }
+
+// jobField is job r's field in its bucket's hash.
+func jobField(r hotline.JobRef) string { return r.Member + "/" + r.Msg }

@@ -41,7 +41,7 @@ func testTakeJob(t *testing.T, s *Store) {
 		t.Fatalf("buckets with jobs %v, %v", buckets, err)
 	}
 	jobs, err := s.Jobs(ctx, JobBucket("m1"))
-	ref := JobRef{Member: "m1", Msg: "SM1"}
+	ref := hotline.JobRef{Member: "m1", Msg: "SM1"}
 	if err != nil || len(jobs) != 1 || string(jobs[ref].Sealed) != "job-SM1" || jobs[ref].Applied {
 		t.Fatalf("jobs %v, %v", jobs, err)
 	}
@@ -105,7 +105,7 @@ func testDropMemberJobs(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	commitWithJob(t, s, other, "SM3", time.Second)
-	s.MarkJobApplied(ctx, JobRef{Member: "m1", Msg: "SM1"})
+	s.MarkJobApplied(ctx, hotline.JobRef{Member: "m1", Msg: "SM1"})
 	if err := s.DropMemberJobs(ctx, "m1", "SM2"); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestScriptOpenCase(t *testing.T) {
 func testOpenCaseOnce(t *testing.T, s *Store) {
 	ctx := context.Background()
 	now := time.Now()
-	rec := CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: now}
+	rec := hotline.CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: now}
 	n1, err := s.OpenCaseOnce(ctx, rec, now.Add(time.Minute), "m1/SM1", []byte("line"))
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestScriptAppendOnce(t *testing.T) {
 
 func testMarkUrgentAndTranscriptOnce(t *testing.T, s *Store) {
 	ctx := context.Background()
-	n, _ := s.OpenCase(ctx, CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: time.Now()}, time.Now())
+	n, _ := s.OpenCase(ctx, hotline.CaseRecord{Member: "m1", Lang: "es", Kind: "person", Opened: time.Now()}, time.Now())
 	for i, c := range []struct {
 		token string
 		want  bool

@@ -58,7 +58,7 @@ func TestMemoryPerSubscriber(t *testing.T) {
 			id := keys.MemberID(hotline.SMS, phone)
 			st := flow.State{Lang: []string{"es", "en"}[i%2], Areas: areasOf(i), Address: phone, Active: time.Now().Unix()}
 			states[id] = keys.Seal(flow.EncodeState(st), privacy.MemberState(id))
-			if err := s.SyncSubscriptions(ctx, id, Subscription{}, Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
+			if err := s.SyncSubscriptions(ctx, id, hotline.Subscription{}, hotline.Subscription{Areas: st.Areas, Lang: st.Lang}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Organizers: a hash each, a set of ids, and two indexes — by token hash (API calls) and by
@@ -17,29 +19,14 @@ func (s *Store) orgsKey() string                  { return s.prefix + ":orgs" }
 func (s *Store) orgTokenKey(hash string) string   { return s.prefix + ":orgtok:" + hash }
 func (s *Store) orgPhoneKey(member string) string { return s.prefix + ":orgby:" + member }
 
-// OrganizerRecord is an organizer as stored.
-type OrganizerRecord struct {
-	ID          string
-	Name        string
-	SealedPhone []byte
-	PhoneID     string // the member id of the organizer's phone
-	TokenHash   string
-	// Lang is the language the organizer gets SMS prompts in.
-	Lang      string
-	CreatedAt time.Time
-}
-
-// ErrDuplicate means an organizer with that phone exists already.
-var ErrDuplicate = errors.New("an organizer with that phone exists already")
-
 // CreateOrganizer stores a new organizer and its indexes.
-func (s *Store) CreateOrganizer(ctx context.Context, o OrganizerRecord) error {
+func (s *Store) CreateOrganizer(ctx context.Context, o hotline.OrganizerRecord) error {
 	ok, err := s.rdb.SetNX(ctx, s.orgPhoneKey(o.PhoneID), o.ID, 0).Result()
 	if err != nil {
 		return fmt.Errorf("storing organizer: %w", err)
 	}
 	if !ok {
-		return ErrDuplicate
+		return hotline.ErrDuplicate
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.orgKey(o.ID), "name", o.Name, "phone", o.SealedPhone, "phone_id", o.PhoneID,
@@ -55,38 +42,33 @@ func (s *Store) CreateOrganizer(ctx context.Context, o OrganizerRecord) error {
 }
 
 // Organizer reads one organizer.
-func (s *Store) Organizer(ctx context.Context, id string) (OrganizerRecord, error) {
+func (s *Store) Organizer(ctx context.Context, id string) (hotline.OrganizerRecord, error) {
 	m, err := s.rdb.HGetAll(ctx, s.orgKey(id)).Result()
 	if err != nil {
-		return OrganizerRecord{}, fmt.Errorf("reading organizer: %w", err)
+		return hotline.OrganizerRecord{}, fmt.Errorf("reading organizer: %w", err)
 	}
 	if len(m) == 0 {
-		return OrganizerRecord{}, errNotFound
+		return hotline.OrganizerRecord{}, hotline.ErrNotFound
 	}
 	return parseOrganizer(id, m), nil
 }
 
-func parseOrganizer(id string, m map[string]string) OrganizerRecord {
+func parseOrganizer(id string, m map[string]string) hotline.OrganizerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
-	return OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
+	return hotline.OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
 		TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}
 }
 
-var errNotFound = errors.New("not found")
-
-// IsNotFound reports whether err means the thing asked for does not exist.
-func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
-
 // Organizers lists every organizer.
-func (s *Store) Organizers(ctx context.Context) ([]OrganizerRecord, error) {
+func (s *Store) Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error) {
 	ids, err := s.rdb.SMembers(ctx, s.orgsKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("listing organizers: %w", err)
 	}
-	var out []OrganizerRecord
+	var out []hotline.OrganizerRecord
 	for _, id := range ids {
 		o, err := s.Organizer(ctx, id)
-		if IsNotFound(err) {
+		if errors.Is(err, hotline.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -101,7 +83,7 @@ func (s *Store) Organizers(ctx context.Context) ([]OrganizerRecord, error) {
 func (s *Store) OrganizerByToken(ctx context.Context, hash string) (string, error) {
 	id, err := s.rdb.Get(ctx, s.orgTokenKey(hash)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", errNotFound
+		return "", hotline.ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("looking up token: %w", err)
@@ -113,7 +95,7 @@ func (s *Store) OrganizerByToken(ctx context.Context, hash string) (string, erro
 func (s *Store) OrganizerByPhone(ctx context.Context, phoneID string) (string, error) {
 	id, err := s.rdb.Get(ctx, s.orgPhoneKey(phoneID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", errNotFound
+		return "", hotline.ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("looking up organizer phone: %w", err)

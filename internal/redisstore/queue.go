@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // The send queue: one stream per priority, all under the {q} hash tag so that one
@@ -358,14 +358,5 @@ func (s *Store) CountDelivery(ctx context.Context, id, sid, field string) error 
 	return nil
 }
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
 // randomID is 40 random bits in lowercase base32: short enough to type in an SMS.
-func randomID() string {
-	b := make([]byte, 5)
-	rand.Read(b)
-	return idEncoding.EncodeToString(b)
-}
-
-// NewID returns a new random id for a broadcast or an organizer.
-func NewID() string { return randomID() }
+func randomID() string { return hotline.NewID() }

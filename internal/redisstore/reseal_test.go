@@ -27,19 +27,19 @@ func seedSealed(t *testing.T, s *Store) {
 	}
 	must(s.Save(ctx, "subscriber", hotline.Commit{State: []byte("sub-state"), Now: now}))
 	must(s.Save(ctx, "talker", hotline.Commit{State: []byte("talk-state"), TTL: time.Hour, MsgID: "SM1", Reply: []byte("talk-reply"), Now: now}))
-	must(s.CreateOrganizer(ctx, OrganizerRecord{ID: "org1", Name: "Olga", SealedPhone: []byte("org-phone"), PhoneID: "p1", TokenHash: "h1", Lang: "es", CreatedAt: now}))
+	must(s.CreateOrganizer(ctx, hotline.OrganizerRecord{ID: "org1", Name: "Olga", SealedPhone: []byte("org-phone"), PhoneID: "p1", TokenHash: "h1", Lang: "es", CreatedAt: now}))
 	must(s.SaveComposeState(ctx, "org1", map[string]string{"step": "text"}, time.Hour))
-	v := VolunteerRecord{ID: "vol1", Name: "Ana", SealedPhone: []byte("vol-phone"), PhoneID: "p2", Langs: []string{"es"}, CreatedAt: now}
+	v := hotline.VolunteerRecord{ID: "vol1", Name: "Ana", SealedPhone: []byte("vol-phone"), PhoneID: "p2", Langs: []string{"es"}, CreatedAt: now}
 	must(s.CreateVolunteer(ctx, v))
 	must(s.SetOnCall(ctx, v, true))
-	n, err := s.OpenCase(ctx, CaseRecord{Member: "talker", Lang: "es", Kind: "person", SealedAddress: []byte("case-addr"), Opened: now}, now)
+	n, err := s.OpenCase(ctx, hotline.CaseRecord{Member: "talker", Lang: "es", Kind: "person", SealedAddress: []byte("case-addr"), Opened: now}, now)
 	must(err)
 	must(s.AppendTranscript(ctx, n, []byte("line-0")))
 	must(s.AppendTranscript(ctx, n, []byte("line-1")))
 	_, _, err = s.ClaimCase(ctx, n, "vol1", now) // a volunteer's case set: vol:<id>:cases
 	must(err)
 	// A closed case keeps its transcript but no address.
-	closed, err := s.OpenCase(ctx, CaseRecord{Member: "subscriber", Lang: "es", Kind: "report", SealedAddress: []byte("gone-addr"), Opened: now}, now)
+	closed, err := s.OpenCase(ctx, hotline.CaseRecord{Member: "subscriber", Lang: "es", Kind: "report", SealedAddress: []byte("gone-addr"), Opened: now}, now)
 	must(err)
 	must(s.AppendTranscript(ctx, closed, []byte("closed-line")))
 	must(s.CloseCase(ctx, closed, "verified", now, time.Hour))
@@ -47,7 +47,7 @@ func seedSealed(t *testing.T, s *Store) {
 	if _, _, err := s.Count(ctx, "talker", "", now); err != nil {
 		t.Fatal(err)
 	}
-	must(s.SyncSubscriptions(ctx, "subscriber", Subscription{}, Subscription{Areas: []string{"abq"}, Lang: "es"}))
+	must(s.SyncSubscriptions(ctx, "subscriber", hotline.Subscription{}, hotline.Subscription{Areas: []string{"abq"}, Lang: "es"}))
 	// A page waiting for a retry, and the other send queues (alerts hold nothing sealed).
 	must(s.EnsureQueue(ctx))
 	must(s.EnqueueDirect(ctx, "q1", []byte("queued-value")))

@@ -5,13 +5,15 @@ import (
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Staff reads every organizer and volunteer in two pipelined round trips, however many there
 // are: the two id sets, then every record. (Organizers and Volunteers read one record a round
 // trip, which is fine for the admin API, not for a roster read while messages wait.) A record
 // whose id is listed but which is gone (deleted meanwhile) is left out.
-func (s *Store) Staff(ctx context.Context) ([]OrganizerRecord, []VolunteerRecord, error) {
+func (s *Store) Staff(ctx context.Context) ([]hotline.OrganizerRecord, []hotline.VolunteerRecord, error) {
 	var orgIDs, volIDs *redis.StringSliceCmd
 	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		orgIDs = p.SMembers(ctx, s.orgsKey())
@@ -35,13 +37,13 @@ func (s *Store) Staff(ctx context.Context) ([]OrganizerRecord, []VolunteerRecord
 			return nil, nil, fmt.Errorf("reading staff: %w", err)
 		}
 	}
-	var o []OrganizerRecord
+	var o []hotline.OrganizerRecord
 	for i, id := range orgIDs.Val() {
 		if m := orgs[i].Val(); len(m) > 0 {
 			o = append(o, parseOrganizer(id, m))
 		}
 	}
-	var v []VolunteerRecord
+	var v []hotline.VolunteerRecord
 	for i, id := range volIDs.Val() {
 		if m := vols[i].Val(); len(m) > 0 {
 			v = append(v, parseVolunteer(id, m))

@@ -5,13 +5,15 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 func TestStaffReadsEveryone(t *testing.T) {
 	s, _ := newStore(t)
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0).UTC()
-	for _, o := range []OrganizerRecord{
+	for _, o := range []hotline.OrganizerRecord{
 		{ID: "o1", Name: "Ana", SealedPhone: []byte{1, 2}, PhoneID: "p-ana", TokenHash: "h1", Lang: "es", CreatedAt: now},
 		{ID: "o2", Name: "Olga", SealedPhone: []byte{3}, PhoneID: "p-olga", TokenHash: "h2", Lang: "en", CreatedAt: now},
 	} {
@@ -19,7 +21,7 @@ func TestStaffReadsEveryone(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, v := range []VolunteerRecord{
+	for _, v := range []hotline.VolunteerRecord{
 		{ID: "v1", Name: "Luis", SealedPhone: []byte{4}, PhoneID: "p-luis", Langs: []string{"es", "en"}, CreatedAt: now},
 		{ID: "v2", Name: "Ben", SealedPhone: []byte{5}, PhoneID: "p-ben", Langs: []string{"en"}, CreatedAt: now},
 	} {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Volunteers: a hash each, a set of ids, a phone index, and one on-call set per language
@@ -18,25 +20,14 @@ func (s *Store) volsKey() string                  { return s.prefix + ":vols" }
 func (s *Store) volPhoneKey(member string) string { return s.prefix + ":volby:" + member }
 func (s *Store) onCallKey(lang string) string     { return s.prefix + ":oncall:{v}:" + lang }
 
-// VolunteerRecord is a volunteer as stored; the phone is sealed.
-type VolunteerRecord struct {
-	ID          string
-	Name        string
-	SealedPhone []byte
-	PhoneID     string
-	Langs       []string
-	OnCall      bool
-	CreatedAt   time.Time
-}
-
 // CreateVolunteer stores a new volunteer.
-func (s *Store) CreateVolunteer(ctx context.Context, v VolunteerRecord) error {
+func (s *Store) CreateVolunteer(ctx context.Context, v hotline.VolunteerRecord) error {
 	ok, err := s.rdb.SetNX(ctx, s.volPhoneKey(v.PhoneID), v.ID, 0).Result()
 	if err != nil {
 		return fmt.Errorf("storing volunteer: %w", err)
 	}
 	if !ok {
-		return ErrDuplicate
+		return hotline.ErrDuplicate
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.volKey(v.ID), "name", v.Name, "phone", v.SealedPhone, "phone_id", v.PhoneID,
@@ -51,20 +42,20 @@ func (s *Store) CreateVolunteer(ctx context.Context, v VolunteerRecord) error {
 }
 
 // Volunteer reads one volunteer.
-func (s *Store) Volunteer(ctx context.Context, id string) (VolunteerRecord, error) {
+func (s *Store) Volunteer(ctx context.Context, id string) (hotline.VolunteerRecord, error) {
 	m, err := s.rdb.HGetAll(ctx, s.volKey(id)).Result()
 	if err != nil {
-		return VolunteerRecord{}, fmt.Errorf("reading volunteer: %w", err)
+		return hotline.VolunteerRecord{}, fmt.Errorf("reading volunteer: %w", err)
 	}
 	if len(m) == 0 {
-		return VolunteerRecord{}, errNotFound
+		return hotline.VolunteerRecord{}, hotline.ErrNotFound
 	}
 	return parseVolunteer(id, m), nil
 }
 
-func parseVolunteer(id string, m map[string]string) VolunteerRecord {
+func parseVolunteer(id string, m map[string]string) hotline.VolunteerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
-	v := VolunteerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
+	v := hotline.VolunteerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
 		OnCall: m["on"] == "1", CreatedAt: time.Unix(created, 0).UTC()}
 	if m["langs"] != "" {
 		v.Langs = strings.Split(m["langs"], ",")
@@ -73,15 +64,15 @@ func parseVolunteer(id string, m map[string]string) VolunteerRecord {
 }
 
 // Volunteers lists every volunteer.
-func (s *Store) Volunteers(ctx context.Context) ([]VolunteerRecord, error) {
+func (s *Store) Volunteers(ctx context.Context) ([]hotline.VolunteerRecord, error) {
 	ids, err := s.rdb.SMembers(ctx, s.volsKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("listing volunteers: %w", err)
 	}
-	var out []VolunteerRecord
+	var out []hotline.VolunteerRecord
 	for _, id := range ids {
 		v, err := s.Volunteer(ctx, id)
-		if IsNotFound(err) {
+		if errors.Is(err, hotline.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -96,7 +87,7 @@ func (s *Store) Volunteers(ctx context.Context) ([]VolunteerRecord, error) {
 func (s *Store) VolunteerByPhone(ctx context.Context, phoneID string) (string, error) {
 	id, err := s.rdb.Get(ctx, s.volPhoneKey(phoneID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", errNotFound
+		return "", hotline.ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("looking up volunteer phone: %w", err)
@@ -105,7 +96,7 @@ func (s *Store) VolunteerByPhone(ctx context.Context, phoneID string) (string, e
 }
 
 // SetOnCall puts a volunteer on or off call in each of their languages.
-func (s *Store) SetOnCall(ctx context.Context, v VolunteerRecord, on bool) error {
+func (s *Store) SetOnCall(ctx context.Context, v hotline.VolunteerRecord, on bool) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.volKey(v.ID), "on", flagStr(on))
 		for _, lang := range v.Langs {

@@ -17,13 +17,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/streak"
 )
 
 // Source reads the whole roster (redisstore.Store).
 type Source interface {
-	Staff(ctx context.Context) ([]redisstore.OrganizerRecord, []redisstore.VolunteerRecord, error)
+	Staff(ctx context.Context) ([]hotline.OrganizerRecord, []hotline.VolunteerRecord, error)
 }
 
 // DefaultMaxAge is how long a roster change made by another process may take to reach this one.
@@ -66,8 +66,8 @@ type Roster struct {
 }
 
 type snapshot struct {
-	organizers map[string]redisstore.OrganizerRecord // by phone id
-	volunteers map[string]redisstore.VolunteerRecord // by phone id
+	organizers map[string]hotline.OrganizerRecord // by phone id
+	volunteers map[string]hotline.VolunteerRecord // by phone id
 	read       time.Time
 	// changes is Roster.changes when the read began.
 	changes int64
@@ -90,10 +90,10 @@ func New(cfg Config) *Roster {
 // Organizer returns the organizer whose phone has member id phoneID, if any. It fails only
 // when no copy of the roster could ever be read: telling staff from members is then
 // impossible, and a caller must not guess (a volunteer's words would reach the member menus).
-func (r *Roster) Organizer(ctx context.Context, phoneID string) (redisstore.OrganizerRecord, bool, error) {
+func (r *Roster) Organizer(ctx context.Context, phoneID string) (hotline.OrganizerRecord, bool, error) {
 	s, err := r.snapshot(ctx)
 	if err != nil {
-		return redisstore.OrganizerRecord{}, false, err
+		return hotline.OrganizerRecord{}, false, err
 	}
 	o, ok := s.organizers[phoneID]
 	return o, ok, nil
@@ -101,10 +101,10 @@ func (r *Roster) Organizer(ctx context.Context, phoneID string) (redisstore.Orga
 
 // Volunteer returns the volunteer whose phone has member id phoneID, if any; it fails as
 // Organizer does. The record's OnCall is as of the copy: ask Redis when it matters.
-func (r *Roster) Volunteer(ctx context.Context, phoneID string) (redisstore.VolunteerRecord, bool, error) {
+func (r *Roster) Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error) {
 	s, err := r.snapshot(ctx)
 	if err != nil {
-		return redisstore.VolunteerRecord{}, false, err
+		return hotline.VolunteerRecord{}, false, err
 	}
 	v, ok := s.volunteers[phoneID]
 	return v, ok, nil
@@ -168,8 +168,8 @@ func (r *Roster) read(ctx context.Context) error {
 		return err
 	}
 	s := &snapshot{
-		organizers: make(map[string]redisstore.OrganizerRecord, len(orgs)),
-		volunteers: make(map[string]redisstore.VolunteerRecord, len(vols)),
+		organizers: make(map[string]hotline.OrganizerRecord, len(orgs)),
+		volunteers: make(map[string]hotline.VolunteerRecord, len(vols)),
 		read:       r.cfg.Now(), changes: changes,
 	}
 	for _, o := range orgs {

@@ -12,22 +12,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // fakeSource is a roster in memory that can be made to fail, as a Redis whose master holding
 // the roster's keys has died.
 type fakeSource struct {
 	mu    sync.Mutex
-	orgs  []redisstore.OrganizerRecord
-	vols  []redisstore.VolunteerRecord
+	orgs  []hotline.OrganizerRecord
+	vols  []hotline.VolunteerRecord
 	err   error
 	reads atomic.Int64
 	// gate, when set, holds every read until it is closed.
 	gate chan struct{}
 }
 
-func (f *fakeSource) Staff(ctx context.Context) ([]redisstore.OrganizerRecord, []redisstore.VolunteerRecord, error) {
+func (f *fakeSource) Staff(ctx context.Context) ([]hotline.OrganizerRecord, []hotline.VolunteerRecord, error) {
 	f.reads.Add(1)
 	if f.gate != nil {
 		<-f.gate
@@ -37,7 +37,7 @@ func (f *fakeSource) Staff(ctx context.Context) ([]redisstore.OrganizerRecord, [
 	return f.orgs, f.vols, f.err
 }
 
-func (f *fakeSource) set(orgs []redisstore.OrganizerRecord, vols []redisstore.VolunteerRecord, err error) {
+func (f *fakeSource) set(orgs []hotline.OrganizerRecord, vols []hotline.VolunteerRecord, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.orgs, f.vols, f.err = orgs, vols, err
@@ -56,9 +56,9 @@ func (c *clock) add(d time.Duration) {
 }
 
 var (
-	ana  = redisstore.OrganizerRecord{ID: "o1", Name: "Ana", PhoneID: "phone-ana", Lang: "es"}
-	luis = redisstore.VolunteerRecord{ID: "v1", Name: "Luis", PhoneID: "phone-luis", Langs: []string{"es"}}
-	olga = redisstore.OrganizerRecord{ID: "o2", Name: "Olga", PhoneID: "phone-olga", Lang: "en"}
+	ana  = hotline.OrganizerRecord{ID: "o1", Name: "Ana", PhoneID: "phone-ana", Lang: "es"}
+	luis = hotline.VolunteerRecord{ID: "v1", Name: "Luis", PhoneID: "phone-luis", Langs: []string{"es"}}
+	olga = hotline.OrganizerRecord{ID: "o2", Name: "Olga", PhoneID: "phone-olga", Lang: "en"}
 )
 
 func newRoster(src *fakeSource) (*Roster, *clock, *bytes.Buffer) {
@@ -78,7 +78,7 @@ func isOrganizer(t *testing.T, r *Roster, phoneID string) bool {
 }
 
 func TestReadOnceThenInTheBackgroundWhenOld(t *testing.T) {
-	src := &fakeSource{orgs: []redisstore.OrganizerRecord{ana}, vols: []redisstore.VolunteerRecord{luis}}
+	src := &fakeSource{orgs: []hotline.OrganizerRecord{ana}, vols: []hotline.VolunteerRecord{luis}}
 	r, c, _ := newRoster(src)
 	ctx := context.Background()
 	if !isOrganizer(t, r, "phone-ana") || isOrganizer(t, r, "phone-luis") {
@@ -96,7 +96,7 @@ func TestReadOnceThenInTheBackgroundWhenOld(t *testing.T) {
 
 	// Olga is added by another process: seen once the copy is older than MaxAge, read in the
 	// background while the lookup that noticed is answered from the old copy.
-	src.set([]redisstore.OrganizerRecord{ana, olga}, []redisstore.VolunteerRecord{luis}, nil)
+	src.set([]hotline.OrganizerRecord{ana, olga}, []hotline.VolunteerRecord{luis}, nil)
 	c.add(DefaultMaxAge + time.Second)
 	if isOrganizer(t, r, "phone-olga") {
 		t.Error("the lookup that found the copy old waited for the read")
@@ -114,7 +114,7 @@ func TestReadOnceThenInTheBackgroundWhenOld(t *testing.T) {
 // served, the failure is logged once for the whole streak, and reads are not tried for
 // every message meanwhile.
 func TestLastGoodCopyWhenRedisFails(t *testing.T) {
-	src := &fakeSource{orgs: []redisstore.OrganizerRecord{ana}}
+	src := &fakeSource{orgs: []hotline.OrganizerRecord{ana}}
 	r, c, logs := newRoster(src)
 	if !isOrganizer(t, r, "phone-ana") {
 		t.Fatal("Ana is not an organizer")
@@ -136,7 +136,7 @@ func TestLastGoodCopyWhenRedisFails(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
 		t.Errorf("%d error lines for one streak of failures:\n%s", n, logs.String())
 	}
-	src.set([]redisstore.OrganizerRecord{ana, olga}, nil, nil)
+	src.set([]hotline.OrganizerRecord{ana, olga}, nil, nil)
 	isOrganizer(t, r, "phone-ana")
 	r.background.Wait()
 	if !isOrganizer(t, r, "phone-olga") {
@@ -150,10 +150,10 @@ func TestLastGoodCopyWhenRedisFails(t *testing.T) {
 // TestChangedIsSeenAtOnce: after this process adds someone, the next lookup reads first; if
 // that read fails, the old copy is served rather than an error.
 func TestChangedIsSeenAtOnce(t *testing.T) {
-	src := &fakeSource{orgs: []redisstore.OrganizerRecord{ana}}
+	src := &fakeSource{orgs: []hotline.OrganizerRecord{ana}}
 	r, c, _ := newRoster(src)
 	isOrganizer(t, r, "phone-ana")
-	src.set([]redisstore.OrganizerRecord{ana, olga}, nil, nil)
+	src.set([]hotline.OrganizerRecord{ana, olga}, nil, nil)
 	r.Changed()
 	if !isOrganizer(t, r, "phone-olga") {
 		t.Fatal("an organizer this process added is not one at once")
@@ -169,7 +169,7 @@ func TestChangedIsSeenAtOnce(t *testing.T) {
 		t.Error("a read was tried again within a second of one failing")
 	}
 	c.add(2 * time.Second)
-	src.set([]redisstore.OrganizerRecord{ana}, nil, nil)
+	src.set([]hotline.OrganizerRecord{ana}, nil, nil)
 	if isOrganizer(t, r, "phone-olga") {
 		t.Error("the change was not read once Redis answered")
 	}
@@ -190,7 +190,7 @@ func TestNoCopyIsAnError(t *testing.T) {
 
 // TestFirstReadIsShared: messages that arrive together before the first copy wait for one read.
 func TestFirstReadIsShared(t *testing.T) {
-	src := &fakeSource{orgs: []redisstore.OrganizerRecord{ana}, gate: make(chan struct{})}
+	src := &fakeSource{orgs: []hotline.OrganizerRecord{ana}, gate: make(chan struct{})}
 	r, _, _ := newRoster(src)
 	var wg sync.WaitGroup
 	for range 20 {
