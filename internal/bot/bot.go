@@ -84,6 +84,12 @@ const maxAttempts = 200
 
 // New returns an Engine.
 func New(cfg Config) *Engine {
+	cfg = withDefaults(cfg)
+	return &Engine{cfg: cfg, recent: newRecentStates(recentMembers, recentFor), members: NewMembers(cfg)}
+}
+
+// withDefaults fills in the clock, the conversation TTL and the log when cfg leaves them out.
+func withDefaults(cfg Config) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -93,7 +99,7 @@ func New(cfg Config) *Engine {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, recent: newRecentStates(recentMembers, recentFor), members: NewMembers(cfg)}
+	return cfg
 }
 
 // Answer is the reply to one inbound message.

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -22,18 +20,7 @@ type Members struct {
 
 // NewMembers returns Members over cfg's store, keys, clock, conversation TTL, subscription
 // index and log (the rest of cfg is not used).
-func NewMembers(cfg Config) *Members {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.ConversationTTL <= 0 {
-		cfg.ConversationTTL = DefaultConversationTTL
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	return &Members{cfg: cfg}
-}
+func NewMembers(cfg Config) *Members { return &Members{cfg: withDefaults(cfg)} }
 
 // State returns member id's current state (for a worker deciding whether to send), or
 // hotline.ErrNotFound for a member with none: never seen, expired, or erased.

@@ -58,6 +58,16 @@ func (idRenderer) Render(lang string, rs []flow.Reply) ([]string, error) {
 	return out, nil
 }
 
+// newQuietService is a Service on a real Redis that renders messages as their ids and sends
+// to a recorder nobody reads, with its store.
+func newQuietService(t *testing.T) (*Service, *redisstore.Store) {
+	rdb, prefix := redistest.Open(t)
+	store, _ := redisstore.New(rdb, prefix, 0)
+	keys, _ := privacy.NewKeys("test-secret-0123456789")
+	return New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: &recordingSender{}, Renderer: idRenderer{},
+		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute}), store
+}
+
 var jobSeq atomic.Int64
 
 // handle runs a job of a member's message at once, sending through the service's sender.
@@ -163,11 +173,7 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 // following it and contradicting it (issue 11).
 func TestOpeningRepliesAgree(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := redistest.Open(t)
-	store, _ := redisstore.New(rdb, prefix, 0)
-	keys, _ := privacy.NewKeys("test-secret-0123456789")
-	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: &recordingSender{}, Renderer: idRenderer{},
-		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute})
+	s, store := newQuietService(t)
 	stepSaid := []flow.Reply{{ID: "case_opened"}}
 	open := []flow.Effect{actions.OpenCase{Kind: "person"}}
 	ids := func(rs []flow.Reply) string {
@@ -205,11 +211,7 @@ func TestOpeningRepliesAgree(t *testing.T) {
 // run it stands in for would have.
 func TestJobRunTwiceChangesNothingMore(t *testing.T) {
 	ctx := context.Background()
-	rdb, prefix := redistest.Open(t)
-	store, _ := redisstore.New(rdb, prefix, 0)
-	keys, _ := privacy.NewKeys("test-secret-0123456789")
-	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: &recordingSender{}, Renderer: idRenderer{},
-		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute})
+	s, store := newQuietService(t)
 	for _, v := range []struct{ name, phone, lang string }{{"Ana", "+15055550701", "es"}, {"Ben", "+15055550702", "en"}} {
 		a, _ := s.AddVolunteer(ctx, v.name, v.phone, []string{v.lang})
 		rec, _ := store.Volunteer(ctx, a.ID)
