@@ -83,7 +83,9 @@ func openRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 			return nil, nil, errors.New("REDIS_URL is not a valid Redis Cluster URL")
 		}
 		opt.ContextTimeoutEnabled = true
+		opt.ClusterStateReloadInterval = clusterStateReload
 		rdb := redis.NewClusterClient(opt)
+		rdb.AddHook(reloadOnFailure{rdb})
 		return rdb, func() { rdb.Close() }, nil
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
