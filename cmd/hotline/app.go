@@ -31,6 +31,7 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/staff"
+	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
 )
@@ -118,12 +119,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}, cfg.GSM)
-	engine := bot.New(bot.Config{
+	// The subscriber index is written after the member's state; when Redis fails to take it
+	// (its master dying), subs repairs it from the state once Redis does.
+	var engine *bot.Engine
+	subs := subindex.New(store, func(ctx context.Context, id string) (redisstore.Subscription, error) {
+		st, err := engine.State(ctx, id)
+		if errors.Is(err, hotline.ErrNotFound) {
+			return redisstore.Subscription{}, nil
+		}
+		return subscription(st), err
+	}, log, nil)
+	engine = bot.New(bot.Config{
 		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
-			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
+			return subs.Sync(ctx, id, subscription(before), subscription(after))
 		},
 	})
 	reg := metrics.New()
