@@ -31,6 +31,7 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/staff"
+	"github.com/communityhotline/hotline/internal/streak"
 	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
@@ -139,6 +140,21 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	})
 	reg := metrics.New()
 	rdb.AddHook(redisErrors{reg.Counter("hotline_redis_errors_total", "Redis commands that failed (not counting misses).", "", "")})
+	if cfg.RedisWait > 0 {
+		// A write no replica confirms in time is kept on the master alone: refusing it would
+		// turn a master without a replica (the state right after a failover, until the dead
+		// node comes back) into an outage of its slots.
+		unreplicated := reg.Counter("hotline_redis_unreplicated_writes_total", "Promised writes no replica confirmed within HOTLINE_REDIS_WAIT (kept on the master alone).", "", "")
+		lagging := streak.New(log, "waiting for a replica to confirm promised writes (HOTLINE_REDIS_WAIT; each is kept on the master alone meanwhile)", nil)
+		store.WaitForReplica(cfg.RedisWait, func(replicated bool) {
+			if replicated {
+				lagging.OK()
+				return
+			}
+			unreplicated.Inc()
+			lagging.Fail(errors.New("no replica confirmed the write in time"))
+		})
+	}
 	sender, err := newSender(cfg, log)
 	if err != nil {
 		closeRedis()

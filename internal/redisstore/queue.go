@@ -296,7 +296,7 @@ func (s *Store) Handled(ctx context.Context, id, member string) (bool, error) {
 // Finish counts the outcome for member of broadcast id, once, and reports whether that
 // completed the broadcast.
 func (s *Store) Finish(ctx context.Context, id, member string, o Outcome, now time.Time) (bool, error) {
-	n, err := finishScript.Run(ctx, s.rdb, []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
+	n, err := finishScript.Run(ctx, s.promised(), []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
 	if err != nil {
 		return false, fmt.Errorf("recording outcome: %w", err)
 	}
