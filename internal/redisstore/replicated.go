@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -67,7 +68,16 @@ func (s *Store) promise(ctx context.Context, key string, write func(c redis.Cmda
 		return err
 	}
 	n, werr := conn.Wait(ctx, 1, s.repl.timeout).Result()
-	s.repl.report(werr == nil && n >= 1)
+	if werr != nil {
+		// The master stopped answering between the write and the wait: whether the write
+		// survives depends on whether its replica had it. Failing is the safe answer: the
+		// message is spooled, and its replay finds the write if it survived (and answers as
+		// before) or makes it again.
+		s.reloadMap(ctx)
+		s.repl.report(false)
+		return fmt.Errorf("waiting for a replica: %w", werr)
+	}
+	s.repl.report(n >= 1)
 	return err
 }
 
