@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/redistest"
 )
 
 // hasReplicas reports whether every master behind rdb has a replica connected.
@@ -106,5 +108,36 @@ func TestPromisedWritesWaitForAReplica(t *testing.T) {
 	}
 	if done, _ := s.Handled(ctx, "bc1", "m1"); !done {
 		t.Error("the alert's outcome was not recorded")
+	}
+}
+
+// BenchmarkPromisedSave is a member's commit, serial, with and without waiting for a replica:
+// on a cluster (HOTLINE_TEST_CLUSTER_URL), the cost of HOTLINE_REDIS_WAIT per message.
+func BenchmarkPromisedSave(b *testing.B) {
+	for _, wait := range []time.Duration{0, 100 * time.Millisecond} {
+		name := "no wait"
+		if wait > 0 {
+			name = "wait"
+		}
+		b.Run(name, func(b *testing.B) {
+			rdb, prefix := redistest.OpenUniversal(b)
+			s, err := New(rdb, prefix, time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if wait > 0 {
+				s.WaitForReplica(wait, nil)
+			}
+			ctx := context.Background()
+			state := []byte(strings.Repeat("s", 60))
+			reply := []byte(strings.Repeat("r", 500))
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				id := fmt.Sprintf("bench-%d", i) // a new member each time: every commit writes
+				if err := s.Save(ctx, id, hotline.Commit{State: state, TTL: time.Hour, MsgID: "SM1", Reply: reply, Now: time.Now()}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
