@@ -242,7 +242,7 @@ func TestFailover(t *testing.T) {
 	var (
 		total, non200, fallbacks, lost, lostAnswered, notReplayed, wrongReply int
 		fellBack                                                              = map[string]bool{}
-		replayDelays                                                          []time.Duration
+		replayDelays, afterPromotion                                          []time.Duration
 		firstFallback, lastFallback                                           time.Time
 		gapLatencies                                                          []time.Duration
 	)
@@ -295,6 +295,7 @@ func TestFailover(t *testing.T) {
 						continue
 					}
 					replayDelays = append(replayDelays, at.Sub(r.at))
+					afterPromotion = append(afterPromotion, at.Sub(promotedAt))
 				}
 			default:
 				t.Errorf("%s %q: answered %s", m.phone, r.text, r.body)
@@ -357,7 +358,7 @@ func TestFailover(t *testing.T) {
 	} else {
 		t.Logf("members saw the fallback for no message")
 	}
-	t.Logf("replayed replies reached members %s after the fallback (median, 90th percentile, max)", quantiles(replayDelays))
+	t.Logf("replayed replies reached members %s after the fallback, %s after the replica took over (median, 90th percentile, max)", quantiles(replayDelays), quantiles(afterPromotion))
 	t.Logf("webhook latency from the kill to 5 s after the promotion: %s (median, 90th percentile, max) over %d messages", quantiles(gapLatencies), len(gapLatencies))
 	t.Logf("lost: %d messages not in their member's reply log (%d of them answered with their real reply: acknowledged, then lost with the master); %d fallbacks whose reply was never sent; %d answers unlike their log", lost, lostAnswered, notReplayed, wrongReply)
 	for _, p := range probes {
