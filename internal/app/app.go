@@ -32,6 +32,8 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/staff"
+	"github.com/communityhotline/hotline/internal/streak"
+	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/locales"
 )
@@ -90,7 +92,9 @@ func OpenRedis(cfg config.Config, log *slog.Logger) (redis.UniversalClient, func
 			return nil, nil, errors.New("REDIS_URL is not a valid Redis Cluster URL")
 		}
 		opt.ContextTimeoutEnabled = true
+		opt.ClusterStateReloadInterval = ClusterStateReload
 		rdb := redis.NewClusterClient(opt)
+		rdb.AddHook(reloadOnFailure{rdb})
 		return rdb, func() { rdb.Close() }, nil
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
@@ -124,19 +128,44 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}, cfg.GSM)
+	// The subscriber index is written after the member's state; when Redis fails to take it
+	// (its master dying), subs repairs it from the state once Redis does.
+	var members *bot.Members
+	subs := subindex.New(store, func(ctx context.Context, id string) (hotline.Subscription, error) {
+		st, err := members.State(ctx, id)
+		if errors.Is(err, hotline.ErrNotFound) {
+			return hotline.Subscription{}, nil
+		}
+		return subscription(st), err
+	}, log, nil)
 	botCfg := bot.Config{
 		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
-			return store.SyncSubscriptions(ctx, id, subscription(before), subscription(after))
+			return subs.Sync(ctx, id, subscription(before), subscription(after))
 		},
 	}
 	// The services that act on members outside a conversation share the engine's view of
 	// them, without the engine: the engine needs them (through its jobs), not the reverse.
-	members := bot.NewMembers(botCfg)
+	members = bot.NewMembers(botCfg)
 	reg := metrics.New()
 	rdb.AddHook(redisErrors{reg.Counter("hotline_redis_errors_total", "Redis commands that failed (not counting misses).", "", "")})
+	if cfg.RedisWait > 0 {
+		// A write no replica confirms in time is kept on the master alone: refusing it would
+		// turn a master without a replica (the state right after a failover, until the dead
+		// node comes back) into an outage of its slots.
+		unreplicated := reg.Counter("hotline_redis_unreplicated_writes_total", "Promised writes no replica confirmed within HOTLINE_REDIS_WAIT (kept on the master alone).", "", "")
+		lagging := streak.New(log, "waiting for a replica to confirm promised writes (HOTLINE_REDIS_WAIT; each is kept on the master alone meanwhile)", nil)
+		store.WaitForReplica(cfg.RedisWait, func(replicated bool) {
+			if replicated {
+				lagging.OK()
+				return
+			}
+			unreplicated.Inc()
+			lagging.Fail(errors.New("no replica confirmed the write in time"))
+		})
+	}
 	sender, err := newSender(cfg, log)
 	if err != nil {
 		closeRedis()

@@ -30,6 +30,7 @@ var Settings = []Setting{
 	{"TWILIO_API_BASE", "", "base URL of a Twilio-compatible REST API (another provider, or a local fake in tests)"},
 	{"REDIS_URL", "", "redis:// or rediss://; unset = an embedded in-process Redis (nothing survives a restart)"},
 	{"REDIS_CLUSTER", "false", "true when REDIS_URL points at a Redis Cluster (redis://host:port?addr=host2:port2…)"},
+	{"HOTLINE_REDIS_WAIT", "0", "with replicas (a Redis Cluster, or a Redis with a replica): after each write a member was promised (their state and reply, subscriptions, cases, an alert's outcome), wait up to this long for a replica to have it (WAIT 1), so a master that dies right after answering loses none of them; e.g. 100ms. A replica that does not answer in time is logged and the write kept on the master alone. 0 = do not wait (a Redis without replicas)"},
 	{"HOTLINE_KEY_PREFIX", "hotline", "every Redis key starts with it, so several hotlines or test runs share one Redis"},
 	{"HOTLINE_SECRET", "", "key material for member ids and for sealing stored data (16+ characters; never change it: ids derive from it). Required unless in local mode."},
 	{"HOTLINE_SEALING_SECRETS", "", "later sealing secrets, comma-separated, oldest first (16+ characters each): new data is sealed with the last, older data still opens; after `hotline reseal`, an old one is removed by writing - in its place (docs/privacy.md, key rotation)"},
@@ -70,6 +71,7 @@ type Config struct {
 	APIBase             string
 	RedisURL            string
 	RedisCluster        bool
+	RedisWait           time.Duration
 	KeyPrefix           string
 	Secret              string
 	SealingSecrets      []string
@@ -152,6 +154,9 @@ func Parse(getenv func(string) string) (Config, error) {
 	var err error
 	if c.RedisCluster, err = strconv.ParseBool(get("REDIS_CLUSTER")); err != nil {
 		errs = append(errs, fmt.Errorf("REDIS_CLUSTER %q must be true or false", get("REDIS_CLUSTER")))
+	}
+	if c.RedisWait, err = time.ParseDuration(get("HOTLINE_REDIS_WAIT")); err != nil || c.RedisWait < 0 || c.RedisWait > 5*time.Second {
+		errs = append(errs, fmt.Errorf("HOTLINE_REDIS_WAIT %q must be a duration from 0 to 5s, like 100ms", get("HOTLINE_REDIS_WAIT")))
 	}
 	if c.Port, err = strconv.Atoi(get("PORT")); err != nil || c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT %q is not a port number", get("PORT")))

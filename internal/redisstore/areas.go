@@ -65,21 +65,25 @@ func (s *Store) areasKey(lang string) string { return s.prefix + ":subareas:{s}:
 // retried message may run it again. The member's own state is the record of truth; these
 // sets are the index a broadcast reads.
 func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after hotline.Subscription) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, a := range before.Areas {
-			if before.Lang != after.Lang || !slices.Contains(after.Areas, a) {
-				p.SRem(ctx, s.subscribersKey(a, before.Lang), id)
+	// Every key here carries {s}: one slot, one master to wait for.
+	err := s.promise(ctx, s.areasKey(after.Lang), func(c redis.Cmdable) error {
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, a := range before.Areas {
+				if before.Lang != after.Lang || !slices.Contains(after.Areas, a) {
+					p.SRem(ctx, s.subscribersKey(a, before.Lang), id)
+				}
 			}
-		}
-		for _, a := range after.Areas {
-			if a != "" {
-				p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+			for _, a := range after.Areas {
+				if a != "" {
+					p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+				}
 			}
-		}
-		if len(after.Areas) > 0 {
-			p.SAdd(ctx, s.areasKey(after.Lang), after.Areas)
-		}
-		return nil
+			if len(after.Areas) > 0 {
+				p.SAdd(ctx, s.areasKey(after.Lang), after.Areas)
+			}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("updating subscriptions: %w", err)

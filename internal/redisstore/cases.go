@@ -57,7 +57,7 @@ func (s *Store) OpenCaseOnce(ctx context.Context, c hotline.CaseRecord, due time
 	if err != nil {
 		return 0, err
 	}
-	st, err := openCaseScript.Run(ctx, s.rdb, []string{s.caseKey(n), s.transcriptKey(n)}, first,
+	st, err := openCaseScript.Run(ctx, s.promised(), []string{s.caseKey(n), s.transcriptKey(n)}, first,
 		"member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind, "urgent", flagStr(c.Urgent),
 		"situation", c.Situation, "status", hotline.CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1).Text()
 	if err != nil {
@@ -155,7 +155,7 @@ return {1, ARGV[1]}
 
 // ClaimCase claims case n for volunteer. It reports whether this call won, and who holds it.
 func (s *Store) ClaimCase(ctx context.Context, n int64, volunteer string, now time.Time) (bool, string, error) {
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, volunteer, now.Unix()).Slice()
+	res, err := claimScript.Run(ctx, s.promised(), []string{s.caseKey(n)}, volunteer, now.Unix()).Slice()
 	if err != nil {
 		return false, "", fmt.Errorf("claiming case: %w", err)
 	}
@@ -195,7 +195,7 @@ return 1
 // caller pages everyone; a call with the token that made it urgent reports true again, so
 // that a job re-run after a crash still pages (its pages are de-duplicated).
 func (s *Store) MarkUrgent(ctx context.Context, n int64, situation, token string) (bool, error) {
-	changed, err := markUrgentScript.Run(ctx, s.rdb, []string{s.caseKey(n)}, situation, token).Int64()
+	changed, err := markUrgentScript.Run(ctx, s.promised(), []string{s.caseKey(n)}, situation, token).Int64()
 	if err != nil {
 		return false, fmt.Errorf("marking case urgent: %w", err)
 	}
@@ -237,12 +237,16 @@ func (s *Store) CloseCaseBy(ctx context.Context, n int64, verdict, token string,
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.caseKey(n), "status", hotline.CaseClosed, "closed", now.Unix(), "verdict", verdict, "closedby", token)
-		p.HDel(ctx, s.caseKey(n), "addr")
-		p.Expire(ctx, s.caseKey(n), retention)
-		p.Expire(ctx, s.transcriptKey(n), retention)
-		return nil
+	// A case closed is an address deleted: promised (a replica has it) like an erasure.
+	err = s.promise(ctx, s.caseKey(n), func(c redis.Cmdable) error {
+		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, s.caseKey(n), "status", hotline.CaseClosed, "closed", now.Unix(), "verdict", verdict, "closedby", token)
+			p.HDel(ctx, s.caseKey(n), "addr")
+			p.Expire(ctx, s.caseKey(n), retention)
+			p.Expire(ctx, s.transcriptKey(n), retention)
+			return nil
+		})
+		return err
 	})
 	if err == nil {
 		// The member's list of cases outlives this one's retention only if another case of

@@ -293,10 +293,33 @@ func (s *Store) Handled(ctx context.Context, id, member string) (bool, error) {
 	return ok, nil
 }
 
+// finishRetry and finishRetryFor: see Finish.
+const (
+	finishRetry    = 200 * time.Millisecond
+	finishRetryFor = time.Minute
+)
+
 // Finish counts the outcome for member of broadcast id, once, and reports whether that
-// completed the broadcast.
+// completed the broadcast. The message may have gone out already, and an outcome that is not
+// recorded has its entry taken over and the message sent a second time; so while Redis
+// cannot be reached (the broadcast's master dying, its replica taking over) Finish tries
+// again every finishRetry, for up to finishRetryFor or until ctx ends.
 func (s *Store) Finish(ctx context.Context, id, member string, o Outcome, now time.Time) (bool, error) {
-	n, err := finishScript.Run(ctx, s.rdb, []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
+	var n int64
+	var err error
+	for deadline := time.Now().Add(finishRetryFor); ; {
+		n, err = finishScript.Run(ctx, s.promised(), []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
+		if err == nil || isReply(err) || time.Now().After(deadline) {
+			break
+		}
+		t := time.NewTimer(finishRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, fmt.Errorf("recording outcome: %w", err)
+		case <-t.C:
+		}
+	}
 	if err != nil {
 		return false, fmt.Errorf("recording outcome: %w", err)
 	}

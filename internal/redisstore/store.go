@@ -26,6 +26,8 @@ type Store struct {
 	// replyTTL is how long an answered message id is remembered, to answer a retried
 	// webhook the same way.
 	replyTTL time.Duration
+	// repl is whether promised writes wait for a replica (replicated.go).
+	repl replication
 }
 
 // DefaultReplyTTL covers Twilio's retries with a wide margin.
@@ -297,7 +299,7 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 	if len(c.Job) > 0 && (c.MsgID == "" || strings.Contains(id, "/")) {
 		return errors.New("saving member: a job needs a message id, and a member id without '/'")
 	}
-	res, err := commitScript.Run(ctx, s.rdb,
+	res, err := commitScript.Run(ctx, s.promised(),
 		[]string{s.bucketKey(id), s.memberKey(id), s.repliesKey(id, gen), s.repliesKey(id, other),
 			s.countsKey(id, c.Now), s.jobsKey(bucketOf(id)), s.jobLeaseKey(id, c.MsgID)},
 		c.Expect, c.State, ttl, id, c.MsgID, c.Reply, int64(s.replyTTL/time.Second), count,
@@ -336,21 +338,24 @@ func (s *Store) Save(ctx context.Context, id string, c hotline.Commit) error {
 // entries are the caller's, through SyncSubscriptions).
 func (s *Store) Erase(ctx context.Context, id string) error {
 	now := time.Now()
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HDel(ctx, s.bucketKey(id), id)
-		// A reply log lives a whole retention after its first reply, which spans three
-		// generations; the one after the current covers a clock a little ahead. Counts live
-		// two hours past their hour's start.
-		gen := s.replyGen(now)
-		keys := []string{s.memberKey(id), s.memberCasesKey(id), s.caseTokensKey(id)}
-		for g := gen - 2; g <= gen+1; g++ {
-			keys = append(keys, s.repliesKey(id, g))
-		}
-		for h := -2; h <= 1; h++ {
-			keys = append(keys, s.countsKey(id, now.Add(time.Duration(h)*time.Hour)))
-		}
-		p.Del(ctx, keys...)
-		return nil
+	err := s.promise(ctx, s.bucketKey(id), func(c redis.Cmdable) error {
+		_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HDel(ctx, s.bucketKey(id), id)
+			// A reply log lives a whole retention after its first reply, which spans three
+			// generations; the one after the current covers a clock a little ahead. Counts
+			// live two hours past their hour's start.
+			gen := s.replyGen(now)
+			keys := []string{s.memberKey(id), s.memberCasesKey(id), s.caseTokensKey(id)}
+			for g := gen - 2; g <= gen+1; g++ {
+				keys = append(keys, s.repliesKey(id, g))
+			}
+			for h := -2; h <= 1; h++ {
+				keys = append(keys, s.countsKey(id, now.Add(time.Duration(h)*time.Hour)))
+			}
+			p.Del(ctx, keys...)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("erasing member: %w", err)

@@ -16,14 +16,16 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
+// newStore returns a Store with a prefix of its own, on the Redis Cluster
+// HOTLINE_TEST_CLUSTER_URL names when it is set, and a function listing its keys.
 func newStore(t *testing.T) (*Store, func() []string) {
 	t.Helper()
-	rdb, prefix := redistest.Open(t)
+	rdb, prefix := redistest.OpenUniversal(t)
 	s, err := New(rdb, prefix, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := func() []string { return rdb.Keys(context.Background(), prefix+":*").Val() }
+	keys := func() []string { return redistest.Keys(t, rdb, prefix+":*") }
 	return s, keys
 }
 

@@ -73,6 +73,62 @@ func Open(t testing.TB) (*redis.Client, string) {
 	return rdb, prefix
 }
 
+// OpenUniversal is Open, but on the Redis Cluster HOTLINE_TEST_CLUSTER_URL names when it is set
+// (CI sets it): a test of the store then proves that no operation spans hash slots, with the
+// slots spread over several masters. Every key under the prefix is deleted when the test ends.
+func OpenUniversal(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	u := os.Getenv("HOTLINE_TEST_CLUSTER_URL")
+	if u == "" {
+		return Open(t)
+	}
+	opt, err := redis.ParseClusterURL(u)
+	if err != nil {
+		t.Fatalf("redistest: HOTLINE_TEST_CLUSTER_URL: %v", err)
+	}
+	rdb := redis.NewClusterClient(opt)
+	prefix := "test-" + randomHex()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		for _, k := range Keys(t, rdb, prefix+":*") {
+			rdb.Del(ctx, k)
+		}
+		rdb.Close()
+	})
+	return rdb, prefix
+}
+
+// Keys lists the keys matching pattern. SCAN walks one server: on a Redis Cluster every
+// master is walked.
+func Keys(t testing.TB, rdb redis.UniversalClient, pattern string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		t.Fatalf("redistest: cannot list the keys of a %T", rdb)
+	}
+	if err != nil {
+		t.Fatalf("redistest: listing keys: %v", err)
+	}
+	return keys
+}
+
 // URL returns the redis:// URL of the Redis tests use. With the embedded one, it starts a
 // miniredis for this test (it listens on TCP, so other processes can share it too).
 func URL(t testing.TB) string {

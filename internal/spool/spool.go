@@ -34,11 +34,14 @@ import (
 // ErrFull means the spool holds as much as it may; the message is not kept.
 var ErrFull = errors.New("spool is full")
 
-// The back-off of a record that failed: firstRetry after its first failure, doubling up to
-// maxRetry. A master's replica takes over within seconds, so the first retries come soon.
+// The back-off of a record that failed: firstRetry after each of its first steadyRetries
+// failures, then doubling up to maxRetry. A dead master's replica takes over within seconds
+// (Redis Cluster's node timeout and an election), so a record keeps being tried often for
+// that long, and is answered soon after; past it, the outage is a long one.
 const (
-	firstRetry = 500 * time.Millisecond
-	maxRetry   = time.Minute
+	firstRetry    = 500 * time.Millisecond
+	steadyRetries = 20
+	maxRetry      = time.Minute
 )
 
 // workers is how many senders' records are replayed at once: a replay waits on Redis and on
@@ -477,9 +480,12 @@ func (s *Spool) failed(id string) int {
 	defer s.doneMu.Unlock()
 	b := s.retry[id]
 	b.failures++
-	wait := maxRetry
-	if b.failures < 10 {
-		wait = min(firstRetry<<(b.failures-1), maxRetry)
+	wait := firstRetry
+	if extra := b.failures - steadyRetries; extra > 0 {
+		wait = maxRetry
+		if extra < 10 {
+			wait = min(firstRetry<<extra, maxRetry)
+		}
 	}
 	b.next = s.now().Add(wait)
 	s.retry[id] = b

@@ -163,14 +163,19 @@ func TestAFailingRecordHoldsUpOnlyItsSender(t *testing.T) {
 	}
 }
 
-// TestBackoff: a record that failed is not tried again before its back-off ends, and the
-// back-off doubles with each failure.
+// TestBackoff: a record that failed is not tried again before its back-off ends; it is tried
+// every firstRetry for steadyRetries failures (a failover's few seconds), then less and less
+// often.
 func TestBackoff(t *testing.T) {
 	s, c := newSpool(t, 1<<20)
 	appendAll(t, s, msg("SM1", alice, "hola"))
 	tries := 0
 	h := func(context.Context, hotline.Inbound) error { tries++; return errors.New("CLUSTERDOWN") }
-	for _, wait := range []time.Duration{firstRetry, 2 * firstRetry, 4 * firstRetry} {
+	var waits []time.Duration
+	for range steadyRetries {
+		waits = append(waits, firstRetry)
+	}
+	for _, wait := range append(waits, 2*firstRetry, 4*firstRetry) {
 		before := tries
 		s.Replay(context.Background(), h)
 		if tries != before+1 {
