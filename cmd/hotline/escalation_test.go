@@ -517,3 +517,27 @@ func TestVolunteerRetryRelaysOnce(t *testing.T) {
 		t.Errorf("the member got the volunteer's message %d times, want once", n)
 	}
 }
+
+// TestVolunteerAddedOnOneServerIsStaffOnAnother: each server keeps the staff roster in memory;
+// a volunteer added through one is recognised by another at once (the change is announced),
+// not taken for a member until the other's copy ages out.
+func TestVolunteerAddedOnOneServerIsStaffOnAnother(t *testing.T) {
+	h := startHotline(t, nil)
+	other := startHotlineSharing(t, h)
+	other.text(member, "hola") // the other server has read its roster: no one on it yet
+	var v struct{ ID string }
+	if code := h.api(adminToken, "POST", "/admin/volunteers", map[string]any{"name": "Ana", "phone": volAna, "languages": []string{"es"}}, &v); code != 201 {
+		t.Fatalf("adding volunteer: %d", code)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		reply := other.text(volAna, "ACTIVO")
+		if strings.Contains(reply, "turno") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other server still takes the new volunteer for a member: %s", reply)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,8 +118,12 @@ func TestFailover(t *testing.T) {
 
 	// Staff, so that both rosters have someone in them; subscribers for the alert.
 	tok := servers[0].organizer(t, "Ana", "+15055550901")
-	if code := servers[0].api(t, adminToken, "POST", "/admin/volunteers", map[string]any{"name": "Luis", "phone": "+15055550902", "languages": []string{"es"}}, nil); code != 201 {
+	if code := servers[0].api(t, adminToken, "POST", "/admin/volunteers", map[string]any{"name": "Luis", "phone": foVolunteer, "languages": []string{"es"}}, nil); code != 201 {
 		t.Fatalf("adding a volunteer: %d", code)
+	}
+	// On call, so that every member asking for a person during the load pages him.
+	if r := web.send(foVolunteer, "ACTIVO"); r.status != 200 || !strings.Contains(r.body, "turno") {
+		t.Fatalf("putting the volunteer on call: %d %s", r.status, r.body)
 	}
 	subs := make([]string, foSubscribers)
 	var setup sync.WaitGroup
@@ -192,9 +197,13 @@ func TestFailover(t *testing.T) {
 	}()
 	for i := 0; time.Since(start) < loadFor; i++ {
 		m := &foMember{phone: fmt.Sprintf("+1505558%04d", i)}
-		if i%3 == 2 {
+		switch {
+		case i%3 == 2:
 			m.script = []string{"hello", "3", "taos", "yes"}
-		} else {
+		case i%10 == 4:
+			// A promise beyond the reply: a case opened, the volunteer paged (a job).
+			m.script, m.person = []string{"hola", "persona"}, true
+		default:
 			m.script = []string{"hola", "1"}
 		}
 		membersM.Lock()
@@ -229,6 +238,35 @@ func TestFailover(t *testing.T) {
 		bc = servers[0].waitBroadcast(t, tok, bc.ID, time.Until(deadline)+10*time.Second)
 	}
 	time.Sleep(500 * time.Millisecond) // the last replayed replies reach the fake
+
+	// Every member who asked for a person has a case, and the volunteer a page for it, once:
+	// a job that failed on the dead master is taken over once its lease ends (with backoff).
+	askers := 0
+	for _, m := range members {
+		if m.person {
+			askers++
+		}
+	}
+	var (
+		pages     map[string]int
+		lastPaged time.Time // when the fake got the last page
+	)
+	for pagesBy := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		var bodies []string
+		for _, m := range fake.Messages() {
+			if m.To == foVolunteer {
+				bodies = append(bodies, m.Body)
+			}
+		}
+		if pages = pagedCases(bodies); len(pages) >= askers || time.Now().After(pagesBy) {
+			for _, b := range bodies {
+				if at, ok := seen.first(foVolunteer, b); ok {
+					lastPaged = maxTime(lastPaged, at)
+				}
+			}
+			break
+		}
+	}
 
 	// Verdicts.
 	keys, err := privacy.NewKeys(base["HOTLINE_SECRET"])
@@ -306,6 +344,35 @@ func TestFailover(t *testing.T) {
 			}
 		}
 	}
+	// Cases: one a member who asked, each paged once.
+	open, err := store.OpenCases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseOf := map[string]int{}
+	for _, c := range open {
+		caseOf[c.Member]++
+	}
+	unpromised, doublePaged := 0, 0
+	for _, m := range members {
+		if !m.person {
+			continue
+		}
+		if n := caseOf[keys.MemberID(hotline.SMS, m.phone)]; n != 1 {
+			unpromised++
+			t.Errorf("%s asked for a person: %d open cases, want 1", m.phone, n)
+		}
+	}
+	for n, times := range pages {
+		if times > 1 {
+			doublePaged++
+			t.Errorf("case %s paged %d times", n, times)
+		}
+	}
+	if len(pages) != askers {
+		t.Errorf("%d members asked for a person; %d cases paged", askers, len(pages))
+	}
+
 	// Subscriptions: everyone whose state names an area is in that area's index.
 	subscribed, unindexed := 0, 0
 	for _, phone := range append(slices.Clone(subs), phonesOf(members)...) {
@@ -373,6 +440,8 @@ func TestFailover(t *testing.T) {
 			t.Errorf("%d writes a replica confirmed were lost", missing-unconfirmed)
 		}
 	}
+	t.Logf("cases: %d members asked for a person; %d cases paged (%d more than once), %d members without exactly one case; the last page reached the volunteer %.1f s after the replica took over",
+		askers, len(pages), doublePaged, unpromised, lastPaged.Sub(promotedAt).Seconds())
 	t.Logf("subscriptions: %d in members' states, %d of them missing from the index; alert: %d of %d subscribers got it, %d more than once; status %q, %d sent, %d skipped", subscribed, unindexed, alerted, foSubscribers, doubled, bc.Status, bc.Sent, bc.SkippedOptedOut)
 	if bc.Sent != foSubscribers || bc.SkippedOptedOut != 0 {
 		t.Errorf("the alert counts %d sent and %d skipped, want %d and 0", bc.Sent, bc.SkippedOptedOut, foSubscribers)
@@ -387,7 +456,26 @@ type foMember struct {
 	phone    string
 	script   []string
 	messages []foReply
+	// person: the member asks for a person, which opens a case and pages the volunteer.
+	person bool
 }
+
+// foVolunteer is the failover test's volunteer, on call through the load.
+const foVolunteer = "+15055550902"
+
+// pagedCases are the case numbers the pages to a volunteer name ("TOMAR 12"), with how often
+// each was paged.
+func pagedCases(bodies []string) map[string]int {
+	out := map[string]int{}
+	for _, b := range bodies {
+		if m := tomarCase.FindStringSubmatch(b); m != nil {
+			out[m[1]]++
+		}
+	}
+	return out
+}
+
+var tomarCase = regexp.MustCompile(`TOMAR (\d+)`)
 
 func phonesOf(ms []*foMember) []string {
 	out := make([]string, len(ms))

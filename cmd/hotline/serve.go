@@ -77,6 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go sp.Run(ctx, 250*time.Millisecond, a.Store().Ping, a.Replay)
 	// Every process may take over what a dead one promised; one at a time does (a lease).
 	go a.RunJobSweeps(ctx)
+	go a.WatchRoster(ctx)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {

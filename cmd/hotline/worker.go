@@ -37,5 +37,6 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintln(stdout, "hotline worker sending queued messages")
 	go a.Cases().Run(ctx)
 	go a.RunJobSweeps(ctx)
+	go a.WatchRoster(ctx)
 	return a.Dispatcher().Run(ctx)
 }

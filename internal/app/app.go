@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
 	// is checked against it, and a Redis that fails to answer must not fail them all.
-	roster := staff.New(staff.Config{Source: store, Log: log})
+	roster := staff.New(staff.Config{Source: store, Log: log, Announce: store.AnnounceStaffChange})
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
 		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
@@ -240,6 +240,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 // process left: with effects.DefaultLease, a job is taken over within about 7 s of its
 // writer's death.
 const jobSweepEvery = 2 * time.Second
+
+// WatchRoster marks the staff roster stale whenever another process announces a change to
+// it, until ctx ends: a volunteer added through one server is one on every server at once.
+func (a *App) WatchRoster(ctx context.Context) { a.store.WatchStaffChanges(ctx, a.roster.Heard) }
 
 // RunJobSweeps takes over, until ctx ends, the jobs dead processes left (one process at a time
 // sweeps; every process offers).

@@ -51,3 +51,35 @@ func (s *Store) Staff(ctx context.Context) ([]hotline.OrganizerRecord, []hotline
 	}
 	return o, v, nil
 }
+
+// staffChannel is where a process announces that it changed the staff roster.
+func (s *Store) staffChannel() string { return s.prefix + ":staff:changed" }
+
+// AnnounceStaffChange tells every process watching (WatchStaffChanges) that the roster
+// changed. Published on a cluster, it reaches the subscribers on every node.
+func (s *Store) AnnounceStaffChange(ctx context.Context) error {
+	if err := s.rdb.Publish(ctx, s.staffChannel(), "1").Err(); err != nil {
+		return fmt.Errorf("announcing a roster change: %w", err)
+	}
+	return nil
+}
+
+// WatchStaffChanges calls heard for every roster change announced, until ctx ends. The
+// subscription reconnects by itself after a failure; a change announced while it was down is
+// missed (the roster's periodic read catches it).
+func (s *Store) WatchStaffChanges(ctx context.Context, heard func()) {
+	sub := s.rdb.Subscribe(ctx, s.staffChannel())
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+			heard()
+		}
+	}
+}

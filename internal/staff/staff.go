@@ -44,6 +44,9 @@ type Config struct {
 	MaxAge time.Duration
 	// Now is the clock; tests inject one.
 	Now func() time.Time
+	// Announce, when set, tells the other processes that this one changed the roster
+	// (redisstore.Store.AnnounceStaffChange); they call Heard.
+	Announce func(ctx context.Context) error
 }
 
 // Roster is the staff roster, kept in memory. It is safe for concurrent use.
@@ -112,8 +115,23 @@ func (r *Roster) Volunteer(ctx context.Context, phoneID string) (hotline.Volunte
 
 // Changed tells the roster that this process has just changed it (added or removed someone):
 // the next lookup reads it again first, so that an organizer added a moment ago is one at
-// once. Other processes see the change within MaxAge.
-func (r *Roster) Changed() { r.changes.Add(1) }
+// once. Other processes hear of it (Announce) and do the same; one that misses the news
+// (its subscription down) sees the change within MaxAge.
+func (r *Roster) Changed() {
+	r.changes.Add(1)
+	if r.cfg.Announce != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		if err := r.cfg.Announce(ctx); err != nil {
+			// The others read the roster again within MaxAge all the same.
+			r.cfg.Log.Warn("roster change not announced to the other processes", "err", err)
+		}
+	}
+}
+
+// Heard marks the copy stale because another process announced a change: the next message
+// reads the roster through, so a volunteer just added is not taken for a member anywhere.
+func (r *Roster) Heard() { r.changes.Add(1) }
 
 // Load reads the roster now. On failure the copy already held, if any, stays in use.
 func (r *Roster) Load(ctx context.Context) error {
