@@ -87,7 +87,7 @@ func benchState(i int) flow.State {
 
 // benchRedis returns a client of REDIS_URL and a fresh key prefix whose keys are all
 // unlinked when the test ends; it skips the test unless HOTLINE_BENCH=1 and REDIS_URL are set.
-func benchRedis(t *testing.T) (*redis.Client, string) {
+func benchRedis(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 	if os.Getenv("HOTLINE_BENCH") != "1" {
 		t.Skip("a benchmark: set HOTLINE_BENCH=1 (and REDIS_URL) to run it")
@@ -142,7 +142,7 @@ func unlinkPrefix(ctx context.Context, rdb *redis.Client, prefix string) (int, e
 
 // seed writes n subscribers: sealed states as the engine seals them, and the subscriber
 // index as the engine keeps it.
-func seed(ctx context.Context, t *testing.T, store *redisstore.Store, keys *privacy.Keys, n int) {
+func seed(ctx context.Context, t testing.TB, store *redisstore.Store, keys *privacy.Keys, n int) {
 	t.Helper()
 	const chunk = 5000
 	type sub struct {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
-// Members is what the dispatcher needs of the conversation engine: a member's current state,
+// Members is what the dispatcher needs of the conversation engine: a member's current state
+// (for a direct message; an alert's recipients are read a batch at a time, see openState),
 // and a safe way to change it when the provider reports an opt-out or a dead number.
 type Members interface {
 	State(ctx context.Context, id string) (flow.State, error)
@@ -35,7 +37,8 @@ type Limiter interface {
 // Config holds a Dispatcher's dependencies and settings.
 type Config struct {
 	Store *redisstore.Store
-	// Keys opens the direct messages (pages, relays) the outbox sealed.
+	// Keys opens the direct messages (pages, relays) the outbox sealed, and the states of
+	// an alert's recipients.
 	Keys    *privacy.Keys
 	Members Members
 	Sender  hotline.Sender
@@ -73,7 +76,22 @@ type Config struct {
 type Dispatcher struct {
 	cfg   Config
 	cache sync.Map // broadcast id → *cachedBroadcast
+	rec   *recorder
 }
+
+// readBatch is how many queue entries a sender reads, claims and checks at a time when sends
+// do not wait their turn: each costs two round trips a batch instead of several a message.
+// A batch is sent within a few milliseconds, so an urgent alert waits behind at most that.
+const readBatch = 32
+
+// recheckAfter is how long after it was read an entry may wait (for its turn, a backoff,
+// its batch-mates) and still be sent without a second look: past it, its recipient's state
+// is read again (they may have opted out meanwhile) and its claim renewed, or found lost.
+const recheckAfter = 100 * time.Millisecond
+
+// freshFor is recheckAfter, or less when the take-over delay is short: a claim made when an
+// entry is read lasts the take-over delay, and must be renewed well before it ends.
+func (d *Dispatcher) freshFor() time.Duration { return min(recheckAfter, d.cfg.ClaimIdle/4) }
 
 // cachedBroadcast is a broadcast as the send path needs it, with what every recipient's
 // message shares worked out once.
@@ -131,7 +149,7 @@ func New(cfg Config) *Dispatcher {
 	if cfg.OnOutcome == nil {
 		cfg.OnOutcome = func(string) {}
 	}
-	return &Dispatcher{cfg: cfg}
+	return &Dispatcher{cfg: cfg, rec: newRecorder(cfg.Store, cfg.Log, cfg.Now)}
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -153,9 +171,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { d.enqueueLoop(ctx) })
-	wg.Go(func() { d.claimLoop(ctx) })
-	for range d.cfg.Concurrency {
-		wg.Go(func() { d.sendLoop(ctx) })
+	// Each sender claims messages in a name of its own, so that two senders of one
+	// process never both hold a recipient's message (two entries for one recipient).
+	wg.Go(func() { d.claimLoop(ctx, d.cfg.Consumer+"/takeover") })
+	for i := range d.cfg.Concurrency {
+		wg.Go(func() { d.sendLoop(ctx, d.cfg.Consumer+"/"+strconv.Itoa(i)) })
 	}
 	wg.Wait()
 	return nil
@@ -213,29 +233,45 @@ func (d *Dispatcher) enqueue(ctx context.Context, id string, lease time.Duration
 	return err
 }
 
-// claimLoop takes over entries another process read and never acknowledged.
-func (d *Dispatcher) claimLoop(ctx context.Context) {
+// claimLoop takes over entries another process read and never acknowledged, sending them as
+// holder.
+func (d *Dispatcher) claimLoop(ctx context.Context, holder string) {
 	for d.cfg.Sleep(ctx, d.cfg.ClaimIdle/3) == nil {
+		readAt := d.cfg.Now()
 		entries, err := d.cfg.Store.Claim(ctx, d.cfg.Consumer, d.cfg.ClaimIdle, 100)
 		if err != nil {
 			d.cfg.Log.Error("claiming stale queue entries", "err", err)
 			continue
 		}
-		for _, e := range entries {
-			d.handle(ctx, e)
-		}
+		d.ack(ctx, d.sendAll(ctx, holder, entries, readAt, nil))
 	}
 }
 
-func (d *Dispatcher) sendLoop(ctx context.Context) {
+// sendLoop reads and sends entries as holder until ctx ends.
+func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
+	// done holds the entries of the last batch that are finished with; they are
+	// acknowledged with the next read, in the same round trip.
+	var done []redisstore.QueueEntry
+	// A read takes entries of every priority at once. When one priority fills its part of
+	// it, more of that priority may be waiting: the less urgent entries read with it wait
+	// in later (read at laterAt), and the next reads take that priority and the more
+	// urgent ones only (the first upTo), until they have none left.
+	var later []redisstore.QueueEntry
+	var laterAt time.Time
+	upTo := len(redisstore.Priorities)
 	for ctx.Err() == nil {
 		// Read one entry at a time when sends wait their turn (so no entry waits behind
-		// its batch-mates), a few when they do not.
-		batch := int64(4)
+		// its batch-mates), a batch when they do not.
+		batch := readBatch
 		if d.cfg.Rate > 0 {
 			batch = 1
 		}
-		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, batch, time.Second)
+		block := time.Second
+		if upTo < len(redisstore.Priorities) {
+			block = 0 // the less urgent wait in later: never wait on the more urgent alone
+		}
+		readAt := d.cfg.Now()
+		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, int64(batch), block, done, redisstore.Priorities[:upTo]...)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.cfg.Log.Error("reading the send queue", "err", err)
@@ -243,10 +279,97 @@ func (d *Dispatcher) sendLoop(ctx context.Context) {
 			}
 			continue
 		}
-		for _, e := range entries {
-			d.handle(ctx, e)
+		upTo = len(redisstore.Priorities)
+		if len(entries) == 0 && len(later) > 0 {
+			entries, readAt, later = later, laterAt, nil
+		} else if now, rest, full := splitByPriority(entries, batch); len(rest) > 0 {
+			if len(later) == 0 {
+				laterAt = readAt
+			}
+			later = append(later, rest...)
+			slices.SortStableFunc(later, func(a, b redisstore.QueueEntry) int { return priorityOf(a) - priorityOf(b) })
+			entries, upTo = now, priorityOf(full)+1
+		}
+		done = d.sendAll(ctx, holder, entries, readAt, done[:0])
+	}
+	d.ack(ctx, done)
+}
+
+// splitByPriority splits entries, most urgent first, after the first priority that has
+// batch of them, the most a read takes of one: full is its last entry.
+func splitByPriority(entries []redisstore.QueueEntry, batch int) (now, rest []redisstore.QueueEntry, full redisstore.QueueEntry) {
+	for i := 0; i < len(entries); {
+		j := i
+		for j < len(entries) && entries[j].Priority == entries[i].Priority {
+			j++
+		}
+		if j-i >= batch {
+			return entries[:j], entries[j:], entries[j-1]
+		}
+		i = j
+	}
+	return entries, nil, redisstore.QueueEntry{}
+}
+
+// priorityOf is e's place in redisstore.Priorities, most urgent 0.
+func priorityOf(e redisstore.QueueEntry) int { return slices.Index(redisstore.Priorities, e.Priority) }
+
+// ack acknowledges entries that are finished with, even when ctx has ended: their outcomes
+// are recorded. Should it fail, the entries are taken over later and skipped as done.
+func (d *Dispatcher) ack(ctx context.Context, entries []redisstore.QueueEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), entries...); err != nil {
+		d.cfg.Log.Error("acknowledging queue entries", "entries", len(entries), "err", err)
+	}
+}
+
+// sendAll sends entries, read at readAt, most urgent first as read, and returns done with
+// the alert entries that are finished with (their outcomes recorded) appended, to be
+// acknowledged. The alerts are claimed for holder and their recipients read in one round
+// trip; each outcome is recorded with those of the other senders. An entry whose send was
+// not settled (ctx ended, Redis failed, another holds it) is not returned: it stays
+// unacknowledged, to be taken over.
+func (d *Dispatcher) sendAll(ctx context.Context, holder string, entries []redisstore.QueueEntry, readAt time.Time, done []redisstore.QueueEntry) []redisstore.QueueEntry {
+	alerts := make([]redisstore.QueueEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.Direct != "" {
+			d.handleDirect(ctx, e)
+		} else {
+			alerts = append(alerts, e)
 		}
 	}
+	if len(alerts) == 0 || ctx.Err() != nil {
+		return done
+	}
+	prepared, err := d.cfg.Store.ClaimSends(ctx, holder, alerts, d.markTTL(0))
+	if err != nil {
+		if ctx.Err() == nil {
+			d.cfg.Log.Error("claiming sends", "entries", len(alerts), "err", err)
+		}
+		return done
+	}
+	for i, e := range alerts {
+		if ctx.Err() != nil {
+			break
+		}
+		outcome, ok := d.process(ctx, holder, e, prepared[i], readAt)
+		switch {
+		case !ok:
+		case outcome == "":
+			done = append(done, e)
+		default:
+			d.cfg.OnOutcome(string(outcome))
+			// Recorded even when the process is told to stop meanwhile: the send is done.
+			if err := d.rec.record(redisstore.SendOutcome{Entry: e, Outcome: outcome}); err != nil {
+				d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
+			} else {
+				done = append(done, e)
+			}
+		}
+	}
+	return done
 }
 
 // broadcast returns the broadcast, cached for a second: every entry needs its text and
@@ -286,35 +409,10 @@ func (c *cachedBroadcast) message(lang, queuedLang string) message {
 	return message{segments: 1}
 }
 
-// handle sends one entry, or decides not to, and acknowledges it once its outcome is
-// recorded. If ctx ends first, the entry stays unacknowledged for another process.
-func (d *Dispatcher) handle(ctx context.Context, e redisstore.QueueEntry) {
-	if e.Direct != "" {
-		d.handleDirect(ctx, e)
-		return
-	}
-	outcome, ok := d.process(ctx, e)
-	if !ok {
-		return
-	}
-	if outcome != "" {
-		d.cfg.OnOutcome(string(outcome))
-		// Recorded even when the process is told to stop meanwhile: the send is done.
-		if _, err := d.cfg.Store.Finish(context.WithoutCancel(ctx), e.BC, e.Member, outcome, d.cfg.Now()); err != nil {
-			d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
-			return
-		}
-	}
-	// Written even when ctx ends meanwhile, like the outcome. Should it be lost all the
-	// same, the entry is taken over later and skipped as handled.
-	if err := d.cfg.Store.Ack(context.WithoutCancel(ctx), e); err != nil {
-		d.cfg.Log.Error("acknowledging queue entry", "bc", e.BC, "err", err)
-	}
-}
-
-// process returns the outcome to record ("" for none: a duplicate or canceled entry) and
-// whether the entry is finished with.
-func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
+// process sends the message of entry e, claimed for holder as p with its recipient's state,
+// and read at readAt, or decides not to. It returns the outcome to record ("" for none: a
+// duplicate or canceled entry) and whether the entry is finished with.
+func (d *Dispatcher) process(ctx context.Context, holder string, e redisstore.QueueEntry, p redisstore.PreparedSend, readAt time.Time) (redisstore.Outcome, bool) {
 	c, err := d.broadcast(ctx, e.BC)
 	if errors.Is(err, hotline.ErrNotFound) {
 		return "", true
@@ -323,49 +421,48 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 		d.cfg.Log.Error("reading broadcast", "bc", e.BC, "err", err)
 		return "", false
 	}
-	b := c.b
-	if b.Status == hotline.Canceled {
+	if c.b.Status == hotline.Canceled {
 		return "", true
 	}
-	if done, err := d.cfg.Store.Handled(ctx, e.BC, e.Member); err != nil || done {
-		return "", err == nil
+	st, end, ok := d.verdict(e, c.b, p)
+	if !ok {
+		outcome, finished, _ := end.settled()
+		return outcome, finished
 	}
-	st, err := d.cfg.Members.State(ctx, e.Member)
-	if errors.Is(err, hotline.ErrNotFound) {
-		// Erased (or expired) since the recipients were frozen.
-		return redisstore.OutcomeSkipped, true
-	}
-	if errors.Is(err, hotline.ErrDoNotAnswer) {
-		// A state that does not open (a lost secret, damage) may hold an opt-out: skip the
-		// member rather than leave the entry to be taken over and retried for ever, which
-		// would keep the broadcast from ever being done.
-		return redisstore.OutcomeSkipped, true
-	}
-	if err != nil {
-		d.cfg.Log.Error("reading member", "bc", e.BC, "err", err)
-		return "", false
-	}
-	// Checked again at send time: the member may have opted out or left the area since the
-	// list was frozen.
-	if st.OptedOut || !wants(st, b.Areas) || st.Address == "" {
-		return redisstore.OutcomeSkipped, true
-	}
-	if st.Undeliverable {
-		return redisstore.OutcomeFailed, true
-	}
-	// Only one consumer sends a given message: an entry taken over while its first holder
-	// still waits or retries stays with the first. The holder keeps its mark fresh before
-	// every wait; if it dies, the mark expires with the take-over delay and the entry goes
-	// to another process.
-	if ok, err := d.cfg.Store.TryInflight(ctx, e.BC, e.Member, d.markTTL(0)); err != nil || !ok {
-		return "", false
+	// Only one holder sends a given message: its claim lasts the take-over delay and is
+	// renewed before every wait. If the holder dies, the claim expires with the take-over
+	// delay and the entry goes to another process.
+	claim := func(ttl time.Duration) (redisstore.PreparedSend, error) {
+		p, err := d.cfg.Store.ClaimSends(ctx, holder, []redisstore.QueueEntry{e}, ttl)
+		if err != nil {
+			return redisstore.PreparedSend{}, err
+		}
+		return p[0], nil
 	}
 	m := c.message(st.Lang, e.Lang)
 	res, err := d.deliver(ctx, delivery{
 		out:      hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback},
 		segments: m.segments,
-		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshInflight(ctx, e.BC, e.Member, ttl) },
-		handled:  func() (bool, error) { return d.cfg.Store.Handled(ctx, e.BC, e.Member) },
+		checked:  readAt,
+		hold: func(ttl time.Duration) (sendResult, bool) {
+			switch p, err := claim(ttl); {
+			case err != nil || p.Claim == redisstore.ClaimHeld:
+				return resultStopped, false
+			case p.Claim == redisstore.ClaimDone:
+				return resultHandled, false
+			}
+			return 0, true
+		},
+		// After a wait, the message may have been handled by another process, or its
+		// recipient may have opted out, left the area or erased their data meanwhile.
+		recheck: func() (sendResult, bool) {
+			p, err := claim(d.markTTL(0))
+			if err != nil {
+				return resultStopped, false
+			}
+			_, end, ok := d.verdict(e, c.b, p)
+			return end, ok
+		},
 	})
 	if res == resultGaveUp {
 		d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", d.cfg.MaxAttempts, "err", err)
@@ -386,24 +483,62 @@ func (d *Dispatcher) process(ctx context.Context, e redisstore.QueueEntry) (redi
 	}
 }
 
-// delivery is one message for deliver to send, with the hooks that keep its in-flight mark
-// and tell whether another process has handled it meanwhile.
+// verdict says whether broadcast b may go now to the recipient of e, prepared as p: true
+// with their state, or how the delivery ends. The recipient is checked at send time, for
+// they may have opted out, left the area or erased their data since the list was frozen.
+func (d *Dispatcher) verdict(e redisstore.QueueEntry, b hotline.Broadcast, p redisstore.PreparedSend) (flow.State, sendResult, bool) {
+	switch p.Claim {
+	case redisstore.ClaimDone:
+		return flow.State{}, resultHandled, false
+	case redisstore.ClaimHeld:
+		return flow.State{}, resultStopped, false
+	}
+	st, err := openState(d.cfg.Keys, e.Member, p.State)
+	switch {
+	case errors.Is(err, hotline.ErrNotFound):
+		// Erased, or following no area any more.
+		return st, resultUnwanted, false
+	case err != nil:
+		// A state that does not open (a lost secret, damage) may hold an opt-out: skip the
+		// member rather than leave the entry to be taken over and retried for ever, which
+		// would keep the broadcast from ever being done.
+		d.cfg.Log.Error("member state unreadable; alert not sent", "bc", e.BC, "err", err)
+		return st, resultUnwanted, false
+	case st.OptedOut || !wants(st, b.Areas) || st.Address == "":
+		return st, resultUnwanted, false
+	case st.Undeliverable:
+		return st, resultUndeliverable, false
+	}
+	return st, 0, true
+}
+
+// delivery is one message for deliver to send, with the hooks that keep its claim and
+// check it again after a wait.
 type delivery struct {
 	out      hotline.Outbound
 	segments int
-	refresh  func(ttl time.Duration)
-	handled  func() (bool, error)
+	// checked is when the message was read, or its claim and recipient last checked.
+	checked time.Time
+	// hold claims the message, or renews this process's claim, for ttl before a wait: true,
+	// or how its delivery ends when the claim is lost (another process has the message, or
+	// has handled it).
+	hold func(ttl time.Duration) (sendResult, bool)
+	// recheck, after a wait, says whether the message may still go (true), or how its
+	// delivery ends.
+	recheck func() (sendResult, bool)
 }
 
 // sendResult is how deliver ended.
 type sendResult int
 
 const (
-	resultSent    sendResult = iota
-	resultRefused            // the provider refused for good; the error says why
-	resultGaveUp             // passing failures outlasted MaxAttempts
-	resultStopped            // ctx ended (or a check failed): leave the entry to be taken over
-	resultHandled            // another process handled it while this one waited
+	resultSent          sendResult = iota
+	resultRefused                  // the provider refused for good; the error says why
+	resultGaveUp                   // passing failures outlasted MaxAttempts
+	resultStopped                  // ctx ended (or a check failed): leave the entry to be taken over
+	resultHandled                  // another process handled it while this one waited
+	resultUnwanted                 // the recipient opted out, left or erased their data while it waited
+	resultUndeliverable            // the recipient's number was found dead while it waited
 )
 
 // settled is the entry's outcome and whether it is finished with, for every ending but a
@@ -416,8 +551,10 @@ func (res sendResult) settled() (outcome redisstore.Outcome, finished, ok bool) 
 		return "", true, true
 	case resultStopped:
 		return "", false, true
-	case resultGaveUp:
+	case resultGaveUp, resultUndeliverable:
 		return redisstore.OutcomeFailed, true, true
+	case resultUnwanted:
+		return redisstore.OutcomeSkipped, true, true
 	}
 	return "", false, false
 }
@@ -425,22 +562,25 @@ func (res sendResult) settled() (outcome redisstore.Outcome, finished, ok bool) 
 // deliver sends dl.out at the shared rate, waiting out passing failures (429, 5xx,
 // timeouts) with doubling, jittered backoff up to MaxAttempts tries.
 func (d *Dispatcher) deliver(ctx context.Context, dl delivery) (sendResult, error) {
-	checked := d.cfg.Now()
+	checked := dl.checked
 	for attempt := 1; ; attempt++ {
-		dl.refresh(d.markTTL(0))
+		// Waiting one's turn can take long (the take-over delay follows the rate, so the
+		// wait is shorter than it): claim the message first, so that it stays this
+		// process's however long the wait.
+		if d.cfg.Rate > 0 {
+			if end, ok := dl.hold(d.markTTL(0)); !ok {
+				return end, nil
+			}
+		}
 		if err := d.cfg.Limiter.Take(ctx, dl.segments); err != nil {
 			return resultStopped, nil
 		}
-		// An entry that waited (for its turn, or a backoff) may have been handled by another
-		// process meanwhile: check again just before sending. No extra round trip when
-		// nothing waited.
-		if d.cfg.Now().Sub(checked) > 100*time.Millisecond {
-			done, err := dl.handled()
-			if err != nil {
-				return resultStopped, nil
-			}
-			if done {
-				return resultHandled, nil
+		// An entry that waited (for its turn, a backoff, its batch-mates) may have been
+		// handled by another process, or become unwanted, meanwhile: check again just
+		// before sending. No extra round trip when nothing waited.
+		if d.cfg.Now().Sub(checked) > d.freshFor() {
+			if end, ok := dl.recheck(); !ok {
+				return end, nil
 			}
 			checked = d.cfg.Now()
 		}
@@ -460,7 +600,9 @@ func (d *Dispatcher) deliver(ctx context.Context, dl delivery) (sendResult, erro
 		}
 		backoff := min(d.cfg.Backoff<<(attempt-1), time.Minute)
 		backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1))
-		dl.refresh(d.markTTL(backoff))
+		if end, ok := dl.hold(d.markTTL(backoff)); !ok {
+			return end, nil
+		}
 		if d.cfg.Sleep(ctx, backoff) != nil {
 			return resultStopped, nil
 		}

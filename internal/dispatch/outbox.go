@@ -181,15 +181,27 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 	res, err := d.deliver(ctx, delivery{
 		out:      hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback},
 		segments: max(segment.Count(m.Body).Segments, 1),
-		refresh:  func(ttl time.Duration) { d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl) },
+		checked:  d.cfg.Now(),
+		hold: func(ttl time.Duration) (sendResult, bool) {
+			d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl)
+			return 0, true
+		},
 		// After a wait, the message may have been sent by another process, or its member
 		// may have opted out or erased their data meanwhile: either way it is done with.
-		handled: func() (bool, error) {
-			if done, err := d.cfg.Store.DirectDone(ctx, e.Direct); err != nil || done {
-				return done, err
+		recheck: func() (sendResult, bool) {
+			done, err := d.cfg.Store.DirectDone(ctx, e.Direct)
+			if err == nil && !done {
+				var wanted bool
+				wanted, err = d.stillWanted(ctx, m.Member)
+				done = !wanted
 			}
-			wanted, err := d.stillWanted(ctx, m.Member)
-			return !wanted, err
+			switch {
+			case err != nil:
+				return resultStopped, false
+			case done:
+				return resultHandled, false
+			}
+			return 0, true
 		},
 	})
 	if res == resultGaveUp {

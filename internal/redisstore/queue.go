@@ -49,36 +49,79 @@ func (s *Store) EnsureQueue(ctx context.Context) error {
 	return nil
 }
 
-// Read returns up to count entries for consumer, taking every entry of a higher priority
-// before any of a lower one, and waiting up to block when all are empty.
-func (s *Store) Read(ctx context.Context, consumer string, count int64, block time.Duration) ([]QueueEntry, error) {
-	for _, p := range Priorities {
-		res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: senderGroup, Consumer: consumer, Streams: []string{s.streamKey(p), ">"}, Count: count, Block: -1,
-		}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("reading the send queue: %w", err)
-		}
-		if entries := toEntries(p, res); len(entries) > 0 {
-			return entries, nil
-		}
+// ackScript acknowledges the entries ARGV[2…] of stream KEYS[1] for group ARGV[1], then
+// trims off the head of the stream every entry the group is done with: all those before the
+// oldest entry still pending, or, with none pending, all those delivered. Trimming a stream's
+// head drops whole blocks of entries at a time, where deleting entries one by one (XDEL) cost
+// more than the rest of a send's work in Redis. An entry is never trimmed before it is
+// acknowledged: only the group's own bookkeeping (delivered, pending) decides.
+var ackScript = redis.NewScript(`
+if #ARGV > 1 then redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2)) end
+local minid = redis.call('XPENDING', KEYS[1], ARGV[1])[2]
+if not minid then
+  local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+  for _, g in ipairs(groups) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if f['name'] == ARGV[1] then
+      local ms, seq = string.match(f['last-delivered-id'], '^(%d+)-(%d+)$')
+      minid = ms .. '-' .. (tonumber(seq) + 1)
+    end
+  end
+end
+if minid then redis.call('XTRIM', KEYS[1], 'MINID', minid) end
+return 1
+`)
+
+// Read acknowledges done (entries the consumer is finished with: each one's outcome must be
+// recorded already), then returns up to count new entries of each of priorities (all of
+// Priorities when none are named) for consumer, most urgent first, in one round trip. Only
+// when none of them has any does it wait, up to block, in a second. When it fails, done may
+// or may not be acknowledged; acknowledging again is harmless.
+//
+// Reading several priorities at once may take entries of a lower one while a higher one has
+// more waiting; a reader that finds entries of a higher priority reads only that far the next
+// time (the dispatcher does), so an urgent alert waits behind at most one read of others.
+func (s *Store) Read(ctx context.Context, consumer string, count int64, block time.Duration, done []QueueEntry, priorities ...string) ([]QueueEntry, error) {
+	if len(priorities) == 0 {
+		priorities = Priorities
 	}
-	streams := make([]string, 0, 2*len(Priorities))
-	for _, p := range Priorities {
+	streams := make([]string, 0, 2*len(priorities))
+	for _, p := range priorities {
 		streams = append(streams, s.streamKey(p))
 	}
-	for range Priorities {
+	for range priorities {
 		streams = append(streams, ">")
 	}
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: senderGroup, Consumer: consumer, Streams: streams, Count: count, Block: block,
-	}).Result()
+	args := &redis.XReadGroupArgs{Group: senderGroup, Consumer: consumer, Streams: streams, Count: count, Block: -1}
+	var read *redis.XStreamSliceCmd
+	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.ackInto(ctx, p, done)
+		read = p.XReadGroup(ctx, args)
+		return nil
+	})
+	// The read stands whatever became of the acknowledgement (reading again would leave
+	// what it read to be taken over); one Redis forgot the script of is made again.
+	if noScript(cmds) {
+		if err := s.Ack(ctx, done...); err != nil {
+			return nil, err
+		}
+	}
+	xs, err := read.Result()
+	if errors.Is(err, redis.Nil) && block > 0 {
+		args.Block = block
+		xs, err = s.rdb.XReadGroup(ctx, args).Result()
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reading the send queue: %w", err)
 	}
 	var out []QueueEntry
-	for _, st := range res {
-		out = append(out, toEntries(st.Stream[strings.LastIndex(st.Stream, ":")+1:], []redis.XStream{st})...)
+	for _, p := range priorities { // most urgent first, whatever order Redis answers in
+		for _, st := range xs {
+			if st.Stream == s.streamKey(p) {
+				out = append(out, toEntries(p, []redis.XStream{st})...)
+			}
+		}
 	}
 	return out, nil
 }
@@ -103,48 +146,80 @@ func toEntries(priority string, res []redis.XStream) []QueueEntry {
 	var out []QueueEntry
 	for _, st := range res {
 		for _, m := range st.Messages {
-			e := QueueEntry{Priority: priority, ID: m.ID}
-			e.BC, _ = m.Values["bc"].(string)
-			e.Member, _ = m.Values["m"].(string)
-			e.Lang, _ = m.Values["l"].(string)
-			e.Direct, _ = m.Values["d"].(string)
-			if v, ok := m.Values["v"].(string); ok {
-				e.Sealed = []byte(v)
-			}
-			out = append(out, e)
+			out = append(out, toEntry(priority, m))
 		}
 	}
 	return out
 }
 
-// Ack removes a handled entry from the queue.
-func (s *Store) Ack(ctx context.Context, e QueueEntry) error {
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, s.streamKey(e.Priority), senderGroup, e.ID)
-		p.XDel(ctx, s.streamKey(e.Priority), e.ID)
-		return nil
-	})
+func toEntry(priority string, m redis.XMessage) QueueEntry {
+	e := QueueEntry{Priority: priority, ID: m.ID}
+	e.BC, _ = m.Values["bc"].(string)
+	e.Member, _ = m.Values["m"].(string)
+	e.Lang, _ = m.Values["l"].(string)
+	e.Direct, _ = m.Values["d"].(string)
+	if v, ok := m.Values["v"].(string); ok {
+		e.Sealed = []byte(v)
+	}
+	return e
+}
+
+// Ack removes handled entries from the queue (see ackScript).
+func (s *Store) Ack(ctx context.Context, entries ...QueueEntry) error {
+	_, err := s.pipelineScripts(ctx, func(p redis.Pipeliner) { s.ackInto(ctx, p, entries) }, ackScript)
 	if err != nil {
 		return fmt.Errorf("acknowledging: %w", err)
 	}
 	return nil
 }
 
-// QueueDepth is how many entries wait in each priority, read or not.
+// ackInto queues on p the acknowledgement of entries and the trimming of what that frees:
+// one script per priority, however many entries.
+func (s *Store) ackInto(ctx context.Context, p redis.Pipeliner, entries []QueueEntry) {
+	for _, pr := range Priorities {
+		var args []any
+		for _, e := range entries {
+			if e.Priority == pr {
+				if args == nil {
+					args = append(args, senderGroup)
+				}
+				args = append(args, e.ID)
+			}
+		}
+		if args != nil {
+			ackScript.EvalSha(ctx, p, []string{s.streamKey(pr)}, args...)
+		}
+	}
+}
+
+// QueueDepth is how many entries wait in each priority, read or not: those not yet
+// delivered to a consumer and those delivered but not acknowledged. Acknowledged entries stay
+// in a stream until the oldest entry before them is acknowledged too (ackScript), so the
+// stream's length counts them as well; the group's own counts (Redis 7: "lag") do not, and
+// are used when Redis gives them.
 func (s *Store) QueueDepth(ctx context.Context) (map[string]int64, error) {
-	cmds := map[string]*redis.IntCmd{}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	lengths := map[string]*redis.IntCmd{}
+	groups := map[string]*redis.XInfoGroupsCmd{}
+	// The group's counts may be missing (an older Redis, a stream not made yet): the
+	// lengths alone are then the answer, and only their errors count.
+	s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, pr := range Priorities {
-			cmds[pr] = p.XLen(ctx, s.streamKey(pr))
+			lengths[pr] = p.XLen(ctx, s.streamKey(pr))
+			groups[pr] = p.XInfoGroups(ctx, s.streamKey(pr))
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reading queue depth: %w", err)
-	}
 	out := map[string]int64{}
-	for pr, c := range cmds {
-		out[pr] = c.Val()
+	for _, pr := range Priorities {
+		if err := lengths[pr].Err(); err != nil {
+			return nil, fmt.Errorf("reading queue depth: %w", err)
+		}
+		out[pr] = lengths[pr].Val()
+		for _, g := range groups[pr].Val() {
+			if g.Name == senderGroup && g.Lag >= 0 {
+				out[pr] = min(out[pr], g.Pending+g.Lag)
+			}
+		}
 	}
 	return out, nil
 }
@@ -242,37 +317,9 @@ return 0
 
 var completeScript = redis.NewScript(completeLua)
 
-// finishScript records the outcome for one recipient once: a second report for the same
-// member (a redelivered entry) changes nothing. The send's in-flight mark, whose name holds
-// the member id, goes with it.
-var finishScript = redis.NewScript(`
-redis.call('DEL', KEYS[3])
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return -1 end
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-ARGV[1] = ARGV[3]
-` + completeLua)
-
-// inflightKey marks member's message of broadcast id as being sent, in the broadcast's slot.
+// inflightKey marks member's message of broadcast id as being sent, in the broadcast's slot;
+// it holds the name of the consumer sending it (claimSendsScript).
 func (s *Store) inflightKey(id, member string) string { return s.bcKey(id) + ":if:" + member }
-
-// TryInflight marks member's message of broadcast id as being sent by this process, for
-// ttl, unless another holds it: two consumers that both hold the entry (a take-over while
-// the first was still retrying) cannot both send it.
-func (s *Store) TryInflight(ctx context.Context, id, member string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.inflightKey(id, member), 1, ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("marking a send in flight: %w", err)
-	}
-	return ok, nil
-}
-
-// RefreshInflight extends this process's mark on a message it is still sending.
-func (s *Store) RefreshInflight(ctx context.Context, id, member string, ttl time.Duration) error {
-	if err := s.rdb.PExpire(ctx, s.inflightKey(id, member), ttl).Err(); err != nil {
-		return fmt.Errorf("extending a send in flight: %w", err)
-	}
-	return nil
-}
 
 // Outcome is what happened to one recipient.
 type Outcome string
@@ -283,51 +330,6 @@ const (
 	OutcomeFailed  Outcome = "failed"
 	OutcomeSkipped Outcome = "skipped"
 )
-
-// Handled reports whether member already has an outcome for broadcast id.
-func (s *Store) Handled(ctx context.Context, id, member string) (bool, error) {
-	ok, err := s.rdb.SIsMember(ctx, s.bcDoneKey(id), member).Result()
-	if err != nil {
-		return false, fmt.Errorf("checking recipient: %w", err)
-	}
-	return ok, nil
-}
-
-// finishRetry and finishRetryFor: see Finish.
-const (
-	finishRetry    = 200 * time.Millisecond
-	finishRetryFor = time.Minute
-)
-
-// Finish counts the outcome for member of broadcast id, once, and reports whether that
-// completed the broadcast. The message may have gone out already, and an outcome that is not
-// recorded has its entry taken over and the message sent a second time; so while Redis
-// cannot be reached (the broadcast's master dying, its replica taking over) Finish tries
-// again every finishRetry, for up to finishRetryFor or until ctx ends.
-func (s *Store) Finish(ctx context.Context, id, member string, o Outcome, now time.Time) (bool, error) {
-	var n int64
-	var err error
-	for deadline := time.Now().Add(finishRetryFor); ; {
-		n, err = finishScript.Run(ctx, s.promised(), []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, member)}, member, string(o), now.Unix()).Int64()
-		if err == nil || isReply(err) || time.Now().After(deadline) {
-			break
-		}
-		t := time.NewTimer(finishRetry)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, fmt.Errorf("recording outcome: %w", err)
-		case <-t.C:
-		}
-	}
-	if err != nil {
-		return false, fmt.Errorf("recording outcome: %w", err)
-	}
-	if n == 1 {
-		s.cleanUp(ctx, id)
-	}
-	return n == 1, nil
-}
 
 // StopBroadcast takes a canceled broadcast out of the enqueuers' list and cleans up after
 // it; entries already queued are dropped unsent by the workers.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"testing"
 	"time"
 )
@@ -90,75 +89,6 @@ func TestScriptComplete(t *testing.T) {
 	})
 }
 
-// TestScriptFinish: finishScript deletes the send's in-flight mark and, the first time a
-// member is reported, adds them to the done set and counts the outcome, then completes the
-// broadcast as completeScript does, answering 1 when it did, else 0; a member reported
-// before answers -1 and counts nothing.
-func TestScriptFinish(t *testing.T) {
-	tests := []struct {
-		name      string
-		before    map[string]string
-		done      []string // members reported before
-		afterDone []string // sorted
-		member    string
-		outcome   string
-		want      int64
-		after     map[string]string
-	}{
-		{name: "the first report counts",
-			before: map[string]string{"status": "sending", "enqueued": "1", "queued": "3", "sent": "1"}, done: []string{"m0"},
-			member: "m1", outcome: "failed",
-			want:  0,
-			after: map[string]string{"status": "sending", "enqueued": "1", "queued": "3", "sent": "1", "failed": "1"}, afterDone: []string{"m0", "m1"}},
-		{name: "the last report completes the broadcast",
-			before: map[string]string{"status": "sending", "enqueued": "1", "queued": "2", "sent": "1"}, done: []string{"m0"},
-			member: "m1", outcome: "skipped",
-			want:  1,
-			after: map[string]string{"status": "done", "done_at": "100", "enqueued": "1", "queued": "2", "sent": "1", "skipped": "1"}, afterDone: []string{"m0", "m1"}},
-		{name: "a second report of a member counts nothing",
-			before: map[string]string{"status": "sending", "enqueued": "1", "queued": "2", "sent": "1"}, done: []string{"m1"},
-			member: "m1", outcome: "sent",
-			want:  -1,
-			after: map[string]string{"status": "sending", "enqueued": "1", "queued": "2", "sent": "1"}, afterDone: []string{"m1"}},
-		{name: "counted but not complete while queueing goes on",
-			before: map[string]string{"status": "sending", "queued": "1"},
-			member: "m1", outcome: "sent",
-			want:  0,
-			after: map[string]string{"status": "sending", "queued": "1", "sent": "1"}, afterDone: []string{"m1"}},
-	}
-	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		for i, tc := range tests {
-			t.Run(tc.name, func(t *testing.T) {
-				id := fmt.Sprintf("bc%d", i)
-				s.rdb.HSet(ctx, s.bcKey(id), tc.before)
-				for _, m := range tc.done {
-					s.rdb.SAdd(ctx, s.bcDoneKey(id), m)
-				}
-				s.rdb.Set(ctx, s.inflightKey(id, tc.member), 1, time.Minute)
-				got := runScript(t, s, finishScript, []string{s.bcKey(id), s.bcDoneKey(id), s.inflightKey(id, tc.member)},
-					tc.member, tc.outcome, 100)
-				wantAnswer(t, got, tc.want)
-				if got := hash(t, s, s.bcKey(id)); !maps.Equal(got, tc.after) {
-					t.Errorf("broadcast %v, want %v", got, tc.after)
-				}
-				members, err := s.rdb.SMembers(ctx, s.bcDoneKey(id)).Result()
-				if err != nil {
-					t.Fatal(err)
-				}
-				slices.Sort(members)
-				if !slices.Equal(members, tc.afterDone) {
-					t.Errorf("done set %v, want %v", members, tc.afterDone)
-				}
-				wantTTL(t, s, s.inflightKey(id, tc.member), gone)
-			})
-		}
-	})
-}
-
-// TestScriptCallback: callbackScript counts a message's final delivery status the first
-// time it is reported, keeps the message's status in the final hash for ARGV[3] seconds, and
-// answers 1; a message reported before answers 0 and counts nothing, whatever its status.
 func TestScriptCallback(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -69,7 +69,10 @@ func TestPromisedWritesWaitForAReplica(t *testing.T) {
 		}},
 		{"erasure", func() error { return s.Erase(ctx, "m2") }},
 		{"an alert's outcome", func() error {
-			_, err := s.Finish(ctx, "bc1", "m1", OutcomeSent, now)
+			errs, err := s.RecordOutcomes(ctx, []SendOutcome{{Entry: QueueEntry{BC: "bc1", Member: "m1"}, Outcome: OutcomeSent}}, now)
+			if err == nil && errs[0] != nil {
+				err = errs[0]
+			}
 			return err
 		}},
 	}
@@ -106,7 +109,7 @@ func TestPromisedWritesWaitForAReplica(t *testing.T) {
 	if m, _ := s.Load(ctx, "m2", ""); m.State != nil {
 		t.Errorf("m2 not erased: %+v", m)
 	}
-	if done, _ := s.Handled(ctx, "bc1", "m1"); !done {
+	if done, _ := s.rdb.SIsMember(ctx, s.bcDoneKey("bc1"), "m1").Result(); !done {
 		t.Error("the alert's outcome was not recorded")
 	}
 }
