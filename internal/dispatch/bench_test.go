@@ -571,7 +571,7 @@ func enqueueAll(ctx context.Context, t *testing.T, svc *broadcast.Service, store
 func dispatchAll(ctx context.Context, t *testing.T, store *redisstore.Store, rdb *redis.Client, prefix string, keys *privacy.Keys, sender hotline.Sender, fake *twiliofake.Server, id string, n, concurrency int) (float64, string) {
 	t.Helper()
 	d := dispatch.New(dispatch.Config{
-		Store: store, Members: bot.New(bot.Config{Store: store, Keys: keys}), Sender: sender,
+		Store: store, Keys: keys, Members: bot.New(bot.Config{Store: store, Keys: keys}), Sender: sender,
 		Limiter:        ratelimit.New(rdb, prefix+":rate", 0, 1),
 		StatusCallback: benchCallback, Consumer: "bench-" + id, Concurrency: concurrency,
 	})

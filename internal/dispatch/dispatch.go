@@ -37,8 +37,8 @@ type Limiter interface {
 // Config holds a Dispatcher's dependencies and settings.
 type Config struct {
 	Store *redisstore.Store
-	// Keys opens the direct messages (pages, relays) the outbox sealed, and the states of
-	// an alert's recipients.
+	// Keys opens the states of an alert's recipients (sealed as the engine seals them) and
+	// the direct messages (pages, relays) the outbox sealed.
 	Keys    *privacy.Keys
 	Members Members
 	Sender  hotline.Sender
@@ -115,8 +115,12 @@ func (d *Dispatcher) markTTL(extra time.Duration) time.Duration {
 	return d.cfg.ClaimIdle + extra
 }
 
-// New returns a Dispatcher with defaults filled in.
+// New returns a Dispatcher with defaults filled in. Store, Keys, Members, Sender and Limiter
+// are required.
 func New(cfg Config) *Dispatcher {
+	if cfg.Store == nil || cfg.Keys == nil || cfg.Members == nil || cfg.Sender == nil || cfg.Limiter == nil {
+		panic("dispatch: Config needs a Store, Keys, Members, a Sender and a Limiter")
+	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
 	}
