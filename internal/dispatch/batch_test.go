@@ -207,16 +207,16 @@ func TestConsumerDiesMidBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var outcomes []redisstore.SendOutcome
+	var outcomes []hotline.SendOutcome
 	for i, e := range batch[:3] {
 		st, err := r.members.State(ctx, e.Member)
-		if err != nil || prepared[i].Claim != redisstore.ClaimTaken {
+		if err != nil || prepared[i].Claim != hotline.ClaimTaken {
 			t.Fatal(prepared[i], err)
 		}
 		if _, err := r.outbox.Sender.Send(ctx, hotline.Outbound{To: st.Address, Body: "Alerta"}); err != nil {
 			t.Fatal(err)
 		}
-		outcomes = append(outcomes, redisstore.SendOutcome{Entry: e, Outcome: redisstore.OutcomeSent})
+		outcomes = append(outcomes, hotline.SendOutcome{Entry: e, Outcome: hotline.OutcomeSent})
 	}
 	if _, err := r.store.RecordOutcomes(ctx, outcomes, time.Now()); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
@@ -36,7 +35,7 @@ type Limiter interface {
 
 // Config holds a Dispatcher's dependencies and settings.
 type Config struct {
-	Store *redisstore.Store
+	Store Store
 	// Keys opens the states of an alert's recipients (sealed as the engine seals them) and
 	// the direct messages (pages, relays) the outbox sealed.
 	Keys    *privacy.Keys
@@ -255,14 +254,14 @@ func (d *Dispatcher) claimLoop(ctx context.Context, holder string) {
 func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 	// done holds the entries of the last batch that are finished with; they are
 	// acknowledged with the next read, in the same round trip.
-	var done []redisstore.QueueEntry
+	var done []hotline.QueueEntry
 	// A read takes entries of every priority at once. When one priority fills its part of
 	// it, more of that priority may be waiting: the less urgent entries read with it wait
 	// in later (read at laterAt), and the next reads take that priority and the more
 	// urgent ones only (the first upTo), until they have none left.
-	var later []redisstore.QueueEntry
+	var later []hotline.QueueEntry
 	var laterAt time.Time
-	upTo := len(redisstore.Priorities)
+	upTo := len(hotline.Priorities)
 	for ctx.Err() == nil {
 		// Read one entry at a time when sends wait their turn (so no entry waits behind
 		// its batch-mates), a batch when they do not.
@@ -271,11 +270,11 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 			batch = 1
 		}
 		block := time.Second
-		if upTo < len(redisstore.Priorities) {
+		if upTo < len(hotline.Priorities) {
 			block = 0 // the less urgent wait in later: never wait on the more urgent alone
 		}
 		readAt := d.cfg.Now()
-		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, int64(batch), block, done, redisstore.Priorities[:upTo]...)
+		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, int64(batch), block, done, hotline.Priorities[:upTo]...)
 		if err != nil {
 			if ctx.Err() == nil {
 				d.cfg.Log.Error("reading the send queue", "err", err)
@@ -283,7 +282,7 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 			}
 			continue
 		}
-		upTo = len(redisstore.Priorities)
+		upTo = len(hotline.Priorities)
 		if len(entries) == 0 && len(later) > 0 {
 			entries, readAt, later = later, laterAt, nil
 		} else if now, rest, full := splitByPriority(entries, batch); len(rest) > 0 {
@@ -291,7 +290,7 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 				laterAt = readAt
 			}
 			later = append(later, rest...)
-			slices.SortStableFunc(later, func(a, b redisstore.QueueEntry) int { return priorityOf(a) - priorityOf(b) })
+			slices.SortStableFunc(later, func(a, b hotline.QueueEntry) int { return priorityOf(a) - priorityOf(b) })
 			entries, upTo = now, priorityOf(full)+1
 		}
 		done = d.sendAll(ctx, holder, entries, readAt, done[:0])
@@ -301,7 +300,7 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 
 // splitByPriority splits entries, most urgent first, after the first priority that has
 // batch of them, the most a read takes of one: full is its last entry.
-func splitByPriority(entries []redisstore.QueueEntry, batch int) (now, rest []redisstore.QueueEntry, full redisstore.QueueEntry) {
+func splitByPriority(entries []hotline.QueueEntry, batch int) (now, rest []hotline.QueueEntry, full hotline.QueueEntry) {
 	for i := 0; i < len(entries); {
 		j := i
 		for j < len(entries) && entries[j].Priority == entries[i].Priority {
@@ -312,15 +311,15 @@ func splitByPriority(entries []redisstore.QueueEntry, batch int) (now, rest []re
 		}
 		i = j
 	}
-	return entries, nil, redisstore.QueueEntry{}
+	return entries, nil, hotline.QueueEntry{}
 }
 
-// priorityOf is e's place in redisstore.Priorities, most urgent 0.
-func priorityOf(e redisstore.QueueEntry) int { return slices.Index(redisstore.Priorities, e.Priority) }
+// priorityOf is e's place in hotline.Priorities, most urgent 0.
+func priorityOf(e hotline.QueueEntry) int { return slices.Index(hotline.Priorities, e.Priority) }
 
 // ack acknowledges entries that are finished with, even when ctx has ended: their outcomes
 // are recorded. Should it fail, the entries are taken over later and skipped as done.
-func (d *Dispatcher) ack(ctx context.Context, entries []redisstore.QueueEntry) {
+func (d *Dispatcher) ack(ctx context.Context, entries []hotline.QueueEntry) {
 	if len(entries) == 0 {
 		return
 	}
@@ -335,8 +334,8 @@ func (d *Dispatcher) ack(ctx context.Context, entries []redisstore.QueueEntry) {
 // trip; each outcome is recorded with those of the other senders. An entry whose send was
 // not settled (ctx ended, Redis failed, another holds it) is not returned: it stays
 // unacknowledged, to be taken over.
-func (d *Dispatcher) sendAll(ctx context.Context, holder string, entries []redisstore.QueueEntry, readAt time.Time, done []redisstore.QueueEntry) []redisstore.QueueEntry {
-	alerts := make([]redisstore.QueueEntry, 0, len(entries))
+func (d *Dispatcher) sendAll(ctx context.Context, holder string, entries []hotline.QueueEntry, readAt time.Time, done []hotline.QueueEntry) []hotline.QueueEntry {
+	alerts := make([]hotline.QueueEntry, 0, len(entries))
 	for _, e := range entries {
 		if e.Direct != "" {
 			d.handleDirect(ctx, e)
@@ -366,7 +365,7 @@ func (d *Dispatcher) sendAll(ctx context.Context, holder string, entries []redis
 		default:
 			d.cfg.OnOutcome(string(outcome))
 			// Recorded even when the process is told to stop meanwhile: the send is done.
-			if err := d.rec.record(redisstore.SendOutcome{Entry: e, Outcome: outcome}); err != nil {
+			if err := d.rec.record(hotline.SendOutcome{Entry: e, Outcome: outcome}); err != nil {
 				d.cfg.Log.Error("recording send outcome", "bc", e.BC, "err", err)
 			} else {
 				done = append(done, e)
@@ -416,7 +415,7 @@ func (c *cachedBroadcast) message(lang, queuedLang string) message {
 // process sends the message of entry e, claimed for holder as p with its recipient's state,
 // and read at readAt, or decides not to. It returns the outcome to record ("" for none: a
 // duplicate or canceled entry) and whether the entry is finished with.
-func (d *Dispatcher) process(ctx context.Context, holder string, e redisstore.QueueEntry, p redisstore.PreparedSend, readAt time.Time) (redisstore.Outcome, bool) {
+func (d *Dispatcher) process(ctx context.Context, holder string, e hotline.QueueEntry, p hotline.PreparedSend, readAt time.Time) (hotline.Outcome, bool) {
 	c, err := d.broadcast(ctx, e.BC)
 	if errors.Is(err, hotline.ErrNotFound) {
 		return "", true
@@ -436,10 +435,10 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e redisstore.Qu
 	// Only one holder sends a given message: its claim lasts the take-over delay and is
 	// renewed before every wait. If the holder dies, the claim expires with the take-over
 	// delay and the entry goes to another process.
-	claim := func(ttl time.Duration) (redisstore.PreparedSend, error) {
-		p, err := d.cfg.Store.ClaimSends(ctx, holder, []redisstore.QueueEntry{e}, ttl)
+	claim := func(ttl time.Duration) (hotline.PreparedSend, error) {
+		p, err := d.cfg.Store.ClaimSends(ctx, holder, []hotline.QueueEntry{e}, ttl)
 		if err != nil {
-			return redisstore.PreparedSend{}, err
+			return hotline.PreparedSend{}, err
 		}
 		return p[0], nil
 	}
@@ -450,9 +449,9 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e redisstore.Qu
 		checked:  readAt,
 		hold: func(ttl time.Duration) (sendResult, bool) {
 			switch p, err := claim(ttl); {
-			case err != nil || p.Claim == redisstore.ClaimHeld:
+			case err != nil || p.Claim == hotline.ClaimHeld:
 				return resultStopped, false
-			case p.Claim == redisstore.ClaimDone:
+			case p.Claim == hotline.ClaimDone:
 				return resultHandled, false
 			}
 			return 0, true
@@ -477,24 +476,24 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e redisstore.Qu
 	switch hotline.SendErrorKindOf(err) {
 	case hotline.OptedOut:
 		d.markOptedOut(ctx, e.Member)
-		return redisstore.OutcomeSkipped, true
+		return hotline.OutcomeSkipped, true
 	case hotline.Undeliverable:
 		d.update(ctx, e.Member, func(st *flow.State) bool { st.Undeliverable = true; return true })
-		return redisstore.OutcomeFailed, true
+		return hotline.OutcomeFailed, true
 	default:
 		d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
-		return redisstore.OutcomeFailed, true
+		return hotline.OutcomeFailed, true
 	}
 }
 
 // verdict says whether broadcast b may go now to the recipient of e, prepared as p: true
 // with their state, or how the delivery ends. The recipient is checked at send time, for
 // they may have opted out, left the area or erased their data since the list was frozen.
-func (d *Dispatcher) verdict(e redisstore.QueueEntry, b hotline.Broadcast, p redisstore.PreparedSend) (flow.State, sendResult, bool) {
+func (d *Dispatcher) verdict(e hotline.QueueEntry, b hotline.Broadcast, p hotline.PreparedSend) (flow.State, sendResult, bool) {
 	switch p.Claim {
-	case redisstore.ClaimDone:
+	case hotline.ClaimDone:
 		return flow.State{}, resultHandled, false
-	case redisstore.ClaimHeld:
+	case hotline.ClaimHeld:
 		return flow.State{}, resultStopped, false
 	}
 	st, err := openState(d.cfg.Keys, e.Member, p.State)
@@ -547,18 +546,18 @@ const (
 
 // settled is the entry's outcome and whether it is finished with, for every ending but a
 // refusal (ok false), which each kind of entry handles its own way.
-func (res sendResult) settled() (outcome redisstore.Outcome, finished, ok bool) {
+func (res sendResult) settled() (outcome hotline.Outcome, finished, ok bool) {
 	switch res {
 	case resultSent:
-		return redisstore.OutcomeSent, true, true
+		return hotline.OutcomeSent, true, true
 	case resultHandled:
 		return "", true, true
 	case resultStopped:
 		return "", false, true
 	case resultGaveUp, resultUndeliverable:
-		return redisstore.OutcomeFailed, true, true
+		return hotline.OutcomeFailed, true, true
 	case resultUnwanted:
-		return redisstore.OutcomeSkipped, true, true
+		return hotline.OutcomeSkipped, true, true
 	}
 	return "", false, false
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
@@ -24,7 +23,7 @@ import (
 // Send returns "" as the provider id of a queued message.
 type Outbox struct {
 	Sender hotline.Sender
-	Store  *redisstore.Store
+	Store  Store
 	Keys   *privacy.Keys
 	Log    *slog.Logger
 	// OnQueued, when set, is told of each message queued for a retry, for metrics.
@@ -120,7 +119,7 @@ func (o Outbox) queueAs(ctx context.Context, id string, m hotline.Outbound) erro
 
 // handleDirect sends a queued direct message, or decides not to, and removes it from the
 // queue once that is recorded. If ctx ends first, the entry stays for another process.
-func (d *Dispatcher) handleDirect(ctx context.Context, e redisstore.QueueEntry) {
+func (d *Dispatcher) handleDirect(ctx context.Context, e hotline.QueueEntry) {
 	outcome, ok := d.processDirect(ctx, e)
 	if !ok {
 		return
@@ -154,7 +153,7 @@ func (d *Dispatcher) stillWanted(ctx context.Context, member string) (bool, erro
 	return !st.OptedOut, nil
 }
 
-func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry) (redisstore.Outcome, bool) {
+func (d *Dispatcher) processDirect(ctx context.Context, e hotline.QueueEntry) (hotline.Outcome, bool) {
 	if done, err := d.cfg.Store.DirectDone(ctx, e.Direct); err != nil || done {
 		return "", err == nil
 	}
@@ -166,14 +165,14 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 	if err != nil || m.To == "" {
 		// Sealed with a secret since retired, or damaged: it can never be sent.
 		d.cfg.Log.Error("queued message unreadable; dropped", "queued", e.Direct, "err", err)
-		return redisstore.OutcomeFailed, true
+		return hotline.OutcomeFailed, true
 	}
 	if wanted, err := d.stillWanted(ctx, m.Member); err != nil || !wanted {
 		if err != nil {
 			d.cfg.Log.Error("reading member", "queued", e.Direct, "err", err)
 			return "", false
 		}
-		return redisstore.OutcomeSkipped, true
+		return hotline.OutcomeSkipped, true
 	}
 	if ok, err := d.cfg.Store.TryDirectInflight(ctx, e.Direct, d.markTTL(0)); err != nil || !ok {
 		return "", false
@@ -212,8 +211,8 @@ func (d *Dispatcher) processDirect(ctx context.Context, e redisstore.QueueEntry)
 	}
 	if hotline.SendErrorKindOf(err) == hotline.OptedOut && m.Member != "" {
 		d.markOptedOut(ctx, m.Member)
-		return redisstore.OutcomeSkipped, true
+		return hotline.OutcomeSkipped, true
 	}
 	d.cfg.Log.Error("message refused", "queued", e.Direct, "err", err)
-	return redisstore.OutcomeFailed, true
+	return hotline.OutcomeFailed, true
 }

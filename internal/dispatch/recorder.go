@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // recorder writes the outcomes of every sender of a process to Redis in groups, so that
@@ -23,7 +23,7 @@ import (
 // outcomes later, while the next message goes out, doubled it and was measured to buy less
 // than a tenth of the dispatch rate (docs/performance.md, "Broadcast dispatch").
 type recorder struct {
-	store *redisstore.Store
+	store Store
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -33,7 +33,7 @@ type recorder struct {
 }
 
 type pendingOutcome struct {
-	redisstore.SendOutcome
+	hotline.SendOutcome
 	// turn is told, first, that its sender is to make the next write (errLead), if it is,
 	// then how the write of the outcome went.
 	turn chan error
@@ -42,13 +42,13 @@ type pendingOutcome struct {
 // errLead tells a waiting sender that the next write is its to make.
 var errLead = errors.New("write the outcomes waiting")
 
-func newRecorder(store *redisstore.Store, log *slog.Logger, now func() time.Time) *recorder {
+func newRecorder(store Store, log *slog.Logger, now func() time.Time) *recorder {
 	return &recorder{store: store, log: log, now: now}
 }
 
 // record writes o and returns once it is written (nil) or failed to be. The write is not
 // cut off by the process being told to stop: a send that is done must be recorded.
-func (r *recorder) record(o redisstore.SendOutcome) error {
+func (r *recorder) record(o hotline.SendOutcome) error {
 	p := &pendingOutcome{SendOutcome: o, turn: make(chan error, 2)}
 	r.mu.Lock()
 	r.pending = append(r.pending, p)
@@ -72,7 +72,7 @@ func (r *recorder) write() {
 	r.pending = nil
 	r.mu.Unlock()
 
-	outcomes := make([]redisstore.SendOutcome, len(batch))
+	outcomes := make([]hotline.SendOutcome, len(batch))
 	for i, p := range batch {
 		outcomes[i] = p.SendOutcome
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
-// openState opens a member's sealed state as read by redisstore.PrepareSends, as the
+// openState opens a member's sealed state as read by Store.ClaimSends, as the
 // conversation engine opens it (bot.Engine.State): sealed with the member id and ":s" as
 // context. The dispatcher reads a whole batch of states in one round trip, which the
 // engine's one-member State cannot; TestOpenStateAgreesWithEngine keeps the two alike.

@@ -39,7 +39,7 @@ func TestOpenStateAgreesWithEngine(t *testing.T) {
 		st.OptOut()
 		return true
 	})
-	entries := []redisstore.QueueEntry{{BC: "b", Member: subscriber}, {BC: "b", Member: optedOut}, {BC: "b", Member: nobody}}
+	entries := []hotline.QueueEntry{{BC: "b", Member: subscriber}, {BC: "b", Member: optedOut}, {BC: "b", Member: nobody}}
 	prepared, err := store.ClaimSends(ctx, "t/0", entries, time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -111,8 +111,11 @@ func TestRequestsAreSignedWebhooksFromDistinctMembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != n || res.Status[200] != n {
-		t.Fatalf("server saw %d requests, generator counted %v; want %d", len(got), res.Status, n)
+	// Every request due is scheduled; on a loaded machine a few may still wait for a free
+	// slot when the time is up (NotSent), but every one sent is seen and counted once.
+	if res.Scheduled != n || res.Sent+res.NotSent != n || res.NotSent > n/10 || len(got) != res.Sent || res.Status[200] != res.Sent {
+		t.Fatalf("scheduled %d, sent %d, not sent %d; the server saw %d, the generator counted %v; want %d scheduled, all but a few sent, each seen once",
+			res.Scheduled, res.Sent, res.NotSent, len(got), res.Status, n)
 	}
 	sids := map[string]bool{}
 	froms := map[string]bool{}

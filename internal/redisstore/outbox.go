@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // The outbox: messages to one person (a page, a relay, a notice) that the provider failed to
@@ -21,7 +23,7 @@ const directDoneFor = 24 * time.Hour
 
 // EnqueueDirect queues direct message id, whose recipient and text are in sealed.
 func (s *Store) EnqueueDirect(ctx context.Context, id string, sealed []byte) error {
-	err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.streamKey(Priorities[0]), Values: []any{"d", id, "v", sealed}}).Err()
+	err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.streamKey(hotline.Priorities[0]), Values: []any{"d", id, "v", sealed}}).Err()
 	if err != nil {
 		return fmt.Errorf("queueing a message: %w", err)
 	}

@@ -17,30 +17,11 @@ import (
 // XREADGROUP can wait on all three on Redis Cluster too.
 const senderGroup = "senders"
 
-// Queue priorities, most urgent first: messages to one person (pages, relays, notices) that
-// failed for a passing reason when first sent, urgent alerts, ordinary alerts. The first is
-// named "direct", not "replies" (the name it had before it was used), so that a worker from
-// before its entries existed never reads one and drops it as an unknown broadcast.
-var Priorities = []string{"direct", "urgent", "normal"}
-
 func (s *Store) streamKey(priority string) string { return s.prefix + ":q:{q}:" + priority }
-
-// QueueEntry is one message waiting to be sent.
-type QueueEntry struct {
-	Priority string
-	ID       string // the stream entry id
-	BC       string // the broadcast id
-	Member   string
-	Lang     string
-	// Direct is the id of a message to one person (a page, a relay), whose recipient and
-	// text are sealed in Sealed; BC, Member and Lang are empty then.
-	Direct string
-	Sealed []byte
-}
 
 // EnsureQueue creates the streams and the consumer group if they do not exist.
 func (s *Store) EnsureQueue(ctx context.Context) error {
-	for _, p := range Priorities {
+	for _, p := range hotline.Priorities {
 		err := s.rdb.XGroupCreateMkStream(ctx, s.streamKey(p), senderGroup, "0").Err()
 		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
 			return fmt.Errorf("creating the send queue: %w", err)
@@ -75,16 +56,16 @@ return 1
 
 // Read acknowledges done (entries the consumer is finished with: each one's outcome must be
 // recorded already), then returns up to count new entries of each of priorities (all of
-// Priorities when none are named) for consumer, most urgent first, in one round trip. Only
+// hotline.Priorities when none are named) for consumer, most urgent first, in one round trip. Only
 // when none of them has any does it wait, up to block, in a second. When it fails, done may
 // or may not be acknowledged; acknowledging again is harmless.
 //
 // Reading several priorities at once may take entries of a lower one while a higher one has
 // more waiting; a reader that finds entries of a higher priority reads only that far the next
 // time (the dispatcher does), so an urgent alert waits behind at most one read of others.
-func (s *Store) Read(ctx context.Context, consumer string, count int64, block time.Duration, done []QueueEntry, priorities ...string) ([]QueueEntry, error) {
+func (s *Store) Read(ctx context.Context, consumer string, count int64, block time.Duration, done []hotline.QueueEntry, priorities ...string) ([]hotline.QueueEntry, error) {
 	if len(priorities) == 0 {
-		priorities = Priorities
+		priorities = hotline.Priorities
 	}
 	streams := make([]string, 0, 2*len(priorities))
 	for _, p := range priorities {
@@ -115,7 +96,7 @@ func (s *Store) Read(ctx context.Context, consumer string, count int64, block ti
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reading the send queue: %w", err)
 	}
-	var out []QueueEntry
+	var out []hotline.QueueEntry
 	for _, p := range priorities { // most urgent first, whatever order Redis answers in
 		for _, st := range xs {
 			if st.Stream == s.streamKey(p) {
@@ -128,9 +109,9 @@ func (s *Store) Read(ctx context.Context, consumer string, count int64, block ti
 
 // Claim takes over entries another consumer read but has not acknowledged for minIdle: the
 // work of a worker that died.
-func (s *Store) Claim(ctx context.Context, consumer string, minIdle time.Duration, count int64) ([]QueueEntry, error) {
-	var out []QueueEntry
-	for _, p := range Priorities {
+func (s *Store) Claim(ctx context.Context, consumer string, minIdle time.Duration, count int64) ([]hotline.QueueEntry, error) {
+	var out []hotline.QueueEntry
+	for _, p := range hotline.Priorities {
 		msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 			Stream: s.streamKey(p), Group: senderGroup, Consumer: consumer, MinIdle: minIdle, Start: "0-0", Count: count,
 		}).Result()
@@ -142,8 +123,8 @@ func (s *Store) Claim(ctx context.Context, consumer string, minIdle time.Duratio
 	return out, nil
 }
 
-func toEntries(priority string, res []redis.XStream) []QueueEntry {
-	var out []QueueEntry
+func toEntries(priority string, res []redis.XStream) []hotline.QueueEntry {
+	var out []hotline.QueueEntry
 	for _, st := range res {
 		for _, m := range st.Messages {
 			out = append(out, toEntry(priority, m))
@@ -152,8 +133,8 @@ func toEntries(priority string, res []redis.XStream) []QueueEntry {
 	return out
 }
 
-func toEntry(priority string, m redis.XMessage) QueueEntry {
-	e := QueueEntry{Priority: priority, ID: m.ID}
+func toEntry(priority string, m redis.XMessage) hotline.QueueEntry {
+	e := hotline.QueueEntry{Priority: priority, ID: m.ID}
 	e.BC, _ = m.Values["bc"].(string)
 	e.Member, _ = m.Values["m"].(string)
 	e.Lang, _ = m.Values["l"].(string)
@@ -165,7 +146,7 @@ func toEntry(priority string, m redis.XMessage) QueueEntry {
 }
 
 // Ack removes handled entries from the queue (see ackScript).
-func (s *Store) Ack(ctx context.Context, entries ...QueueEntry) error {
+func (s *Store) Ack(ctx context.Context, entries ...hotline.QueueEntry) error {
 	_, err := s.pipelineScripts(ctx, func(p redis.Pipeliner) { s.ackInto(ctx, p, entries) }, ackScript)
 	if err != nil {
 		return fmt.Errorf("acknowledging: %w", err)
@@ -175,8 +156,8 @@ func (s *Store) Ack(ctx context.Context, entries ...QueueEntry) error {
 
 // ackInto queues on p the acknowledgement of entries and the trimming of what that frees:
 // one script per priority, however many entries.
-func (s *Store) ackInto(ctx context.Context, p redis.Pipeliner, entries []QueueEntry) {
-	for _, pr := range Priorities {
+func (s *Store) ackInto(ctx context.Context, p redis.Pipeliner, entries []hotline.QueueEntry) {
+	for _, pr := range hotline.Priorities {
 		var args []any
 		for _, e := range entries {
 			if e.Priority == pr {
@@ -203,14 +184,14 @@ func (s *Store) QueueDepth(ctx context.Context) (map[string]int64, error) {
 	// The group's counts may be missing (an older Redis, a stream not made yet): the
 	// lengths alone are then the answer, and only their errors count.
 	s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, pr := range Priorities {
+		for _, pr := range hotline.Priorities {
 			lengths[pr] = p.XLen(ctx, s.streamKey(pr))
 			groups[pr] = p.XInfoGroups(ctx, s.streamKey(pr))
 		}
 		return nil
 	})
 	out := map[string]int64{}
-	for _, pr := range Priorities {
+	for _, pr := range hotline.Priorities {
 		if err := lengths[pr].Err(); err != nil {
 			return nil, fmt.Errorf("reading queue depth: %w", err)
 		}
@@ -320,16 +301,6 @@ var completeScript = redis.NewScript(completeLua)
 // inflightKey marks member's message of broadcast id as being sent, in the broadcast's slot;
 // it holds the name of the consumer sending it (claimSendsScript).
 func (s *Store) inflightKey(id, member string) string { return s.bcKey(id) + ":if:" + member }
-
-// Outcome is what happened to one recipient.
-type Outcome string
-
-// The outcomes a recipient's entry can have; each is counted once.
-const (
-	OutcomeSent    Outcome = "sent"
-	OutcomeFailed  Outcome = "failed"
-	OutcomeSkipped Outcome = "skipped"
-)
 
 // StopBroadcast takes a canceled broadcast out of the enqueuers' list and cleans up after
 // it; entries already queued are dropped unsent by the workers.

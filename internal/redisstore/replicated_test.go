@@ -69,7 +69,7 @@ func TestPromisedWritesWaitForAReplica(t *testing.T) {
 		}},
 		{"erasure", func() error { return s.Erase(ctx, "m2") }},
 		{"an alert's outcome", func() error {
-			errs, err := s.RecordOutcomes(ctx, []SendOutcome{{Entry: QueueEntry{BC: "bc1", Member: "m1"}, Outcome: OutcomeSent}}, now)
+			errs, err := s.RecordOutcomes(ctx, []hotline.SendOutcome{{Entry: hotline.QueueEntry{BC: "bc1", Member: "m1"}, Outcome: hotline.OutcomeSent}}, now)
 			if err == nil && errs[0] != nil {
 				err = errs[0]
 			}

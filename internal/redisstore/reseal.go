@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 )
 
@@ -156,7 +157,7 @@ func (s *Store) classify(key string) (sealedKey, bool) {
 		return sealedKey{}, false
 	}
 	k := sealedKey{key: key}
-	if key == s.streamKey(Priorities[0]) {
+	if key == s.streamKey(hotline.Priorities[0]) {
 		k.kind = KindQueued
 		return k, true
 	}

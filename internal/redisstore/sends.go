@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // The bookkeeping of each recipient's message of a broadcast, done for a batch of queue
@@ -19,26 +21,6 @@ import (
 // for the take-over delay: two entries for the same recipient (an enqueue that crashed
 // queues a batch twice), read by two senders or taken over from a consumer still waiting,
 // cannot both be sent. The holder renews its claim before every wait.
-
-// SendClaim is what claiming one recipient's message found.
-type SendClaim int8
-
-const (
-	// ClaimTaken: the message is the holder's to send, marked in flight for the TTL.
-	ClaimTaken SendClaim = iota
-	// ClaimDone: the recipient has an outcome already (the entry was delivered twice).
-	ClaimDone
-	// ClaimHeld: another holder's mark is on it, or the same recipient came earlier in the
-	// same claim; leave the entry alone.
-	ClaimHeld
-)
-
-// PreparedSend is a queue entry ready to be sent: the claim on it, and its recipient's
-// sealed durable state as stored (nil when there is none: see ClaimSends).
-type PreparedSend struct {
-	Claim SendClaim
-	State []byte
-}
 
 // claimSendsScript claims, for holder ARGV[1], each recipient's message of one broadcast:
 // 0 if the holder may send it (its in-flight mark now names the holder, for ARGV[2] ms), 1 if
@@ -108,7 +90,7 @@ func byBroadcast(n int, bc func(i int) string) (order []string, groups map[strin
 // subscriber's and every opted-out member's state is durable, so a member without one
 // follows no area and may not be sent an alert, whether they unsubscribed, erased their
 // data or never existed.
-func (s *Store) ClaimSends(ctx context.Context, holder string, entries []QueueEntry, ttl time.Duration) ([]PreparedSend, error) {
+func (s *Store) ClaimSends(ctx context.Context, holder string, entries []hotline.QueueEntry, ttl time.Duration) ([]hotline.PreparedSend, error) {
 	if ttl < time.Millisecond {
 		return nil, fmt.Errorf("claiming sends: a claim of %v would not last", ttl)
 	}
@@ -135,14 +117,14 @@ func (s *Store) ClaimSends(ctx context.Context, holder string, entries []QueueEn
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("claiming sends: %w", err)
 	}
-	out := make([]PreparedSend, len(entries))
+	out := make([]hotline.PreparedSend, len(entries))
 	for _, id := range order {
 		res, err := claims[id].Int64Slice()
 		if err != nil || len(res) != len(groups[id]) {
 			return nil, fmt.Errorf("claiming sends: %d messages: %v %w", len(groups[id]), res, err)
 		}
 		for j, i := range groups[id] {
-			out[i].Claim = SendClaim(res[j])
+			out[i].Claim = hotline.SendClaim(res[j])
 		}
 	}
 	for i, c := range states {
@@ -158,16 +140,10 @@ func (s *Store) ClaimSends(ctx context.Context, holder string, entries []QueueEn
 	return out, nil
 }
 
-// SendOutcome is the outcome of one recipient's message.
-type SendOutcome struct {
-	Entry   QueueEntry
-	Outcome Outcome
-}
-
 // byOutcome groups the members of outcomes[idx] by outcome, in order of first appearance.
-func byOutcome(outcomes []SendOutcome, idx []int) ([]Outcome, map[Outcome][]any) {
-	var kinds []Outcome
-	members := map[Outcome][]any{}
+func byOutcome(outcomes []hotline.SendOutcome, idx []int) ([]hotline.Outcome, map[hotline.Outcome][]any) {
+	var kinds []hotline.Outcome
+	members := map[hotline.Outcome][]any{}
 	for _, i := range idx {
 		o := outcomes[i].Outcome
 		if _, ok := members[o]; !ok {
@@ -183,7 +159,7 @@ func byOutcome(outcomes []SendOutcome, idx []int) ([]Outcome, map[Outcome][]any)
 // recorded. An entry is to be acknowledged (Read, Ack) only once its outcome is recorded, so
 // that an entry taken over after a crash is skipped as done. A broadcast that this completes
 // has its recipient lists cleaned up.
-func (s *Store) RecordOutcomes(ctx context.Context, outcomes []SendOutcome, now time.Time) ([]error, error) {
+func (s *Store) RecordOutcomes(ctx context.Context, outcomes []hotline.SendOutcome, now time.Time) ([]error, error) {
 	order, groups := byBroadcast(len(outcomes), func(i int) string { return outcomes[i].Entry.BC })
 	type record struct {
 		keys []string

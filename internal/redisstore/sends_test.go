@@ -34,12 +34,12 @@ func eachRedis(t *testing.T, test func(t *testing.T, s *Store, exact bool)) {
 	})
 }
 
-func entry(bc, member string) QueueEntry {
-	return QueueEntry{Priority: "normal", BC: bc, Member: member, Lang: "es"}
+func entry(bc, member string) hotline.QueueEntry {
+	return hotline.QueueEntry{Priority: "normal", BC: bc, Member: member, Lang: "es"}
 }
 
-func claims(ps []PreparedSend) []SendClaim {
-	out := make([]SendClaim, len(ps))
+func claims(ps []hotline.PreparedSend) []hotline.SendClaim {
+	out := make([]hotline.SendClaim, len(ps))
 	for i, p := range ps {
 		out[i] = p.Claim
 	}
@@ -58,13 +58,13 @@ func TestScriptClaimSends(t *testing.T) {
 		}
 		s.rdb.Set(ctx, s.inflightKey("b1", "old"), "1", time.Minute)
 		s.rdb.HSet(ctx, s.bucketKey("m1"), "m1", "sealed-state-of-m1")
-		batch := []QueueEntry{entry("b1", "m1"), entry("b1", "done1"), entry("b1", "old"), entry("b2", "done1"), entry("b1", "m1")}
+		batch := []hotline.QueueEntry{entry("b1", "m1"), entry("b1", "done1"), entry("b1", "old"), entry("b2", "done1"), entry("b1", "m1")}
 
 		got, err := s.ClaimSends(ctx, "c1/0", batch, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []SendClaim{ClaimTaken, ClaimDone, ClaimHeld, ClaimTaken, ClaimHeld}; !slices.Equal(claims(got), want) {
+		if want := []hotline.SendClaim{hotline.ClaimTaken, hotline.ClaimDone, hotline.ClaimHeld, hotline.ClaimTaken, hotline.ClaimHeld}; !slices.Equal(claims(got), want) {
 			t.Errorf("claims %v, want %v (done1 is done in b1 only; m1's second entry is held)", claims(got), want)
 		}
 		if string(got[0].State) != "sealed-state-of-m1" || got[1].State != nil {
@@ -78,10 +78,10 @@ func TestScriptClaimSends(t *testing.T) {
 		}
 
 		// Another sender, of the same process or another, finds it held; its holder renews.
-		if got, _ := s.ClaimSends(ctx, "c1/1", batch[:1], time.Minute); got[0].Claim != ClaimHeld {
+		if got, _ := s.ClaimSends(ctx, "c1/1", batch[:1], time.Minute); got[0].Claim != hotline.ClaimHeld {
 			t.Errorf("another holder's claim on m1: %v, want held", got[0].Claim)
 		}
-		if got, _ := s.ClaimSends(ctx, "c1/0", batch[:1], time.Minute); got[0].Claim != ClaimTaken {
+		if got, _ := s.ClaimSends(ctx, "c1/0", batch[:1], time.Minute); got[0].Claim != hotline.ClaimTaken {
 			t.Errorf("c1/0 claiming m1 again: %v, want taken", got[0].Claim)
 		}
 		if ttl := s.rdb.PTTL(ctx, s.inflightKey("b1", "m1")).Val(); ttl <= 5*time.Second {
@@ -103,12 +103,12 @@ func TestScriptRecord(t *testing.T) {
 		}
 		s.rdb.Set(ctx, s.inflightKey("b1", "m1"), "c1", time.Minute)
 		s.rdb.Set(ctx, s.inflightKey("b1", "other"), "c1", time.Minute)
-		outcomes := []SendOutcome{
-			{Entry: entry("b1", "m1"), Outcome: OutcomeSent},
-			{Entry: entry("b1", "m2"), Outcome: OutcomeSkipped},
-			{Entry: entry("b2", "m3"), Outcome: OutcomeFailed},
-			{Entry: entry("b1", "m1"), Outcome: OutcomeSent},
-			{Entry: entry("b1", "m4"), Outcome: OutcomeSent},
+		outcomes := []hotline.SendOutcome{
+			{Entry: entry("b1", "m1"), Outcome: hotline.OutcomeSent},
+			{Entry: entry("b1", "m2"), Outcome: hotline.OutcomeSkipped},
+			{Entry: entry("b2", "m3"), Outcome: hotline.OutcomeFailed},
+			{Entry: entry("b1", "m1"), Outcome: hotline.OutcomeSent},
+			{Entry: entry("b1", "m4"), Outcome: hotline.OutcomeSent},
 		}
 		errs, err := s.RecordOutcomes(ctx, outcomes, now)
 		if err != nil || len(errs) != len(outcomes) {
@@ -143,7 +143,7 @@ func TestScriptRecord(t *testing.T) {
 		}
 
 		// Again, and the last recipient: counted once, and b1 completes.
-		s.RecordOutcomes(ctx, []SendOutcome{{Entry: entry("b1", "m2"), Outcome: OutcomeSkipped}, {Entry: entry("b1", "m5"), Outcome: OutcomeSent}}, now)
+		s.RecordOutcomes(ctx, []hotline.SendOutcome{{Entry: entry("b1", "m2"), Outcome: hotline.OutcomeSkipped}, {Entry: entry("b1", "m5"), Outcome: hotline.OutcomeSent}}, now)
 		if got, want := counts("b1"), "done sent 3 skipped 1 failed 0"; got != want {
 			t.Errorf("b1: %s, want %s", got, want)
 		}
@@ -268,13 +268,13 @@ func TestClaimSendsAfterEraseFindsNothing(t *testing.T) {
 	if err := s.Save(ctx, "m1", hotline.Commit{State: []byte("sealed"), Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.ClaimSends(ctx, "c1/0", []QueueEntry{entry("b1", "m1")}, time.Second); string(got[0].State) != "sealed" {
+	if got, _ := s.ClaimSends(ctx, "c1/0", []hotline.QueueEntry{entry("b1", "m1")}, time.Second); string(got[0].State) != "sealed" {
 		t.Fatalf("state %q before erasure", got[0].State)
 	}
 	if err := s.Erase(ctx, "m1"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.ClaimSends(ctx, "c1/0", []QueueEntry{entry("b1", "m1")}, time.Second); got[0].State != nil {
+	if got, _ := s.ClaimSends(ctx, "c1/0", []hotline.QueueEntry{entry("b1", "m1")}, time.Second); got[0].State != nil {
 		t.Errorf("state %q after erasure", got[0].State)
 	}
 }
