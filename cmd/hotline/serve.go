@@ -30,6 +30,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.Close()
+	// Runs before Close: the messages of jobs carried out here go out (or are queued) first.
+	defer a.DrainJobs()
 	// A Redis still in the old key layout would look empty: every member, opt-outs
 	// included, forgotten. One GET once migrated.
 	if err := a.Store().CheckLayout(ctx); err != nil {

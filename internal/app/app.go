@@ -245,6 +245,14 @@ const jobSweepEvery = 2 * time.Second
 // it, until ctx ends: a volunteer added through one server is one on every server at once.
 func (a *App) WatchRoster(ctx context.Context) { a.store.WatchStaffChanges(ctx, a.roster.Heard) }
 
+// DrainJobs waits, up to 30 s, for the messages of the jobs this process carried out to be
+// sent or queued (effects.Runner.Drain).
+func (a *App) DrainJobs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.jobs.Drain(ctx)
+}
+
 // RunJobSweeps takes over, until ctx ends, the jobs dead processes left (one process at a time
 // sweeps; every process offers).
 func (a *App) RunJobSweeps(ctx context.Context) {

@@ -37,13 +37,19 @@ func (e *Members) State(ctx context.Context, id string) (flow.State, error) {
 
 // Update changes member id's state outside a conversation (a worker learning from the
 // provider that the member opted out), with the same compare-and-set as a message, so it
-// never overwrites a concurrent reply's state. change returns false to leave it as is.
+// never overwrites a concurrent reply's state. change returns false to leave it as is. A
+// member with no state (never seen, expired, erased) is not brought back: hotline.ErrNotFound.
 func (e *Members) Update(ctx context.Context, id string, change func(st *flow.State) bool) error {
 	stateCtx := privacy.MemberState(id)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {
 			return err
+		}
+		if rec.State == nil {
+			// Never seen, expired or erased: a change from outside a conversation must not
+			// bring a member back (an erasure racing a job in another process would).
+			return hotline.ErrNotFound
 		}
 		before, err := e.openState(rec.State, id, stateCtx)
 		if err != nil {

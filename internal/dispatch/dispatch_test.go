@@ -206,9 +206,7 @@ func TestOutboxSkipsMemberWhoOptedOut(t *testing.T) {
 	if _, err := r.outbox.Send(t.Context(), hotline.Outbound{To: outboxTo, Body: outboxBody, Member: member}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.members.Update(t.Context(), member, func(st *flow.State) bool { st.OptedOut = true; return true }); err != nil {
-		t.Fatal(err)
-	}
+	r.seedMember(member, flow.State{Lang: "es", OptedOut: true})
 	r.run()
 	r.waitOutcome("skipped")
 	if n := r.fake.Count(); n != 0 {
@@ -264,13 +262,7 @@ func TestBroadcastSkipsUnreadableMember(t *testing.T) {
 	phones := []string{"+15055550181", "+15055550182"}
 	for _, p := range phones {
 		id := r.keys.MemberID(hotline.SMS, p)
-		err := r.members.Update(ctx, id, func(st *flow.State) bool {
-			st.Lang, st.Areas, st.Address = "es", []string{"albuquerque"}, p
-			return true
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r.seedMember(id, flow.State{Lang: "es", Areas: []string{"albuquerque"}, Address: p})
 		if err := r.store.SyncSubscriptions(ctx, id, hotline.Subscription{}, hotline.Subscription{Areas: []string{"albuquerque"}, Lang: "es"}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/communityhotline/hotline/internal/flow"
@@ -19,7 +20,8 @@ type Store interface {
 	BucketsWithJobs(ctx context.Context) ([]string, error)
 	Jobs(ctx context.Context, bucket string) (map[hotline.JobRef]hotline.StoredJob, error)
 	TakeJob(ctx context.Context, r hotline.JobRef, lease, maxLease time.Duration) (int64, error)
-	MarkJobApplied(ctx context.Context, r hotline.JobRef) error
+	MarkJobApplied(ctx context.Context, r hotline.JobRef, lease time.Duration) error
+	RenewJobLease(ctx context.Context, r hotline.JobRef, lease time.Duration) error
 	FinishJob(ctx context.Context, r hotline.JobRef) error
 	TrySweepLease(ctx context.Context, owner string, ttl time.Duration) (bool, error)
 }
@@ -67,6 +69,8 @@ type Config struct {
 // ones a dead or failing process left.
 type Runner struct {
 	cfg Config
+	// sending counts the jobs whose messages are still going out, for Drain.
+	sending sync.WaitGroup
 }
 
 // Default timings: a job left by a dead process is taken over within about Lease plus one
@@ -118,24 +122,71 @@ func (r *Runner) Run(ctx context.Context, job Job) ([]flow.Reply, error) {
 	out := &collected{token: job.Token()}
 	replies, err := r.cfg.Handler.HandleJob(ctx, job, out)
 	if err != nil {
+		// The member gets these replies now: a process taking the job over must not send
+		// them again.
+		r.markApplied(ctx, ref)
 		return replies, err
 	}
 	if len(out.messages) == 0 {
 		r.finish(context.WithoutCancel(ctx), ref)
 		return replies, nil
 	}
-	// A process taking the job over must not tell the member again what this reply says.
-	if err := r.cfg.Store.MarkJobApplied(ctx, ref); err != nil {
-		r.cfg.Log.Warn("marking a job applied", "member", short(job.Member), "err", err)
-	}
-	go func() {
+	r.markApplied(ctx, ref)
+	r.sending.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if r.send(ctx, out.messages) {
+		// The lease is renewed while the messages go out, so that no sweeper takes over a job
+		// whose writer is alive and only waiting for Twilio.
+		stop := r.keepLeased(ctx, ref)
+		ok := r.send(ctx, out.messages)
+		stop()
+		if ok {
 			r.finish(ctx, ref)
 		}
-	}()
+	})
 	return replies, nil
+}
+
+// markApplied records that job ref's member has their reply and its effects are applied.
+func (r *Runner) markApplied(ctx context.Context, ref hotline.JobRef) {
+	if err := r.cfg.Store.MarkJobApplied(context.WithoutCancel(ctx), ref, r.cfg.Lease); err != nil {
+		r.cfg.Log.Warn("marking a job applied", "member", short(ref.Member), "err", err)
+	}
+}
+
+// keepLeased renews job ref's lease every third of it until stop is called.
+func (r *Runner) keepLeased(ctx context.Context, ref hotline.JobRef) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(r.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.cfg.Store.RenewJobLease(ctx, ref, r.cfg.Lease); err != nil {
+					r.cfg.Log.Warn("renewing a job's lease", "member", short(ref.Member), "err", err)
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// Drain waits, up to ctx's end, for the messages of the jobs this process ran to be sent or
+// queued: a process shutting down must not die between Twilio taking a message and the mark
+// that it was sent, or the message would go twice.
+func (r *Runner) Drain(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { r.sending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // send sends messages in order, and reports whether each was sent or queued.

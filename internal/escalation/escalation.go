@@ -276,13 +276,17 @@ func (s *Service) tellOrganizersUrgent(ctx context.Context, out hotline.Sender, 
 
 // join puts a member in case n: from now on their messages go to it.
 func (s *Service) join(ctx context.Context, memberID string, n int64) error {
-	return s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
+	err := s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
 		if st.Case == n || st.OptedOut {
 			return false
 		}
 		st.Case = n
 		return true
 	})
+	if errors.Is(err, hotline.ErrNotFound) {
+		return nil // erased meanwhile: there is no one to join
+	}
+	return err
 }
 
 // memberLeft closes the case a member left (by opting out, or for the menus: one open
@@ -304,6 +308,9 @@ func (r *jobRun) memberLeft(ctx context.Context, left actions.LeftCase) error {
 	}
 	if c.Volunteer != "" {
 		v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
+		if errors.Is(err, hotline.ErrNotFound) {
+			return nil // removed from the roster since: nobody to tell
+		}
 		if err != nil {
 			return err
 		}
@@ -427,13 +434,17 @@ func (r *jobRun) relayFromMember(ctx context.Context, rl flow.Relay, quiet bool)
 			return err
 		}
 		// The case is gone: let the member back into the menus.
-		return s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
+		err := s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
 			if st.Case != rl.Case {
 				return false
 			}
 			st.Case = 0
 			return true
 		})
+		if errors.Is(err, hotline.ErrNotFound) {
+			return nil
+		}
+		return err
 	}
 	if err := s.transcriptOnce(ctx, c.N, r.job.Token(), "member", rl.Text); err != nil {
 		return err
@@ -456,6 +467,9 @@ func (r *jobRun) relayFromMember(ctx context.Context, rl flow.Relay, quiet bool)
 		return nil
 	}
 	v, err := s.cfg.Store.Volunteer(ctx, c.Volunteer)
+	if errors.Is(err, hotline.ErrNotFound) {
+		return nil // removed since: the case is re-paged, and the words wait in its transcript
+	}
 	if err != nil {
 		return err
 	}

@@ -83,9 +83,33 @@ func (s *Store) Jobs(ctx context.Context, bucket string) (map[hotline.JobRef]hot
 }
 
 // MarkJobApplied records that job r's effects were applied and its member answered.
-func (s *Store) MarkJobApplied(ctx context.Context, r hotline.JobRef) error {
-	if err := s.rdb.HSet(ctx, s.jobsKey(bucketOf(r.Member)), jobField(r)+appliedSuffix, 1).Err(); err != nil {
+//
+// It also renews the job's lease for lease: the process goes on to send the job's messages.
+// A job finished meanwhile (taken over and done) gets no mark, which would keep its bucket in
+// every sweep.
+func (s *Store) MarkJobApplied(ctx context.Context, r hotline.JobRef, lease time.Duration) error {
+	err := markAppliedScript.Run(ctx, s.rdb, []string{s.jobsKey(bucketOf(r.Member)), s.jobLeaseKey(r.Member, r.Msg)},
+		jobField(r), max(lease.Milliseconds(), 1)).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("marking a job applied: %w", err)
+	}
+	return nil
+}
+
+// markAppliedScript marks a job that still exists applied and renews its lease; it answers 1,
+// or 0 for a job that is gone.
+// KEYS: the bucket's jobs, the job's lease. ARGV: the job's field, the lease (ms).
+var markAppliedScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1] .. '#a', '1')
+redis.call('SET', KEYS[2], 'w', 'PX', ARGV[2])
+return 1
+`)
+
+// RenewJobLease keeps job r leased to this process for lease more, while it sends.
+func (s *Store) RenewJobLease(ctx context.Context, r hotline.JobRef, lease time.Duration) error {
+	if err := s.rdb.Set(ctx, s.jobLeaseKey(r.Member, r.Msg), "w", lease).Err(); err != nil {
+		return fmt.Errorf("renewing a job's lease: %w", err)
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func testTakeJob(t *testing.T, s *Store) {
 	if n, _ := s.TakeJob(ctx, ref, 200*time.Millisecond, time.Second); n != 0 {
 		t.Fatal("the second lease did not back off")
 	}
-	if err := s.MarkJobApplied(ctx, ref); err != nil {
+	if err := s.MarkJobApplied(ctx, ref, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if jobs, _ := s.Jobs(ctx, JobBucket("m1")); !jobs[ref].Applied || len(jobs) != 1 {
@@ -105,7 +105,7 @@ func testDropMemberJobs(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	commitWithJob(t, s, other, "SM3", time.Second)
-	s.MarkJobApplied(ctx, hotline.JobRef{Member: "m1", Msg: "SM1"})
+	s.MarkJobApplied(ctx, hotline.JobRef{Member: "m1", Msg: "SM1"}, time.Second)
 	if err := s.DropMemberJobs(ctx, "m1", "SM2"); err != nil {
 		t.Fatal(err)
 	}
@@ -200,4 +200,32 @@ func testMarkUrgentAndTranscriptOnce(t *testing.T, s *Store) {
 	if got, _ := s.MarkUrgent(ctx, n, "home", "m1/SM1"); got {
 		t.Error("a closed case was made urgent")
 	}
+}
+
+// TestScriptMarkApplied: a job that exists is marked applied and its lease renewed; a job
+// finished meanwhile gets no mark (an orphan mark would keep its bucket in every sweep).
+func TestScriptMarkApplied(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		commitWithJob(t, s, "m1", "SM1", 50*time.Millisecond)
+		ref := hotline.JobRef{Member: "m1", Msg: "SM1"}
+		if err := s.MarkJobApplied(ctx, ref, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, _ := s.Jobs(ctx, JobBucket("m1")); !jobs[ref].Applied {
+			t.Error("not marked applied")
+		}
+		wantTTL(t, s, s.jobLeaseKey("m1", "SM1"), time.Minute)
+		if err := s.RenewJobLease(ctx, ref, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		wantTTL(t, s, s.jobLeaseKey("m1", "SM1"), 2*time.Minute)
+		s.FinishJob(ctx, ref)
+		if err := s.MarkJobApplied(ctx, ref, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.rdb.HLen(ctx, s.jobsKey(JobBucket("m1"))).Result(); n != 0 {
+			t.Errorf("a finished job was marked: %d fields left", n)
+		}
+	})
 }
