@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/redistest"
 )
 
 // redisOf connects to the Redis a hotline process uses, a Redis Cluster when it does.
@@ -34,32 +34,10 @@ func (h *hotlineProc) redisOf() redis.UniversalClient {
 	return rdb
 }
 
-// keysOf lists the keys of rdb matching pattern. SCAN walks one server: on a Redis Cluster
-// every master is walked.
+// keysOf lists the keys of rdb matching pattern, sorted, on every master of a cluster.
 func (h *hotlineProc) keysOf(rdb redis.UniversalClient, pattern string) []string {
 	h.t.Helper()
-	ctx := context.Background()
-	var mu sync.Mutex
-	var keys []string
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			mu.Lock()
-			keys = append(keys, iter.Val())
-			mu.Unlock()
-		}
-		return iter.Err()
-	}
-	var err error
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, scan)
-	case *redis.Client:
-		err = scan(ctx, c)
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	keys := redistest.Keys(h.t, rdb, pattern)
 	slices.Sort(keys)
 	return keys
 }
