@@ -48,6 +48,7 @@ const (
 	foSendRate     = "60"
 	// fallbackText is how the fallback reply begins (its Spanish half).
 	fallbackText = "Lo sentimos, hubo un problema"
+	keptText     = "Recibimos su mensaje"
 )
 
 // TestFailover runs two `hotline serve` processes and a `hotline worker` against a Redis
@@ -537,7 +538,7 @@ func (c *foClient) send(from, text string) foReply {
 	xml.Unmarshal(raw, &doc)
 	r.texts = doc.Messages
 	switch {
-	case strings.Contains(r.body, fallbackText):
+	case strings.Contains(r.body, fallbackText), strings.Contains(r.body, keptText):
 		r.kind = replyFallback
 	case strings.Contains(r.body, "<Message>"):
 		r.kind = replyReal

@@ -396,10 +396,18 @@ func (a *App) RefreshZips(ctx context.Context, every time.Duration) {
 
 // fallback is the reply when a message cannot be handled: the generic error in every
 // language, in one SMS, since we may not know the member's language.
-func (a *App) fallback() (string, error) {
+func (a *App) fallback() (string, error) { return a.everyLanguage("error_generic") }
+
+// kept is the reply when a message could not be handled now but is kept (spooled) and will be
+// answered: it says so, so that the member does not write again, in every language.
+func (a *App) kept() (string, error) { return a.everyLanguage("error_kept") }
+
+// everyLanguage is message id in every language, one after the other, in one SMS: we may not
+// know the member's language.
+func (a *App) everyLanguage(id string) (string, error) {
 	var parts []string
 	for _, lang := range a.content.Flows.Settings().Languages {
-		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: "error_generic"}})
+		texts, err := a.renderer.Render(lang, []flow.Reply{{ID: id}})
 		if err != nil {
 			return "", err
 		}

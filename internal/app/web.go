@@ -14,8 +14,12 @@ func (a *App) WebDeps() (web.Deps, error) {
 	if err != nil {
 		return web.Deps{}, err
 	}
+	kept, err := a.kept()
+	if err != nil {
+		return web.Deps{}, err
+	}
 	cfg := a.cfg
-	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Log: a.log,
+	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Kept: kept, Log: a.log,
 		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases

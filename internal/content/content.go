@@ -25,7 +25,7 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = slices.Concat([]string{"error_generic", "rate_limited"}, organizer.MessageIDs, escalation.MessageIDs)
+var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_limited"}, organizer.MessageIDs, escalation.MessageIDs)
 
 // KnownVars are the template variables the Go code supplies to messages: the renderer's
 // base data, what the place, alert and case actions set, and what the organizer and

@@ -96,6 +96,10 @@ func handleInboundSMS(d Deps) http.Handler {
 			}
 			d.Log.Error("message not handled; fallback sent", "msg_id", in.ID, "spooled", spooled, "err", err)
 			texts = []string{d.Fallback}
+			if spooled && d.Kept != "" {
+				// It will be answered: "try again" would only bring a second message.
+				texts = []string{d.Kept}
+			}
 		}
 		var buf bytes.Buffer
 		if err := twilio.WriteTwiML(&buf, texts); err != nil {

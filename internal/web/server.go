@@ -25,6 +25,9 @@ type Deps struct {
 	// Fallback is the reply when a message cannot be handled: short, bilingual, with the
 	// organization's contact, so a member is never left with silence.
 	Fallback string
+	// Kept is the reply when a message could not be handled now but was spooled, to be
+	// answered later: it tells the member not to write again. Empty: Fallback.
+	Kept string
 	Log      *slog.Logger
 	// Broadcasts is the organizers' API; nil (no ADMIN_TOKEN) answers 404 to /admin/.
 	Broadcasts *broadcast.Service

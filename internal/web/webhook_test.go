@@ -591,3 +591,35 @@ func TestContentDefectIsNotAnOutage(t *testing.T) {
 		t.Errorf("a content defect was spooled as an outage: %d messages", len(spool.ins))
 	}
 }
+
+// failingBot fails every message as an unreachable Redis would.
+type failingBot struct{}
+
+func (failingBot) Answer(context.Context, hotline.Inbound) ([]string, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+// failingSpool cannot keep anything (a full or broken disk).
+type failingSpool struct{}
+
+func (failingSpool) Append(hotline.Inbound) error { return errors.New("disk full") }
+
+// TestKeptMessageSaysItWillBeAnswered: during an outage a message the spool kept is answered
+// with "we got it, no need to write again" (it will be answered); one it could not keep gets
+// the fallback, which asks to try again.
+func TestKeptMessageSaysItWillBeAnswered(t *testing.T) {
+	s := startServer(t)
+	for _, c := range []struct {
+		name  string
+		spool web.Spooler
+		want  string
+	}{{"kept", &recordingSpool{}, "kept"}, {"not kept", failingSpool{}, "fallback"}} {
+		srv := httptest.NewServer(web.NewServer(web.Deps{Bot: failingBot{}, Verifier: twilio.NewVerifier(testToken), PublicURL: testPublic,
+			Ready: s.store.Ping, Fallback: "fallback", Kept: "kept", Spool: c.spool}))
+		s.srv = srv
+		if got := s.text(testSender, "hola"); len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: reply %q, want %q", c.name, got, c.want)
+		}
+		srv.Close()
+	}
+}
