@@ -28,7 +28,7 @@ type Deps struct {
 	// Kept is the reply when a message could not be handled now but was spooled, to be
 	// answered later: it tells the member not to write again. Empty: Fallback.
 	Kept string
-	Log      *slog.Logger
+	Log  *slog.Logger
 	// Broadcasts is the organizers' API; nil (no ADMIN_TOKEN) answers 404 to /admin/.
 	Broadcasts *broadcast.Service
 	// Cases is the volunteers' roster and the open cases, under the same admin API.
