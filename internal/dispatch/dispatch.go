@@ -258,7 +258,8 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 	// A read takes entries of every priority at once. When one priority fills its part of
 	// it, more of that priority may be waiting: the less urgent entries read with it wait
 	// in later (read at laterAt), and the next reads take that priority and the more
-	// urgent ones only (the first upTo), until they have none left.
+	// urgent ones only (the first upTo), until a read does not fill it; then the entries
+	// waiting go with that read's.
 	var later []hotline.QueueEntry
 	var laterAt time.Time
 	upTo := len(hotline.Priorities)
@@ -270,8 +271,8 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 			batch = 1
 		}
 		block := time.Second
-		if upTo < len(hotline.Priorities) {
-			block = 0 // the less urgent wait in later: never wait on the more urgent alone
+		if len(later) > 0 {
+			block = 0 // never wait on the more urgent alone while the less urgent wait
 		}
 		readAt := d.cfg.Now()
 		entries, err := d.cfg.Store.Read(ctx, d.cfg.Consumer, int64(batch), block, done, hotline.Priorities[:upTo]...)
@@ -283,15 +284,15 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 			continue
 		}
 		upTo = len(hotline.Priorities)
-		if len(entries) == 0 && len(later) > 0 {
-			entries, readAt, later = later, laterAt, nil
-		} else if now, rest, full := splitByPriority(entries, batch); len(rest) > 0 {
+		if now, rest, full := splitByPriority(entries, batch); len(rest) > 0 {
 			if len(later) == 0 {
 				laterAt = readAt
 			}
 			later = append(later, rest...)
-			slices.SortStableFunc(later, func(a, b hotline.QueueEntry) int { return priorityOf(a) - priorityOf(b) })
 			entries, upTo = now, priorityOf(full)+1
+		} else if len(later) > 0 {
+			entries, readAt, later = append(entries, later...), laterAt, nil
+			slices.SortStableFunc(entries, func(a, b hotline.QueueEntry) int { return priorityOf(a) - priorityOf(b) })
 		}
 		done = d.sendAll(ctx, holder, entries, readAt, done[:0])
 	}

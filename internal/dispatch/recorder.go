@@ -20,8 +20,8 @@ import (
 // A sender waits until its outcome is written before it sends again, as it did when each
 // wrote its own. So a crash can leave at most one message per sender sent and unrecorded
 // (the process that takes its entry over sends it again), the same bound as before: writing
-// outcomes later, while the next message goes out, doubled it and was measured to buy less
-// than a tenth of the dispatch rate (docs/performance.md, "Broadcast dispatch").
+// outcomes later, while the next message goes out, doubled it and bought no measurable rate
+// (docs/performance.md, "Broadcast dispatch").
 type recorder struct {
 	store Store
 	log   *slog.Logger

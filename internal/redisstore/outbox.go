@@ -31,7 +31,7 @@ func (s *Store) EnqueueDirect(ctx context.Context, id string, sealed []byte) err
 }
 
 // TryDirectInflight marks direct message id as being sent by this process for ttl, unless
-// another holds it, as TryInflight does for an alert.
+// another holds it, as ClaimSends does for an alert.
 func (s *Store) TryDirectInflight(ctx context.Context, id string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.directKey(id, "if"), 1, ttl).Result()
 	if err != nil {
