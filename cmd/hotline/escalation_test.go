@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/xml"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -540,4 +541,47 @@ func TestVolunteerAddedOnOneServerIsStaffOnAnother(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestCasesListsWhatWaitsAndSecondClaimSaysHow: CASOS lists the cases waiting for someone who
+// speaks the volunteer's language, not only those they hold; claiming a second case says to
+// start messages for that member with its number, since a plain message would be refused.
+func TestCasesListsWhatWaitsAndSecondClaimSaysHow(t *testing.T) {
+	h := startHotline(t, nil)
+	h.volunteer("Ana", volAna, "es")
+	const other = "+15055550602"
+	h.text(member, "hola")
+	h.text(member, "persona")
+	h.text(other, "hola")
+	h.text(other, "persona")
+	var paged []string
+	for deadline := time.Now().Add(5 * time.Second); len(paged) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		paged = paged[:0]
+		for n := range pagedCases(h.messagesTo(volAna)) {
+			paged = append(paged, n)
+		}
+	}
+	if len(paged) != 2 {
+		t.Fatalf("Ana was not paged for two cases: %q", h.messagesTo(volAna))
+	}
+	slices.Sort(paged)
+	first, second := paged[0], paged[1] // the member's, then the other's
+	reply := h.text(volAna, "CASOS")
+	if !strings.Contains(reply, "No tiene casos abiertos") || !strings.Contains(reply, "#"+first) || !strings.Contains(reply, "#"+second) {
+		t.Fatalf("CASOS with two cases waiting answered %s", reply)
+	}
+	if reply := h.text(volAna, "TOMAR "+first); !strings.Contains(reply, "Lo que escriba aquí le llega") {
+		t.Errorf("the first claim answered %s", reply)
+	}
+	reply = h.text(volAna, "TOMAR "+second)
+	if !strings.Contains(reply, "#"+second+" hola") {
+		t.Errorf("the second claim does not say how to write to its member: %s", reply)
+	}
+	if reply := h.text(volAna, "CASOS"); !strings.Contains(reply, "Sus casos: #") || strings.Contains(reply, "Esperan") {
+		t.Errorf("CASOS with both claimed answered %s", reply)
+	}
+	if reply := h.text(volAna, "#"+second+" hola, soy Ana"); strings.Contains(reply, "<Message>") {
+		t.Errorf("a message for the second case was answered, not relayed: %s", reply)
+	}
+	h.waitFor(other, "hola, soy Ana")
 }

@@ -40,6 +40,7 @@ var KnownVars = []string{
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
 	// cases and volunteers (internal/escalation)
 	"N", "Urgent", "Situation", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
+	"Waiting", "Others",
 	// data the flows keep between messages (internal/actions)
 	"choices", "pending", "area",
 }

@@ -188,7 +188,7 @@ var producers = map[string]func(g sampler) []Sample{
 	"org_report_draft":     sampler.reportDraft,
 	"org_case_unclaimed":   sampler.unclaimed,
 	"org_case_urgent":      sampler.urgent,
-	"vol_claimed":          func(g sampler) []Sample { return g.caseNumber() },
+	"vol_claimed":          sampler.claimed,
 	"vol_taken":            func(g sampler) []Sample { return g.caseNumber() },
 	"vol_no_case":          func(g sampler) []Sample { return g.caseNumber() },
 	"vol_closed":           func(g sampler) []Sample { return g.caseNumber() },
@@ -419,9 +419,21 @@ func (g sampler) cases() []Sample {
 	for i := range 5 {
 		list = append(list, "#"+strconv.Itoa(largeCount+i))
 	}
+	five := strings.Join(list, ", ")
 	return []Sample{
-		{Data: map[string]string{"Cases": ""}, From: "none"},
-		{Data: map[string]string{"Cases": strings.Join(list, ", ")}, From: "5 cases"},
+		{Data: map[string]string{"Cases": "", "Waiting": ""}, From: "none"},
+		{Data: map[string]string{"Cases": five, "Waiting": ""}, From: "5 cases"},
+		{Data: map[string]string{"Cases": "", "Waiting": five}, From: "none held, 5 waiting"},
+		{Data: map[string]string{"Cases": five, "Waiting": five}, From: "5 held, 5 waiting"},
+	}
+}
+
+// claimed is a volunteer's claim, holding no other case or some.
+func (g sampler) claimed() []Sample {
+	n := strconv.Itoa(largeCount)
+	return []Sample{
+		{Data: map[string]string{"N": n, "Others": ""}, From: "the only case"},
+		{Data: map[string]string{"N": n, "Others": "1"}, From: "with other cases"},
 	}
 }
 

@@ -633,12 +633,11 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 		if err != nil {
 			return s.failed(err)
 		}
-		slices.Sort(ns)
-		list := make([]string, len(ns))
-		for i, n := range ns {
-			list[i] = "#" + strconv.FormatInt(n, 10)
+		waiting, err := s.waitingFor(ctx, v)
+		if err != nil {
+			return s.failed(err)
 		}
-		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": strings.Join(list, ", ")}}
+		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": caseList(ns), "Waiting": caseList(waiting)}}
 	case slices.Contains(cmdClaim, first) && num > 0 && len(words) == 2:
 		return s.claim(ctx, v, num)
 	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
@@ -731,7 +730,43 @@ func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64)
 	if cerr == nil && c.Kind == "report" {
 		return flow.Reply{ID: "vol_claimed_report", Data: data}
 	}
+	// Holding other cases too, a plain message would be refused as ambiguous: say how to
+	// write to this member now rather than after the first refusal.
+	if held, err := s.cfg.Store.VolunteerCases(ctx, v.ID); err == nil && slices.ContainsFunc(held, func(h int64) bool { return h != n }) {
+		data["Others"] = "1"
+	}
 	return flow.Reply{ID: "vol_claimed", Data: data}
+}
+
+// caseList is case numbers as a volunteer reads them: "#4, #7".
+func caseList(ns []int64) string {
+	ns = slices.Clone(ns)
+	slices.Sort(ns)
+	list := make([]string, len(ns))
+	for i, n := range ns {
+		list[i] = "#" + strconv.FormatInt(n, 10)
+	}
+	return strings.Join(list, ", ")
+}
+
+// waitingFor lists the cases nobody has claimed that volunteer v could take: in one of their
+// languages, or urgent (every volunteer is paged for those), at most maxWaitingPages, the
+// longest-waiting first, as pageWaiting pages them.
+func (s *Service) waitingFor(ctx context.Context, v hotline.VolunteerRecord) ([]int64, error) {
+	cases, err := s.cfg.Store.OpenCases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, c := range cases {
+		if c.Status != hotline.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
+			continue
+		}
+		if out = append(out, c.N); len(out) == maxWaitingPages {
+			break
+		}
+	}
+	return out, nil
 }
 
 // memberLines returns what the member wrote in case n, in order, opened.
