@@ -337,6 +337,11 @@ func TestReportVerifiedBecomesDraft(t *testing.T) {
 	if !strings.Contains(page, "Dos camionetas de ICE") {
 		t.Errorf("page = %q", page)
 	}
+	// One rule: claimed first, as the page says, then judged.
+	if reply := h.text(volAna, "CONFIRMAR "+n); !strings.Contains(reply, "TOMAR "+n) {
+		t.Fatalf("verify before claiming answered %s", reply)
+	}
+	h.text(volAna, "TOMAR "+n)
 	reply := h.text(volAna, "CONFIRMAR "+n)
 	if !strings.Contains(reply, "Reporte "+n+" verificado") {
 		t.Fatalf("verify answered %s", reply)

@@ -196,6 +196,7 @@ var producers = map[string]func(g sampler) []Sample{
 	"vol_verified_no_area": func(g sampler) []Sample { return g.caseNumber() },
 	"org_report_no_area":   func(g sampler) []Sample { return g.caseNumber() },
 	"vol_claimed_report":   func(g sampler) []Sample { return g.caseNumber() },
+	"vol_claim_first":      func(g sampler) []Sample { return g.caseNumber() },
 	"vol_report_no_relay":  func(g sampler) []Sample { return g.caseNumber() },
 	"vol_member_left":      func(g sampler) []Sample { return g.caseNumber() },
 	"vol_member_menu":      func(g sampler) []Sample { return g.caseNumber() },

@@ -94,7 +94,7 @@ var DraftMessageIDs = []string{"report_alert"}
 var StaffMessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
-	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
+	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_claim_first", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
 	"urgent_safety", "urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
 	"urgent_situation_work", "urgent_situation_street",
 }
@@ -827,11 +827,12 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 	if err != nil {
 		return s.failed(err)
 	}
+	// One rule, as the page says: a report is claimed first (TOMAR n), then judged, so that
+	// two volunteers never check the same report unknowingly.
 	if c.Status == hotline.CaseOpen {
-		if _, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now()); err != nil || holder != v.ID {
-			return flow.Reply{ID: "vol_taken", Data: data}
-		}
-	} else if c.Volunteer != v.ID {
+		return flow.Reply{ID: "vol_claim_first", Data: data}
+	}
+	if c.Volunteer != v.ID {
 		return flow.Reply{ID: "vol_taken", Data: data}
 	}
 	if len(strings.Fields(text)) > 2 {
