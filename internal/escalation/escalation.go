@@ -637,7 +637,11 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 		if err != nil {
 			return s.failed(err)
 		}
-		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": caseList(ns), "Waiting": caseList(waiting)}}
+		waitingNs := make([]int64, len(waiting))
+		for i, c := range waiting {
+			waitingNs[i] = c.N
+		}
+		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": caseList(ns), "Waiting": caseList(waitingNs)}}
 	case slices.Contains(cmdClaim, first) && num > 0 && len(words) == 2:
 		return s.claim(ctx, v, num)
 	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
@@ -752,17 +756,17 @@ func caseList(ns []int64) string {
 // waitingFor lists the cases nobody has claimed that volunteer v could take: in one of their
 // languages, or urgent (every volunteer is paged for those), at most maxWaitingPages, the
 // longest-waiting first, as pageWaiting pages them.
-func (s *Service) waitingFor(ctx context.Context, v hotline.VolunteerRecord) ([]int64, error) {
+func (s *Service) waitingFor(ctx context.Context, v hotline.VolunteerRecord) ([]hotline.CaseRecord, error) {
 	cases, err := s.cfg.Store.OpenCases(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []int64
+	var out []hotline.CaseRecord
 	for _, c := range cases {
 		if c.Status != hotline.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
 			continue
 		}
-		if out = append(out, c.N); len(out) == maxWaitingPages {
+		if out = append(out, c); len(out) == maxWaitingPages {
 			break
 		}
 	}
@@ -905,7 +909,7 @@ func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
 }
 
 func (s *Service) tellOrganizers(ctx context.Context, out hotline.Sender, id string, data func(lang string) map[string]string) {
-	recs, err := s.cfg.Store.Organizers(ctx)
+	recs, err := s.cfg.Roster.Organizers(ctx)
 	if err != nil {
 		s.cfg.Log.Error("listing organizers", "err", err)
 		return
@@ -955,20 +959,13 @@ const maxWaitingPages = 5
 // someone who speaks their language (or urgent ones), so a member who asked in the night is
 // not left until the next re-page.
 func (s *Service) pageWaiting(ctx context.Context, v hotline.VolunteerRecord) {
-	cases, err := s.cfg.Store.OpenCases(ctx)
+	cases, err := s.waitingFor(ctx, v)
 	if err != nil {
 		s.cfg.Log.Error("listing waiting cases", "err", err)
 		return
 	}
-	paged := 0
 	for _, c := range cases {
-		if c.Status != hotline.CaseOpen || !(c.Urgent || slices.Contains(v.Langs, c.Lang)) {
-			continue
-		}
 		s.toVolunteer(ctx, s.cfg.Sender, v, "vol_page", s.caseData(c, v.Langs[0], s.lastWords(ctx, c.N)))
-		if paged++; paged == maxWaitingPages {
-			return
-		}
 	}
 }
 

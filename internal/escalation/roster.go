@@ -20,6 +20,9 @@ type Roster interface {
 	// Volunteer returns the volunteer whose phone has member id phoneID; it fails only when
 	// the roster was never read.
 	Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error)
+	// Organizers returns every organizer, for notices: from memory, so a notice needs no
+	// Redis read per organizer and still goes while their keys' master fails over.
+	Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error)
 	// Changed makes the next lookup read the roster first, after this process changed it.
 	Changed()
 }

@@ -35,7 +35,6 @@ type Store interface {
 	OpenCaseOnce(ctx context.Context, c hotline.CaseRecord, due time.Time, token string, first []byte) (int64, error)
 	OpenCases(ctx context.Context) ([]hotline.CaseRecord, error)
 	OrganizerByPhone(ctx context.Context, phoneID string) (string, error)
-	Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error)
 	ReopenCase(ctx context.Context, n int64, volunteer string, now time.Time) error
 	SaveStaffReply(ctx context.Context, scope, sid, reply string) error
 	SetOnCall(ctx context.Context, v hotline.VolunteerRecord, on bool) error

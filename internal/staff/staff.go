@@ -102,6 +102,19 @@ func (r *Roster) Organizer(ctx context.Context, phoneID string) (hotline.Organiz
 	return o, ok, nil
 }
 
+// Organizers returns every organizer, in no set order; it fails as Organizer does.
+func (r *Roster) Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error) {
+	s, err := r.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hotline.OrganizerRecord, 0, len(s.organizers))
+	for _, o := range s.organizers {
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 // Volunteer returns the volunteer whose phone has member id phoneID, if any; it fails as
 // Organizer does. The record's OnCall is as of the copy: ask Redis when it matters.
 func (r *Roster) Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error) {

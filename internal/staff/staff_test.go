@@ -145,6 +145,11 @@ func TestLastGoodCopyWhenRedisFails(t *testing.T) {
 	if !strings.Contains(logs.String(), "works again") {
 		t.Errorf("the end of the streak is not logged:\n%s", logs.String())
 	}
+	// The whole list, for notices, comes from the same copy.
+	orgs, err := r.Organizers(context.Background())
+	if err != nil || len(orgs) != 2 {
+		t.Errorf("organizers %v, %v; want Ana and Olga", orgs, err)
+	}
 }
 
 // TestChangedIsSeenAtOnce: after this process adds someone, the next lookup reads first; if
