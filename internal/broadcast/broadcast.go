@@ -22,6 +22,7 @@ import (
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // MaxText is the longest alert, in characters (Twilio's limit for one message).
@@ -362,15 +363,8 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// OrganizerView is an organizer as the API shows it: the phone masked.
-type OrganizerView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Lang      string    `json:"lang"`
-	CreatedAt time.Time `json:"created_at"`
-	Token     string    `json:"token,omitempty"`
-}
+// OrganizerView is an organizer as the API shows it (staff.OrganizerView).
+type OrganizerView = staff.OrganizerView
 
 // AddOrganizer creates an organizer and returns their token, which is shown only now.
 func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (OrganizerView, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Roster is the staff roster (internal/staff), kept in memory: every inbound message is
@@ -27,15 +28,8 @@ type Roster interface {
 	Changed()
 }
 
-// VolunteerView is a volunteer as the admin API shows them: the phone masked.
-type VolunteerView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Languages []string  `json:"languages"`
-	OnCall    bool      `json:"on_call"`
-	CreatedAt time.Time `json:"created_at"`
-}
+// VolunteerView is a volunteer as the admin API shows them (staff.VolunteerView).
+type VolunteerView = staff.VolunteerView
 
 // AddVolunteer adds a volunteer to the roster (off call until they text ON/ACTIVO).
 func (s *Service) AddVolunteer(ctx context.Context, name, phone string, langs []string) (VolunteerView, error) {
