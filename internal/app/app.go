@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/config"
@@ -53,6 +54,10 @@ type App struct {
 	log      *slog.Logger
 	// roster is who the organizers and volunteers are, kept in memory.
 	roster *staff.Roster
+	// directory adds, lists and removes them, and tells who a token belongs to.
+	directory *staff.Directory
+	// audit is the log of what staff did, whatever the channel.
+	audit *audit.Log
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -60,7 +65,8 @@ type App struct {
 	// jobs carries out what members' messages promised beyond their replies, and takes over
 	// what a dead process left.
 	jobs *effects.Runner
-	// answerer routes an inbound message to the organizer commands or the member engine.
+	// answerer routes an inbound message to the organizer or volunteer commands or the
+	// member engine (staff.Router).
 	answerer hotline.Answerer
 	rdb      redis.UniversalClient
 	close    func()
@@ -174,10 +180,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
 	// is checked against it, and a Redis that fails to answer must not fail them all.
 	roster := staff.New(staff.Config{Source: store, Log: log, Announce: store.AnnounceStaffChange})
+	auditLog := &audit.Log{Store: store, Log: log}
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
 		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
-		RootToken: cfg.AdminToken, OnOrganizersChanged: roster.Changed,
 	})
 	callback := ""
 	if cfg.PublicURL != "" {
@@ -194,7 +200,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
 	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
 		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
-	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log, Roster: roster})
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
 	cases := escalation.New(escalation.Config{
 		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
@@ -228,7 +234,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	engine := bot.New(botCfg)
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, roster: roster, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
+		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, cases: cases, jobs: jobs,
+		answerer: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine},
+		directory: staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
+			RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog}),
+	}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/dispatch"
@@ -16,6 +17,7 @@ import (
 	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Close releases the app's Redis connection (and stops the embedded Redis, if it started one).
@@ -49,3 +51,9 @@ func (a *App) Redis() redis.UniversalClient { return a.rdb }
 // LoadRoster reads the staff roster before the first message, so that no message waits for
 // it; if this fails, the first message tries again.
 func (a *App) LoadRoster(ctx context.Context) { a.roster.Load(ctx) }
+
+// Directory is the staff roster as people manage it (add, list, remove).
+func (a *App) Directory() *staff.Directory { return a.directory }
+
+// Audit is the log of what staff did.
+func (a *App) Audit() *audit.Log { return a.audit }

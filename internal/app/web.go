@@ -22,7 +22,7 @@ func (a *App) WebDeps() (web.Deps, error) {
 	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Kept: kept, Log: a.log,
 		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
 	if cfg.AdminToken != "" {
-		deps.Broadcasts, deps.Cases = a.broadcasts, a.cases
+		deps.Broadcasts, deps.Cases, deps.Staff = a.broadcasts, a.cases, a.directory
 	}
 	if !cfg.Local() {
 		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)

@@ -116,7 +116,10 @@ var ErrGaveUp = errors.New("member state kept changing; gave up")
 
 // Handle answers in. It never logs the sender's address or the message text.
 func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error) {
-	id := e.cfg.Keys.MemberID(in.Channel, in.From)
+	id := in.MemberID
+	if id == "" {
+		id = e.cfg.Keys.MemberID(in.Channel, in.From)
+	}
 	stateCtx := privacy.MemberState(id)
 	replyCtx := privacy.Reply(id, in.ID)
 	now := e.cfg.Now()

@@ -5,11 +5,6 @@ package broadcast
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -43,25 +38,12 @@ type Config struct {
 	Approvals bool
 	// GSM means messages are sent transliterated to GSM-7, which changes their cost.
 	GSM bool
-	// RootToken is the administrator's token (manages organizers); empty turns the admin
-	// API off.
-	RootToken string
 	Now       func() time.Time
-	// OnOrganizersChanged, when set, is called after this process adds or removes an
-	// organizer, so that the staff roster the SMS router reads (internal/staff) sees it at once.
-	OnOrganizersChanged func()
 }
 
 // Service is the organizers' side of broadcasts.
 type Service struct {
 	cfg Config
-}
-
-// organizersChanged tells the staff roster that the organizers changed.
-func (s *Service) organizersChanged() {
-	if s.cfg.OnOrganizersChanged != nil {
-		s.cfg.OnOrganizersChanged()
-	}
 }
 
 // Organizer returns one organizer's record.
@@ -108,12 +90,7 @@ func New(cfg Config) *Service {
 }
 
 // InvalidError is a request the organizer must correct; its message says how.
-type InvalidError struct {
-	Msg         string
-	Suggestions []string
-}
-
-func (e *InvalidError) Error() string { return e.Msg }
+type InvalidError = hotline.InvalidError
 
 // Draft is what an organizer composes.
 type Draft struct {
@@ -335,100 +312,5 @@ func (s *Service) List(ctx context.Context) ([]hotline.Broadcast, error) {
 	return s.cfg.Store.Broadcasts(ctx, 50)
 }
 
-// RootActor is the actor id of the administrator's token.
-const RootActor = "admin"
-
-// ErrUnauthorized means the token is missing or wrong.
-var ErrUnauthorized = errors.New("missing or wrong token")
-
-// Authenticate returns the organizer a token belongs to (RootActor for the administrator).
-func (s *Service) Authenticate(ctx context.Context, token string) (string, error) {
-	if token == "" {
-		return "", ErrUnauthorized
-	}
-	if s.cfg.RootToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.RootToken)) == 1 {
-		return RootActor, nil
-	}
-	// Tokens are looked up by their hash, so neither the stored value nor the lookup's
-	// timing reveals a token.
-	id, err := s.cfg.Store.OrganizerByToken(ctx, hashToken(token))
-	if errors.Is(err, hotline.ErrNotFound) {
-		return "", ErrUnauthorized
-	}
-	return id, err
-}
-
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
 // OrganizerView is an organizer as the API shows it (staff.OrganizerView).
 type OrganizerView = staff.OrganizerView
-
-// AddOrganizer creates an organizer and returns their token, which is shown only now.
-func (s *Service) AddOrganizer(ctx context.Context, name, phone, lang string) (OrganizerView, error) {
-	name, phone = strings.TrimSpace(name), strings.TrimSpace(phone)
-	if lang == "" {
-		lang = s.cfg.Languages[0]
-	}
-	if !slices.Contains(s.cfg.Languages, lang) {
-		return OrganizerView{}, &InvalidError{Msg: fmt.Sprintf("lang must be one of %s", strings.Join(s.cfg.Languages, ", "))}
-	}
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return OrganizerView{}, &InvalidError{Msg: "name is required (at most 100 characters)"}
-	}
-	if !hotline.ValidE164(phone) {
-		return OrganizerView{}, &InvalidError{Msg: "phone must be in E.164 form, like +15055550100"}
-	}
-	// One phone, one role: a volunteer's texts are read as volunteer commands, so the same
-	// phone could never compose an alert.
-	if _, err := s.cfg.Store.VolunteerByPhone(ctx, s.cfg.Keys.MemberID(hotline.SMS, phone)); err == nil {
-		return OrganizerView{}, &InvalidError{Msg: "that phone is a volunteer's; one phone can have one role"}
-	}
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	token := "hot_" + base64.RawURLEncoding.EncodeToString(raw)
-	id := hotline.NewID()
-	rec := hotline.OrganizerRecord{
-		ID: id, Name: name, SealedPhone: s.cfg.Keys.Seal([]byte(phone), privacy.OrganizerPhone(id)),
-		PhoneID: s.cfg.Keys.MemberID(hotline.SMS, phone), TokenHash: hashToken(token), Lang: lang, CreatedAt: s.cfg.Now(),
-	}
-	if err := s.cfg.Store.CreateOrganizer(ctx, rec); err != nil {
-		if errors.Is(err, hotline.ErrDuplicate) {
-			return OrganizerView{}, &InvalidError{Msg: "an organizer with that phone exists already"}
-		}
-		return OrganizerView{}, err
-	}
-	s.organizersChanged()
-	return OrganizerView{ID: id, Name: name, Phone: hotline.MaskPhone(phone), Lang: lang, CreatedAt: rec.CreatedAt.UTC(), Token: token}, nil
-}
-
-// Organizers lists the roster with phones masked.
-func (s *Service) Organizers(ctx context.Context) ([]OrganizerView, error) {
-	recs, err := s.cfg.Store.Organizers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]OrganizerView, 0, len(recs))
-	for _, r := range recs {
-		phone, err := s.cfg.Keys.Open(r.SealedPhone, privacy.OrganizerPhone(r.ID))
-		masked := "(unreadable)"
-		if err == nil {
-			masked = hotline.MaskPhone(string(phone))
-		}
-		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: masked, Lang: r.Lang, CreatedAt: r.CreatedAt})
-	}
-	slices.SortFunc(out, func(a, b OrganizerView) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
-}
-
-// RemoveOrganizer deletes an organizer; their token stops working at once.
-func (s *Service) RemoveOrganizer(ctx context.Context, id string) error {
-	err := s.cfg.Store.DeleteOrganizer(ctx, id)
-	s.organizersChanged()
-	if errors.Is(err, hotline.ErrNotFound) {
-		return hotline.ErrNotFound
-	}
-	return err
-}

@@ -52,7 +52,7 @@ type Config struct {
 	Now       func() time.Time
 	// OnClaim, when set, is told how long each case waited to be claimed, for metrics.
 	OnClaim func(wait time.Duration)
-	// Roster tells volunteers' phones from members'; nil reads one of its own from Store.
+	// Roster lists the organizers for notices, from memory; nil reads one of its own from Store.
 	Roster Roster
 }
 
@@ -538,29 +538,8 @@ func (s *Service) reachable(ctx context.Context, member string) bool {
 	return err == nil && !st.OptedOut
 }
 
-// Route returns an hotline.Answerer that handles volunteers' messages here and passes the rest on.
-func (s *Service) Route(next hotline.Answerer) hotline.Answerer { return router{s: s, next: next} }
-
-type router struct {
-	s    *Service
-	next hotline.Answerer
-}
-
-func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
-	v, ok, err := r.s.cfg.Roster.Volunteer(ctx, r.s.cfg.Keys.MemberID(in.Channel, in.From))
-	if err != nil {
-		// No roster was ever read: a volunteer's words must not reach the member menus, so
-		// the message fails (the member gets the fallback; it is spooled and replayed).
-		return nil, fmt.Errorf("telling a volunteer from a member: %w", err)
-	}
-	if !ok {
-		return r.next.Answer(ctx, in)
-	}
-	return r.s.command(ctx, v, in)
-}
-
-// command handles one SMS from a volunteer. A retried webhook gets the earlier answer.
-func (s *Service) command(ctx context.Context, v hotline.VolunteerRecord, in hotline.Inbound) ([]string, error) {
+// Command handles one SMS from a volunteer (staff.Router sends them here). A retried webhook gets the earlier answer.
+func (s *Service) Command(ctx context.Context, v hotline.VolunteerRecord, in hotline.Inbound) ([]string, error) {
 	scope := "vol:" + v.ID
 	first, prev, err := s.cfg.Store.ClaimStaffMessage(ctx, scope, in.ID)
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/effects"
+	"github.com/communityhotline/hotline/internal/staff"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
@@ -96,7 +98,7 @@ func TestUnclaimedCaseIsRepaged(t *testing.T) {
 	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: sender, Renderer: idRenderer{},
 		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute, Now: func() time.Time { return now }})
 	for _, v := range []struct{ name, phone, lang string }{{"Ana", "+15055550701", "es"}, {"Ben", "+15055550702", "en"}} {
-		if _, err := s.AddVolunteer(ctx, v.name, v.phone, []string{v.lang}); err != nil {
+		if _, err := roster(s).AddVolunteer(ctx, audit.Admin(audit.ViaCLI), v.name, v.phone, []string{v.lang}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,8 +148,8 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	s := New(Config{Store: store, Keys: keys, Members: noMembers{}, Sender: sender, Renderer: idRenderer{},
 		Languages: []string{"es", "en"}, Timeout: 10 * time.Minute, Now: func() time.Time { return now }})
-	a, _ := s.AddVolunteer(ctx, "Ana", "+15055550701", []string{"es"})
-	b, _ := s.AddVolunteer(ctx, "Bea", "+15055550702", []string{"es"})
+	a, _ := roster(s).AddVolunteer(ctx, audit.Admin(audit.ViaCLI), "Ana", "+15055550701", []string{"es"})
+	b, _ := roster(s).AddVolunteer(ctx, audit.Admin(audit.ViaCLI), "Bea", "+15055550702", []string{"es"})
 	va, _ := store.Volunteer(ctx, a.ID)
 	store.SetOnCall(ctx, va, true)
 	handle(ctx, s, "member1", "+15055550601", "es", []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda"}}, nil)
@@ -156,7 +158,7 @@ func TestRemovedVolunteersCasesArePagedAgain(t *testing.T) {
 	}
 	vb, _ := store.Volunteer(ctx, b.ID)
 	store.SetOnCall(ctx, vb, true)
-	if err := s.RemoveVolunteer(ctx, a.ID); err != nil {
+	if err := roster(s).RemoveVolunteer(ctx, audit.Admin(audit.ViaCLI), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	s.RepageDue(ctx)
@@ -193,7 +195,7 @@ func TestOpeningRepliesAgree(t *testing.T) {
 	if ids(stepSaid) != "case_opened" {
 		t.Errorf("the step's own replies were changed in place: %q", ids(stepSaid))
 	}
-	v, _ := s.AddVolunteer(ctx, "Ana", "+15055550701", []string{"es"})
+	v, _ := roster(s).AddVolunteer(ctx, audit.Admin(audit.ViaCLI), "Ana", "+15055550701", []string{"es"})
 	rec, _ := store.Volunteer(ctx, v.ID)
 	store.SetOnCall(ctx, rec, true)
 	got, err = handle(ctx, s, "member2", "+15055550602", "es", open, stepSaid)
@@ -213,7 +215,7 @@ func TestJobRunTwiceChangesNothingMore(t *testing.T) {
 	ctx := context.Background()
 	s, store := newQuietService(t)
 	for _, v := range []struct{ name, phone, lang string }{{"Ana", "+15055550701", "es"}, {"Ben", "+15055550702", "en"}} {
-		a, _ := s.AddVolunteer(ctx, v.name, v.phone, []string{v.lang})
+		a, _ := roster(s).AddVolunteer(ctx, audit.Admin(audit.ViaCLI), v.name, v.phone, []string{v.lang})
 		rec, _ := store.Volunteer(ctx, a.ID)
 		store.SetOnCall(ctx, rec, true)
 	}
@@ -256,4 +258,10 @@ func TestJobRunTwiceChangesNothingMore(t *testing.T) {
 	if len(other) != 0 {
 		t.Errorf("a later message paged again: %q", other)
 	}
+}
+
+// roster is the staff directory over s's store, as the app wires it.
+func roster(s *Service) *staff.Directory {
+	return staff.NewDirectory(staff.DirectoryConfig{Store: s.cfg.Store.(staff.DirectoryStore), Keys: s.cfg.Keys,
+		Languages: s.cfg.Languages, OnVolunteerRemoved: s.ReopenVolunteerCases})
 }

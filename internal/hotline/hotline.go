@@ -28,6 +28,9 @@ type Inbound struct {
 	// "+15055550100" for SMS or "whatsapp:+15055550100"; it is never stored in clear.
 	Channel Channel
 	From    string
+	// MemberID is the sender's member id (privacy.Keys.MemberID of Channel and From), set
+	// by the first part that computes it so that none computes it again; "" until then.
+	MemberID string
 	// To is the hotline's own address the member wrote to.
 	To string
 	// Text is what the member wrote.

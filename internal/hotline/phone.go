@@ -1,7 +1,5 @@
 package hotline
 
-import "strings"
-
 // ValidE164 reports whether p is a phone number in E.164 form: "+" and 7 to 15 digits.
 func ValidE164(p string) bool {
 	if len(p) < 8 || len(p) > 16 || p[0] != '+' {
@@ -15,11 +13,11 @@ func ValidE164(p string) bool {
 	return true
 }
 
-// MaskPhone keeps the last two digits: enough to tell organizers or volunteers apart in a
-// list, too little to call anyone.
+// MaskPhone keeps the last four digits, as staff know a phone by ("•••0100"): enough to
+// tell organizers or volunteers apart in a list, too little to call anyone.
 func MaskPhone(p string) string {
-	if len(p) < 4 {
-		return "••"
+	if len(p) < 8 {
+		return "•••"
 	}
-	return p[:2] + strings.Repeat("•", len(p)-4) + p[len(p)-2:]
+	return "•••" + p[len(p)-4:]
 }

@@ -83,3 +83,13 @@ type StoredJob struct {
 	// its messages may be left to send.
 	Applied bool
 }
+
+// InvalidError is a request staff must correct (a bad phone, an unknown area); its message
+// says how, and is shown to them as it is.
+type InvalidError struct {
+	Msg string
+	// Suggestions are what was probably meant (the places a misspelt area may be).
+	Suggestions []string
+}
+
+func (e *InvalidError) Error() string { return e.Msg }

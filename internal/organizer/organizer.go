@@ -18,7 +18,6 @@ import (
 	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
-	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // Config holds a Composer's dependencies.
@@ -29,16 +28,6 @@ type Config struct {
 	Renderer   flow.Renderer
 	Sender     hotline.Sender
 	Log        *slog.Logger
-	// Roster tells organizers' phones from members'; nil reads one of its own from Store.
-	Roster Roster
-}
-
-// Roster is the staff roster (internal/staff), kept in memory: telling an organizer's SMS
-// from a member's costs no round trip to Redis, and survives Redis failing to answer.
-type Roster interface {
-	// Organizer returns the organizer whose phone has member id phoneID; it fails only when
-	// the roster was never read.
-	Organizer(ctx context.Context, phoneID string) (hotline.OrganizerRecord, bool, error)
 }
 
 // Composer handles organizers' SMS.
@@ -50,9 +39,6 @@ type Composer struct {
 func New(cfg Config) *Composer {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Roster == nil {
-		cfg.Roster = staff.New(staff.Config{Source: cfg.Store, Log: cfg.Log})
 	}
 	return &Composer{cfg: cfg}
 }
@@ -78,30 +64,6 @@ var (
 
 // composeTTL is how long an unfinished draft conversation is kept.
 const composeTTL = 2 * time.Hour
-
-// Route returns an hotline.Answerer that sends organizers' messages here and everyone else's to
-// members. Telling them apart costs no Redis round trip: the roster is kept in memory.
-func (c *Composer) Route(members hotline.Answerer) hotline.Answerer {
-	return router{c: c, members: members}
-}
-
-type router struct {
-	c       *Composer
-	members hotline.Answerer
-}
-
-func (r router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
-	org, ok, err := r.c.cfg.Roster.Organizer(ctx, r.c.cfg.Keys.MemberID(in.Channel, in.From))
-	if err != nil {
-		// No roster was ever read: an organizer's words must not reach the member menus, so
-		// the message fails (the member gets the fallback; it is spooled and replayed).
-		return nil, fmt.Errorf("telling an organizer from a member: %w", err)
-	}
-	if !ok {
-		return r.members.Answer(ctx, in)
-	}
-	return r.c.Answer(ctx, org, in)
-}
 
 // Answer handles one SMS from organizer org.
 func (c *Composer) Answer(ctx context.Context, org hotline.OrganizerRecord, in hotline.Inbound) ([]string, error) {

@@ -1,7 +1,10 @@
 // Package staff knows who the hotline's staff are: organizers and volunteers, whose phones
-// reach their commands instead of the member menus. Every inbound message is checked against
-// the roster before anything else, so the roster is kept in memory and read from Redis
-// at most every MaxAge, in the background.
+// reach their commands instead of the member menus. It owns the roster in memory (Roster),
+// the one SMS router that tells staff from members (Router), the roster as people manage it
+// and the tokens that act for them (Directory), and console sign-in and sessions.
+//
+// Every inbound message is checked against the roster before anything else, so the roster is
+// kept in memory and read from Redis at most every MaxAge, in the background.
 //
 // A roster read that fails never fails a message: the last good copy is served instead, and
 // the failure is logged once per streak. On Redis Cluster the roster's keys sit on one or two

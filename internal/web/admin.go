@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // maxAdminBody bounds an admin request; a broadcast is at most a few KiB.
@@ -21,6 +23,15 @@ type actorKey struct{}
 // actor is the organizer an authenticated admin request acts as.
 func actor(ctx context.Context) string { s, _ := ctx.Value(actorKey{}).(string); return s }
 
+// apiActor is who an authenticated admin request acts as, for the audit log.
+func apiActor(ctx context.Context) audit.Actor {
+	id := actor(ctx)
+	if id == staff.RootActor {
+		return audit.Admin(audit.ViaAPI)
+	}
+	return audit.Organizer(id, "", audit.ViaAPI)
+}
+
 // adminHandler is an admin endpoint: it may return an error, which errorResponse maps.
 type adminHandler func(w http.ResponseWriter, r *http.Request) error
 
@@ -29,7 +40,7 @@ type adminHandler func(w http.ResponseWriter, r *http.Request) error
 // token alone when rootOnly).
 func (d Deps) admin(rootOnly bool, h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d.Broadcasts == nil {
+		if d.Broadcasts == nil || d.Staff == nil {
 			http.NotFound(w, r)
 			return
 		}
@@ -42,9 +53,9 @@ func (d Deps) admin(rootOnly bool, h adminHandler) http.Handler {
 		hdr.Set("Strict-Transport-Security", "max-age=63072000")
 		r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		who, err := d.Broadcasts.Authenticate(r.Context(), strings.TrimSpace(token))
-		if err == nil && rootOnly && who != broadcast.RootActor {
-			err = broadcast.ErrUnauthorized
+		who, err := d.Staff.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err == nil && rootOnly && who != staff.RootActor {
+			err = staff.ErrUnauthorized
 		}
 		if err == nil {
 			err = h(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, who)))
@@ -72,7 +83,7 @@ func (d Deps) errorResponse(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusRequestEntityTooLarge, map[string]any{"error": "request body over 1 MiB"}
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errBadJSON):
 		status, body = http.StatusBadRequest, map[string]any{"error": "malformed JSON: " + err.Error()}
-	case errors.Is(err, broadcast.ErrUnauthorized):
+	case errors.Is(err, staff.ErrUnauthorized):
 		status, body = http.StatusUnauthorized, map[string]any{"error": "missing or wrong bearer token"}
 	case errors.Is(err, hotline.ErrNotFound):
 		status, body = http.StatusNotFound, map[string]any{"error": "not found"}
@@ -109,42 +120,6 @@ func decode(r *http.Request, v any) error {
 		return errBadJSON
 	}
 	return nil
-}
-
-func handleAddOrganizer(d Deps) adminHandler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		var req struct{ Name, Phone, Lang string }
-		if err := decode(r, &req); err != nil {
-			return err
-		}
-		o, err := d.Broadcasts.AddOrganizer(r.Context(), req.Name, req.Phone, req.Lang)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusCreated, o)
-		return nil
-	}
-}
-
-func handleListOrganizers(d Deps) adminHandler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		list, err := d.Broadcasts.Organizers(r.Context())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"organizers": list})
-		return nil
-	}
-}
-
-func handleRemoveOrganizer(d Deps) adminHandler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := d.Broadcasts.RemoveOrganizer(r.Context(), r.PathValue("id")); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
-	}
 }
 
 // broadcastView is a broadcast as the API shows it.

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/internal/app"
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/privacy"
@@ -91,7 +92,7 @@ func startServerWith(t testing.TB, tune func(*config.Config)) *hotlineServer {
 	}
 	// A volunteer on call, as in any deployment: a member asking for a person is told one
 	// is being found (with nobody on call the hotline says so instead).
-	if _, err := s.app.Cases().AddVolunteer(ctx, "Vera", testVolunteer, []string{"es", "en"}); err != nil {
+	if _, err := s.app.Directory().AddVolunteer(ctx, audit.Admin(audit.ViaCLI), "Vera", testVolunteer, []string{"es", "en"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := s.text(testVolunteer, "ON"); len(r) != 1 {

@@ -10,6 +10,7 @@ import (
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/metrics"
+	"github.com/communityhotline/hotline/internal/staff"
 	"github.com/communityhotline/hotline/internal/twilio"
 )
 
@@ -31,8 +32,10 @@ type Deps struct {
 	Log  *slog.Logger
 	// Broadcasts is the organizers' API; nil (no ADMIN_TOKEN) answers 404 to /admin/.
 	Broadcasts *broadcast.Service
-	// Cases is the volunteers' roster and the open cases, under the same admin API.
+	// Cases is the open cases, under the same admin API.
 	Cases *escalation.Service
+	// Staff is the roster of organizers and volunteers, and who a token belongs to.
+	Staff *staff.Directory
 	// Spool keeps messages that could not be handled (Redis down) for replay; nil keeps none.
 	Spool Spooler
 	// Metrics is what GET /metrics shows; nil shows an empty registry.

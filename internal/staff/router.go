@@ -1,0 +1,51 @@
+package staff
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/privacy"
+)
+
+// OrganizerCommands answers an organizer's SMS (internal/organizer).
+type OrganizerCommands interface {
+	Answer(ctx context.Context, org hotline.OrganizerRecord, in hotline.Inbound) ([]string, error)
+}
+
+// VolunteerCommands answers a volunteer's SMS (internal/escalation).
+type VolunteerCommands interface {
+	Command(ctx context.Context, v hotline.VolunteerRecord, in hotline.Inbound) ([]string, error)
+}
+
+// Router is the one place an inbound message is told to be staff's or a member's, before
+// anything else reads it: an organizer's goes to the organizer commands, a volunteer's to the
+// volunteer commands, anyone else's to the members' engine. The message's member id is
+// computed here, once, and travels with it.
+type Router struct {
+	Keys       *privacy.Keys
+	Roster     *Roster
+	Organizers OrganizerCommands
+	Volunteers VolunteerCommands
+	Members    hotline.Answerer
+}
+
+// Answer implements hotline.Answerer.
+func (r Router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+	if in.MemberID == "" {
+		in.MemberID = r.Keys.MemberID(in.Channel, in.From)
+	}
+	s, err := r.Roster.snapshot(ctx)
+	if err != nil {
+		// No roster was ever read: staff's words must not reach the member menus, so the
+		// message fails (the member gets the fallback; it is spooled and replayed).
+		return nil, fmt.Errorf("telling staff from members: %w", err)
+	}
+	if o, ok := s.organizers[in.MemberID]; ok {
+		return r.Organizers.Answer(ctx, o, in)
+	}
+	if v, ok := s.volunteers[in.MemberID]; ok {
+		return r.Volunteers.Command(ctx, v, in)
+	}
+	return r.Members.Answer(ctx, in)
+}
