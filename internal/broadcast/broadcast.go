@@ -38,7 +38,7 @@ type Config struct {
 	Approvals bool
 	// GSM means messages are sent transliterated to GSM-7, which changes their cost.
 	GSM bool
-	Now       func() time.Time
+	Now func() time.Time
 }
 
 // Service is the organizers' side of broadcasts.
