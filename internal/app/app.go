@@ -27,6 +27,7 @@ import (
 	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/policyedit"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
@@ -53,6 +54,8 @@ type App struct {
 	log      *slog.Logger
 	// roster is who the organizers and volunteers are, kept in memory.
 	roster *staff.Roster
+	// policy is the organizers' corrections of county and city entries (policy.go).
+	policy *policyedit.Service
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -229,6 +232,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	engine := bot.New(botCfg)
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, roster: roster, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
+	if a.policy, err = newPolicy(ctx, cfg, c, store, log); err != nil {
+		a.close()
+		return nil, err
+	}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err
