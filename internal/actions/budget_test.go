@@ -23,7 +23,9 @@ func TestCheckPolicyAnswer(t *testing.T) {
 	}{
 		{"accent", func(f *places.Facts) { f.PolicyES = "Resolución del condado." }, `'ó'`},
 		{"curly quote", func(f *places.Facts) { f.PolicyEN = "The “safe” policy." }, "outside GSM-7"},
-		{"too long", func(f *places.Facts) { f.PolicyEN = strings.Repeat("The county says it will not hold people for ICE. ", 12) }, "segments"},
+		{"too long", func(f *places.Facts) {
+			f.PolicyEN = strings.Repeat("The county says it will not hold people for ICE. ", 12)
+		}, "segments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
