@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return worker(ctx, args, getenv, stdout, stderr)
 	case "broadcast":
 		return broadcastCLI(ctx, args, getenv, stdout, stderr)
+	case "policy":
+		return policyCLI(ctx, args, getenv, stdout, stderr)
 	case "import-zips":
 		return importZips(ctx, args, getenv, stdout, stderr)
 	case "reseal":
@@ -67,6 +69,9 @@ Usage:
   hotline broadcast create|approve|send|status|cancel …
                                    compose and send alerts through the admin API
                                    (HOTLINE_URL, HOTLINE_TOKEN); "hotline broadcast" for usage
+  hotline policy list|export      list the county and city entries as in force (STALE ones
+                                   flagged), or write places.toml with the organizers'
+                                   corrections to stdout, to review and commit (needs REDIS_URL)
   hotline import-zips FILE.csv     load a ZIP → county table (columns zipcode,county[,city])
                                    into REDIS_URL's Redis, reporting rows it cannot match
   hotline reseal [--dry-run]       re-seal every sealed value in REDIS_URL's Redis with the

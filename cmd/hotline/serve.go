@@ -80,6 +80,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Every process may take over what a dead one promised; one at a time does (a lease).
 	go a.RunJobSweeps(ctx)
 	go a.WatchRoster(ctx)
+	go a.WatchPolicy(ctx)
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	if cfg.Worker {

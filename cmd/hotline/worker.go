@@ -40,5 +40,6 @@ func worker(ctx context.Context, args []string, getenv func(string) string, stdo
 	go a.Cases().Run(ctx)
 	go a.RunJobSweeps(ctx)
 	go a.WatchRoster(ctx)
+	go a.WatchPolicy(ctx)
 	return a.Dispatcher().Run(ctx)
 }

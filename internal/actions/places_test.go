@@ -45,7 +45,7 @@ func TestDateWords(t *testing.T) {
 
 // maxPolicySegments is what a policy answer may cost, in each language, sent as the hotline
 // sends it by default (Unicode: one á makes the whole SMS UCS-2).
-const maxPolicySegments = 4
+const maxPolicySegments = MaxPolicySegments
 
 // shipped loads what the hotline ships: the places file and the message catalog, so that the
 // tests below render exactly what a member would get.
@@ -81,6 +81,9 @@ func TestEveryPolicyAnswerFitsItsBudget(t *testing.T) {
 			if info.Segments > maxPolicySegments {
 				t.Errorf("%s in %s: %d segments (%s, %d characters), want at most %d:\n%s",
 					pl.ID, lang, info.Segments, info.Encoding, info.Chars, maxPolicySegments, text)
+			}
+			if info.Encoding != segment.GSM7 {
+				t.Errorf("%s in %s: %s, want GSM-7:\n%s", pl.ID, lang, info.Encoding, text)
 			}
 			// The answer names the place, gives its policy and points to the sources; the
 			// date a member reads is in words, never 2026-12-06.

@@ -28,6 +28,7 @@ import (
 	"github.com/communityhotline/hotline/internal/metrics"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/policyedit"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
@@ -58,6 +59,8 @@ type App struct {
 	directory *staff.Directory
 	// audit is the log of what staff did, whatever the channel.
 	audit *audit.Log
+	// policy is the organizers' corrections of county and city entries (policy.go).
+	policy *policyedit.Service
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -238,6 +241,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		answerer: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine},
 		directory: staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
 			RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog}),
+	}
+	if a.policy, err = newPolicy(ctx, cfg, c, store, log); err != nil {
+		a.close()
+		return nil, err
 	}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()

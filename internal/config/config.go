@@ -56,6 +56,7 @@ var Settings = []Setting{
 	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
 	{"HOTLINE_SEND_BACKOFF", "1s", "the first wait before retrying a send that failed for a passing reason (429, 5xx, timeout); it doubles each time, up to a minute, 8 tries in all"},
 	{"HOTLINE_METRICS_ADDR", "", "host:port of a private listener for GET /metrics in serve and worker (e.g. :9091; Fly scrapes it over the private network); when set, the public port answers 404 to /metrics. Unset = /metrics on the public port"},
+	{"HOTLINE_POLICY_STALE_DAYS", "60", "a county or city policy entry last checked against its source more than this many days ago is flagged stale for organizers (the console, `hotline policy list`)"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -97,8 +98,10 @@ type Config struct {
 	SendBackoff         time.Duration
 	SpoolMaxBytes       int64
 	ReplyCap            int64
-	HotlineURL          string
-	HotlineToken        string
+	// PolicyStale is how old an entry's last check may be before it is flagged stale.
+	PolicyStale  time.Duration
+	HotlineURL   string
+	HotlineToken string
 }
 
 // LocalSecret is the member-id secret of local mode: fine for trying the hotline on a
@@ -214,6 +217,11 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	if c.SendBackoff, err = time.ParseDuration(get("HOTLINE_SEND_BACKOFF")); err != nil || c.SendBackoff < time.Millisecond {
 		errs = append(errs, fmt.Errorf("HOTLINE_SEND_BACKOFF %q must be a duration, like 1s", get("HOTLINE_SEND_BACKOFF")))
+	}
+	if days, err := strconv.Atoi(get("HOTLINE_POLICY_STALE_DAYS")); err != nil || days < 1 || days > 3650 {
+		errs = append(errs, fmt.Errorf("HOTLINE_POLICY_STALE_DAYS %q must be a whole number of days from 1 to 3650", get("HOTLINE_POLICY_STALE_DAYS")))
+	} else {
+		c.PolicyStale = time.Duration(days) * 24 * time.Hour
 	}
 	c.MetricsAddr = get("HOTLINE_METRICS_ADDR")
 	if c.MetricsAddr != "" {

@@ -15,7 +15,7 @@ func TestLocalDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Local() || c.Port != 8080 || c.KeyPrefix != "hotline" || c.Secret != LocalSecret ||
-		c.ConversationTTL != 720*time.Hour || c.GSM || c.SegmentBudget != 3 || c.LogJSON {
+		c.ConversationTTL != 720*time.Hour || c.GSM || c.SegmentBudget != 3 || c.LogJSON || c.PolicyStale != 60*24*time.Hour {
 		t.Errorf("local defaults = %+v", c)
 	}
 }
@@ -67,6 +67,8 @@ func TestBadValues(t *testing.T) {
 		"cluster":  {"REDIS_CLUSTER": "maybe"},
 		"sealing":  {"HOTLINE_SEALING_SECRETS": "short"},
 		"retired":  {"HOTLINE_SEALING_SECRETS": "a sealing secret long enough,-"},
+		"stale":    {"HOTLINE_POLICY_STALE_DAYS": "0"},
+		"stale2":   {"HOTLINE_POLICY_STALE_DAYS": "60d"},
 	} {
 		if _, err := Parse(env(m)); err == nil {
 			t.Errorf("%s: accepted %v", name, m)

@@ -24,13 +24,15 @@ const maxSpanWords = 6
 // words and aliases), the longest first, so a stray word near a name is never read as one.
 // A name that is also an ordinary word ("lea", "luna", "mora") is not a place inside a
 // sentence, though "condado de Luna" is.
-func (d *Directory) Find(text string) Result {
-	r := d.Lookup(text)
+func (d *Directory) Find(text string) Result { return d.view.Load().find(text) }
+
+func (x *view) find(text string) Result {
+	r := x.lookup(text)
 	if r.Place != nil || len(r.Choices) > 0 {
 		return r
 	}
 	words := sentenceWords(fold.Text(text))
-	if len(r.Suggestions) > 0 && len(words) < minSentenceWords && !d.fillerAround(words) {
+	if len(r.Suggestions) > 0 && len(words) < minSentenceWords && !x.fillerAround(words) {
 		// A short text close to a name ("sierra blanca", "lascru") is a place misspelt or
 		// one we do not have: ask, rather than take a name out of it. "vivo en gallup" is
 		// a name and little words around it.
@@ -39,7 +41,7 @@ func (d *Directory) Find(text string) Result {
 	for n := min(maxSpanWords, len(words)); n >= 1; n-- {
 		for i := 0; i+n <= len(words); i++ {
 			span := words[i : i+n]
-			hit := d.exactLookup(span)
+			hit := x.exactLookup(span)
 			if hit.Place == nil && len(hit.Choices) == 0 || bareCommonWord(span) {
 				continue
 			}
@@ -63,10 +65,10 @@ var fillers = map[string]bool{"vivo": true, "en": true, "soy": true, "de": true,
 	"live": true, "in": true, "im": true, "from": true, "alerts": true, "for": true, "near": true}
 
 // fillerAround reports whether words are one exact place name and fillers only.
-func (d *Directory) fillerAround(words []string) bool {
+func (x *view) fillerAround(words []string) bool {
 	for i := range words {
 		for j := i + 1; j <= len(words); j++ {
-			if hit := d.exactLookup(words[i:j]); hit.Place == nil && len(hit.Choices) == 0 || bareCommonWord(words[i:j]) {
+			if hit := x.exactLookup(words[i:j]); hit.Place == nil && len(hit.Choices) == 0 || bareCommonWord(words[i:j]) {
 				continue
 			}
 			rest := 0
@@ -100,21 +102,21 @@ func bareCommonWord(span []string) bool {
 }
 
 // exactLookup is Lookup without typo tolerance, on words already folded.
-func (d *Directory) exactLookup(toks []string) Result {
+func (x *view) exactLookup(toks []string) Result {
 	var winBuf [maxWindows]window
-	r, _ := d.exactHit(toks, windows(toks, winBuf[:0]))
+	r, _ := x.exactHit(toks, windows(toks, winBuf[:0]))
 	return r
 }
 
 // exactHit finds the longest window with an exact hit: "duke city" is an alias before "city"
 // is a marker word, and "condado de baca" is De Baca before it is an unknown "baca".
-func (d *Directory) exactHit(toks []string, wins []window) (Result, bool) {
+func (x *view) exactHit(toks []string, wins []window) (Result, bool) {
 	var keyBuf [4 * maxKeyRunes]byte
 	best := -1
 	var hit []*Place
 	for k, w := range wins {
 		key := appendCompact(keyBuf[:0], toks[w.i:w.j])
-		if ps, ok := d.exact[string(key)]; ok && (best < 0 || w.len() > wins[best].len()) {
+		if ps, ok := x.exact[string(key)]; ok && (best < 0 || w.len() > wins[best].len()) {
 			best, hit = k, ps
 		}
 	}

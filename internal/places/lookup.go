@@ -34,7 +34,9 @@ type Result struct {
 // text with digits never matches, so replies like "1", "si", "no" or "hola" are never read as
 // places; nor is text over maxQueryBytes. "County"/"condado" picks the county of an ambiguous name and "city of"/"ciudad de"
 // the city. Lookup allocates nothing on an exact, unambiguous hit beyond folding the text.
-func (d *Directory) Lookup(query string) Result {
+func (d *Directory) Lookup(query string) Result { return d.view.Load().lookup(query) }
+
+func (x *view) lookup(query string) Result {
 	if len(query) > maxQueryBytes {
 		return Result{}
 	}
@@ -46,7 +48,7 @@ func (d *Directory) Lookup(query string) Result {
 	var winBuf [maxWindows]window
 	wins := windows(toks, winBuf[:0])
 
-	if r, ok := d.exactHit(toks, wins); ok {
+	if r, ok := x.exactHit(toks, wins); ok {
 		return r
 	}
 
@@ -66,7 +68,7 @@ func (d *Directory) Lookup(query string) Result {
 		if limit == 0 {
 			continue
 		}
-		for _, k := range d.keys {
+		for _, k := range x.keys {
 			if absDiff(len(k.runes), len(q)) > limit {
 				continue
 			}
@@ -89,7 +91,7 @@ func (d *Directory) Lookup(query string) Result {
 		r.Corrected = r.Place != nil || r.Choices != nil
 		return r
 	}
-	return Result{Suggestions: d.suggest(toks, wins)}
+	return Result{Suggestions: x.suggest(toks, wins)}
 }
 
 // MatchCountyName maps a county name as other data spells it ("Dona Ana", "DeBaca",
@@ -97,6 +99,10 @@ func (d *Directory) Lookup(query string) Result {
 // a trailing "County", and nothing more: an importer must report a name it cannot match
 // rather than guess, so there is no typo tolerance and aliases are not used.
 func (d *Directory) MatchCountyName(name string) (*Place, bool) {
+	return d.view.Load().matchCountyName(name)
+}
+
+func (x *view) matchCountyName(name string) (*Place, bool) {
 	var tokBuf [maxTokens]string
 	toks, ok := tokenize(fold.Text(name), tokBuf[:0])
 	if !ok {
@@ -106,7 +112,7 @@ func (d *Directory) MatchCountyName(name string) (*Place, bool) {
 		toks = toks[:n-1]
 	}
 	var keyBuf [4 * maxKeyRunes]byte
-	p, ok := d.countyNames[string(appendCompact(keyBuf[:0], toks))]
+	p, ok := x.countyNames[string(appendCompact(keyBuf[:0], toks))]
 	return p, ok
 }
 
@@ -295,7 +301,7 @@ func kindRank(p *Place) int {
 // suggest scores every place against an unknown text: by edit distance within the looser
 // suggestion limit, by the text being the start of a name ("albu"), and by a single word of
 // a longer text being a name ("bernalillo contry").
-func (d *Directory) suggest(toks []string, wins []window) []*Place {
+func (x *view) suggest(toks []string, wins []window) []*Place {
 	scores := make(map[*Place]int)
 	note := func(p *Place, s int) {
 		if old, ok := scores[p]; !ok || s < old {
@@ -312,7 +318,7 @@ func (d *Directory) suggest(toks []string, wins []window) []*Place {
 		if limit < 0 {
 			continue
 		}
-		for _, k := range d.keys {
+		for _, k := range x.keys {
 			if len(k.runes) > len(q) && slices.Equal(k.runes[:len(q)], q) {
 				note(k.place, 1)
 			}
@@ -328,7 +334,7 @@ func (d *Directory) suggest(toks []string, wins []window) []*Place {
 				continue
 			}
 			limit := typoLimit(len(q))
-			for _, k := range d.keys {
+			for _, k := range x.keys {
 				if dist := osa(q, k.runes, limit); dist <= limit {
 					note(k.place, dist+1)
 				}

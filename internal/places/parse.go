@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
@@ -128,11 +129,7 @@ func Parse(data []byte) (*Directory, error) {
 		v.add("file", "unknown field %q (misspelled?)", k.String())
 	}
 
-	d := &Directory{
-		byID:        make(map[string]*Place, len(raw.Place)),
-		exact:       make(map[string][]*Place, 2*len(raw.Place)),
-		countyNames: make(map[string]*Place),
-	}
+	d := &Directory{}
 	d.State = v.law("state", raw.State.rawLaw)
 	for i, l := range raw.State.Also {
 		d.StateAlso = append(d.StateAlso, v.law(fmt.Sprintf("state.also[%d]", i), l))
@@ -151,28 +148,44 @@ func Parse(data []byte) (*Directory, error) {
 			v.add("labels", "%s must contain {name}", field)
 		}
 	}
-	for i, r := range raw.Place {
+	d.labels = &labels
+	d.raw = raw.Place
+	x := v.view(raw.Place, d.labels)
+	if len(v.problems) > 0 {
+		return nil, &ValidationError{Problems: v.problems}
+	}
+	d.shipped = x
+	d.view.Store(x)
+	return d, nil
+}
+
+// view validates every place and builds their index: the one code that checks the shipped
+// file and every correction laid over it.
+func (v *validator) view(raws []rawPlace, labels *Labels) *view {
+	x := &view{
+		byID:        make(map[string]*Place, len(raws)),
+		exact:       make(map[string][]*Place, 2*len(raws)),
+		countyNames: make(map[string]*Place),
+	}
+	for i, r := range raws {
 		p := v.place(i, r)
 		if p.ID == "" {
 			continue
 		}
-		if _, dup := d.byID[p.ID]; dup {
+		if _, dup := x.byID[p.ID]; dup {
 			v.add(entryName(i, r), "duplicate id")
 			continue
 		}
-		p.labels = &labels
-		d.byID[p.ID] = p
-		d.places = append(d.places, p)
+		p.labels = labels
+		x.byID[p.ID] = p
+		x.places = append(x.places, p)
 		if p.IsCounty() {
-			d.counties = append(d.counties, p)
+			x.counties = append(x.counties, p)
 		}
 	}
-	v.references(d)
-	if len(v.problems) > 0 {
-		return nil, &ValidationError{Problems: v.problems}
-	}
-	d.index()
-	return d, nil
+	v.references(x)
+	x.index()
+	return x
 }
 
 // Warnings reports what is allowed but deserves an organizer's attention: entries not
@@ -209,7 +222,7 @@ func (d *Directory) Warnings(now time.Time) []Problem {
 		long(l.entry, "en", l.list.EN)
 		long(l.entry, "es", l.list.ES)
 	}
-	for _, p := range d.places {
+	for _, p := range d.view.Load().places {
 		entry := fmt.Sprintf("place %q", p.ID)
 		stale(entry, p.Checked)
 		long(entry, "policy_en", p.PolicyEN)
@@ -361,6 +374,13 @@ func (v *validator) place(i int, r rawPlace) *Place {
 	}
 	v.required(entry, "policy_en", r.PolicyEN)
 	v.required(entry, "policy_es", r.PolicyES)
+	// A text goes into one SMS answer and one line of this file: a line break or another
+	// control character would break both.
+	for _, f := range [][2]string{{"policy_en", r.PolicyEN}, {"policy_es", r.PolicyES}, {"source", r.Source}, {"source_url", r.SourceURL}, {"policy_date", r.PolicyDate}} {
+		if strings.ContainsFunc(f[1], unicode.IsControl) {
+			v.add(entry, "%s has a line break or another control character: write it on one line", f[0])
+		}
+	}
 	v.partialDate(entry, "policy_date", r.PolicyDate)
 	if r.PolicyDateApprox && r.PolicyDate == "" {
 		v.add(entry, "policy_date_approx is set but policy_date is empty")
@@ -403,7 +423,7 @@ func (v *validator) key(entry, field, s string) {
 // references checks what needs every entry read first: that each city's county exists and
 // is a county, and that no two entries of the same kind share a name (two entries of
 // different kinds may: Santa Fe city and county are told apart by asking).
-func (v *validator) references(d *Directory) {
+func (v *validator) references(d *view) {
 	type nameKind struct {
 		name string
 		kind Kind
@@ -430,7 +450,7 @@ func (v *validator) references(d *Directory) {
 }
 
 // index folds every name and alias once, so that Lookup compares against ready-made keys.
-func (d *Directory) index() {
+func (d *view) index() {
 	for _, p := range d.places {
 		seen := make(map[string]bool)
 		for _, s := range append([]string{p.Name}, p.Aliases...) {

@@ -16,7 +16,10 @@
 // A *Directory is never modified after Parse, so one value may be shared by all requests.
 package places
 
-import "strings"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // Kind says what sort of jurisdiction a Place is. It matters for policy: a city council
 // can adopt a policy, while a census-designated place has no government of its own and is
@@ -172,13 +175,29 @@ type Lists struct {
 }
 
 // Directory is the parsed, validated places file with its lookup index. Build one with Parse
-// or Load; it is read-only afterwards and safe for concurrent use.
+// or Load; it is safe for concurrent use.
+//
+// Its places are the shipped file's, or the shipped file's with organizers' corrections laid
+// over them (Overlay). A correction replaces the places as a whole, through one atomic
+// pointer: a reader never waits on a lock and never sees half of one, and the *Place values
+// it got stay as they were (a new correction makes new values).
 type Directory struct {
 	// State is the state-law line every place shares; StateAlso are further laws.
 	State     Law
 	StateAlso []Law
 	Lists     Lists
 
+	labels *Labels
+	// raw is the shipped file's places, in file order, which an overlay starts from.
+	raw []rawPlace
+	// shipped is the view of the file as parsed; view is the one in force.
+	shipped *view
+	view    atomic.Pointer[view]
+}
+
+// view is one generation of the places with their lookup index. It is never modified once
+// built, so the *Place values in it are read-only.
+type view struct {
 	places   []*Place // file order
 	counties []*Place // file order
 	byID     map[string]*Place
@@ -198,18 +217,25 @@ type indexKey struct {
 
 // Get returns the place with the given id.
 func (d *Directory) Get(id string) (*Place, bool) {
-	p, ok := d.byID[id]
+	p, ok := d.view.Load().byID[id]
+	return p, ok
+}
+
+// Shipped returns the place with the given id as the shipped file has it, without any
+// correction laid over it.
+func (d *Directory) Shipped(id string) (*Place, bool) {
+	p, ok := d.shipped.byID[id]
 	return p, ok
 }
 
 // Places returns every place in file order. The slice is a copy; the places are shared.
 func (d *Directory) Places() []*Place {
-	return append([]*Place(nil), d.places...)
+	return append([]*Place(nil), d.view.Load().places...)
 }
 
 // Counties returns the counties in file order. The slice is a copy; the places are shared.
 func (d *Directory) Counties() []*Place {
-	return append([]*Place(nil), d.counties...)
+	return append([]*Place(nil), d.view.Load().counties...)
 }
 
 // CountyOf returns the county p lies in: p itself when p is a county, nil when p is nil.
@@ -218,7 +244,7 @@ func (d *Directory) CountyOf(p *Place) *Place {
 	if p == nil || p.IsCounty() {
 		return p
 	}
-	return d.byID[p.County]
+	return d.view.Load().byID[p.County]
 }
 
 func isSpanish(lang string) bool {
