@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/web"
 )
 
 // broadcastCLI talks to a hotline's admin API (HOTLINE_URL, HOTLINE_TOKEN), so organizers can
@@ -218,6 +220,8 @@ func (c apiClient) do(ctx context.Context, method, path string, body, out any) e
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	// The audit log records what organizers do from here as done by CLI.
+	req.Header.Set(web.ViaHeader, audit.ViaCLI)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -64,7 +64,9 @@ func (l *Log) Record(ctx context.Context, e Entry) {
 }
 
 // Recent returns up to limit entries, newest first.
-func (l *Log) Recent(ctx context.Context, limit int) ([]Entry, error) { return l.Store.Audit(ctx, limit) }
+func (l *Log) Recent(ctx context.Context, limit int) ([]Entry, error) {
+	return l.Store.Audit(ctx, limit)
+}
 
 // Nop records nothing (tests and tools that act on no one's behalf).
 type Nop struct{}
