@@ -52,11 +52,17 @@ func ReportTimeData(t time.Time, loc *time.Location, months, hours string) map[s
 // "Dec 6 2:05 PM"): an absolute time, since the reporter's "right now" is wrong by the time
 // the alert is read.
 func (s *Service) reportTime(t time.Time, lang string) (string, error) {
-	names, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "months_short"}, {ID: "clock_hours"}})
-	if err != nil || len(names) != 2 {
+	// One message at a time: a renderer may join the replies of one call into one SMS.
+	months, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "months_short"}})
+	if err != nil {
 		return "", fmt.Errorf("naming months: %w", err)
 	}
-	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "report_time", Data: ReportTimeData(t, s.cfg.Location, names[0], names[1])}})
+	hours, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "clock_hours"}})
+	if err != nil {
+		return "", fmt.Errorf("choosing a clock: %w", err)
+	}
+	data := ReportTimeData(t, s.cfg.Location, strings.Join(months, " "), strings.Join(hours, ""))
+	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "report_time", Data: data}})
 	if err != nil {
 		return "", fmt.Errorf("writing a report's time: %w", err)
 	}
