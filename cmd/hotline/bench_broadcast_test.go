@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
@@ -123,11 +124,11 @@ func TestBenchSendRateTwoWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := broadcast.New(broadcast.Config{Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages})
-	bc, _, err := svc.Create(ctx, "bench", broadcast.Draft{Text: map[string]string{"es": textES, "en": textEN}, Areas: []string{"albuquerque"}})
+	bc, _, err := svc.Create(ctx, audit.Admin(audit.ViaCLI), broadcast.Draft{Text: map[string]string{"es": textES, "en": textEN}, Areas: []string{"albuquerque"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Send(ctx, bc.ID); err != nil {
+	if _, err := svc.Send(ctx, bc.ID, audit.Admin(audit.ViaCLI)); err != nil {
 		t.Fatal(err)
 	}
 

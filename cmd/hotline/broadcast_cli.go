@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/web"
 )
 
 // broadcastCLI talks to a hotline's admin API (HOTLINE_URL, HOTLINE_TOKEN), so organizers can
@@ -68,6 +71,12 @@ func broadcastCLI(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 		fmt.Fprintf(stdout, "broadcast %s: %s\n", b.ID, b.Status)
+		switch {
+		case b.Status == "awaiting_approval":
+			fmt.Fprintln(stdout, "the other organizers were asked to approve it; it is sent once one does")
+		case cmd == "approve" && b.Status == "draft":
+			fmt.Fprintf(stdout, "approved; nobody has asked to send it yet: hotline broadcast send %s\n", b.ID)
+		}
 		return nil
 	case "status":
 		fs := flag.NewFlagSet("status", flag.ContinueOnError)
@@ -143,10 +152,27 @@ func printPreview(w io.Writer, b bcView) {
 	}
 	fmt.Fprintf(w, "  estimated cost: $%.2f   estimated time: %s\n", b.EstimatedCostUSD, time.Duration(b.EstimatedDurationS*float64(time.Second)))
 	switch b.Status {
-	case "awaiting_approval":
-		fmt.Fprintf(w, "another organizer must approve it: hotline broadcast approve %s\n", b.ID)
 	case "draft":
-		fmt.Fprintf(w, "to send it: hotline broadcast send %s\n", b.ID)
+		fmt.Fprintf(w, "to send it (or, when approvals are on, ask the other organizers to approve it): hotline broadcast send %s\n", b.ID)
+	}
+}
+
+// printContent shows what a broadcast says and where: its areas by name and its text in each
+// language, so that an organizer asked to approve or send it reads what they approve.
+func printContent(w io.Writer, b bcView) {
+	if len(b.Areas) == 0 {
+		fmt.Fprintln(w, "  areas: every subscriber")
+	} else {
+		names := make([]string, len(b.Areas))
+		for i, a := range b.Areas {
+			names[i] = cmp.Or(b.AreaNames[a], a)
+		}
+		fmt.Fprintf(w, "  areas: %s\n", strings.Join(names, ", "))
+	}
+	for _, lang := range []string{"es", "en"} {
+		if t := b.Text[lang]; t != "" {
+			fmt.Fprintf(w, "  %s: %s\n", lang, strings.ReplaceAll(t, "\n", "\n      "))
+		}
 	}
 }
 
@@ -160,8 +186,10 @@ func watchStatus(ctx context.Context, c apiClient, id string, watch bool, w io.W
 		}
 		done := b.Sent + b.Failed + b.SkippedOptedOut
 		if !watch {
-			fmt.Fprintf(w, "broadcast %s: %s\n  queued %d  sent %d  delivered %d  failed %d  undelivered %d  skipped (opted out) %d\n",
-				b.ID, b.Status, b.Queued, b.Sent, b.Delivered, b.Failed, b.Undelivered, b.SkippedOptedOut)
+			fmt.Fprintf(w, "broadcast %s: %s\n", b.ID, b.Status)
+			printContent(w, b)
+			fmt.Fprintf(w, "  queued %d  sent %d  delivered %d  failed %d  undelivered %d  skipped (opted out) %d\n",
+				b.Queued, b.Sent, b.Delivered, b.Failed, b.Undelivered, b.SkippedOptedOut)
 			return nil
 		}
 		if startDone < 0 {
@@ -218,6 +246,8 @@ func (c apiClient) do(ctx context.Context, method, path string, body, out any) e
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	// The audit log records what organizers do from here as done by CLI.
+	req.Header.Set(web.ViaHeader, audit.ViaCLI)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err

@@ -347,7 +347,7 @@ func TestReportVerifiedBecomesDraft(t *testing.T) {
 		t.Fatalf("verify answered %s", reply)
 	}
 	id := strings.Fields(reply[strings.Index(reply, "alerta ")+len("alerta "):])[0]
-	h.waitFor("+15055550901", "borrador de alerta "+id)
+	h.waitFor("+15055550901", "Borrador de alerta "+id)
 	var b bcJSON
 	h.api(adminToken, "GET", "/admin/broadcasts/"+id, nil, &b)
 	if b.Status != "draft" || b.Recipients["es"] != 1 {

@@ -183,10 +183,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
 	// is checked against it, and a Redis that fails to answer must not fail them all.
 	roster := staff.New(staff.Config{Source: store, Log: log, Announce: store.AnnounceStaffChange})
+	// One staff action log for every channel: the services record, whoever calls them.
 	auditLog := &audit.Log{Store: store, Log: log}
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
 		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
+		Audit: auditLog,
 	})
 	callback := ""
 	if cfg.PublicURL != "" {
@@ -203,11 +205,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
 	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
 		OnQueued: reg.Counter("hotline_sends_queued_total", "Messages to one person (pages, relays, notices) queued for a retry after Twilio failed.", "", "").Inc}
-	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log})
+	composer := organizer.New(organizer.Config{Broadcasts: bcs, Store: store, Keys: keys, Renderer: renderer, Sender: outbox, Log: log, Roster: roster})
+	// Approval requests and approvals reach organizers' phones whatever channel they came
+	// through (SMS, console, API, CLI).
+	bcs.SetNotifier(composer.Notifier())
 	cases := escalation.New(escalation.Config{
 		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
-		ShowNames: cfg.VolunteerNames, Log: log, Roster: roster,
+		ShowNames: cfg.VolunteerNames, Log: log, Roster: roster, Audit: auditLog,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",
 			[]float64{30, 60, 120, 300, 600, 1200, 3600}).Observe,
 	})

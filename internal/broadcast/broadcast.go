@@ -5,7 +5,6 @@ package broadcast
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
@@ -39,11 +39,14 @@ type Config struct {
 	// GSM means messages are sent transliterated to GSM-7, which changes their cost.
 	GSM bool
 	Now func() time.Time
+	// Audit keeps the staff action log; nil keeps none.
+	Audit audit.Recorder
 }
 
 // Service is the organizers' side of broadcasts.
 type Service struct {
-	cfg Config
+	cfg      Config
+	notifier Notifier
 }
 
 // Organizer returns one organizer's record.
@@ -86,7 +89,10 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Nop{}
+	}
+	return &Service{cfg: cfg, notifier: nopNotifier{}}
 }
 
 // InvalidError is a request the organizer must correct; its message says how.
@@ -111,8 +117,9 @@ type Preview struct {
 	SegmentsTotal      int64             `json:"segments_total"`
 }
 
-// Create validates a draft and stores it as a draft (or awaiting approval).
-func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotline.Broadcast, Preview, error) {
+// Create validates a draft and stores it as a draft. Creating never sends, and never asks
+// for approval: that is Send's job, whoever creates it and however.
+func (s *Service) Create(ctx context.Context, by audit.Actor, d Draft) (hotline.Broadcast, Preview, error) {
 	areas, err := s.resolveAreas(d.Areas)
 	if err != nil {
 		return hotline.Broadcast{}, Preview{}, err
@@ -127,15 +134,12 @@ func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotlin
 	}
 	b := hotline.Broadcast{
 		ID: hotline.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: s.reach(areas), Urgent: d.Urgent,
-		CreatedBy: organizer, CreatedAt: s.cfg.Now(),
+		CreatedBy: by.Ref(), CreatedAt: s.cfg.Now(),
 	}
 	for lang, text := range d.Text {
 		if t := strings.TrimSpace(text); t != "" {
 			b.Text[lang] = t
 		}
-	}
-	if s.cfg.Approvals {
-		b.Status = hotline.AwaitingApproval
 	}
 	p, err := s.preview(ctx, b)
 	if err != nil {
@@ -153,6 +157,7 @@ func (s *Service) Create(ctx context.Context, organizer string, d Draft) (hotlin
 	if err := s.cfg.Store.CreateBroadcast(ctx, b); err != nil {
 		return hotline.Broadcast{}, Preview{}, err
 	}
+	s.cfg.Audit.Record(ctx, by.Entry("broadcast.create", Object(b.ID), ""))
 	return b, p, nil
 }
 
@@ -254,52 +259,6 @@ func (s *Service) preview(ctx context.Context, b hotline.Broadcast) (Preview, er
 		p.EstimatedDurationS = math.Ceil(float64(p.SegmentsTotal) / s.cfg.Rate)
 	}
 	return p, nil
-}
-
-// Approve records a second organizer's approval; the creator cannot approve their own.
-func (s *Service) Approve(ctx context.Context, id, organizer string) error {
-	return s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.AwaitingApproval}, hotline.Draft, organizer,
-		map[string]string{"approved_by": organizer})
-}
-
-// ErrNeedsApproval means the broadcast cannot be sent before another organizer approves it.
-var ErrNeedsApproval = errors.New("a second organizer must approve this broadcast first")
-
-// Send starts sending: the recipients are frozen and queued by the workers.
-func (s *Service) Send(ctx context.Context, id string) (hotline.Broadcast, error) {
-	b, err := s.cfg.Store.Broadcast(ctx, id)
-	if err != nil {
-		return hotline.Broadcast{}, err
-	}
-	if b.Status == hotline.AwaitingApproval {
-		return hotline.Broadcast{}, ErrNeedsApproval
-	}
-	if err := s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft}, hotline.Sending, "", nil); err != nil {
-		return hotline.Broadcast{}, err
-	}
-	var langs []string
-	for _, lang := range s.cfg.Languages {
-		if b.Text[lang] != "" {
-			langs = append(langs, lang)
-		}
-	}
-	if _, err := s.cfg.Store.StartSending(ctx, id, b.Areas, langs, s.cfg.Now()); err != nil {
-		// Nothing was queued: put it back to draft so that it can be sent again, rather than
-		// leave it "sending" for ever.
-		s.cfg.Store.Transition(context.WithoutCancel(ctx), id, []hotline.BroadcastStatus{hotline.Sending}, hotline.Draft, "", nil)
-		return hotline.Broadcast{}, err
-	}
-	return s.cfg.Store.Broadcast(ctx, id)
-}
-
-// Cancel stops a broadcast that is not done; entries already queued are dropped by the
-// workers unsent.
-func (s *Service) Cancel(ctx context.Context, id string) error {
-	if err := s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft, hotline.AwaitingApproval, hotline.Sending}, hotline.Canceled, "", nil); err != nil {
-		return err
-	}
-	// Stop queueing it and drop its frozen recipient lists, which hold member ids.
-	return s.cfg.Store.StopBroadcast(ctx, id)
 }
 
 // Get returns a broadcast.

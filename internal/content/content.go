@@ -38,6 +38,9 @@ var KnownVars = []string{
 	"Suggestions", "Pending", "Areas", "Removed", "Law", "Links",
 	// organizers (internal/organizer)
 	"ID", "RecipientsES", "RecipientsEN", "SegmentsES", "SegmentsEN", "Cost", "Approvals", "Text",
+	"TextES", "TextEN", "Reach", "Status", "StatusName", "Open", "Approve", "Sent",
+	// report drafts (internal/escalation)
+	"Where", "Time", "Day", "Month", "Clock",
 	// cases and volunteers (internal/escalation)
 	"N", "Urgent", "Situation", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
 	"Waiting", "Others",

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/actions"
@@ -207,8 +208,13 @@ var producers = map[string]func(g sampler) []Sample{
 	"org_preview":            sampler.orgPreview,
 	"org_sending":            func(g sampler) []Sample { return g.broadcastID() },
 	"org_approval_requested": func(g sampler) []Sample { return g.broadcastID() },
-	"org_approved":           func(g sampler) []Sample { return g.broadcastID() },
+	"org_approved":           sampler.approved,
 	"org_not_found":          func(g sampler) []Sample { return g.broadcastID() },
+	"org_already_approved":   func(g sampler) []Sample { return g.broadcastID() },
+	"org_canceled":           sampler.canceled,
+	"org_wrong_state":        sampler.wrongState,
+	"org_show":               sampler.show,
+	"report_time":            sampler.reportTime,
 	"org_approve_request":    sampler.approveRequest,
 	"org_approved_notice":    sampler.approvedNotice,
 }
@@ -351,9 +357,36 @@ func (g sampler) volunteerJoined() []Sample {
 
 // reportAlert is a verified report: what and when as the member wrote them, at the capture's
 // cap, for the longest area name.
+// reportAlert is a draft as escalation's draftTexts writes it: the reporter's words quoted
+// at their cap, with and without a place.
 func (g sampler) reportAlert() []Sample {
-	text := strings.Repeat("t", flow.MaxCapture)
-	return []Sample{{Data: map[string]string{"Area": g.labels()[0], "What": text, "When": text}, From: "free text at its cap"}}
+	text := strings.Repeat("t", escalation.MaxQuote) + "…"
+	return []Sample{
+		{Data: map[string]string{"Area": g.labels()[0], "What": text, "Where": text, "Time": g.time()}, From: "words quoted at their cap"},
+		{Data: map[string]string{"Area": g.labels()[0], "What": text, "Where": "", "Time": g.time()}, From: "no place given"},
+	}
+}
+
+// time is a report's time as report_time writes it in the sampler's language, at its longest.
+func (g sampler) time() string {
+	t, _ := g.c.Catalog.Text(g.lang, "report_time", g.reportTime()[0].Data)
+	return t
+}
+
+func (g sampler) reportTime() []Sample {
+	months, _ := g.c.Catalog.Text(g.lang, "months_short", nil)
+	hours, _ := g.c.Catalog.Text(g.lang, "clock_hours", nil)
+	return []Sample{{Data: escalation.ReportTimeData(time.Date(2024, 12, 26, 22, 55, 0, 0, time.UTC), time.UTC, months, hours), From: "a late December evening"}}
+}
+
+// draftTexts are both texts of the longest report draft, as organizers are shown them.
+func (g sampler) draftTexts(d map[string]string) {
+	for _, lang := range []string{"es", "en"} {
+		text := strings.Repeat("t", escalation.MaxQuote) + "…"
+		t, _ := g.c.Catalog.Text(lang, "report_alert", map[string]string{"Area": g.labels()[0], "What": text, "Where": text,
+			"Time": sampler{c: g.c, lang: lang}.time()})
+		d["Text"+strings.ToUpper(lang)] = t
+	}
 }
 
 func (g sampler) caseNumber(more ...string) []Sample {
@@ -444,7 +477,9 @@ func (g sampler) fromMember() []Sample {
 }
 
 func (g sampler) reportDraft() []Sample {
-	return []Sample{{Data: map[string]string{"N": strconv.Itoa(largeCount), "ID": hotline.NewID(), "Area": g.labels()[0]}, From: "the longest area"}}
+	d := map[string]string{"N": strconv.Itoa(largeCount), "ID": hotline.NewID(), "Area": g.labels()[0]}
+	g.draftTexts(d)
+	return []Sample{{Data: d, From: "the longest area and report"}}
 }
 
 func (g sampler) unclaimed() []Sample {
@@ -498,18 +533,71 @@ func (g sampler) orgPreview() []Sample {
 	return out
 }
 
+// approveRequest is the request organizer.notices sends: a report's draft, as most are, and
+// an alert an organizer wrote at the longest.
 func (g sampler) approveRequest() []Sample {
 	var out []Sample
 	for _, a := range g.orgArea() {
 		d := a.Data
-		d["Name"], d["ID"], d["Text"] = strings.Repeat("n", maxName), hotline.NewID(), strings.Repeat("t", broadcast.MaxText)
-		out = append(out, Sample{Data: d, From: a.From + ", the longest alert"})
+		d["Name"], d["ID"], d["Reach"] = strings.Repeat("n", maxName), hotline.NewID(), strconv.Itoa(largeCount)
+		g.draftTexts(d)
+		out = append(out, Sample{Data: d, From: a.From + ", a report's draft"})
+		long := maps.Clone(d)
+		long["TextES"], long["TextEN"] = strings.Repeat("t", broadcast.MaxText), strings.Repeat("t", broadcast.MaxText)
+		out = append(out, Sample{Data: long, From: a.From + ", the longest alert"})
 	}
 	return out
 }
 
 func (g sampler) approvedNotice() []Sample {
-	return []Sample{{Data: map[string]string{"Name": strings.Repeat("n", maxName), "ID": hotline.NewID()}, From: "the longest name"}}
+	var out []Sample
+	for _, sent := range []string{"1", ""} {
+		out = append(out, Sample{Data: map[string]string{"Name": strings.Repeat("n", maxName), "ID": hotline.NewID(), "Sent": sent}, From: "the longest name, sent " + strconv.Quote(sent)})
+	}
+	return out
+}
+
+func (g sampler) approved() []Sample {
+	return []Sample{
+		{Data: map[string]string{"ID": hotline.NewID(), "Sent": "1"}, From: "sent at once"},
+		{Data: map[string]string{"ID": hotline.NewID(), "Sent": ""}, From: "approved before anyone asked to send"},
+	}
+}
+
+func (g sampler) canceled() []Sample {
+	return []Sample{{Data: map[string]string{"ID": ""}, From: "the draft being written"}, {Data: map[string]string{"ID": hotline.NewID()}, From: "an alert by its id"}}
+}
+
+// statusNames are the names of a broadcast's statuses in the sampler's language.
+func (g sampler) statusNames() []string {
+	var out []string
+	for _, st := range []hotline.BroadcastStatus{hotline.Draft, hotline.AwaitingApproval, hotline.Sending, hotline.Done, hotline.Canceled} {
+		t, _ := g.c.Catalog.Text(g.lang, "org_status_"+string(st), nil)
+		out = append(out, t)
+	}
+	return out
+}
+
+func (g sampler) wrongState() []Sample {
+	var out []Sample
+	for _, name := range g.statusNames() {
+		out = append(out, Sample{Data: map[string]string{"ID": hotline.NewID(), "StatusName": name}, From: name})
+	}
+	return out
+}
+
+// show is VER/SHOW as organizer.show fills it: a report's draft, for the longest areas.
+func (g sampler) show() []Sample {
+	var out []Sample
+	for _, a := range g.orgArea() {
+		d := a.Data
+		big := strconv.Itoa(largeCount)
+		d["ID"], d["RecipientsES"], d["RecipientsEN"], d["Cost"], d["Status"] = hotline.NewID(), big, big, "1234.56", string(hotline.AwaitingApproval)
+		d["StatusName"], d["Open"], d["Approve"], d["Reach"] = g.statusNames()[1], "1", "1", big
+		g.draftTexts(d)
+		out = append(out, Sample{Data: d, From: a.From + ", a report's draft"})
+	}
+	return out
 }
 
 func choicesOf(ps []*places.Place, lang string) []flow.Choice {

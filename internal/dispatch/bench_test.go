@@ -38,6 +38,7 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/communityhotline/hotline/flows"
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/bot"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/content"
@@ -415,7 +416,7 @@ func TestBroadcastScale(t *testing.T) {
 		for range 5 {
 			t0 := time.Now()
 			var p broadcast.Preview
-			b, p, err = svc.Create(ctx, "bench", draftOf(areas))
+			b, p, err = svc.Create(ctx, audit.Admin(audit.ViaCLI), draftOf(areas))
 			create = append(create, time.Since(t0))
 			if err != nil {
 				t.Fatal(err)
@@ -486,7 +487,7 @@ func TestBroadcastScale(t *testing.T) {
 	for round := 1; round <= rounds; round++ {
 		bc := multi
 		if round > 1 {
-			if bc, _, err = svc.Create(ctx, "bench", draftOf(benchAreas)); err != nil {
+			if bc, _, err = svc.Create(ctx, audit.Admin(audit.ViaCLI), draftOf(benchAreas)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -535,7 +536,7 @@ func enqueueAll(ctx context.Context, t *testing.T, svc *broadcast.Service, store
 	}
 	m := meterCPU(rdb)
 	t0 := time.Now()
-	if _, err := svc.Send(ctx, id); err != nil {
+	if _, err := svc.Send(ctx, id, audit.Admin(audit.ViaCLI)); err != nil {
 		t.Fatal(err)
 	}
 	frozen := time.Since(t0)

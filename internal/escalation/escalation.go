@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/actions"
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/effects"
 	"github.com/communityhotline/hotline/internal/flow"
@@ -54,6 +55,11 @@ type Config struct {
 	OnClaim func(wait time.Duration)
 	// Roster lists the organizers for notices, from memory; nil reads one of its own from Store.
 	Roster Roster
+	// Audit keeps the staff action log (claims, closes, report verdicts); nil keeps none.
+	Audit audit.Recorder
+	// Location is the hotline's time zone, in which drafts name a report's time; nil is
+	// America/Denver.
+	Location *time.Location
 }
 
 // Service runs cases and volunteers.
@@ -78,6 +84,12 @@ func New(cfg Config) *Service {
 	if cfg.Roster == nil {
 		cfg.Roster = staff.New(staff.Config{Source: cfg.Store, Log: cfg.Log, Now: cfg.Now})
 	}
+	if cfg.Audit == nil {
+		cfg.Audit = audit.Nop{}
+	}
+	if cfg.Location == nil {
+		cfg.Location = loadZone()
+	}
 	return &Service{cfg: cfg}
 }
 
@@ -88,7 +100,7 @@ var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_clos
 
 // DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
 // preview shows their cost) before any member gets them.
-var DraftMessageIDs = []string{"report_alert"}
+var DraftMessageIDs = []string{"report_alert", "report_time", "months_short", "clock_hours"}
 
 // StaffMessageIDs are the messages for volunteers and organizers.
 var StaffMessageIDs = []string{
@@ -622,11 +634,11 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 		}
 		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": caseList(ns), "Waiting": caseList(waitingNs)}}
 	case slices.Contains(cmdClaim, first) && num > 0 && len(words) == 2:
-		return s.claim(ctx, v, num)
+		return s.claim(ctx, v, num, audit.ViaSMS)
 	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
-		return s.closeCase(ctx, v, num, "")
+		return s.closeCase(ctx, v, num, "", audit.ViaSMS)
 	case (slices.Contains(cmdVerify, first) || slices.Contains(cmdFalse, first)) && num > 0:
-		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first), text)
+		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first), text, audit.ViaSMS)
 	}
 	// Anything else is a message for a member.
 	held, err := s.cfg.Store.VolunteerCases(ctx, v.ID)
@@ -676,7 +688,16 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 	return flow.Reply{} // relayed; nothing to answer the volunteer
 }
 
-func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64) flow.Reply {
+// CaseObject names case (or report) n in the audit log.
+func CaseObject(kind string, n int64) string {
+	if kind == "report" {
+		return "report " + strconv.FormatInt(n, 10)
+	}
+	return "case " + strconv.FormatInt(n, 10)
+}
+
+// claim gives case n to volunteer v, who asked through channel via, if nobody has it.
+func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	won, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now())
 	if errors.Is(err, hotline.ErrNotFound) {
@@ -690,6 +711,7 @@ func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64)
 	}
 	c, cerr := s.cfg.Store.Case(ctx, n)
 	if won {
+		s.cfg.Audit.Record(ctx, audit.Volunteer(v.ID, v.Name, via).Entry("case.claim", CaseObject(c.Kind, n), ""))
 		if cerr == nil && s.cfg.OnClaim != nil {
 			s.cfg.OnClaim(c.Claimed.Sub(c.Opened))
 		}
@@ -771,7 +793,7 @@ func (s *Service) memberLines(ctx context.Context, n int64) []string {
 	return out
 }
 
-func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n int64, verdict string) flow.Reply {
+func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n int64, verdict, via string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Volunteer != v.ID || c.Status == hotline.CaseClosed)) {
@@ -795,13 +817,14 @@ func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n in
 	if err := s.cfg.Store.CloseCase(ctx, n, verdict, s.cfg.Now(), s.cfg.Retention); err != nil {
 		return s.failed(err)
 	}
+	s.cfg.Audit.Record(ctx, audit.Volunteer(v.ID, v.Name, via).Entry("case.close", CaseObject(c.Kind, n), verdict))
 	return flow.Reply{ID: "vol_closed", Data: data}
 }
 
-// verdict records a volunteer's check of a report. A verified report becomes an alert draft
-// for its area, written from the report_alert template; it is never sent without an
-// organizer.
-func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, text string) flow.Reply {
+// verdict records a volunteer's check of a report, given through channel via. A verified
+// report becomes an alert draft for its area, written from the report_alert template; it is
+// never sent without an organizer.
+func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, text, via string) flow.Reply {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Kind != "report" || c.Status == hotline.CaseClosed)) {
@@ -818,6 +841,7 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 	if c.Volunteer != v.ID {
 		return flow.Reply{ID: "vol_taken", Data: data}
 	}
+	by := audit.Volunteer(v.ID, v.Name, via)
 	if len(strings.Fields(text)) > 2 {
 		s.transcript(ctx, n, "volunteer", strings.Join(strings.Fields(text)[2:], " "))
 	}
@@ -825,6 +849,7 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 		if err := s.cfg.Store.CloseCase(ctx, n, "false", s.cfg.Now(), s.cfg.Retention); err != nil {
 			return s.failed(err)
 		}
+		s.cfg.Audit.Record(ctx, by.Entry("report.false", CaseObject(c.Kind, n), ""))
 		return flow.Reply{ID: "vol_false", Data: data}
 	}
 	if c.Area == "" {
@@ -833,58 +858,81 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 		if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
 			return s.failed(err)
 		}
+		s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), "no area: no draft"))
 		s.tellOrganizers(ctx, s.cfg.Sender, "org_report_no_area", func(string) map[string]string { return map[string]string{"N": data["N"]} })
 		return flow.Reply{ID: "vol_verified_no_area", Data: data}
 	}
-	what, when := s.reportFields(ctx, n)
-	alert := map[string]string{}
-	for _, lang := range s.cfg.Languages {
-		area := ""
-		if c.Area != "" {
-			area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
-		}
-		t, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "report_alert", Data: map[string]string{"Area": area, "What": what, "When": when}}})
-		if err != nil {
-			return s.failed(err)
-		}
-		alert[lang] = strings.Join(t, "\n")
+	alert, err := s.draftTexts(ctx, c)
+	if err != nil {
+		return s.failed(err)
 	}
-	var areas []string
-	if c.Area != "" {
-		areas = []string{c.Area}
-	}
-	b, _, err := s.cfg.Broadcasts.Create(ctx, "volunteer:"+v.ID, broadcast.Draft{Text: alert, Areas: areas})
+	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}})
 	if err != nil {
 		return s.failed(err)
 	}
 	if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
 		return s.failed(err)
 	}
+	s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), "draft "+b.ID))
 	s.tellOrganizers(ctx, s.cfg.Sender, "org_report_draft", func(lang string) map[string]string {
-		area := ""
-		if c.Area != "" {
-			area = s.cfg.Broadcasts.AreaLabel(c.Area, lang)
-		}
-		return map[string]string{"N": data["N"], "ID": b.ID, "Area": area}
+		return map[string]string{"N": data["N"], "ID": b.ID, "Area": s.cfg.Broadcasts.AreaLabel(c.Area, lang),
+			"TextES": alert["es"], "TextEN": alert["en"]}
 	})
 	return flow.Reply{ID: "vol_verified", Data: map[string]string{"N": data["N"], "ID": b.ID}}
 }
 
-// reportFields reads what and when from a report's first transcript line.
-func (s *Service) reportFields(ctx context.Context, n int64) (string, string) {
+// MaxQuote is how much of a reporter's words a draft quotes, in runes, so that a draft stays
+// a few segments; the volunteer has read them whole.
+const MaxQuote = 120
+
+// draftTexts writes the alert a verified report c becomes, in every language: that
+// language's template, filled with the area's name there, the report's time in the
+// hotline's zone, and the reporter's own words (what, where) quoted as theirs — never passed
+// off as a translation. The reporter's "when" is left out: "right now" is wrong by the time
+// the alert is read, and the report's time says it better.
+func (s *Service) draftTexts(ctx context.Context, c hotline.CaseRecord) (map[string]string, error) {
+	what, where, _ := s.reportFields(ctx, c.N)
+	alert := map[string]string{}
+	for _, lang := range s.cfg.Languages {
+		when, err := s.reportTime(c.Opened, lang)
+		if err != nil {
+			return nil, err
+		}
+		t, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: "report_alert", Data: map[string]string{
+			"Area": s.cfg.Broadcasts.AreaLabel(c.Area, lang), "What": quote(what), "Where": quote(where), "Time": when,
+		}}})
+		if err != nil {
+			return nil, fmt.Errorf("writing a report's draft: %w", err)
+		}
+		alert[lang] = strings.Join(t, "\n")
+	}
+	return alert, nil
+}
+
+// quote trims a reporter's words for a draft: spaces, and at most MaxQuote runes.
+func quote(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > MaxQuote {
+		s = string([]rune(s)[:MaxQuote]) + "…"
+	}
+	return s
+}
+
+// reportFields reads what, where and when from a report's first transcript line.
+func (s *Service) reportFields(ctx context.Context, n int64) (what, where, when string) {
 	lines, err := s.cfg.Store.Transcript(ctx, n)
 	if err != nil || len(lines) == 0 {
-		return "", ""
+		return "", "", ""
 	}
 	plain, err := s.cfg.Keys.Open(lines[0], privacy.CaseTranscript(n))
 	if err != nil {
-		return "", ""
+		return "", "", ""
 	}
-	parts := strings.Split(strings.TrimPrefix(string(plain), "member: "), " | ")
+	parts := strings.SplitN(strings.TrimPrefix(string(plain), "member: "), " | ", 3)
 	if len(parts) < 3 {
-		return string(plain), ""
+		return string(plain), "", ""
 	}
-	return parts[0], parts[2]
+	return parts[0], parts[1], parts[2]
 }
 
 func (s *Service) tellOrganizers(ctx context.Context, out hotline.Sender, id string, data func(lang string) map[string]string) {

@@ -3,10 +3,11 @@ package flow_test
 import (
 	"strings"
 
-	"github.com/communityhotline/hotline/internal/sources"
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/communityhotline/hotline/internal/sources"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"

@@ -27,10 +27,13 @@ type Broadcast struct {
 	// Areas are place IDs; empty means every subscriber.
 	Areas  []string
 	Urgent bool
-	// CreatedBy and ApprovedBy are organizer IDs.
+	// CreatedBy and ApprovedBy are organizer IDs (or "volunteer:<id>", "admin").
 	CreatedBy, ApprovedBy string
-	CreatedAt, SentAt     time.Time
-	DoneAt                time.Time
+	// RequestedBy asked to send it while approvals were required: set, with the status
+	// awaiting_approval, until another organizer approves it and it is sent.
+	RequestedBy       string
+	CreatedAt, SentAt time.Time
+	DoneAt            time.Time
 	// Recipients per language: the preview's count while a draft, the frozen list's count
 	// once sending.
 	Recipients map[string]int64

@@ -1,7 +1,10 @@
 // Package organizer answers SMS from organizers' phones, which never enter the member flows:
 // ALERTA/ALERT starts composing an alert (area, English text, Spanish text, preview), ENVIAR/
-// SEND sends it or asks the other organizers to approve it, APROBAR/APPROVE <id> approves
-// one, CANCELAR/CANCEL drops the draft.
+// SEND sends it or asks the other organizers to approve it, DESCARTAR/DISCARD drops the
+// draft. Any draft, however made (by SMS, a verified report, the console, the API), is
+// handled by its id: VER/SHOW <id>, ENVIAR/SEND <id>, DESCARTAR/DISCARD <id> and
+// APROBAR/APPROVE <id>. The approval rule itself is the broadcast service's; this package
+// also provides the notices it sends organizers (notices.go).
 package organizer
 
 import (
@@ -13,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/fold"
@@ -28,6 +32,15 @@ type Config struct {
 	Renderer   flow.Renderer
 	Sender     hotline.Sender
 	Log        *slog.Logger
+	// Roster lists the organizers, to notify them, from memory; nil reads one of its own
+	// from Store.
+	Roster Roster
+}
+
+// Roster is the staff roster (internal/staff), kept in memory.
+type Roster interface {
+	// Organizers lists every organizer, to notify them.
+	Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error)
 }
 
 // Composer handles organizers' SMS.
@@ -48,6 +61,8 @@ var MessageIDs = []string{
 	"org_help", "org_ask_area", "org_area_unknown", "org_ask_en", "org_ask_es", "org_preview",
 	"org_sending", "org_approval_requested", "org_approve_request", "org_approved", "org_approved_notice",
 	"org_canceled", "org_cannot_approve_own", "org_not_found", "org_too_long", "org_failed",
+	"org_show", "org_wrong_state", "org_already_approved",
+	"org_status_draft", "org_status_awaiting_approval", "org_status_sending", "org_status_done", "org_status_canceled",
 }
 
 // The commands, folded. Organizers learn them once; they work in either language.
@@ -59,6 +74,7 @@ var (
 	// command organizers are taught.
 	wordsCancel  = []string{"descartar", "discard", "cancelar", "cancel", "stop", "parar"}
 	wordsApprove = []string{"aprobar", "approve"}
+	wordsShow    = []string{"ver", "show", "mostrar"}
 	wordsAll     = []string{"todas", "todos", "all"}
 )
 
@@ -105,12 +121,28 @@ func (c *Composer) step(ctx context.Context, org hotline.OrganizerRecord, st map
 	if len(words) > 0 {
 		first = words[0]
 	}
+	by := audit.Organizer(org.ID, org.Name, audit.ViaSMS)
+	// A command naming a draft ends the draft conversation about it: it has been acted on.
+	after := func(id string) map[string]string {
+		if st["bc"] == id {
+			return nil
+		}
+		return st
+	}
 	switch {
 	case in(first, wordsApprove) && len(words) == 2:
-		return c.approve(ctx, org, words[1]), st
+		return c.approve(ctx, org, by, words[1]), after(words[1])
+	case in(first, wordsShow) && len(words) == 2:
+		return c.show(ctx, org, words[1]), st
+	case in(first, wordsSend) && len(words) == 2:
+		return c.send(ctx, org, by, words[1]), after(words[1])
+	case in(first, wordsCancel) && len(words) == 2:
+		return c.discard(ctx, org, by, words[1]), after(words[1])
 	case in(first, wordsCancel) && len(words) == 1:
 		if st["bc"] != "" {
-			c.cfg.Broadcasts.Cancel(ctx, st["bc"])
+			if err := c.cfg.Broadcasts.Discard(ctx, st["bc"], by); err != nil && !errors.Is(err, hotline.ErrWrongState) {
+				return c.failed(err), st
+			}
 		}
 		return flow.Reply{ID: "org_canceled"}, nil
 	case in(first, wordsStart) && len(words) == 1:
@@ -148,7 +180,7 @@ func (c *Composer) step(ctx context.Context, org hotline.OrganizerRecord, st map
 		if st["area"] != "" {
 			areas = []string{st["area"]}
 		}
-		b, p, err := c.cfg.Broadcasts.Create(ctx, org.ID, broadcast.Draft{
+		b, p, err := c.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{
 			Text: map[string]string{"en": st["en"], "es": strings.TrimSpace(text)}, Areas: areas,
 		})
 		var invalid *broadcast.InvalidError
@@ -167,65 +199,90 @@ func (c *Composer) step(ctx context.Context, org hotline.OrganizerRecord, st map
 		return flow.Reply{ID: "org_preview", Data: data}, map[string]string{"step": "confirm", "bc": b.ID, "area": st["area"]}
 	case "confirm":
 		if in(first, wordsSend) && len(words) == 1 {
-			return c.send(ctx, org, st["bc"], st["area"]), nil
+			return c.send(ctx, org, by, st["bc"]), nil
 		}
 	}
 	return flow.Reply{ID: "org_help"}, st
 }
 
-func (c *Composer) send(ctx context.Context, org hotline.OrganizerRecord, id, area string) flow.Reply {
-	if c.cfg.Broadcasts.Approvals() {
-		b, err := c.cfg.Broadcasts.Get(ctx, id)
-		if err != nil {
-			return c.failed(err)
-		}
-		c.askApproval(ctx, org, b, area)
-		return flow.Reply{ID: "org_approval_requested", Data: map[string]string{"ID": id}}
+// send sends draft id, or asks for its approval: the broadcast service decides which.
+func (c *Composer) send(ctx context.Context, org hotline.OrganizerRecord, by audit.Actor, id string) flow.Reply {
+	b, err := c.cfg.Broadcasts.Send(ctx, id, by)
+	if err != nil {
+		return c.refused(ctx, org, id, err)
 	}
-	if _, err := c.cfg.Broadcasts.Send(ctx, id); err != nil {
-		return c.failed(err)
+	if b.Status == hotline.AwaitingApproval {
+		return flow.Reply{ID: "org_approval_requested", Data: map[string]string{"ID": id}}
 	}
 	return flow.Reply{ID: "org_sending", Data: map[string]string{"ID": id}}
 }
 
-// askApproval texts every other organizer the alert and how to approve it.
-func (c *Composer) askApproval(ctx context.Context, from hotline.OrganizerRecord, b hotline.Broadcast, area string) {
-	recs, err := c.cfg.Store.Organizers(ctx)
+// approve approves broadcast id; it is sent now only if someone had asked to send it.
+func (c *Composer) approve(ctx context.Context, org hotline.OrganizerRecord, by audit.Actor, id string) flow.Reply {
+	b, err := c.cfg.Broadcasts.Approve(ctx, id, by)
 	if err != nil {
-		c.cfg.Log.Error("listing organizers for approval", "err", err)
-		return
+		return c.refused(ctx, org, id, err)
 	}
-	for _, r := range recs {
-		if r.ID == from.ID {
-			continue
-		}
-		text := b.Text[r.Lang]
-		if text == "" {
-			text = b.Text["es"] + b.Text["en"]
-		}
-		c.notify(ctx, r, "org_approve_request", map[string]string{"Name": from.Name, "ID": b.ID, "Areas": c.areaNames(area, r.Lang), "Text": text})
-	}
+	return flow.Reply{ID: "org_approved", Data: map[string]string{"ID": id, "Sent": flag(b.Status == hotline.Sending)}}
 }
 
-func (c *Composer) approve(ctx context.Context, org hotline.OrganizerRecord, id string) flow.Reply {
-	err := c.cfg.Broadcasts.Approve(ctx, id, org.ID)
+// show answers VER/SHOW: a broadcast's texts, areas, reach and cost now, and what can be
+// done with it.
+func (c *Composer) show(ctx context.Context, org hotline.OrganizerRecord, id string) flow.Reply {
+	b, err := c.cfg.Broadcasts.Get(ctx, id)
+	if err != nil {
+		return c.refused(ctx, org, id, err)
+	}
+	p, err := c.cfg.Broadcasts.Preview(ctx, b)
+	if err != nil {
+		return c.failed(err)
+	}
+	b.Recipients = p.Recipients
+	data := c.draftData(b, org.Lang)
+	data["StatusName"] = c.statusName(b.Status, org.Lang)
+	data["Cost"] = fmt.Sprintf("%.2f", p.EstimatedCostUSD)
+	data["Open"] = flag(b.Status == hotline.Draft || b.Status == hotline.AwaitingApproval)
+	data["Approve"] = flag(b.Status == hotline.AwaitingApproval && b.CreatedBy != org.ID && b.RequestedBy != org.ID)
+	return flow.Reply{ID: "org_show", Data: data}
+}
+
+// discard drops a draft nobody has started sending.
+func (c *Composer) discard(ctx context.Context, org hotline.OrganizerRecord, by audit.Actor, id string) flow.Reply {
+	if err := c.cfg.Broadcasts.Discard(ctx, id, by); err != nil {
+		return c.refused(ctx, org, id, err)
+	}
+	return flow.Reply{ID: "org_canceled", Data: map[string]string{"ID": id}}
+}
+
+// refused says why an action on broadcast id was not done.
+func (c *Composer) refused(ctx context.Context, org hotline.OrganizerRecord, id string, err error) flow.Reply {
+	data := map[string]string{"ID": id}
 	switch {
 	case errors.Is(err, hotline.ErrSameActor):
 		return flow.Reply{ID: "org_cannot_approve_own"}
-	case errors.Is(err, hotline.ErrNotFound), errors.Is(err, hotline.ErrWrongState):
-		return flow.Reply{ID: "org_not_found", Data: map[string]string{"ID": id}}
-	case err != nil:
-		return c.failed(err)
+	case errors.Is(err, hotline.ErrNotFound):
+		return flow.Reply{ID: "org_not_found", Data: data}
+	case errors.Is(err, hotline.ErrWrongState):
+		b, gerr := c.cfg.Broadcasts.Get(ctx, id)
+		if gerr != nil {
+			return c.failed(gerr)
+		}
+		if b.ApprovedBy != "" && (b.Status == hotline.Draft || b.Status == hotline.AwaitingApproval) {
+			return flow.Reply{ID: "org_already_approved", Data: data}
+		}
+		data["StatusName"] = c.statusName(b.Status, org.Lang)
+		return flow.Reply{ID: "org_wrong_state", Data: data}
 	}
-	// The creator already said ENVIAR; approval is the last word, so it goes now.
-	b, err := c.cfg.Broadcasts.Send(ctx, id)
-	if err != nil {
-		return c.failed(err)
+	return c.failed(err)
+}
+
+// statusName is a broadcast status in words an organizer reads ("borrador").
+func (c *Composer) statusName(st hotline.BroadcastStatus, lang string) string {
+	texts, err := c.cfg.Renderer.Render(lang, []flow.Reply{{ID: "org_status_" + string(st)}})
+	if err != nil || len(texts) != 1 {
+		return string(st)
 	}
-	if creator, err := c.cfg.Store.Organizer(ctx, b.CreatedBy); err == nil {
-		c.notify(ctx, creator, "org_approved_notice", map[string]string{"Name": org.Name, "ID": id})
-	}
-	return flow.Reply{ID: "org_approved", Data: map[string]string{"ID": id}}
+	return texts[0]
 }
 
 // notify texts an organizer outside a reply.

@@ -129,7 +129,7 @@ func parseBroadcast(id string, m map[string]string) hotline.Broadcast {
 	}
 	b := hotline.Broadcast{
 		ID: id, Status: hotline.BroadcastStatus(m["status"]), Urgent: m["urgent"] == "1",
-		CreatedBy: m["created_by"], ApprovedBy: m["approved_by"],
+		CreatedBy: m["created_by"], ApprovedBy: m["approved_by"], RequestedBy: m["requested_by"],
 		CreatedAt: when("created_at"), SentAt: when("sent_at"), DoneAt: when("done_at"),
 		Text: map[string]string{}, Recipients: map[string]int64{},
 		Counts: hotline.BroadcastCounts{

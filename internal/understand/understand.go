@@ -6,8 +6,9 @@ import (
 
 	"github.com/kljensen/snowball/english"
 
-	"github.com/communityhotline/hotline/internal/fold"
 	"github.com/kljensen/snowball/spanish"
+
+	"github.com/communityhotline/hotline/internal/fold"
 )
 
 // Meaning is what a message says, as far as the model can tell.

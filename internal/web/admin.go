@@ -23,15 +23,6 @@ type actorKey struct{}
 // actor is the organizer an authenticated admin request acts as.
 func actor(ctx context.Context) string { s, _ := ctx.Value(actorKey{}).(string); return s }
 
-// apiActor is who an authenticated admin request acts as, for the audit log.
-func apiActor(ctx context.Context) audit.Actor {
-	id := actor(ctx)
-	if id == staff.RootActor {
-		return audit.Admin(audit.ViaAPI)
-	}
-	return audit.Organizer(id, "", audit.ViaAPI)
-}
-
 // adminHandler is an admin endpoint: it may return an error, which errorResponse maps.
 type adminHandler func(w http.ResponseWriter, r *http.Request) error
 
@@ -87,7 +78,7 @@ func (d Deps) errorResponse(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = http.StatusUnauthorized, map[string]any{"error": "missing or wrong bearer token"}
 	case errors.Is(err, hotline.ErrNotFound):
 		status, body = http.StatusNotFound, map[string]any{"error": "not found"}
-	case errors.Is(err, hotline.ErrSameActor), errors.Is(err, hotline.ErrWrongState), errors.Is(err, broadcast.ErrNeedsApproval):
+	case errors.Is(err, hotline.ErrSameActor), errors.Is(err, hotline.ErrWrongState):
 		status, body = http.StatusConflict, map[string]any{"error": err.Error()}
 	default:
 		d.Log.Error("admin request failed", "path", r.URL.Path, "err", err)
@@ -159,7 +150,7 @@ func handleCreateBroadcast(d Deps) adminHandler {
 		if err := decode(r, &draft); err != nil {
 			return err
 		}
-		b, p, err := d.Broadcasts.Create(r.Context(), actor(r.Context()), draft)
+		b, p, err := d.Broadcasts.Create(r.Context(), staffActor(r, d), draft)
 		if err != nil {
 			return err
 		}
@@ -198,18 +189,40 @@ func handleListBroadcasts(d Deps) adminHandler {
 	}
 }
 
+// ViaHeader is the header `hotline broadcast` sets on its requests, so that the audit log
+// tells the CLI from other API clients. It names a channel only: it grants nothing.
+const ViaHeader = "X-Hotline-Via"
+
+// staffActor is who an authenticated admin request acts as, for the rules and the audit
+// log: the administrator, or an organizer by the name the roster has.
+func staffActor(r *http.Request, d Deps) audit.Actor {
+	via := audit.ViaAPI
+	if r.Header.Get(ViaHeader) == audit.ViaCLI {
+		via = audit.ViaCLI
+	}
+	who := actor(r.Context())
+	if who == staff.RootActor {
+		return audit.Admin(via)
+	}
+	name := ""
+	if o, err := d.Broadcasts.Organizer(r.Context(), who); err == nil {
+		name = o.Name
+	}
+	return audit.Organizer(who, name, via)
+}
+
 // handleBroadcastAction serves approve, send and cancel.
 func handleBroadcastAction(d Deps, action string) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		ctx, id := r.Context(), r.PathValue("id")
+		ctx, id, by := r.Context(), r.PathValue("id"), staffActor(r, d)
 		var err error
 		switch action {
 		case "approve":
-			err = d.Broadcasts.Approve(ctx, id, actor(ctx))
+			_, err = d.Broadcasts.Approve(ctx, id, by)
 		case "send":
-			_, err = d.Broadcasts.Send(ctx, id)
+			_, err = d.Broadcasts.Send(ctx, id, by)
 		case "cancel":
-			err = d.Broadcasts.Cancel(ctx, id)
+			err = d.Broadcasts.Cancel(ctx, id, by)
 		}
 		if err != nil {
 			return err

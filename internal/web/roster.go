@@ -12,7 +12,7 @@ func handleAddOrganizer(d Deps) adminHandler {
 		if err := decode(r, &req); err != nil {
 			return err
 		}
-		o, err := d.Staff.AddOrganizer(r.Context(), apiActor(r.Context()), req.Name, req.Phone, req.Lang)
+		o, err := d.Staff.AddOrganizer(r.Context(), staffActor(r, d), req.Name, req.Phone, req.Lang)
 		if err != nil {
 			return err
 		}
@@ -34,7 +34,7 @@ func handleListOrganizers(d Deps) adminHandler {
 
 func handleRemoveOrganizer(d Deps) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := d.Staff.RemoveOrganizer(r.Context(), apiActor(r.Context()), r.PathValue("id")); err != nil {
+		if err := d.Staff.RemoveOrganizer(r.Context(), staffActor(r, d), r.PathValue("id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -51,7 +51,7 @@ func handleAddVolunteer(d Deps) adminHandler {
 		if err := decode(r, &req); err != nil {
 			return err
 		}
-		v, err := d.Staff.AddVolunteer(r.Context(), apiActor(r.Context()), req.Name, req.Phone, req.Languages)
+		v, err := d.Staff.AddVolunteer(r.Context(), staffActor(r, d), req.Name, req.Phone, req.Languages)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func handleListVolunteers(d Deps) adminHandler {
 
 func handleRemoveVolunteer(d Deps) adminHandler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := d.Staff.RemoveVolunteer(r.Context(), apiActor(r.Context()), r.PathValue("id")); err != nil {
+		if err := d.Staff.RemoveVolunteer(r.Context(), staffActor(r, d), r.PathValue("id")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
