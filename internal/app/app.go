@@ -32,6 +32,7 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/staff"
+	"github.com/communityhotline/hotline/internal/stats"
 	"github.com/communityhotline/hotline/internal/streak"
 	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
@@ -53,6 +54,8 @@ type App struct {
 	log      *slog.Logger
 	// roster is who the organizers and volunteers are, kept in memory.
 	roster *staff.Roster
+	// day counts messages in and out today, for the console (console.go).
+	day *stats.Day
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -171,6 +174,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		closeRedis()
 		return nil, err
 	}
+	day := newDayCounts(store, log)
+	sender = day.Sender(sender)
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
 	// is checked against it, and a Redis that fails to answer must not fail them all.
 	roster := staff.New(staff.Config{Source: store, Log: log, Announce: store.AnnounceStaffChange})
@@ -228,7 +233,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	engine := bot.New(botCfg)
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, roster: roster, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
+		broadcasts: bcs, dispatcher: dispatcher, roster: roster, day: day, cases: cases, jobs: jobs, answerer: cases.Route(composer.Route(engine))}
 	if err := a.LoadZips(ctx); err != nil {
 		a.close()
 		return nil, err

@@ -146,3 +146,33 @@ func (s *Store) DayCounts(ctx context.Context, day string) (in, out int64, err e
 	}
 	return n[0], n[1], nil
 }
+
+// SubscriberCounts returns, per language in langs, how many members take alerts for each area
+// that has had any: counts only, for the console's overview. Every key carries {s}, so one
+// pipeline serves it on Redis Cluster too.
+func (s *Store) SubscriberCounts(ctx context.Context, langs []string) (map[string]map[string]int64, error) {
+	out := map[string]map[string]int64{}
+	for _, lang := range langs {
+		areas, err := s.rdb.SMembers(ctx, s.areasKey(lang)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("listing areas with subscribers: %w", err)
+		}
+		cmds := make(map[string]*redis.IntCmd, len(areas))
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, a := range areas {
+				cmds[a] = p.SCard(ctx, s.subscribersKey(a, lang))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("counting subscribers: %w", err)
+		}
+		out[lang] = map[string]int64{}
+		for a, c := range cmds {
+			if n := c.Val(); n > 0 {
+				out[lang][a] = n
+			}
+		}
+	}
+	return out, nil
+}

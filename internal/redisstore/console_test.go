@@ -102,3 +102,19 @@ func TestDayCounts(t *testing.T) {
 		t.Errorf("day counts %d %d, want 4 5", in, out)
 	}
 }
+
+func TestSubscriberCounts(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	s.SyncSubscriptions(ctx, "m1", hotline.Subscription{}, hotline.Subscription{Areas: []string{"a", "b"}, Lang: "es"})
+	s.SyncSubscriptions(ctx, "m2", hotline.Subscription{}, hotline.Subscription{Areas: []string{"a"}, Lang: "es"})
+	s.SyncSubscriptions(ctx, "m3", hotline.Subscription{}, hotline.Subscription{Areas: []string{"a"}, Lang: "en"})
+	s.SyncSubscriptions(ctx, "m2", hotline.Subscription{Areas: []string{"a"}, Lang: "es"}, hotline.Subscription{Lang: "es"})
+	got, err := s.SubscriberCounts(ctx, []string{"es", "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["es"]["a"] != 1 || got["es"]["b"] != 1 || got["en"]["a"] != 1 || len(got["es"]) != 2 {
+		t.Errorf("counts %v", got)
+	}
+}

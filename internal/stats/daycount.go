@@ -136,7 +136,9 @@ func (c countingSender) Send(ctx context.Context, m hotline.Outbound) (string, e
 }
 
 // Answerer counts each inbound message and the replies answered to it in the webhook's reply.
-func (d *Day) Answerer(next hotline.Answerer) hotline.Answerer { return countingAnswerer{next: next, d: d} }
+func (d *Day) Answerer(next hotline.Answerer) hotline.Answerer {
+	return countingAnswerer{next: next, d: d}
+}
 
 type countingAnswerer struct {
 	next hotline.Answerer
