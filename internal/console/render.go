@@ -86,6 +86,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rq *request, cod
 	}
 	v := view{L: &loc{msgs: s.msgs, lang: rq.Lang}, Lang: rq.Lang, Langs: s.cfg.Languages, Program: s.cfg.Program,
 		Session: rq.Session, Path: r.URL.Path, Data: data, Flash: rq.flash(r)}
+	if r.Method != http.MethodGet {
+		v.Path = "/console/" // the language switch returns with a GET: not to a POST's URL
+	}
 	if rq.Session != nil {
 		v.CSRF = rq.Session.CSRF
 		v.Nav = nav(rq.Session.Role, r.URL.Path)
