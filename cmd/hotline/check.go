@@ -16,6 +16,7 @@ import (
 
 	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/config"
+	"github.com/communityhotline/hotline/internal/console"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
@@ -79,6 +80,15 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err := checkIntents(flowsFS, stdout); err != nil {
 		return err
 	}
+	// The console's words are checked the same way: every id in every language, each renders.
+	if problems := console.Check(localesFS, c.Flows.Settings().Languages); len(problems) > 0 {
+		fmt.Fprintln(stdout, "\nconsole messages:")
+		for _, p := range problems {
+			fmt.Fprintln(stdout, "  "+p)
+		}
+		return fmt.Errorf("check failed: %d problems in the console's messages (locales/console.<lang>.toml), listed above", len(problems))
+	}
+	fmt.Fprintln(stdout, "console messages: OK, the same ids in every language, each renders")
 	if len(rep.problems) == 0 && len(rep.overIDs()) == 0 {
 		fmt.Fprintf(stdout, "every member message fits the budget of %d segments (HOTLINE_SEGMENT_BUDGET) or its allowance in locales/%s\n", cfg.SegmentBudget, content.AllowancesFile)
 		return nil

@@ -34,6 +34,7 @@ import (
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/internal/staff"
+	"github.com/communityhotline/hotline/internal/stats"
 	"github.com/communityhotline/hotline/internal/streak"
 	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
@@ -61,6 +62,8 @@ type App struct {
 	audit *audit.Log
 	// policy is the organizers' corrections of county and city entries (policy.go).
 	policy *policyedit.Service
+	// day counts messages in and out today, for the console (console.go).
+	day *stats.Day
 
 	broadcasts *broadcast.Service
 	dispatcher *dispatch.Dispatcher
@@ -180,6 +183,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		closeRedis()
 		return nil, err
 	}
+	day := newDayCounts(store, log)
+	sender = day.Sender(sender)
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
 	// is checked against it, and a Redis that fails to answer must not fail them all.
 	roster := staff.New(staff.Config{Source: store, Log: log, Announce: store.AnnounceStaffChange})
@@ -242,7 +247,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	engine := bot.New(botCfg)
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, cases: cases, jobs: jobs,
+		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs,
 		answerer: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine},
 		directory: staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
 			RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog}),

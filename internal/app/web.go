@@ -24,6 +24,11 @@ func (a *App) WebDeps() (web.Deps, error) {
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases, deps.Staff = a.broadcasts, a.cases, a.directory
 	}
+	// Counting messages for the console costs the webhook no Redis round trip (stats.Day).
+	deps.Bot = a.day.Answerer(a.answerer)
+	if deps.Console, err = a.Console(); err != nil {
+		return web.Deps{}, err
+	}
 	if !cfg.Local() {
 		deps.Verifier = twilio.NewVerifier(cfg.AuthToken)
 	}

@@ -603,17 +603,16 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 	}
 	switch {
 	case slices.Contains(cmdOn, first) && len(words) == 1:
-		if err := s.cfg.Store.SetOnCall(ctx, v, true); err != nil {
+		if err := s.setOnCall(ctx, v, true); err != nil {
 			return s.failed(err)
 		}
-		s.pageWaiting(ctx, v)
 		names := make([]string, len(v.Langs))
 		for i, code := range v.Langs {
 			names[i] = s.langName(code, v.Langs[0])
 		}
 		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(names, ", ")}}
 	case slices.Contains(cmdOff, first) && len(words) == 1:
-		if err := s.cfg.Store.SetOnCall(ctx, v, false); err != nil {
+		if err := s.setOnCall(ctx, v, false); err != nil {
 			return s.failed(err)
 		}
 		return flow.Reply{ID: "vol_off"}

@@ -23,11 +23,13 @@ import (
 type DirectoryStore interface {
 	CreateOrganizer(ctx context.Context, o hotline.OrganizerRecord) error
 	DeleteOrganizer(ctx context.Context, id string) error
+	Organizer(ctx context.Context, id string) (hotline.OrganizerRecord, error)
 	Organizers(ctx context.Context) ([]hotline.OrganizerRecord, error)
 	OrganizerByToken(ctx context.Context, hash string) (string, error)
 	OrganizerByPhone(ctx context.Context, phoneID string) (string, error)
 	CreateVolunteer(ctx context.Context, v hotline.VolunteerRecord) error
 	DeleteVolunteer(ctx context.Context, id string) error
+	Volunteer(ctx context.Context, id string) (hotline.VolunteerRecord, error)
 	Volunteers(ctx context.Context) ([]hotline.VolunteerRecord, error)
 	VolunteerByPhone(ctx context.Context, phoneID string) (string, error)
 }
@@ -181,14 +183,18 @@ func (d *Directory) masked(sealed, sealedFor []byte) string {
 
 // RemoveOrganizer deletes an organizer; their token stops working at once.
 func (d *Directory) RemoveOrganizer(ctx context.Context, by audit.Actor, id string) error {
-	err := d.cfg.Store.DeleteOrganizer(ctx, id)
+	o, err := d.cfg.Store.Organizer(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = d.cfg.Store.DeleteOrganizer(ctx, id)
 	if errors.Is(err, hotline.ErrNotFound) {
 		return hotline.ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	d.changed(ctx, by, "roster.remove", "organizer "+id, "")
+	d.changed(ctx, by, "roster.remove", "organizer "+id, o.Name)
 	return nil
 }
 
@@ -235,18 +241,22 @@ func (d *Directory) Volunteers(ctx context.Context) ([]VolunteerView, error) {
 
 // RemoveVolunteer takes a volunteer off the roster; their cases go back to everyone first.
 func (d *Directory) RemoveVolunteer(ctx context.Context, by audit.Actor, id string) error {
+	v, err := d.cfg.Store.Volunteer(ctx, id)
+	if err != nil {
+		return err
+	}
 	if d.cfg.OnVolunteerRemoved != nil {
 		if err := d.cfg.OnVolunteerRemoved(ctx, id); err != nil {
 			return err
 		}
 	}
-	err := d.cfg.Store.DeleteVolunteer(ctx, id)
+	err = d.cfg.Store.DeleteVolunteer(ctx, id)
 	if errors.Is(err, hotline.ErrNotFound) {
 		return hotline.ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	d.changed(ctx, by, "roster.remove", "volunteer "+id, "")
+	d.changed(ctx, by, "roster.remove", "volunteer "+id, v.Name)
 	return nil
 }

@@ -11,6 +11,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /metrics", MetricsHandler(d.Metrics))
 	}
 	mux.Handle("POST /twilio/status", handleStatusCallback(d))
+	if d.Console != nil {
+		mux.Handle("/console/", d.Console)
+	}
 
 	mux.Handle("POST /admin/organizers", d.admin(true, handleAddOrganizer(d)))
 	mux.Handle("GET /admin/organizers", d.admin(true, handleListOrganizers(d)))

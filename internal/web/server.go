@@ -46,6 +46,8 @@ type Deps struct {
 	MetricsElsewhere bool
 	// Deliveries counts delivery reports from status callbacks.
 	Deliveries DeliveryCounter
+	// Console is the staff console (internal/console), served under /console/; nil answers 404.
+	Console http.Handler
 }
 
 // Spooler keeps an inbound message durably for later.

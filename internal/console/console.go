@@ -1,0 +1,156 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/audit"
+	"github.com/communityhotline/hotline/internal/staff"
+)
+
+// SignIn texts codes and checks them (staff.SignIn).
+type SignIn interface {
+	RequestCode(ctx context.Context, phone, clientAddr string) error
+	Verify(ctx context.Context, phone, code, clientAddr string) (staff.Person, error)
+	Admin(ctx context.Context, token, clientAddr string) (staff.Person, error)
+}
+
+// Sessions starts, finds and ends sessions (staff.Sessions).
+type Sessions interface {
+	Start(ctx context.Context, p staff.Person) (string, staff.Session, error)
+	Lookup(ctx context.Context, cookie string) (staff.Session, error)
+	End(ctx context.Context, cookie string) error
+}
+
+// Directory is the staff roster as the roster page changes it: the same methods, with the same
+// rules and the same audit entries, as the admin API uses (staff.Directory, with
+// escalation's on-call switch).
+type Directory interface {
+	AddOrganizer(ctx context.Context, by audit.Actor, name, phone, lang string) (staff.OrganizerView, error)
+	Organizers(ctx context.Context) ([]staff.OrganizerView, error)
+	RemoveOrganizer(ctx context.Context, by audit.Actor, id string) error
+	AddVolunteer(ctx context.Context, by audit.Actor, name, phone string, langs []string) (staff.VolunteerView, error)
+	Volunteers(ctx context.Context) ([]staff.VolunteerView, error)
+	RemoveVolunteer(ctx context.Context, by audit.Actor, id string) error
+	// SetOnCall does what texting ON or OFF does (escalation.Service.SetOnCall).
+	SetOnCall(ctx context.Context, volunteerID string, on bool) error
+}
+
+// AuditLog records staff actions and reads them back (audit.Log).
+type AuditLog interface {
+	audit.Recorder
+	Recent(ctx context.Context, limit int) ([]audit.Entry, error)
+}
+
+// Stats gathers the overview's counts (wired in internal/app). It returns counts only: no
+// member's number, id or words.
+type Stats interface {
+	Overview(ctx context.Context) (Overview, error)
+}
+
+// Overview is what the overview page shows.
+type Overview struct {
+	// MessagesIn and MessagesOut are today's.
+	MessagesIn, MessagesOut int64
+	// Cases are the cases not closed, urgent first, then oldest first.
+	Cases []CaseAge
+	// Broadcasts are those awaiting approval or sending.
+	Broadcasts []BroadcastProgress
+	// QueueDepth is how many sends wait in the queue.
+	QueueDepth int64
+	// Subscribers are counts per area and language.
+	Subscribers []AreaCount
+}
+
+// CaseAge is a case as the overview counts it.
+type CaseAge struct {
+	N       int64
+	Kind    string // "person" or "report"
+	Urgent  bool
+	Claimed bool
+	Age     time.Duration
+}
+
+// BroadcastProgress is a broadcast in progress.
+type BroadcastProgress struct {
+	ID, Status                      string
+	Recipients, Sent, Failed, Queue int64
+}
+
+// AreaCount is how many members take alerts for one area in one language.
+type AreaCount struct {
+	Area, Lang string
+	N          int64
+}
+
+// PolicyCheck is when a policy entry was last checked against its source (YYYY-MM-DD).
+type PolicyCheck struct {
+	ID, Checked string
+}
+
+// Config holds the console's dependencies.
+type Config struct {
+	SignIn    SignIn
+	Sessions  Sessions
+	Directory Directory
+	Audit     AuditLog
+	Stats     Stats
+	// Policies lists the policy entries with their checked dates, for the overview's stale count.
+	Policies func(ctx context.Context) ([]PolicyCheck, error)
+	// StaleDays is how old a check may be before the overview counts the entry (0: 60).
+	StaleDays int
+	// Languages are the hotline's languages, the first the default.
+	Languages []string
+	// Messages holds console.<lang>.toml (locales.FS).
+	Messages fs.FS
+	// Program is the hotline's name, shown in the header.
+	Program string
+	// Secure marks the session cookie Secure (PUBLIC_URL is https).
+	Secure bool
+	Log    *slog.Logger
+	// Now is the clock; tests inject one.
+	Now func() time.Time
+}
+
+// server is the console: its config, messages and templates.
+type server struct {
+	cfg   Config
+	msgs  *Messages
+	pages *pages
+	cop   *http.CrossOriginProtection
+}
+
+// New returns the console's handler, to be mounted at /console/.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.StaleDays <= 0 {
+		cfg.StaleDays = 60
+	}
+	if len(cfg.Languages) == 0 {
+		return nil, fmt.Errorf("console: no languages")
+	}
+	msgs, err := LoadMessages(cfg.Messages, cfg.Languages)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, msgs: msgs, pages: pg, cop: http.NewCrossOriginProtection()}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.forbidden(w, r, s.newRequest(r, nil))
+	}))
+	mux := http.NewServeMux()
+	s.addRoutes(mux)
+	return secureHeaders(s.cop.Handler(mux)), nil
+}

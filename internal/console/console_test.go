@@ -1,0 +1,319 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+)
+
+// routes lists every console route with a request that reaches it.
+var routes = []struct{ method, path string }{
+	{"GET", "/console/"}, {"GET", "/console/login"}, {"POST", "/console/login/code"}, {"POST", "/console/login/verify"},
+	{"POST", "/console/login/token"}, {"POST", "/console/lang"}, {"POST", "/console/logout"},
+	{"GET", "/console/roster"}, {"POST", "/console/roster/organizers"}, {"POST", "/console/roster/volunteers"},
+	{"GET", "/console/roster/volunteers/x/remove"}, {"POST", "/console/roster/volunteers/x/remove"},
+	{"POST", "/console/roster/volunteers/x/oncall"}, {"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
+	{"GET", "/console/nowhere"},
+}
+
+// TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+		"X-Frame-Options":         "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+	}
+	for name, c := range map[string]*client{"anonymous": e.client(), "organizer": e.signIn(orgPhone), "volunteer": e.signIn(volPhone)} {
+		for _, r := range routes {
+			var got resp
+			if r.method == "GET" {
+				got = c.get(r.path)
+			} else {
+				got = c.post(r.path, url.Values{"phone": {"+15055550000"}})
+			}
+			for h, v := range want {
+				if got.header.Get(h) != v {
+					t.Errorf("%s %s %s (%d): %s = %q, want %q", name, r.method, r.path, got.code, h, got.header.Get(h), v)
+				}
+			}
+		}
+	}
+}
+
+func TestWithoutSessionGoesToSignIn(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for _, r := range routes {
+		if strings.Contains(r.path, "login") || strings.Contains(r.path, "static") || r.path == "/console/lang" || r.path == "/console/nowhere" {
+			continue
+		}
+		got := c.do(r.method, r.path, url.Values{}, nil)
+		if got.code != http.StatusSeeOther || got.header.Get("Location") != "/console/login" {
+			t.Errorf("%s %s without a session: %d → %q", r.method, r.path, got.code, got.header.Get("Location"))
+		}
+	}
+}
+
+func TestVolunteerIsRefusedOrganizerPages(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(volPhone)
+	for _, p := range []string{"/console/roster", "/console/audit", "/console/roster/volunteers/" + e.volID + "/remove"} {
+		if r := c.get(p); r.code != http.StatusForbidden {
+			t.Errorf("volunteer GET %s: %d, want 403", p, r.code)
+		}
+	}
+	r := c.post("/console/roster/volunteers/"+e.volID+"/oncall", url.Values{"on": {"1"}})
+	if r.code != http.StatusForbidden {
+		t.Errorf("volunteer toggling on call: %d", r.code)
+	}
+	if v, _ := e.store.Volunteer(context.Background(), e.volID); v.OnCall {
+		t.Error("a volunteer's refused POST changed the roster")
+	}
+	if r := c.get("/console/"); r.code != http.StatusSeeOther || r.header.Get("Location") != "/console/cases" {
+		t.Errorf("volunteer home: %d %q", r.code, r.header.Get("Location"))
+	}
+}
+
+// TestCrossSitePostChangesNothing: a form posted from another site, or without the session's
+// token, is refused and the roster stays as it was.
+func TestCrossSitePostChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(orgPhone)
+	form := url.Values{"csrf": {c.csrf}, "on": {"1"}}
+	path := "/console/roster/volunteers/" + e.volID + "/oncall"
+	for name, hdr := range map[string]map[string]string{
+		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site": "cross-site"},
+		"Origin elsewhere":          {"Origin": "https://evil.example"},
+	} {
+		if r := c.do("POST", path, form, hdr); r.code != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, r.code)
+		}
+	}
+	if r := c.post(path, url.Values{"csrf": {"forged"}, "on": {"1"}}); r.code != http.StatusForbidden {
+		t.Errorf("wrong CSRF token: %d", r.code)
+	}
+	noToken := url.Values{"on": {"1"}}
+	if r := c.do("POST", path, noToken, map[string]string{"Sec-Fetch-Site": "same-origin"}); r.code != http.StatusForbidden {
+		t.Errorf("no CSRF token: %d", r.code)
+	}
+	if v, _ := e.store.Volunteer(context.Background(), e.volID); v.OnCall {
+		t.Fatal("a refused POST put the volunteer on call")
+	}
+	if r := c.post(path, url.Values{"on": {"1"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("the same POST from the console: %d", r.code)
+	}
+	if v, _ := e.store.Volunteer(context.Background(), e.volID); !v.OnCall {
+		t.Error("the console's own POST did not put the volunteer on call")
+	}
+}
+
+func TestSignInByCode(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	page := c.get("/console/login")
+	for _, want := range []string{`type="tel"`, `autocomplete="tel"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("login page lacks %s", want)
+		}
+	}
+	onRoster := c.post("/console/login/code", url.Values{"phone": {"(505) 555-0111"}})
+	if !strings.Contains(onRoster.body, `autocomplete="one-time-code"`) {
+		t.Error("code step lacks autocomplete=one-time-code")
+	}
+	if len(e.sent.to(orgPhone)) != 1 {
+		t.Fatalf("texts to the organizer: %q", e.sent.to(orgPhone))
+	}
+	if got := e.sent.to(orgPhone)[0]; !strings.Contains(got, "Test Hotline: your code") {
+		t.Errorf("code text %q is not the English message (the organizer's language)", got)
+	}
+	off := e.client().post("/console/login/code", url.Values{"phone": {"+15055550333"}})
+	if off.code != onRoster.code || strings.ReplaceAll(off.body, "5055550333", "N") != strings.ReplaceAll(onRoster.body, "5055550111", "N") {
+		t.Errorf("a number on no roster got another page (%d vs %d):\n%s\n%s", off.code, onRoster.code, off.body, onRoster.body)
+	}
+	if got := e.sent.to("+15055550333"); len(got) != 0 {
+		t.Errorf("a number on no roster was texted %q", got)
+	}
+	// Five wrong codes end the code: the right one is then refused.
+	for i := range 5 {
+		r := c.post("/console/login/verify", url.Values{"phone": {orgPhone}, "code": {"00000" + string(rune('0'+i))}})
+		if r.code != http.StatusUnauthorized {
+			t.Fatalf("wrong code %d: %d", i+1, r.code)
+		}
+	}
+	code := e.sent.to(orgPhone)[0]
+	code = code[strings.Index(code, "is ")+3 : strings.Index(code, "is ")+9]
+	if r := c.post("/console/login/verify", url.Values{"phone": {orgPhone}, "code": {code}}); r.code != http.StatusUnauthorized {
+		t.Errorf("the right code after 5 wrong ones: %d, want refused", r.code)
+	}
+	if r := c.get("/console/"); r.code != http.StatusSeeOther {
+		t.Errorf("signed in after the code was locked: %d", r.code)
+	}
+}
+
+func TestSignInRateLimitedPerNumber(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		if r := e.client().post("/console/login/code", url.Values{"phone": {volPhone}}); r.code != 200 {
+			t.Fatalf("request %d: %d", i+1, r.code)
+		}
+	}
+	if r := e.client().post("/console/login/code", url.Values{"phone": {volPhone}}); r.code != http.StatusTooManyRequests {
+		t.Errorf("a fourth code in 15 minutes: %d, want 429", r.code)
+	}
+	if n := len(e.sent.to(volPhone)); n != 3 {
+		t.Errorf("%d codes texted, want 3", n)
+	}
+}
+
+func TestSessionCookieSignOutAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.post("/console/login/code", url.Values{"phone": {orgPhone}})
+	body := e.sent.to(orgPhone)[0]
+	code := body[strings.Index(body, "is ")+3 : strings.Index(body, "is ")+9]
+	r := c.post("/console/login/verify", url.Values{"phone": {orgPhone}, "code": {code}})
+	ck := r.header.Get("Set-Cookie")
+	for _, want := range []string{"hotline_console=", "Path=/console", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(ck, want) {
+			t.Errorf("session cookie %q lacks %s", ck, want)
+		}
+	}
+	if r := c.get("/console/"); r.code != 200 {
+		t.Fatalf("overview: %d", r.code)
+	}
+	e.now = e.now.Add(12*time.Hour + time.Minute)
+	if r := c.get("/console/"); r.code != http.StatusSeeOther {
+		t.Errorf("after 12 h idle: %d, want a redirect to sign in", r.code)
+	}
+	c = e.signIn(orgPhone)
+	if r := c.post("/console/logout", nil); r.code != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", r.code)
+	}
+	if r := c.get("/console/"); r.code != http.StatusSeeOther {
+		t.Errorf("after sign-out: %d", r.code)
+	}
+	entries, _ := e.store.Audit(context.Background(), 10)
+	var actions []string
+	for _, en := range entries {
+		if strings.HasPrefix(en.Action, "sign") { // not the roster set up before
+			actions = append(actions, en.Action)
+		}
+	}
+	if strings.Join(actions, ",") != "signout,signin,signin" {
+		t.Errorf("audit %v, want signout, signin, signin", actions)
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	e := newEnv(t)
+	if r := e.client().post("/console/login/token", url.Values{"token": {"nope"}}); r.code != http.StatusUnauthorized {
+		t.Errorf("wrong admin token: %d", r.code)
+	}
+	c := e.admin()
+	if r := c.get("/console/audit"); r.code != 200 || !strings.Contains(r.body, "signin") {
+		t.Errorf("admin's audit page: %d", r.code)
+	}
+}
+
+func TestOverview(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(orgPhone)
+	r := c.get("/console/")
+	for _, want := range []string{"Received: 41", "Sent: 58", "Waiting to be sent: 3", "Member #1", "bernalillo-county",
+		"2 places not checked in the last 60 days"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	es := c.post("/console/lang", url.Values{"lang": {"es"}, "back": {"/console/"}})
+	if es.code != http.StatusSeeOther || es.header.Get("Location") != "/console/" {
+		t.Fatalf("language switch: %d %q", es.code, es.header.Get("Location"))
+	}
+	if r := c.get("/console/"); !strings.Contains(r.body, "Recibidos: 41") || !strings.Contains(r.body, `lang="es"`) {
+		t.Error("the language switch did not turn the page to Spanish")
+	}
+	if r := c.post("/console/lang", url.Values{"lang": {"en"}, "back": {"//evil.example/"}}); r.header.Get("Location") != "/console/" {
+		t.Errorf("the switch sent the browser to %q", r.header.Get("Location"))
+	}
+	if r := e.client().do("GET", "/console/login", nil, map[string]string{"Accept-Language": "es-MX,es;q=0.9"}); !strings.Contains(r.body, "Tu número de teléfono") {
+		t.Error("a Spanish browser did not get Spanish")
+	}
+}
+
+func TestRosterAddToggleRemove(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.signIn(orgPhone)
+	r := c.get("/console/roster")
+	if !strings.Contains(r.body, "Vero Volunteer") || !strings.Contains(r.body, hotline.MaskPhone(volPhone)) || strings.Contains(r.body, volPhone) {
+		t.Fatalf("roster page does not list the volunteer masked:\n%s", r.body)
+	}
+	if r := c.post("/console/roster/volunteers", url.Values{"name": {"Nico"}, "phone": {"505 555 0444"}, "langs": {"en", "es"}}); r.header.Get("Location") != "/console/roster?note=roster_added" {
+		t.Fatalf("add volunteer: %d %q", r.code, r.header.Get("Location"))
+	}
+	if r := c.post("/console/roster/organizers", url.Values{"name": {"Otto"}, "phone": {orgPhone}, "lang": {"es"}}); r.header.Get("Location") != "/console/roster?note=roster_invalid" {
+		t.Errorf("adding a phone twice: %q", r.header.Get("Location"))
+	}
+	vols, _ := e.store.Volunteers(ctx)
+	if len(vols) != 2 {
+		t.Fatalf("%d volunteers after adding one", len(vols))
+	}
+	// On call: the volunteer is paged for the waiting case, as texting ON does.
+	c.post("/console/roster/volunteers/"+e.volID+"/oncall", url.Values{"on": {"1"}})
+	if got := e.sent.to(volPhone); len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "vol_page 1") {
+		t.Errorf("coming on call from the console paged %q", got)
+	}
+	if r := c.get("/console/roster/volunteers/" + e.volID + "/remove"); r.code != 200 || !strings.Contains(r.body, "Remove Vero Volunteer") {
+		t.Errorf("confirm step: %d", r.code)
+	}
+	if v, _ := e.store.Volunteer(ctx, e.volID); v.ID == "" {
+		t.Fatal("the confirm step removed the volunteer")
+	}
+	volunteer := e.signIn(volPhone)
+	if r := c.post("/console/roster/volunteers/"+e.volID+"/remove", nil); r.header.Get("Location") != "/console/roster?note=roster_removed" {
+		t.Fatalf("remove: %d %q", r.code, r.header.Get("Location"))
+	}
+	if r := volunteer.get("/console/roster"); r.code != http.StatusSeeOther {
+		t.Errorf("a removed volunteer's session still answers: %d", r.code)
+	}
+	entries, _ := e.store.Audit(ctx, 20)
+	seen := map[string]bool{}
+	for _, en := range entries {
+		if en.Via == "cli" {
+			continue // the roster the test set up
+		}
+		seen[en.Action] = true
+		if en.Via != "console" || en.ActorName == "" {
+			t.Errorf("audit entry %+v", en)
+		}
+	}
+	for _, a := range []string{"roster.add", "roster.remove", "roster.oncall", "signin"} {
+		if !seen[a] {
+			t.Errorf("no %s in the audit log", a)
+		}
+	}
+}
+
+// TestNoMemberNumberOrIDOnAnyPage: with a member's case open, no page shows their number or id.
+func TestNoMemberNumberOrIDOnAnyPage(t *testing.T) {
+	e := newEnv(t)
+	secrets := []string{memberPhone, memberPhone[2:], e.memberID, "ayuda por favor", orgPhone, volPhone}
+	for _, c := range []*client{e.signIn(orgPhone), e.admin(), e.signIn(volPhone), e.client()} {
+		for _, r := range routes {
+			if r.method != "GET" {
+				continue
+			}
+			got := c.get(strings.ReplaceAll(r.path, "/x/", "/"+e.volID+"/"))
+			for _, s := range secrets {
+				if strings.Contains(got.body, s) {
+					t.Errorf("GET %s shows %q", r.path, s)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,238 @@
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/communityhotline/hotline/internal/hotline"
+)
+
+// Sign-in by SMS code, for the console (docs/console.md, "Sign-in and sessions").
+const (
+	// CodeTTL is how long a texted code is good for.
+	CodeTTL = 10 * time.Minute
+	// CodeTries is how many wrong codes end a code.
+	CodeTries = 5
+	// LimitWindow is the window of the request limits below.
+	LimitWindow = 15 * time.Minute
+	// CodesPerNumber is how many codes one number may be sent per LimitWindow.
+	CodesPerNumber = 3
+	// TriesPerAddress is how many sign-in attempts (codes asked, codes typed, tokens) one
+	// client address may make per LimitWindow.
+	TriesPerAddress = 20
+)
+
+// Sign-in errors. ErrBadCode covers a wrong code, an expired one and one never sent, so that
+// a page says nothing about who is on the roster.
+var (
+	ErrBadCode     = errors.New("wrong or expired code")
+	ErrRateLimited = errors.New("too many sign-in attempts; wait a few minutes")
+)
+
+// CodeResult is what checking a code found.
+type CodeResult int
+
+// Outcomes of CheckSigninCode.
+const (
+	CodeWrong CodeResult = iota // wrong, and tries remain
+	CodeOK                      // right: the code is gone, used
+	CodeGone                    // none, expired, or that was the last try: the code is gone
+)
+
+// CodeStore keeps sign-in codes and attempt counters (redisstore.Store).
+type CodeStore interface {
+	// SaveSigninCode keeps hash as the code of phoneID for ttl, replacing any earlier one.
+	SaveSigninCode(ctx context.Context, phoneID, hash string, ttl time.Duration) error
+	// CheckSigninCode compares hash with phoneID's code, counting a wrong one; after
+	// maxTries wrong ones the code is deleted.
+	CheckSigninCode(ctx context.Context, phoneID, hash string, maxTries int) (CodeResult, error)
+	// CountAttempt adds one to the counter bucket, which starts when first counted and
+	// ends after window, and returns the count.
+	CountAttempt(ctx context.Context, bucket string, window time.Duration) (int64, error)
+}
+
+// Lookup finds staff by the member id of their phone (Roster).
+type Lookup interface {
+	Organizer(ctx context.Context, phoneID string) (hotline.OrganizerRecord, bool, error)
+	Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error)
+}
+
+// Roles a console session can have.
+const (
+	RoleAdmin     = "admin"
+	RoleOrganizer = "organizer"
+	RoleVolunteer = "volunteer"
+)
+
+// Person is someone signed in: who, in what role, in what language.
+type Person struct {
+	// Actor is "organizer:<id>", "volunteer:<id>" or "admin", as the audit log names them.
+	Actor string `json:"actor"`
+	Role  string `json:"role"`
+	Name  string `json:"name"`
+	Lang  string `json:"lang,omitempty"`
+	// PhoneID is the member id of their phone, to find them on the roster again; empty for admin.
+	PhoneID string `json:"phone_id,omitempty"`
+}
+
+// SignInConfig holds a SignIn's dependencies.
+type SignInConfig struct {
+	Store  CodeStore
+	Roster Lookup
+	// PhoneID is the member id of an SMS phone number (privacy.Keys.MemberID with hotline.SMS).
+	PhoneID func(phone string) string
+	// Sender texts the code from the hotline number (the outbox, as pages go).
+	Sender hotline.Sender
+	// Text is the code message in lang.
+	Text func(lang, code string) (string, error)
+	// AdminToken, when set, signs in as admin.
+	AdminToken string
+	Log        *slog.Logger
+	// Rand is the source of codes; nil is crypto/rand.
+	Rand io.Reader
+}
+
+// SignIn texts codes to staff and checks them.
+type SignIn struct{ cfg SignInConfig }
+
+// NewSignIn returns a SignIn.
+func NewSignIn(cfg SignInConfig) *SignIn {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	return &SignIn{cfg: cfg}
+}
+
+// RequestCode texts a code to phone if it is on the roster. It answers the same whether or
+// not it is, so that the page tells nobody who is staff; it fails only when a limit is
+// reached (ErrRateLimited) or the store fails. The address limit is checked first, so that
+// one client cannot use up a staff member's codes by trying numbers.
+func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) error {
+	if err := s.limit(ctx, "addr:"+clientAddr, TriesPerAddress); err != nil {
+		return err
+	}
+	if !hotline.ValidE164(phone) {
+		return nil
+	}
+	id := s.cfg.PhoneID(phone)
+	if err := s.limit(ctx, "phone:"+id, CodesPerNumber); err != nil {
+		return err
+	}
+	p, ok, err := s.find(ctx, id)
+	if err != nil || !ok {
+		return err
+	}
+	code, err := s.newCode()
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveSigninCode(ctx, id, codeHash(id, code), CodeTTL); err != nil {
+		return fmt.Errorf("keeping a sign-in code: %w", err)
+	}
+	text, err := s.cfg.Text(p.Lang, code)
+	if err != nil {
+		return fmt.Errorf("rendering the sign-in code message: %w", err)
+	}
+	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: phone, Body: text}); err != nil {
+		return fmt.Errorf("texting a sign-in code: %w", err)
+	}
+	s.cfg.Log.Info("console sign-in code sent", "actor", p.Actor)
+	return nil
+}
+
+// Verify checks code for phone and returns the person it signs in. A wrong code counts
+// against the code's tries and the client address's limit.
+func (s *SignIn) Verify(ctx context.Context, phone, code, clientAddr string) (Person, error) {
+	if err := s.limit(ctx, "addr:"+clientAddr, TriesPerAddress); err != nil {
+		return Person{}, err
+	}
+	if !hotline.ValidE164(phone) || len(code) != 6 {
+		return Person{}, ErrBadCode
+	}
+	id := s.cfg.PhoneID(phone)
+	res, err := s.cfg.Store.CheckSigninCode(ctx, id, codeHash(id, code), CodeTries)
+	if err != nil {
+		return Person{}, fmt.Errorf("checking a sign-in code: %w", err)
+	}
+	if res != CodeOK {
+		return Person{}, ErrBadCode
+	}
+	p, ok, err := s.find(ctx, id)
+	if err != nil {
+		return Person{}, err
+	}
+	if !ok { // removed from the roster since the code was sent
+		return Person{}, ErrBadCode
+	}
+	return p, nil
+}
+
+// Admin signs in with ADMIN_TOKEN, the bootstrap before anyone is on the roster. The compare
+// takes the same time whatever the token.
+func (s *SignIn) Admin(ctx context.Context, token, clientAddr string) (Person, error) {
+	if err := s.limit(ctx, "addr:"+clientAddr, TriesPerAddress); err != nil {
+		return Person{}, err
+	}
+	if s.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+		return Person{}, ErrBadCode
+	}
+	return Person{Actor: RoleAdmin, Role: RoleAdmin, Name: "admin"}, nil
+}
+
+// find is the person whose phone has member id id, if on a roster.
+func (s *SignIn) find(ctx context.Context, id string) (Person, bool, error) {
+	return findPerson(ctx, s.cfg.Roster, id)
+}
+
+func findPerson(ctx context.Context, r Lookup, id string) (Person, bool, error) {
+	if o, ok, err := r.Organizer(ctx, id); err != nil || ok {
+		return Person{Actor: RoleOrganizer + ":" + o.ID, Role: RoleOrganizer, Name: o.Name, Lang: o.Lang, PhoneID: id}, ok, err
+	}
+	v, ok, err := r.Volunteer(ctx, id)
+	if err != nil || !ok {
+		return Person{}, false, err
+	}
+	lang := ""
+	if len(v.Langs) > 0 {
+		lang = v.Langs[0]
+	}
+	return Person{Actor: RoleVolunteer + ":" + v.ID, Role: RoleVolunteer, Name: v.Name, Lang: lang, PhoneID: id}, true, nil
+}
+
+func (s *SignIn) limit(ctx context.Context, bucket string, most int64) error {
+	n, err := s.cfg.Store.CountAttempt(ctx, "signin:"+bucket, LimitWindow)
+	if err != nil {
+		return fmt.Errorf("counting sign-in attempts: %w", err)
+	}
+	if n > most {
+		return ErrRateLimited
+	}
+	return nil
+}
+
+// newCode is 6 random digits.
+func (s *SignIn) newCode() (string, error) {
+	n, err := rand.Int(s.cfg.Rand, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("drawing a sign-in code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// codeHash is what is stored of a code: never the code itself.
+func codeHash(phoneID, code string) string {
+	sum := sha256.Sum256([]byte(phoneID + "\x00" + code))
+	return hex.EncodeToString(sum[:])
+}
