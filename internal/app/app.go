@@ -62,6 +62,8 @@ type App struct {
 	audit *audit.Log
 	// policy is the organizers' corrections of county and city entries (policy.go).
 	policy *policyedit.Service
+	// signins texts console sign-in codes (console.go), after the page has answered.
+	signins *staff.SignIn
 	// day counts messages in and out today, for the console (console.go).
 	day *stats.Day
 
@@ -278,6 +280,9 @@ func (a *App) DrainJobs() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.jobs.Drain(ctx)
+	if a.signins != nil {
+		a.signins.Drain()
+	}
 }
 
 // RunJobSweeps takes over, until ctx ends, the jobs dead processes left (one process at a time

@@ -43,6 +43,8 @@ func (a *App) Console() (http.Handler, error) {
 	signin := staff.NewSignIn(staff.SignInConfig{
 		Store: a.store, Roster: a.roster, Sender: a.sender, AdminToken: a.cfg.AdminToken, Log: a.log,
 		PhoneID: func(phone string) string { return a.keys.MemberID(hotline.SMS, phone) },
+		// Keyed, as member ids are: a copy of Redis does not give a live code away.
+		CodeHash: func(phoneID, code string) string { return a.keys.MemberID("console-code", phoneID+":"+code) },
 		Text: func(lang, code string) (string, error) {
 			if !msgs.Supports(lang) {
 				lang = langs[0]
@@ -50,19 +52,21 @@ func (a *App) Console() (http.Handler, error) {
 			return msgs.T(lang, "sms_code", map[string]any{"Program": a.cfg.ProgramName, "Code": code})
 		},
 	})
+	a.signins = signin
 	return console.New(console.Config{
-		SignIn:    signin,
-		Sessions:  &staff.Sessions{Store: a.store, Roster: a.roster},
-		Directory: directory{a.directory, a.cases},
-		Audit:     a.audit,
-		Stats:     overviewSource{a: a, langs: langs},
-		Policies:  a.policyChecks,
-		StaleDays: int(a.cfg.PolicyStale.Hours() / 24),
-		Languages: langs,
-		Messages:  locales.FS,
-		Program:   a.cfg.ProgramName,
-		Secure:    strings.HasPrefix(a.cfg.PublicURL, "https://"),
-		Log:       a.log,
+		SignIn:         signin,
+		Sessions:       &staff.Sessions{Store: a.store, Roster: a.roster, AdminToken: a.cfg.AdminToken},
+		Directory:      directory{a.directory, a.cases},
+		Audit:          a.audit,
+		Stats:          overviewSource{a: a, langs: langs},
+		Policies:       a.policyChecks,
+		StaleDays:      int(a.cfg.PolicyStale.Hours() / 24),
+		Languages:      langs,
+		Messages:       locales.FS,
+		Program:        a.cfg.ProgramName,
+		Secure:         strings.HasPrefix(a.cfg.PublicURL, "https://"),
+		ClientIPHeader: a.cfg.ClientIPHeader,
+		Log:            a.log,
 	})
 }
 

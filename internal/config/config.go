@@ -56,6 +56,7 @@ var Settings = []Setting{
 	{"HOTLINE_SPOOL_MAX_BYTES", "67108864", "the most the spool may hold; past it, messages get the fallback reply only"},
 	{"HOTLINE_SEND_BACKOFF", "1s", "the first wait before retrying a send that failed for a passing reason (429, 5xx, timeout); it doubles each time, up to a minute, 8 tries in all"},
 	{"HOTLINE_METRICS_ADDR", "", "host:port of a private listener for GET /metrics in serve and worker (e.g. :9091; Fly scrapes it over the private network); when set, the public port answers 404 to /metrics. Unset = /metrics on the public port"},
+	{"HOTLINE_CLIENT_IP_HEADER", "", "the header in which the proxy in front of the hotline gives the client's address, for the console's sign-in limits (`Fly-Client-IP` on Fly.io); empty: the connection's address, which behind a proxy is the proxy's, shared by every user"},
 	{"HOTLINE_POLICY_STALE_DAYS", "60", "a county or city policy entry last checked against its source more than this many days ago is flagged stale for organizers (the console, `hotline policy list`)"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
@@ -98,6 +99,8 @@ type Config struct {
 	SendBackoff         time.Duration
 	SpoolMaxBytes       int64
 	ReplyCap            int64
+	// ClientIPHeader names the header with the client's address, set by a trusted proxy.
+	ClientIPHeader string
 	// PolicyStale is how old an entry's last check may be before it is flagged stale.
 	PolicyStale  time.Duration
 	HotlineURL   string
@@ -138,6 +141,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		ProgramName:         get("HOTLINE_PROGRAM_NAME"),
 		Contact:             get("HOTLINE_CONTACT"),
 		AdminToken:          get("ADMIN_TOKEN"),
+		ClientIPHeader:      get("HOTLINE_CLIENT_IP_HEADER"),
 		HotlineURL:          strings.TrimRight(get("HOTLINE_URL"), "/"),
 		HotlineToken:        get("HOTLINE_TOKEN"),
 	}

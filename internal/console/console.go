@@ -111,7 +111,10 @@ type Config struct {
 	Program string
 	// Secure marks the session cookie Secure (PUBLIC_URL is https).
 	Secure bool
-	Log    *slog.Logger
+	// ClientIPHeader names the header in which the proxy in front gives the client's address
+	// (HOTLINE_CLIENT_IP_HEADER, "Fly-Client-IP" on Fly.io); empty: the connection's.
+	ClientIPHeader string
+	Log            *slog.Logger
 	// Now is the clock; tests inject one.
 	Now func() time.Time
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // routes lists every console route with a request that reaches it.
@@ -314,6 +316,59 @@ func TestNoMemberNumberOrIDOnAnyPage(t *testing.T) {
 					t.Errorf("GET %s shows %q", r.path, s)
 				}
 			}
+		}
+	}
+}
+
+// Behind a proxy the limits count the client the proxy names, not the proxy: one stranger
+// using up 20 attempts does not lock everyone out. An IPv6 client counts by its /64.
+func TestSignInLimitsCountTheClientBehindTheProxy(t *testing.T) {
+	e := newEnv(t)
+	n := 0
+	from := func(addr string) resp {
+		n++ // a number of its own each time: the per-number limit is not what is tested
+		return e.client().do("POST", "/console/login/code", url.Values{"phone": {fmt.Sprintf("+1505556%04d", n)}},
+			map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": e.srv.URL, "Fly-Client-IP": addr})
+	}
+	for i := range staff.TriesPerAddress {
+		if r := from("203.0.113.5"); r.code != http.StatusOK {
+			t.Fatalf("attempt %d: %d", i+1, r.code)
+		}
+	}
+	if r := from("203.0.113.5"); r.code != http.StatusTooManyRequests {
+		t.Errorf("attempt %d from one client: %d, want 429", staff.TriesPerAddress+1, r.code)
+	}
+	if r := from("203.0.113.6"); r.code != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d", r.code)
+	}
+	for i := range staff.TriesPerAddress {
+		from(fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if r := from("2001:db8:1:2:ffff::1"); r.code != http.StatusTooManyRequests {
+		t.Errorf("a new address in a /64 that used up its attempts: %d, want 429", r.code)
+	}
+}
+
+// A request body far larger than any console form is refused unread; "/console" without
+// its slash is sent to the overview with the console's headers; the language switch never
+// leads out of the console.
+func TestBodyLimitRedirectsAndTheLanguageSwitch(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	big := url.Values{"phone": {strings.Repeat("5", 100<<10)}}
+	if r := c.post("/console/login/code", big); r.code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 100 KiB form: %d, want 413", r.code)
+	}
+	r := c.get("/console")
+	if r.code != http.StatusMovedPermanently || r.header.Get("Location") != "/console/" || r.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("/console: %d to %q, headers %v", r.code, r.header.Get("Location"), r.header)
+	}
+	for back, want := range map[string]string{
+		"/console/roster": "/console/roster", "/console/../evil": "/console/", "/console/..//evil.example": "/console/",
+		"//evil.example/": "/console/", "https://evil.example/": "/console/", "/console/\\evil": "/console/",
+	} {
+		if r := c.post("/console/lang", url.Values{"lang": {"es"}, "back": {back}}); r.header.Get("Location") != want {
+			t.Errorf("back %q led to %q, want %q", back, r.header.Get("Location"), want)
 		}
 	}
 }

@@ -42,6 +42,8 @@ const (
 type outbox struct {
 	mu   sync.Mutex
 	sent []hotline.Outbound
+	// drain waits for the sign-in codes being texted, which go out after the page answers.
+	drain func()
 }
 
 func (o *outbox) Send(_ context.Context, m hotline.Outbound) (string, error) {
@@ -52,6 +54,9 @@ func (o *outbox) Send(_ context.Context, m hotline.Outbound) (string, error) {
 }
 
 func (o *outbox) to(phone string) []string {
+	if o.drain != nil {
+		o.drain()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []string
@@ -146,13 +151,14 @@ func newEnv(t *testing.T) *env {
 		Text: func(lang, code string) (string, error) {
 			return msgs.T(lang, "sms_code", map[string]any{"Program": "Test Hotline", "Code": code})
 		}})
+	e.sent.drain = signin.Drain
 	h, err := console.New(console.Config{
-		SignIn: signin, Sessions: &staff.Sessions{Store: store, Roster: roster, Now: now},
+		SignIn: signin, Sessions: &staff.Sessions{Store: store, Roster: roster, AdminToken: adminToken, Now: now},
 		Directory: directory{dir, e.cases}, Audit: auditLog, Stats: casesStats{e.cases},
 		Policies: func(context.Context) ([]console.PolicyCheck, error) {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},
-		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now,
+		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now, ClientIPHeader: "Fly-Client-IP",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/staff"
@@ -19,6 +21,10 @@ const (
 
 // secureHeaders sets the headers every console response carries: no resource from another
 // origin, no framing, no sniffing, no referrer, nothing cached (pages hold staff data).
+// maxBody is the largest request body the console reads: its biggest form (an alert's two
+// texts of at most 1,600 characters) is a few KiB.
+const maxBody = 64 << 10
+
 func secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -27,6 +33,12 @@ func secureHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		// No console form comes near this; a larger body is refused before it is read.
+		if r.ContentLength > maxBody {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -109,12 +121,32 @@ func (s *server) signedIn(roles []string, h handler) http.Handler {
 
 // clientAddr is the address sign-in limits count by: the connection's. Behind a proxy that is
 // the proxy's, which makes the limit one for everyone behind it (stricter, never looser).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientAddr is the address the sign-in limits count by: the client's, as the proxy in
+// front reports it in ClientIPHeader (Fly's Fly-Client-IP) when set, else the connection's.
+// Behind a proxy the connection's address is the proxy's, shared by every user, so one
+// stranger could use up everyone's sign-in attempts. An IPv6 address counts by its /64, the
+// block one subscriber is usually given.
+func (s *server) clientAddr(r *http.Request) string {
+	addr := ""
+	if s.cfg.ClientIPHeader != "" {
+		addr = strings.TrimSpace(r.Header.Get(s.cfg.ClientIPHeader))
 	}
-	return host
+	if addr == "" {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		addr = host
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if ip.Is6() && !ip.Is4In6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.Unmap().String()
 }
 
 // nav is the header's links for role.

@@ -34,4 +34,5 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /console/audit", s.signedIn(organizers, s.handleAudit))
 
 	mux.Handle("/console/", s.public(s.handleNotFound))
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/communityhotline/hotline/internal/audit"
@@ -25,7 +26,7 @@ func (s *server) handleLoginPage(w http.ResponseWriter, r *http.Request, rq *req
 // either way: the page is the same for a number on no roster.
 func (s *server) handleRequestCode(w http.ResponseWriter, r *http.Request, rq *request) error {
 	phone := normalizePhone(r.PostFormValue("phone"))
-	err := s.cfg.SignIn.RequestCode(r.Context(), phone, clientAddr(r))
+	err := s.cfg.SignIn.RequestCode(r.Context(), phone, s.clientAddr(r))
 	if errors.Is(err, staff.ErrRateLimited) {
 		s.render(w, r, rq, http.StatusTooManyRequests, "login", loginData{Step: "phone", Error: "login_too_many"})
 		return nil
@@ -40,7 +41,7 @@ func (s *server) handleRequestCode(w http.ResponseWriter, r *http.Request, rq *r
 func (s *server) handleVerifyCode(w http.ResponseWriter, r *http.Request, rq *request) error {
 	phone := normalizePhone(r.PostFormValue("phone"))
 	code := strings.TrimSpace(r.PostFormValue("code"))
-	p, err := s.cfg.SignIn.Verify(r.Context(), phone, code, clientAddr(r))
+	p, err := s.cfg.SignIn.Verify(r.Context(), phone, code, s.clientAddr(r))
 	switch {
 	case errors.Is(err, staff.ErrRateLimited):
 		s.render(w, r, rq, http.StatusTooManyRequests, "login", loginData{Step: "code", Phone: phone, Error: "login_too_many"})
@@ -55,7 +56,7 @@ func (s *server) handleVerifyCode(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 func (s *server) handleAdminToken(w http.ResponseWriter, r *http.Request, rq *request) error {
-	p, err := s.cfg.SignIn.Admin(r.Context(), r.PostFormValue("token"), clientAddr(r))
+	p, err := s.cfg.SignIn.Admin(r.Context(), r.PostFormValue("token"), s.clientAddr(r))
 	switch {
 	case errors.Is(err, staff.ErrRateLimited):
 		s.render(w, r, rq, http.StatusTooManyRequests, "login", loginData{Step: "phone", Error: "login_too_many"})
@@ -70,12 +71,21 @@ func (s *server) handleAdminToken(w http.ResponseWriter, r *http.Request, rq *re
 }
 
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, p staff.Person) error {
+	// A session this browser had ends: signing in again (as someone else, say) never leaves
+	// two alive.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.cfg.Sessions.End(r.Context(), old.Value); err != nil {
+			return err
+		}
+	}
 	cookie, _, err := s.cfg.Sessions.Start(r.Context(), p)
 	if err != nil {
 		return err
 	}
+	// A browser-session cookie: the server ends the session after SessionIdle without use
+	// (or SessionMax), which a fixed cookie lifetime could only approximate.
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/console", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: s.cfg.Secure, MaxAge: int(staff.SessionIdle.Seconds())})
+		SameSite: http.SameSiteLaxMode, Secure: s.cfg.Secure})
 	s.record(r, p, "signin", "", "")
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	return nil
@@ -106,8 +116,12 @@ func (s *server) handleLanguage(w http.ResponseWriter, r *http.Request, rq *requ
 			SameSite: http.SameSiteLaxMode, Secure: s.cfg.Secure, MaxAge: 365 * 24 * 3600})
 	}
 	back := r.PostFormValue("back")
-	// Only a console path: never another site, nor "//host" which a browser reads as one.
-	if !strings.HasPrefix(back, "/console/") && back != "/console" || strings.HasPrefix(back, "//") || strings.ContainsAny(back, "\\\r\n") {
+	if strings.ContainsAny(back, "\\\r\n\t") {
+		back = ""
+	}
+	// Only a console path: never another site, nor "//host" which a browser reads as one,
+	// nor "/console/../x", cleaned.
+	if back = path.Clean("/" + back); !strings.HasPrefix(back, "/console/") {
 		back = "/console/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)

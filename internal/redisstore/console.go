@@ -78,6 +78,18 @@ func (s *Store) CountAttempt(ctx context.Context, bucket string, window time.Dur
 	return n, nil
 }
 
+// Attempts returns the count of the counter bucket, 0 when it has none (staff.CodeStore).
+func (s *Store) Attempts(ctx context.Context, bucket string) (int64, error) {
+	n, err := s.rdb.Get(ctx, s.attemptKey(bucket)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading attempts: %w", err)
+	}
+	return n, nil
+}
+
 // SaveSession keeps a console session under the hash of its id (staff.SessionStore).
 func (s *Store) SaveSession(ctx context.Context, idHash string, sess staff.Session, ttl time.Duration) error {
 	raw, err := json.Marshal(sess)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,10 @@ import (
 // SessionIdle is how long a console session lasts without use.
 const SessionIdle = 12 * time.Hour
 
+// SessionMax is how long a console session lasts at most, used or not: a phone left signed
+// in on a shared table does not stay signed in for ever.
+const SessionMax = 24 * time.Hour
+
 // ErrNoSession means the cookie names no live session: none, expired, ended, or its person
 // has left the roster.
 var ErrNoSession = errors.New("no console session")
@@ -27,6 +32,8 @@ type Session struct {
 	CSRF string `json:"csrf"`
 	// Seen is when the session was last used; it ends SessionIdle after.
 	Seen time.Time `json:"seen"`
+	// Started is when the person signed in; the session ends SessionMax after.
+	Started time.Time `json:"started"`
 }
 
 // SessionStore keeps sessions under the hash of their id (redisstore.Store).
@@ -42,6 +49,8 @@ type SessionStore interface {
 type Sessions struct {
 	Store  SessionStore
 	Roster Lookup
+	// AdminToken is ADMIN_TOKEN now: an admin session signed in with another ends.
+	AdminToken string
 	// Now is the clock; tests inject one.
 	Now func() time.Time
 }
@@ -52,7 +61,7 @@ func (m *Sessions) Start(ctx context.Context, p Person) (string, Session, error)
 	id, csrf := make([]byte, 32), make([]byte, 32)
 	rand.Read(id) // crypto/rand.Read never fails (Go 1.24+)
 	rand.Read(csrf)
-	s := Session{Person: p, CSRF: base64.RawURLEncoding.EncodeToString(csrf), Seen: m.now()}
+	s := Session{Person: p, CSRF: base64.RawURLEncoding.EncodeToString(csrf), Seen: m.now(), Started: m.now()}
 	cookie := base64.RawURLEncoding.EncodeToString(id)
 	if err := m.Store.SaveSession(ctx, sessionHash(cookie), s, SessionIdle); err != nil {
 		return "", Session{}, fmt.Errorf("starting a console session: %w", err)
@@ -75,7 +84,11 @@ func (m *Sessions) Lookup(ctx context.Context, cookie string) (Session, error) {
 		return Session{}, fmt.Errorf("reading a console session: %w", err)
 	}
 	now := m.now()
-	if now.Sub(s.Seen) > SessionIdle {
+	if now.Sub(s.Seen) > SessionIdle || now.Sub(s.Started) > SessionMax {
+		m.Store.DeleteSession(ctx, h)
+		return Session{}, ErrNoSession
+	}
+	if s.Role == RoleAdmin && (m.AdminToken == "" || subtle.ConstantTimeCompare([]byte(s.TokenHash), []byte(AdminTokenHash(m.AdminToken))) != 1) {
 		m.Store.DeleteSession(ctx, h)
 		return Session{}, ErrNoSession
 	}

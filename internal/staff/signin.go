@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -29,6 +30,13 @@ const (
 	// TriesPerAddress is how many sign-in attempts (codes asked, codes typed, tokens) one
 	// client address may make per LimitWindow.
 	TriesPerAddress = 20
+	// WrongCodesPerDay is how many wrong codes one number may be given in WrongCodeWindow,
+	// whatever the codes sent: asking for a new code does not give a guesser new tries.
+	WrongCodesPerDay = 10
+	// WrongCodeWindow is the window of WrongCodesPerDay.
+	WrongCodeWindow = 24 * time.Hour
+	// sendTimeout bounds texting a code, which runs after the page has answered.
+	sendTimeout = 30 * time.Second
 )
 
 // Sign-in errors. ErrBadCode covers a wrong code, an expired one and one never sent, so that
@@ -58,6 +66,8 @@ type CodeStore interface {
 	// CountAttempt adds one to the counter bucket, which starts when first counted and
 	// ends after window, and returns the count.
 	CountAttempt(ctx context.Context, bucket string, window time.Duration) (int64, error)
+	// Attempts returns the counter bucket's count without adding to it (0 when none).
+	Attempts(ctx context.Context, bucket string) (int64, error)
 }
 
 // Lookup finds staff by the member id of their phone (Roster).
@@ -82,6 +92,15 @@ type Person struct {
 	Lang  string `json:"lang,omitempty"`
 	// PhoneID is the member id of their phone, to find them on the roster again; empty for admin.
 	PhoneID string `json:"phone_id,omitempty"`
+	// TokenHash is, for admin, the hash of the ADMIN_TOKEN they signed in with: a session
+	// ends when the token is changed.
+	TokenHash string `json:"token_hash,omitempty"`
+}
+
+// AdminTokenHash is what an admin session keeps of ADMIN_TOKEN.
+func AdminTokenHash(token string) string {
+	sum := sha256.Sum256([]byte("console-admin\x00" + token))
+	return hex.EncodeToString(sum[:])
 }
 
 // SignInConfig holds a SignIn's dependencies.
@@ -99,10 +118,18 @@ type SignInConfig struct {
 	Log        *slog.Logger
 	// Rand is the source of codes; nil is crypto/rand.
 	Rand io.Reader
+	// CodeHash is what is stored of a code: a keyed hash (privacy.Keys), so that a copy of
+	// Redis, where the phone's member id names the key, does not give a live code away by
+	// trying all million. Nil is an unkeyed hash (tests).
+	CodeHash func(phoneID, code string) string
 }
 
 // SignIn texts codes to staff and checks them.
-type SignIn struct{ cfg SignInConfig }
+type SignIn struct {
+	cfg SignInConfig
+	// sending tracks the codes being texted after their page has answered.
+	sending sync.WaitGroup
+}
 
 // NewSignIn returns a SignIn.
 func NewSignIn(cfg SignInConfig) *SignIn {
@@ -112,13 +139,18 @@ func NewSignIn(cfg SignInConfig) *SignIn {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
+	if cfg.CodeHash == nil {
+		cfg.CodeHash = codeHash
+	}
 	return &SignIn{cfg: cfg}
 }
 
 // RequestCode texts a code to phone if it is on the roster. It answers the same whether or
-// not it is, so that the page tells nobody who is staff; it fails only when a limit is
-// reached (ErrRateLimited) or the store fails. The address limit is checked first, so that
-// one client cannot use up a staff member's codes by trying numbers.
+// not it is, so that the page tells nobody who is staff: the text goes out after it returns
+// (a send to Twilio takes long enough to be timed), and a failure to send is logged, not
+// returned. It fails only when a limit is reached (ErrRateLimited) or the store fails. The
+// address limit is checked first, so that one client cannot use up a staff member's codes by
+// trying numbers.
 func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) error {
 	if err := s.limit(ctx, "addr:"+clientAddr, TriesPerAddress); err != nil {
 		return err
@@ -138,19 +170,27 @@ func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) erro
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SaveSigninCode(ctx, id, codeHash(id, code), CodeTTL); err != nil {
+	if err := s.cfg.Store.SaveSigninCode(ctx, id, s.cfg.CodeHash(id, code), CodeTTL); err != nil {
 		return fmt.Errorf("keeping a sign-in code: %w", err)
 	}
 	text, err := s.cfg.Text(p.Lang, code)
 	if err != nil {
 		return fmt.Errorf("rendering the sign-in code message: %w", err)
 	}
-	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: phone, Body: text}); err != nil {
-		return fmt.Errorf("texting a sign-in code: %w", err)
-	}
-	s.cfg.Log.Info("console sign-in code sent", "actor", p.Actor)
+	s.sending.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		defer cancel()
+		if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: phone, Body: text}); err != nil {
+			s.cfg.Log.Error("texting a console sign-in code", "actor", p.Actor, "err", err)
+			return
+		}
+		s.cfg.Log.Info("console sign-in code sent", "actor", p.Actor)
+	})
 	return nil
 }
+
+// Drain waits for the codes being texted (shutdown, tests).
+func (s *SignIn) Drain() { s.sending.Wait() }
 
 // Verify checks code for phone and returns the person it signs in. A wrong code counts
 // against the code's tries and the client address's limit.
@@ -162,11 +202,23 @@ func (s *SignIn) Verify(ctx context.Context, phone, code, clientAddr string) (Pe
 		return Person{}, ErrBadCode
 	}
 	id := s.cfg.PhoneID(phone)
-	res, err := s.cfg.Store.CheckSigninCode(ctx, id, codeHash(id, code), CodeTries)
+	// A number given too many wrong codes today takes none, right or wrong, until the day
+	// is out: new codes would otherwise give a guesser 5 new tries each.
+	wrong, err := s.cfg.Store.Attempts(ctx, "signin:wrong:"+id)
+	if err != nil {
+		return Person{}, fmt.Errorf("counting wrong codes: %w", err)
+	}
+	if wrong >= WrongCodesPerDay {
+		return Person{}, ErrRateLimited
+	}
+	res, err := s.cfg.Store.CheckSigninCode(ctx, id, s.cfg.CodeHash(id, code), CodeTries)
 	if err != nil {
 		return Person{}, fmt.Errorf("checking a sign-in code: %w", err)
 	}
 	if res != CodeOK {
+		if _, err := s.cfg.Store.CountAttempt(ctx, "signin:wrong:"+id, WrongCodeWindow); err != nil {
+			return Person{}, fmt.Errorf("counting wrong codes: %w", err)
+		}
 		return Person{}, ErrBadCode
 	}
 	p, ok, err := s.find(ctx, id)
@@ -188,7 +240,7 @@ func (s *SignIn) Admin(ctx context.Context, token, clientAddr string) (Person, e
 	if s.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
 		return Person{}, ErrBadCode
 	}
-	return Person{Actor: RoleAdmin, Role: RoleAdmin, Name: "admin"}, nil
+	return Person{Actor: RoleAdmin, Role: RoleAdmin, Name: "admin", TokenHash: AdminTokenHash(token)}, nil
 }
 
 // find is the person whose phone has member id id, if on a roster.

@@ -13,6 +13,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /twilio/status", handleStatusCallback(d))
 	if d.Console != nil {
 		mux.Handle("/console/", d.Console)
+		mux.Handle("/console", d.Console) // redirected by the console, with its headers
 	}
 
 	mux.Handle("POST /admin/organizers", d.admin(true, handleAddOrganizer(d)))
