@@ -21,8 +21,9 @@ const (
 // Line is one line of a case's transcript, opened.
 type Line struct {
 	Who string // SpeakerMember, SpeakerVolunteer or SpeakerSystem
-	// Volunteer is the id of the volunteer who wrote it, when known.
-	Volunteer string
+	// Volunteer is the id of the volunteer who wrote it, when known, and Name their name
+	// (CaseDetail fills it; "" once they left the roster).
+	Volunteer, Name string
 	// At is when it was written (zero for lines older than the field).
 	At time.Time
 	// Draft is the alert draft's id, on the system line a verified report leaves.
