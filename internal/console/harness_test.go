@@ -153,6 +153,7 @@ func newEnv(t *testing.T) *env {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},
 		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now,
+		Cases: e.cases, Volunteers: roster,
 	})
 	if err != nil {
 		t.Fatal(err)
