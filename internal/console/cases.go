@@ -147,7 +147,7 @@ func (s *server) loadCase(w http.ResponseWriter, r *http.Request, rq *request, k
 		return caseData{}, false, nil
 	}
 	cd := caseData{CaseDetail: d, Lines: s.lineViews(rq, n, d.Lines), Next: len(d.Lines),
-		Mine: me != "" && d.Volunteer == me && d.Status == hotline.CaseClaimed,
+		Mine:      me != "" && d.Volunteer == me && d.Status == hotline.CaseClaimed,
 		Claimable: me != "" && d.Status == hotline.CaseOpen}
 	return cd, true, nil
 }
