@@ -67,7 +67,21 @@ func (a *App) Console() (http.Handler, error) {
 		Secure:         strings.HasPrefix(a.cfg.PublicURL, "https://"),
 		ClientIPHeader: a.cfg.ClientIPHeader,
 		Log:            a.log,
+		// cases and reports
+		Cases:      a.cases,
+		Volunteers: a.roster,
+		Location:   hotlineLocation(),
 	})
+}
+
+// hotlineLocation is New Mexico's time zone, for the times the cases pages show (UTC when the
+// system has no zone data).
+func hotlineLocation() *time.Location {
+	loc, err := time.LoadLocation(hotlineZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // directory is the staff directory with escalation's on-call switch, which pages the waiting

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/audit"
+	"github.com/communityhotline/hotline/internal/escalation"
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/staff"
 )
 
@@ -92,6 +94,22 @@ type PolicyCheck struct {
 	ID, Checked string
 }
 
+// Cases are the cases and reports pages' service (escalation.Service): the same claim, relay,
+// close and verdict, with the same checks and audit entries, as a volunteer's SMS commands.
+type Cases interface {
+	ListCases(ctx context.Context, lang string) ([]escalation.CaseSummary, error)
+	CaseDetail(ctx context.Context, n int64, lang string) (escalation.CaseDetail, error)
+	Claim(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (escalation.Result, error)
+	Reply(ctx context.Context, v hotline.VolunteerRecord, n int64, text string) (escalation.Result, error)
+	Close(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (escalation.Result, error)
+	Verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, note, via string) (escalation.Result, error)
+}
+
+// Volunteers finds a signed-in volunteer's roster record by their phone's id (staff.Roster).
+type Volunteers interface {
+	Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error)
+}
+
 // Config holds the console's dependencies.
 type Config struct {
 	SignIn    SignIn
@@ -115,6 +133,11 @@ type Config struct {
 	// (HOTLINE_CLIENT_IP_HEADER, "Fly-Client-IP" on Fly.io); empty: the connection's.
 	ClientIPHeader string
 	Log            *slog.Logger
+	// Cases and Volunteers serve the cases and reports pages; Location is the zone their
+	// times are shown in (nil: UTC).
+	Cases      Cases
+	Volunteers Volunteers
+	Location   *time.Location
 	// Now is the clock; tests inject one.
 	Now func() time.Time
 }

@@ -109,6 +109,7 @@ type env struct {
 	now      time.Time
 	volID    string
 	orgID    string
+	roster   *staff.Roster
 }
 
 func newEnv(t *testing.T) *env {
@@ -125,9 +126,10 @@ func newEnv(t *testing.T) *env {
 	roster := staff.New(staff.Config{Source: store})
 	langs := []string{"es", "en"}
 	bcs := broadcast.New(broadcast.Config{Store: store, Keys: keys, Languages: langs})
-	e.cases = escalation.New(escalation.Config{Store: store, Keys: keys, Members: noMembers{}, Sender: e.sent, Renderer: idRenderer{},
-		Broadcasts: bcs, Languages: langs, Roster: roster})
 	auditLog := &audit.Log{Store: store, Now: now}
+	e.cases = escalation.New(escalation.Config{Store: store, Keys: keys, Members: noMembers{}, Sender: e.sent, Renderer: idRenderer{},
+		Broadcasts: bcs, Languages: langs, Roster: roster, Audit: auditLog, Now: now})
+	e.roster = roster
 	dir := staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: langs, Roster: roster,
 		OnVolunteerRemoved: e.cases.ReopenVolunteerCases, Audit: auditLog, Now: now})
 	o, err := dir.AddOrganizer(ctx, audit.Admin(audit.ViaCLI), "Olga Organizer", orgPhone, "en")
@@ -159,6 +161,7 @@ func newEnv(t *testing.T) *env {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},
 		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now, ClientIPHeader: "Fly-Client-IP",
+		Cases: e.cases, Volunteers: roster,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -160,5 +160,7 @@ func nav(role, current string) []navItem {
 		add("/console/roster", "nav_roster")
 		add("/console/audit", "nav_audit")
 	}
+	add("/console/cases", "nav_cases")
+	add("/console/reports", "nav_reports")
 	return items
 }

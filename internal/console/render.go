@@ -121,6 +121,10 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 var flashes = map[string]bool{
 	"roster_added": true, "roster_removed": true, "roster_oncall_on": true, "roster_oncall_off": true,
 	"roster_invalid": true, "roster_not_found": true, "signed_out": true,
+	// cases and reports
+	"case_done_claim": true, "case_done_reply": true, "case_done_close": true, "case_done_verified": true, "case_done_false": true,
+	"report_no_area": true, "case_taken": true, "case_no_case": true, "case_claim_first": true, "case_not_conversation": true,
+	"case_member_left": true, "case_empty_reply": true, "report_choose": true,
 }
 
 func (rq *request) flash(r *http.Request) string {

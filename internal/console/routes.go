@@ -33,6 +33,21 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	mux.Handle("GET /console/audit", s.signedIn(organizers, s.handleAudit))
 
+	// Cases and reports: everyone reads (organizers every case, volunteers the waiting ones and
+	// their own); only volunteers act.
+	mux.Handle("GET /console/cases", s.signedIn(everyone, s.handleCases))
+	mux.Handle("GET /console/cases/list.json", s.signedIn(everyone, s.handleCasesSig("person")))
+	mux.Handle("GET /console/cases/{n}", s.signedIn(everyone, s.handleCase))
+	mux.Handle("GET /console/cases/{n}/lines.json", s.signedIn(everyone, s.handleCaseLines))
+	mux.Handle("POST /console/cases/{n}/claim", s.signedIn(volunteers, s.handleClaim("person")))
+	mux.Handle("POST /console/cases/{n}/reply", s.signedIn(volunteers, s.handleReply))
+	mux.Handle("POST /console/cases/{n}/close", s.signedIn(volunteers, s.handleClose))
+	mux.Handle("GET /console/reports", s.signedIn(everyone, s.handleReports))
+	mux.Handle("GET /console/reports/list.json", s.signedIn(everyone, s.handleCasesSig("report")))
+	mux.Handle("GET /console/reports/{n}", s.signedIn(everyone, s.handleReport))
+	mux.Handle("POST /console/reports/{n}/claim", s.signedIn(volunteers, s.handleClaim("report")))
+	mux.Handle("POST /console/reports/{n}/verdict", s.signedIn(volunteers, s.handleVerdict))
+
 	mux.Handle("/console/", s.public(s.handleNotFound))
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 }

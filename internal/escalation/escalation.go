@@ -495,14 +495,14 @@ const waitingAckEvery = 10 * time.Minute
 
 // transcriptOnce keeps a member's line in the case's conversation once per job.
 func (s *Service) transcriptOnce(ctx context.Context, n int64, token, who, text string) error {
-	line := who + ": " + text
+	line := formatLine(who, s.cfg.Now(), text)
 	return s.cfg.Store.AppendTranscriptOnce(ctx, n, token, s.cfg.Keys.Seal([]byte(line), privacy.CaseTranscript(n)))
 }
 
 // transcript keeps a sealed line of the case's conversation, for volunteers and for review
 // during the retention period.
 func (s *Service) transcript(ctx context.Context, n int64, who, text string) {
-	line := who + ": " + text
+	line := formatLine(who, s.cfg.Now(), text)
 	if err := s.cfg.Store.AppendTranscript(ctx, n, s.cfg.Keys.Seal([]byte(line), privacy.CaseTranscript(n))); err != nil {
 		s.cfg.Log.Error("saving transcript", "case", n, "err", err)
 	}
@@ -633,11 +633,13 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 		}
 		return flow.Reply{ID: "vol_cases", Data: map[string]string{"Cases": caseList(ns), "Waiting": caseList(waitingNs)}}
 	case slices.Contains(cmdClaim, first) && num > 0 && len(words) == 2:
-		return s.claim(ctx, v, num, audit.ViaSMS)
+		return s.orFailed(s.claim(ctx, v, num, audit.ViaSMS))
 	case slices.Contains(cmdClose, first) && num > 0 && len(words) == 2:
-		return s.closeCase(ctx, v, num, "", audit.ViaSMS)
+		return s.orFailed(s.closeCase(ctx, v, num, "", audit.ViaSMS))
 	case (slices.Contains(cmdVerify, first) || slices.Contains(cmdFalse, first)) && num > 0:
-		return s.verdict(ctx, v, num, slices.Contains(cmdVerify, first), text, audit.ViaSMS)
+		// What follows "VERIFY 7" is the volunteer's note.
+		note := strings.Join(strings.Fields(text)[min(2, len(strings.Fields(text))):], " ")
+		return s.orFailed(s.verdict(ctx, v, num, slices.Contains(cmdVerify, first), note, audit.ViaSMS))
 	}
 	// Anything else is a message for a member.
 	held, err := s.cfg.Store.VolunteerCases(ctx, v.ID)
@@ -666,25 +668,36 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 	if body == "" {
 		return flow.Reply{ID: "vol_help"}
 	}
-	c, err := s.cfg.Store.Case(ctx, target)
+	return s.orFailed(s.relay(ctx, v, target, body))
+}
+
+// relay sends volunteer v's words to the member of case n from the hotline's number and keeps
+// them in the transcript: the one path for a reply, texted or typed in the console. Only the
+// volunteer holding the case may write to its member.
+func (s *Service) relay(ctx context.Context, v hotline.VolunteerRecord, n int64, body string) (flow.Reply, error) {
+	data := map[string]string{"N": strconv.FormatInt(n, 10)}
+	c, err := s.cfg.Store.Case(ctx, n)
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Volunteer != v.ID || c.Status != hotline.CaseClaimed)) {
+		return flow.Reply{ID: "vol_no_case", Data: data}, nil
+	}
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	if c.Kind == "report" {
-		return flow.Reply{ID: "vol_report_no_relay", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
+		return flow.Reply{ID: "vol_report_no_relay", Data: data}, nil
 	}
 	if !s.reachable(ctx, c.Member) {
-		return flow.Reply{ID: "vol_member_left", Data: map[string]string{"N": strconv.FormatInt(target, 10)}}
+		return flow.Reply{ID: "vol_member_left", Data: data}, nil
 	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, fmt.Errorf("opening case %d's address: %w", n, err)
 	}
 	if _, err := s.cfg.Sender.Send(ctx, hotline.Outbound{To: string(addr), Body: body, Member: c.Member}); err != nil {
-		return s.failed(err)
+		return flow.Reply{}, fmt.Errorf("relaying to case %d: %w", n, err)
 	}
-	s.transcript(ctx, target, "volunteer", body)
-	return flow.Reply{} // relayed; nothing to answer the volunteer
+	s.transcript(ctx, n, volunteerLine(v.ID), body)
+	return flow.Reply{}, nil // relayed; nothing to answer the volunteer
 }
 
 // CaseObject names case (or report) n in the audit log.
@@ -696,17 +709,17 @@ func CaseObject(kind string, n int64) string {
 }
 
 // claim gives case n to volunteer v, who asked through channel via, if nobody has it.
-func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) flow.Reply {
+func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (flow.Reply, error) {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	won, holder, err := s.cfg.Store.ClaimCase(ctx, n, v.ID, s.cfg.Now())
 	if errors.Is(err, hotline.ErrNotFound) {
-		return flow.Reply{ID: "vol_no_case", Data: data}
+		return flow.Reply{ID: "vol_no_case", Data: data}, nil
 	}
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	if !won && holder != v.ID {
-		return flow.Reply{ID: "vol_taken", Data: data}
+		return flow.Reply{ID: "vol_taken", Data: data}, nil
 	}
 	c, cerr := s.cfg.Store.Case(ctx, n)
 	if won {
@@ -732,14 +745,14 @@ func (s *Service) claim(ctx context.Context, v hotline.VolunteerRecord, n int64,
 		}
 	}
 	if cerr == nil && c.Kind == "report" {
-		return flow.Reply{ID: "vol_claimed_report", Data: data}
+		return flow.Reply{ID: "vol_claimed_report", Data: data}, nil
 	}
 	// Holding other cases too, a plain message would be refused as ambiguous: say how to
 	// write to this member now rather than after the first refusal.
 	if held, err := s.cfg.Store.VolunteerCases(ctx, v.ID); err == nil && slices.ContainsFunc(held, func(h int64) bool { return h != n }) {
 		data["Others"] = "1"
 	}
-	return flow.Reply{ID: "vol_claimed", Data: data}
+	return flow.Reply{ID: "vol_claimed", Data: data}, nil
 }
 
 // caseList is case numbers as a volunteer reads them: "#4, #7".
@@ -785,21 +798,21 @@ func (s *Service) memberLines(ctx context.Context, n int64) []string {
 		if err != nil {
 			continue
 		}
-		if text, ok := strings.CutPrefix(string(plain), "member: "); ok {
-			out = append(out, text)
+		if l := parseLine(string(plain)); l.Who == SpeakerMember {
+			out = append(out, l.Text)
 		}
 	}
 	return out
 }
 
-func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n int64, verdict, via string) flow.Reply {
+func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n int64, verdict, via string) (flow.Reply, error) {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Volunteer != v.ID || c.Status == hotline.CaseClosed)) {
-		return flow.Reply{ID: "vol_no_case", Data: data}
+		return flow.Reply{ID: "vol_no_case", Data: data}, nil
 	}
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	if c.Kind == "person" {
 		s.toMember(ctx, c, "case_closed", nil)
@@ -814,70 +827,75 @@ func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n in
 		}
 	}
 	if err := s.cfg.Store.CloseCase(ctx, n, verdict, s.cfg.Now(), s.cfg.Retention); err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	s.cfg.Audit.Record(ctx, audit.Volunteer(v.ID, v.Name, via).Entry("case.close", CaseObject(c.Kind, n), verdict))
-	return flow.Reply{ID: "vol_closed", Data: data}
+	return flow.Reply{ID: "vol_closed", Data: data}, nil
 }
 
 // verdict records a volunteer's check of a report, given through channel via. A verified
 // report becomes an alert draft for its area, written from the report_alert template; it is
 // never sent without an organizer.
-func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, text, via string) flow.Reply {
+//
+// note is the volunteer's own words on it: kept in the report's transcript and the audit
+// entry, never sent to anyone.
+func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, note, via string) (flow.Reply, error) {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) || (err == nil && (c.Kind != "report" || c.Status == hotline.CaseClosed)) {
-		return flow.Reply{ID: "vol_no_case", Data: data}
+		return flow.Reply{ID: "vol_no_case", Data: data}, nil
 	}
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	// One rule, as the page says: a report is claimed first (TOMAR n), then judged, so that
 	// two volunteers never check the same report unknowingly.
 	if c.Status == hotline.CaseOpen {
-		return flow.Reply{ID: "vol_claim_first", Data: data}
+		return flow.Reply{ID: "vol_claim_first", Data: data}, nil
 	}
 	if c.Volunteer != v.ID {
-		return flow.Reply{ID: "vol_taken", Data: data}
+		return flow.Reply{ID: "vol_taken", Data: data}, nil
 	}
 	by := audit.Volunteer(v.ID, v.Name, via)
-	if len(strings.Fields(text)) > 2 {
-		s.transcript(ctx, n, "volunteer", strings.Join(strings.Fields(text)[2:], " "))
+	if note = strings.Join(strings.Fields(note), " "); note != "" {
+		s.transcript(ctx, n, volunteerLine(v.ID), note)
 	}
 	if !verified {
 		if err := s.cfg.Store.CloseCase(ctx, n, "false", s.cfg.Now(), s.cfg.Retention); err != nil {
-			return s.failed(err)
+			return flow.Reply{}, err
 		}
-		s.cfg.Audit.Record(ctx, by.Entry("report.false", CaseObject(c.Kind, n), ""))
-		return flow.Reply{ID: "vol_false", Data: data}
+		s.cfg.Audit.Record(ctx, by.Entry("report.false", CaseObject(c.Kind, n), note))
+		return flow.Reply{ID: "vol_false", Data: data}, nil
 	}
 	if c.Area == "" {
 		// Without a known area a draft would go to every subscriber: leave the choice to
 		// the organizers instead.
 		if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
-			return s.failed(err)
+			return flow.Reply{}, err
 		}
-		s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), "no area: no draft"))
+		s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), withNote("no area: no draft", note)))
 		s.tellOrganizers(ctx, s.cfg.Sender, "org_report_no_area", func(string) map[string]string { return map[string]string{"N": data["N"]} })
-		return flow.Reply{ID: "vol_verified_no_area", Data: data}
+		return flow.Reply{ID: "vol_verified_no_area", Data: data}, nil
 	}
 	alert, err := s.draftTexts(ctx, c)
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}})
 	if err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
 	if err := s.cfg.Store.CloseCase(ctx, n, "verified", s.cfg.Now(), s.cfg.Retention); err != nil {
-		return s.failed(err)
+		return flow.Reply{}, err
 	}
-	s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), "draft "+b.ID))
+	// The draft's id stays with the report, so the console can link the report to it.
+	s.transcript(ctx, n, draftLine(b.ID), "")
+	s.cfg.Audit.Record(ctx, by.Entry("report.verify", CaseObject(c.Kind, n), withNote("draft "+b.ID, note)))
 	s.tellOrganizers(ctx, s.cfg.Sender, "org_report_draft", func(lang string) map[string]string {
 		return map[string]string{"N": data["N"], "ID": b.ID, "Area": s.cfg.Broadcasts.AreaLabel(c.Area, lang),
 			"TextES": alert["es"], "TextEN": alert["en"]}
 	})
-	return flow.Reply{ID: "vol_verified", Data: map[string]string{"N": data["N"], "ID": b.ID}}
+	return flow.Reply{ID: "vol_verified", Data: map[string]string{"N": data["N"], "ID": b.ID}}, nil
 }
 
 // MaxQuote is how much of a reporter's words a draft quotes, in runes, so that a draft stays
@@ -927,9 +945,10 @@ func (s *Service) reportFields(ctx context.Context, n int64) (what, where, when 
 	if err != nil {
 		return "", "", ""
 	}
-	parts := strings.SplitN(strings.TrimPrefix(string(plain), "member: "), " | ", 3)
+	first := parseLine(string(plain)).Text
+	parts := strings.SplitN(first, " | ", 3)
 	if len(parts) < 3 {
-		return string(plain), "", ""
+		return first, "", ""
 	}
 	return parts[0], parts[1], parts[2]
 }
@@ -964,17 +983,13 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// lastWords is the last line of case n's transcript, for a page.
+// lastWords is the member's last line in case n's transcript, for a page.
 func (s *Service) lastWords(ctx context.Context, n int64) string {
-	lines, err := s.cfg.Store.Transcript(ctx, n)
-	if err != nil || len(lines) == 0 {
+	lines := s.memberLines(ctx, n)
+	if len(lines) == 0 {
 		return ""
 	}
-	plain, err := s.cfg.Keys.Open(lines[len(lines)-1], privacy.CaseTranscript(n))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(string(plain), "member: ")
+	return lines[len(lines)-1]
 }
 
 // maxWaitingPages is how many waiting cases a volunteer coming on call is paged for at once:
@@ -1016,6 +1031,14 @@ func (s *Service) RepageDue(ctx context.Context) {
 			return map[string]string{"N": strconv.FormatInt(n, 10), "Urgent": flag(c.Urgent), "Minutes": minutes}
 		})
 	}
+}
+
+// orFailed is a reply, or the help that answers a command that failed (logged).
+func (s *Service) orFailed(r flow.Reply, err error) flow.Reply {
+	if err != nil {
+		return s.failed(err)
+	}
+	return r
 }
 
 func (s *Service) failed(err error) flow.Reply {
