@@ -865,7 +865,7 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 	if err != nil {
 		return s.failed(err)
 	}
-	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}})
+	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}, Report: n})
 	if err != nil {
 		return s.failed(err)
 	}
