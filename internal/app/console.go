@@ -56,6 +56,11 @@ func (a *App) Console() (http.Handler, error) {
 		Directory: directory{a.directory, a.cases},
 		Audit:     a.audit,
 		Stats:     overviewSource{a: a, langs: langs},
+		// broadcasts pages
+		Broadcasts: a.broadcasts,
+		Subscribers: func(ctx context.Context) (map[string]map[string]int64, error) {
+			return a.store.SubscriberCounts(ctx, langs)
+		},
 		Policies:  a.policyChecks,
 		StaleDays: int(a.cfg.PolicyStale.Hours() / 24),
 		Languages: langs,

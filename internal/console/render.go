@@ -121,6 +121,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 var flashes = map[string]bool{
 	"roster_added": true, "roster_removed": true, "roster_oncall_on": true, "roster_oncall_off": true,
 	"roster_invalid": true, "roster_not_found": true, "signed_out": true,
+	// broadcasts
+	"bc_created": true, "bc_sent": true, "bc_asked": true, "bc_approved": true, "bc_approved_sending": true,
+	"bc_cancelled": true, "bc_discarded": true, "bc_same_actor": true, "bc_wrong_state": true,
 }
 
 func (rq *request) flash(r *http.Request) string {
