@@ -19,6 +19,10 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/roster/volunteers/x/remove"}, {"POST", "/console/roster/volunteers/x/remove"},
 	{"POST", "/console/roster/volunteers/x/oncall"}, {"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
 	{"GET", "/console/nowhere"},
+	// broadcasts
+	{"GET", "/console/broadcasts"}, {"GET", "/console/broadcasts/new"}, {"POST", "/console/broadcasts"},
+	{"GET", "/console/broadcasts/x"}, {"GET", "/console/broadcasts/x/progress.json"}, {"POST", "/console/broadcasts/x/send"},
+	{"GET", "/console/static/segment.js"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.
