@@ -169,7 +169,7 @@ func TestBroadcastAskApproveSendCancel(t *testing.T) {
 	}
 	page := olga.get("/console/broadcasts/" + id + "?note=bc_created")
 	for _, want := range []string{"Saved. It is not sent yet", "<strong>Draft</strong>", "Olga Organizer", "Bernalillo County",
-		"Checkpoints on I-25.\nDo not open the door.", "3 people · 1 SMS each · GSM-7", "2 people · 1 SMS each · GSM-7",
+		"Checkpoints on I-25.\nDo not open the door.", "People: 3 · 1 SMS each · GSM-7", "People: 2 · 1 SMS each · GSM-7",
 		"People: 5", "Cost: about 0.04 USD", "Ask for approval", "Another organizer must approve it.", "Discard"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("Olga's preview lacks %q", want)
