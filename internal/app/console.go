@@ -71,6 +71,11 @@ func (a *App) Console() (http.Handler, error) {
 		Cases:      a.cases,
 		Volunteers: a.roster,
 		Location:   hotlineLocation(),
+		// broadcasts pages
+		Broadcasts: a.broadcasts,
+		Subscribers: func(ctx context.Context) (map[string]map[string]int64, error) {
+			return a.store.SubscriberCounts(ctx, langs)
+		},
 	})
 }
 

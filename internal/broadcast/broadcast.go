@@ -63,6 +63,13 @@ func (s *Service) OrganizerPhone(r hotline.OrganizerRecord) (string, error) {
 // Languages are the languages the hotline speaks.
 func (s *Service) Languages() []string { return s.cfg.Languages }
 
+// CostPerSegment is the price of one segment in USD, for the console's live cost estimate.
+func (s *Service) CostPerSegment() float64 { return s.cfg.CostPerSegment }
+
+// GSM reports whether texts are sent transliterated to GSM-7, which the console's live
+// counter must do too to count what is sent.
+func (s *Service) GSM() bool { return s.cfg.GSM }
+
 // Approvals reports whether broadcasts need a second organizer's approval.
 func (s *Service) Approvals() bool { return s.cfg.Approvals }
 
@@ -103,6 +110,8 @@ type Draft struct {
 	Text   map[string]string `json:"text"`
 	Areas  []string          `json:"areas"`
 	Urgent bool              `json:"urgent"`
+	// Report is the verified report the draft is written from (0: none).
+	Report int64 `json:"report,omitempty"`
 }
 
 // Preview is who a broadcast reaches and what it costs.
@@ -134,7 +143,7 @@ func (s *Service) Create(ctx context.Context, by audit.Actor, d Draft) (hotline.
 	}
 	b := hotline.Broadcast{
 		ID: hotline.NewID(), Status: hotline.Draft, Text: map[string]string{}, Areas: s.reach(areas), Urgent: d.Urgent,
-		CreatedBy: by.Ref(), CreatedAt: s.cfg.Now(),
+		Report: d.Report, CreatedBy: by.Ref(), CreatedAt: s.cfg.Now(),
 	}
 	for lang, text := range d.Text {
 		if t := strings.TrimSpace(text); t != "" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/communityhotline/hotline/internal/audit"
+	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/staff"
@@ -110,6 +111,24 @@ type Volunteers interface {
 	Volunteer(ctx context.Context, phoneID string) (hotline.VolunteerRecord, bool, error)
 }
 
+// Broadcasts is the broadcast service as the broadcasts pages use it (broadcast.Service):
+// every rule (who may approve, what each state allows, who is told) is decided there, for
+// every channel; the pages only show its answers.
+type Broadcasts interface {
+	Create(ctx context.Context, by audit.Actor, d broadcast.Draft) (hotline.Broadcast, broadcast.Preview, error)
+	Preview(ctx context.Context, b hotline.Broadcast) (broadcast.Preview, error)
+	Get(ctx context.Context, id string) (hotline.Broadcast, error)
+	List(ctx context.Context) ([]hotline.Broadcast, error)
+	Send(ctx context.Context, id string, by audit.Actor) (hotline.Broadcast, error)
+	Approve(ctx context.Context, id string, by audit.Actor) (hotline.Broadcast, error)
+	Cancel(ctx context.Context, id string, by audit.Actor) error
+	Discard(ctx context.Context, id string, by audit.Actor) error
+	Approvals() bool
+	AreaLabel(id, lang string) string
+	CostPerSegment() float64
+	GSM() bool
+}
+
 // Config holds the console's dependencies.
 type Config struct {
 	SignIn    SignIn
@@ -117,6 +136,10 @@ type Config struct {
 	Directory Directory
 	Audit     AuditLog
 	Stats     Stats
+	// Broadcasts and Subscribers serve the broadcasts pages. Subscribers counts members per
+	// language and area (language → area → count): counts only, for the area picker.
+	Broadcasts  Broadcasts
+	Subscribers func(ctx context.Context) (map[string]map[string]int64, error)
 	// Policies lists the policy entries with their checked dates, for the overview's stale count.
 	Policies func(ctx context.Context) ([]PolicyCheck, error)
 	// StaleDays is how old a check may be before the overview counts the entry (0: 60).

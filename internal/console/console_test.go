@@ -26,6 +26,10 @@ var routes = []struct{ method, path string }{
 	{"POST", "/console/cases/x/claim"}, {"POST", "/console/cases/x/reply"}, {"POST", "/console/cases/x/close"},
 	{"GET", "/console/reports"}, {"GET", "/console/reports/list.json"}, {"GET", "/console/reports/x"},
 	{"POST", "/console/reports/x/claim"}, {"POST", "/console/reports/x/verdict"}, {"GET", "/console/static/cases.js"},
+	// broadcasts
+	{"GET", "/console/broadcasts"}, {"GET", "/console/broadcasts/new"}, {"POST", "/console/broadcasts"},
+	{"GET", "/console/broadcasts/x"}, {"GET", "/console/broadcasts/x/progress.json"}, {"POST", "/console/broadcasts/x/send"},
+	{"GET", "/console/static/segment.js"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.

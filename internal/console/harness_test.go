@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/communityhotline/hotline/flows"
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/broadcast"
@@ -22,6 +23,7 @@ import (
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/redistest"
@@ -110,6 +112,9 @@ type env struct {
 	volID    string
 	orgID    string
 	roster   *staff.Roster
+	// broadcasts pages
+	bcs *broadcast.Service
+	dir *staff.Directory
 }
 
 func newEnv(t *testing.T) *env {
@@ -125,7 +130,14 @@ func newEnv(t *testing.T) *env {
 	now := func() time.Time { return e.now }
 	roster := staff.New(staff.Config{Source: store})
 	langs := []string{"es", "en"}
-	bcs := broadcast.New(broadcast.Config{Store: store, Keys: keys, Languages: langs})
+	// broadcasts pages: approvals on, places and a price, as a deployment has them.
+	placesDir, err := places.Load(flows.FS, "data/places.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcs := broadcast.New(broadcast.Config{Store: store, Keys: keys, Languages: langs, Places: placesDir,
+		Approvals: true, CostPerSegment: 0.0079, Rate: 10, Now: now, Audit: &audit.Log{Store: store, Now: now}})
+	e.bcs = bcs
 	auditLog := &audit.Log{Store: store, Now: now}
 	e.cases = escalation.New(escalation.Config{Store: store, Keys: keys, Members: noMembers{}, Sender: e.sent, Renderer: idRenderer{},
 		Broadcasts: bcs, Languages: langs, Roster: roster, Audit: auditLog, Now: now})
@@ -141,6 +153,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.orgID, e.volID = o.ID, v.ID
+	e.dir = dir
 	e.memberID = keys.MemberID(hotline.SMS, memberPhone)
 	job := effects.Job{Member: e.memberID, Msg: "SMmember1", From: memberPhone, Lang: "es",
 		Effects: []flow.Effect{actions.OpenCase{Kind: "person", Text: "ayuda por favor"}}}
@@ -157,6 +170,9 @@ func newEnv(t *testing.T) *env {
 	h, err := console.New(console.Config{
 		SignIn: signin, Sessions: &staff.Sessions{Store: store, Roster: roster, AdminToken: adminToken, Now: now},
 		Directory: directory{dir, e.cases}, Audit: auditLog, Stats: casesStats{e.cases},
+		Broadcasts: bcs, Subscribers: func(ctx context.Context) (map[string]map[string]int64, error) {
+			return store.SubscriberCounts(ctx, langs)
+		},
 		Policies: func(context.Context) ([]console.PolicyCheck, error) {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},

@@ -157,6 +157,7 @@ func nav(role, current string) []navItem {
 	}
 	if role != staff.RoleVolunteer {
 		add("/console/", "nav_overview")
+		add("/console/broadcasts", "nav_broadcasts")
 		add("/console/roster", "nav_roster")
 		add("/console/audit", "nav_audit")
 	}

@@ -47,6 +47,13 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /console/reports/{n}", s.signedIn(everyone, s.handleReport))
 	mux.Handle("POST /console/reports/{n}/claim", s.signedIn(volunteers, s.handleClaim("report")))
 	mux.Handle("POST /console/reports/{n}/verdict", s.signedIn(volunteers, s.handleVerdict))
+	mux.Handle("GET /console/static/segment.js", http.HandlerFunc(serveSegmentJS))
+	mux.Handle("GET /console/broadcasts", s.signedIn(organizers, s.handleBroadcasts))
+	mux.Handle("GET /console/broadcasts/new", s.signedIn(organizers, s.handleComposeBroadcast))
+	mux.Handle("POST /console/broadcasts", s.signedIn(organizers, s.handleCreateBroadcast))
+	mux.Handle("GET /console/broadcasts/{id}", s.signedIn(organizers, s.handleBroadcast))
+	mux.Handle("GET /console/broadcasts/{id}/progress.json", s.signedIn(organizers, s.handleBroadcastProgress))
+	mux.Handle("POST /console/broadcasts/{id}/{action}", s.signedIn(organizers, s.handleBroadcastAction))
 
 	mux.Handle("/console/", s.public(s.handleNotFound))
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))

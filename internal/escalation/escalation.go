@@ -881,7 +881,7 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 	if err != nil {
 		return flow.Reply{}, err
 	}
-	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}})
+	b, _, err := s.cfg.Broadcasts.Create(ctx, by, broadcast.Draft{Text: alert, Areas: []string{c.Area}, Report: n})
 	if err != nil {
 		return flow.Reply{}, err
 	}

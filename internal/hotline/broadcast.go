@@ -38,6 +38,9 @@ type Broadcast struct {
 	// once sending.
 	Recipients map[string]int64
 	Counts     BroadcastCounts
+	// Report is the number of the verified report this draft was written from (0: none), so
+	// that the organizers who send it can read the report it comes from.
+	Report int64
 }
 
 // BroadcastCounts tell how a broadcast is going.

@@ -32,6 +32,9 @@ func (s *Store) CreateBroadcast(ctx context.Context, b hotline.Broadcast) error 
 		"status": string(b.Status), "areas": strings.Join(b.Areas, ","), "urgent": flagStr(b.Urgent),
 		"created_by": b.CreatedBy, "created_at": b.CreatedAt.Unix(),
 	}
+	if b.Report > 0 {
+		fields["report"] = b.Report
+	}
 	for lang, text := range b.Text {
 		fields["text:"+lang] = text
 	}
@@ -131,7 +134,7 @@ func parseBroadcast(id string, m map[string]string) hotline.Broadcast {
 		ID: id, Status: hotline.BroadcastStatus(m["status"]), Urgent: m["urgent"] == "1",
 		CreatedBy: m["created_by"], ApprovedBy: m["approved_by"], RequestedBy: m["requested_by"],
 		CreatedAt: when("created_at"), SentAt: when("sent_at"), DoneAt: when("done_at"),
-		Text: map[string]string{}, Recipients: map[string]int64{},
+		Text: map[string]string{}, Recipients: map[string]int64{}, Report: num("report"),
 		Counts: hotline.BroadcastCounts{
 			Queued: num("queued"), Sent: num("sent"), Delivered: num("delivered"), Failed: num("failed"),
 			Undelivered: num("undelivered"), SkippedOptedOut: num("skipped"),
