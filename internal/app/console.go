@@ -40,6 +40,10 @@ func (a *App) Console() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	sandbox, err := a.Sandbox()
+	if err != nil {
+		return nil, err
+	}
 	signin := staff.NewSignIn(staff.SignInConfig{
 		Store: a.store, Roster: a.roster, Sender: a.sender, AdminToken: a.cfg.AdminToken, Log: a.log,
 		PhoneID: func(phone string) string { return a.keys.MemberID(hotline.SMS, phone) },
@@ -56,6 +60,8 @@ func (a *App) Console() (http.Handler, error) {
 		Directory: directory{a.directory, a.cases},
 		Audit:     a.audit,
 		Stats:     overviewSource{a: a, langs: langs},
+		Simulator: sandbox,
+		GSM:       a.cfg.GSM,
 		Policies:  a.policyChecks,
 		StaleDays: int(a.cfg.PolicyStale.Hours() / 24),
 		Languages: langs,

@@ -33,5 +33,10 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 
 	mux.Handle("GET /console/audit", s.signedIn(organizers, s.handleAudit))
 
+	mux.Handle("GET /console/simulator", s.signedIn(organizers, s.handleSimulator))
+	mux.Handle("POST /console/simulator/send", s.signedIn(organizers, s.handleSimulatorSend))
+	mux.Handle("POST /console/simulator/lang", s.signedIn(organizers, s.handleSimulatorLanguage))
+	mux.Handle("POST /console/simulator/restart", s.signedIn(organizers, s.handleSimulatorRestart))
+
 	mux.Handle("/console/", s.public(s.handleNotFound))
 }
