@@ -19,6 +19,8 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/roster/volunteers/x/remove"}, {"POST", "/console/roster/volunteers/x/remove"},
 	{"POST", "/console/roster/volunteers/x/oncall"}, {"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
 	{"GET", "/console/nowhere"},
+	{"GET", "/console/simulator"}, {"POST", "/console/simulator/send"}, {"POST", "/console/simulator/lang"},
+	{"POST", "/console/simulator/restart"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.

@@ -104,6 +104,7 @@ type env struct {
 	now      time.Time
 	volID    string
 	orgID    string
+	sim      simEnv
 }
 
 func newEnv(t *testing.T) *env {
@@ -149,6 +150,7 @@ func newEnv(t *testing.T) *env {
 	h, err := console.New(console.Config{
 		SignIn: signin, Sessions: &staff.Sessions{Store: store, Roster: roster, Now: now},
 		Directory: directory{dir, e.cases}, Audit: auditLog, Stats: casesStats{e.cases},
+		Simulator: e.sim.open(t, rdb, prefix, keys),
 		Policies: func(context.Context) ([]console.PolicyCheck, error) {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},
