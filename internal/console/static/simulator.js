@@ -11,6 +11,7 @@
   var button = form.querySelector("button");
   function toEnd() { log.scrollTop = log.scrollHeight; }
   toEnd();
+  window.addEventListener("resize", toEnd); // a narrower window wraps more lines: keep the last in view
   text.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
