@@ -40,6 +40,10 @@ func (a *App) Console() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	sandbox, err := a.Sandbox()
+	if err != nil {
+		return nil, err
+	}
 	signin := staff.NewSignIn(staff.SignInConfig{
 		Store: a.store, Roster: a.roster, Sender: a.sender, AdminToken: a.cfg.AdminToken, Log: a.log,
 		PhoneID: func(phone string) string { return a.keys.MemberID(hotline.SMS, phone) },
@@ -76,6 +80,8 @@ func (a *App) Console() (http.Handler, error) {
 		Subscribers: func(ctx context.Context) (map[string]map[string]int64, error) {
 			return a.store.SubscriberCounts(ctx, langs)
 		},
+		Simulator: sandbox,
+		GSM:       a.cfg.GSM,
 	})
 }
 

@@ -129,6 +129,25 @@ type Broadcasts interface {
 	GSM() bool
 }
 
+// Simulator is the simulator page's sandbox (app.Sandbox): the real flows and messages for
+// sandbox members kept apart from members (keys of its own, no effects, nothing sent, nothing
+// counted), and the log of each simulator conversation, kept a day.
+type Simulator interface {
+	// Answer is what the hotline would reply to in, as sent (sandbox.Answer).
+	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+	// Append adds lines to conversation convo's log.
+	Append(ctx context.Context, convo string, lines ...SimLine) error
+	// Lines returns convo's log, oldest first; none when it is unknown or forgotten.
+	Lines(ctx context.Context, convo string) ([]SimLine, error)
+}
+
+// SimLine is one message of a simulator conversation.
+type SimLine struct {
+	// Member is true for what was written as the sandbox member, false for the hotline's reply.
+	Member bool   `json:"m,omitempty"`
+	Text   string `json:"t"`
+}
+
 // Config holds the console's dependencies.
 type Config struct {
 	SignIn    SignIn
@@ -140,6 +159,10 @@ type Config struct {
 	// language and area (language → area → count): counts only, for the area picker.
 	Broadcasts  Broadcasts
 	Subscribers func(ctx context.Context) (map[string]map[string]int64, error)
+	// Simulator is the simulator page's sandbox.
+	Simulator Simulator
+	// GSM is HOTLINE_SMS_ENCODING=GSM: replies are sent in GSM-7, accents taken out.
+	GSM bool
 	// Policies lists the policy entries with their checked dates, for the overview's stale count.
 	Policies func(ctx context.Context) ([]PolicyCheck, error)
 	// StaleDays is how old a check may be before the overview counts the entry (0: 60).

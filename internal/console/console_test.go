@@ -30,6 +30,8 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/broadcasts"}, {"GET", "/console/broadcasts/new"}, {"POST", "/console/broadcasts"},
 	{"GET", "/console/broadcasts/x"}, {"GET", "/console/broadcasts/x/progress.json"}, {"POST", "/console/broadcasts/x/send"},
 	{"GET", "/console/static/segment.js"},
+	{"GET", "/console/simulator"}, {"POST", "/console/simulator/send"}, {"POST", "/console/simulator/lang"},
+	{"POST", "/console/simulator/restart"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.

@@ -115,6 +115,7 @@ type env struct {
 	// broadcasts pages
 	bcs *broadcast.Service
 	dir *staff.Directory
+	sim simEnv
 }
 
 func newEnv(t *testing.T) *env {
@@ -173,6 +174,7 @@ func newEnv(t *testing.T) *env {
 		Broadcasts: bcs, Subscribers: func(ctx context.Context) (map[string]map[string]int64, error) {
 			return store.SubscriberCounts(ctx, langs)
 		},
+		Simulator: e.sim.open(t, rdb, prefix, keys),
 		Policies: func(context.Context) ([]console.PolicyCheck, error) {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},

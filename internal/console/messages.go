@@ -76,6 +76,7 @@ var sampleData = map[string]any{
 	"Sent": 10, "Failed": 1, "Recipients": 20, "Queue": 5, "Hours": 3,
 	// broadcasts
 	"Cost": "1.23", "Segments": 2, "Encoding": "GSM-7",
+	"Chars": 143,
 }
 
 // Check reports what is wrong with the console's message files: a language missing a message

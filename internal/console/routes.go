@@ -54,6 +54,10 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /console/broadcasts/{id}", s.signedIn(organizers, s.handleBroadcast))
 	mux.Handle("GET /console/broadcasts/{id}/progress.json", s.signedIn(organizers, s.handleBroadcastProgress))
 	mux.Handle("POST /console/broadcasts/{id}/{action}", s.signedIn(organizers, s.handleBroadcastAction))
+	mux.Handle("GET /console/simulator", s.signedIn(organizers, s.handleSimulator))
+	mux.Handle("POST /console/simulator/send", s.signedIn(organizers, s.handleSimulatorSend))
+	mux.Handle("POST /console/simulator/lang", s.signedIn(organizers, s.handleSimulatorLanguage))
+	mux.Handle("POST /console/simulator/restart", s.signedIn(organizers, s.handleSimulatorRestart))
 
 	mux.Handle("/console/", s.public(s.handleNotFound))
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
