@@ -57,6 +57,7 @@ func (a *App) Console() (http.Handler, error) {
 		Audit:     a.audit,
 		Stats:     overviewSource{a: a, langs: langs},
 		Policies:  a.policyChecks,
+		Policy:    a.policy,
 		StaleDays: int(a.cfg.PolicyStale.Hours() / 24),
 		Languages: langs,
 		Messages:  locales.FS,

@@ -19,6 +19,9 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/roster/volunteers/x/remove"}, {"POST", "/console/roster/volunteers/x/remove"},
 	{"POST", "/console/roster/volunteers/x/oncall"}, {"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
 	{"GET", "/console/nowhere"},
+	// policy page
+	{"GET", "/console/policy"}, {"GET", "/console/policy/luna-county"}, {"POST", "/console/policy/luna-county"},
+	{"POST", "/console/policy/luna-county/checked"}, {"GET", "/console/policy/export"}, {"GET", "/console/static/segment.js"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.

@@ -22,6 +22,8 @@ import (
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/policyedit"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/redistest"
@@ -104,6 +106,9 @@ type env struct {
 	now      time.Time
 	volID    string
 	orgID    string
+	// policy is the policy page's service, over the shipped places data (policy page).
+	policy *policyedit.Service
+	places *places.Directory
 }
 
 func newEnv(t *testing.T) *env {
@@ -141,6 +146,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	msgs, _ := console.LoadMessages(locales.FS, langs)
+	e.policy, e.places = newPolicy(t, store, auditLog, now)
 	signin := staff.NewSignIn(staff.SignInConfig{Store: store, Roster: roster, Sender: e.sent, AdminToken: adminToken,
 		PhoneID: func(p string) string { return keys.MemberID(hotline.SMS, p) },
 		Text: func(lang, code string) (string, error) {
@@ -153,6 +159,7 @@ func newEnv(t *testing.T) *env {
 			return []console.PolicyCheck{{ID: "a", Checked: "2026-05-20"}, {ID: "b", Checked: "2025-01-01"}, {ID: "c"}}, nil
 		},
 		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now,
+		Policy: e.policy,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -74,6 +74,9 @@ var sampleData = map[string]any{
 	"Program": "Hotline", "Code": "123456", "N": 12, "Name": "Ana María", "Minutes": 10, "Days": 60,
 	"Phone": "+1•••••••01", "Area": "bernalillo-county", "Lang": "es", "Count": 3, "Status": "sending",
 	"Sent": 10, "Failed": 1, "Recipients": 20, "Queue": 5, "Hours": 3,
+	// policy page
+	"Date": "2026-05-20", "Place": "Deming", "Chars": "'ó' '’'", "Segments": 5, "Max": 4, "Field": "policy_en",
+	"Msg": "policy_date is missing", "Old": "false", "New": "true",
 }
 
 // Check reports what is wrong with the console's message files: a language missing a message

@@ -127,6 +127,7 @@ func nav(role, current string) []navItem {
 		add("/console/", "nav_overview")
 		add("/console/roster", "nav_roster")
 		add("/console/audit", "nav_audit")
+		add("/console/policy", "nav_policy")
 	}
 	return items
 }

@@ -121,6 +121,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 var flashes = map[string]bool{
 	"roster_added": true, "roster_removed": true, "roster_oncall_on": true, "roster_oncall_off": true,
 	"roster_invalid": true, "roster_not_found": true, "signed_out": true,
+	"policy_saved": true, "policy_checked": true,
 }
 
 func (rq *request) flash(r *http.Request) string {

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+
+	"github.com/communityhotline/hotline/internal/segment"
 )
 
 //go:embed static
@@ -14,6 +16,10 @@ var staticFS embed.FS
 func (s *server) addRoutes(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /console/static/segment.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(segment.CounterJS)
+	})
 
 	mux.Handle("GET /console/login", s.public(s.handleLoginPage))
 	mux.Handle("POST /console/login/code", s.public(s.handleRequestCode))
@@ -32,6 +38,12 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /console/roster/volunteers/{id}/oncall", s.signedIn(organizers, s.handleOnCall))
 
 	mux.Handle("GET /console/audit", s.signedIn(organizers, s.handleAudit))
+
+	mux.Handle("GET /console/policy", s.signedIn(organizers, s.handlePolicyList))
+	mux.Handle("GET /console/policy/export", s.signedIn(organizers, s.handlePolicyExport))
+	mux.Handle("GET /console/policy/{id}", s.signedIn(organizers, s.handlePolicyEntry))
+	mux.Handle("POST /console/policy/{id}", s.signedIn(organizers, s.handlePolicyEdit))
+	mux.Handle("POST /console/policy/{id}/checked", s.signedIn(organizers, s.handlePolicyChecked))
 
 	mux.Handle("/console/", s.public(s.handleNotFound))
 }
