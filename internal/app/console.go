@@ -82,6 +82,7 @@ func (a *App) Console() (http.Handler, error) {
 		},
 		Simulator: sandbox,
 		GSM:       a.cfg.GSM,
+		Policy:    a.policy,
 	})
 }
 

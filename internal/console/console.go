@@ -12,6 +12,7 @@ import (
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/escalation"
 	"github.com/communityhotline/hotline/internal/hotline"
+	"github.com/communityhotline/hotline/internal/policyedit"
 	"github.com/communityhotline/hotline/internal/staff"
 )
 
@@ -148,6 +149,17 @@ type SimLine struct {
 	Text   string `json:"t"`
 }
 
+// Policy is the organizers' corrections of county and city entries (policyedit.Service): the
+// same rules, change log and audit entries whatever the channel.
+type Policy interface {
+	Entries(ctx context.Context) ([]policyedit.Entry, error)
+	Entry(ctx context.Context, id string) (policyedit.Entry, error)
+	Edit(ctx context.Context, actor policyedit.Actor, id string, ch policyedit.Change) (policyedit.Entry, error)
+	MarkChecked(ctx context.Context, actor policyedit.Actor, id string) (policyedit.Entry, error)
+	Changes(ctx context.Context, limit int) ([]policyedit.ChangeRecord, error)
+	ExportTOML(ctx context.Context) ([]byte, error)
+}
+
 // Config holds the console's dependencies.
 type Config struct {
 	SignIn    SignIn
@@ -165,6 +177,8 @@ type Config struct {
 	GSM bool
 	// Policies lists the policy entries with their checked dates, for the overview's stale count.
 	Policies func(ctx context.Context) ([]PolicyCheck, error)
+	// Policy is the policy page's service.
+	Policy Policy
 	// StaleDays is how old a check may be before the overview counts the entry (0: 60).
 	StaleDays int
 	// Languages are the hotline's languages, the first the default.

@@ -32,6 +32,9 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/static/segment.js"},
 	{"GET", "/console/simulator"}, {"POST", "/console/simulator/send"}, {"POST", "/console/simulator/lang"},
 	{"POST", "/console/simulator/restart"},
+	// policy page
+	{"GET", "/console/policy"}, {"GET", "/console/policy/luna-county"}, {"POST", "/console/policy/luna-county"},
+	{"POST", "/console/policy/luna-county/checked"}, {"GET", "/console/policy/export"}, {"GET", "/console/static/segment.js"},
 }
 
 // TestSecurityHeadersOnEveryResponse: signed in or not, allowed or not, every response.

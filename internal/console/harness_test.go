@@ -24,6 +24,7 @@ import (
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/policyedit"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redisstore"
 	"github.com/communityhotline/hotline/internal/redistest"
@@ -116,6 +117,9 @@ type env struct {
 	bcs *broadcast.Service
 	dir *staff.Directory
 	sim simEnv
+	// policy is the policy page's service, over the shipped places data (policy page).
+	policy *policyedit.Service
+	places *places.Directory
 }
 
 func newEnv(t *testing.T) *env {
@@ -162,6 +166,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	msgs, _ := console.LoadMessages(locales.FS, langs)
+	e.policy, e.places = newPolicy(t, store, auditLog, now)
 	signin := staff.NewSignIn(staff.SignInConfig{Store: store, Roster: roster, Sender: e.sent, AdminToken: adminToken,
 		PhoneID: func(p string) string { return keys.MemberID(hotline.SMS, p) },
 		Text: func(lang, code string) (string, error) {
@@ -180,6 +185,7 @@ func newEnv(t *testing.T) *env {
 		},
 		Languages: langs, Messages: locales.FS, Program: "Test Hotline", Now: now, ClientIPHeader: "Fly-Client-IP",
 		Cases: e.cases, Volunteers: roster,
+		Policy: e.policy,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,9 @@ var sampleData = map[string]any{
 	// broadcasts
 	"Cost": "1.23", "Segments": 2, "Encoding": "GSM-7",
 	"Chars": 143,
+	// policy page
+	"Date": "2026-05-20", "Place": "Deming", "Max": 4, "Field": "policy_en",
+	"Msg": "policy_date is missing", "Old": "false", "New": "true",
 }
 
 // Check reports what is wrong with the console's message files: a language missing a message

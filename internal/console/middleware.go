@@ -161,6 +161,7 @@ func nav(role, current string) []navItem {
 		add("/console/roster", "nav_roster")
 		add("/console/audit", "nav_audit")
 		add("/console/simulator", "nav_simulator")
+		add("/console/policy", "nav_policy")
 	}
 	add("/console/cases", "nav_cases")
 	add("/console/reports", "nav_reports")

@@ -128,6 +128,7 @@ var flashes = map[string]bool{
 	// broadcasts
 	"bc_created": true, "bc_sent": true, "bc_asked": true, "bc_approved": true, "bc_approved_sending": true,
 	"bc_cancelled": true, "bc_discarded": true, "bc_same_actor": true, "bc_wrong_state": true,
+	"policy_saved": true, "policy_checked": true,
 }
 
 func (rq *request) flash(r *http.Request) string {

@@ -58,6 +58,11 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /console/simulator/send", s.signedIn(organizers, s.handleSimulatorSend))
 	mux.Handle("POST /console/simulator/lang", s.signedIn(organizers, s.handleSimulatorLanguage))
 	mux.Handle("POST /console/simulator/restart", s.signedIn(organizers, s.handleSimulatorRestart))
+	mux.Handle("GET /console/policy", s.signedIn(organizers, s.handlePolicyList))
+	mux.Handle("GET /console/policy/export", s.signedIn(organizers, s.handlePolicyExport))
+	mux.Handle("GET /console/policy/{id}", s.signedIn(organizers, s.handlePolicyEntry))
+	mux.Handle("POST /console/policy/{id}", s.signedIn(organizers, s.handlePolicyEdit))
+	mux.Handle("POST /console/policy/{id}/checked", s.signedIn(organizers, s.handlePolicyChecked))
 
 	mux.Handle("/console/", s.public(s.handleNotFound))
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -25,16 +24,7 @@ const editTries = 3
 // either language; for a county, in the answers of its cities too, which name its status).
 // An edit that changes nothing stores nothing.
 func (s *Service) Edit(ctx context.Context, actor Actor, id string, ch Change) (Entry, error) {
-	var probs []string
-	if strings.TrimSpace(ch.SourceURL) == "" {
-		probs = append(probs, "give the address (URL) of the source that says this")
-	} else if u, err := url.Parse(ch.SourceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		probs = append(probs, fmt.Sprintf("the source address %q is not a full web address (https://...)", ch.SourceURL))
-	}
-	if strings.TrimSpace(ch.PolicyDate) == "" {
-		probs = append(probs, "give the date of the policy as the source gives it (YYYY-MM-DD, YYYY-MM or YYYY)")
-	}
-	if len(probs) > 0 {
+	if probs := checkChange(ch); len(probs) > 0 {
 		return Entry{}, &InvalidError{Problems: probs}
 	}
 	f := places.Facts{DHSList: ch.DHSList, DOJList: ch.DOJList, PolicyEN: ch.PolicyEN, PolicyES: ch.PolicyES,
@@ -122,10 +112,10 @@ func (s *Service) check(id string, f places.Facts, recs map[string]record) error
 		if !errors.As(err, &ve) {
 			return err
 		}
-		var probs []string
+		var probs []Problem
 		for _, p := range ve.Problems {
 			if placeID(p.Entry) == id {
-				probs = append(probs, p.Msg)
+				probs = append(probs, Problem{Reason: Other, Msg: p.Msg})
 			}
 		}
 		if len(probs) == 0 && recs != nil {
@@ -138,13 +128,25 @@ func (s *Service) check(id string, f places.Facts, recs map[string]record) error
 		return &InvalidError{Problems: probs}
 	}
 	pl, _ := dir.Get(id)
-	probs := actions.CheckPolicyAnswer(dir, pl, s.cfg.Texts)
+	answers := []*places.Place{pl}
 	if pl.IsCounty() {
 		for _, c := range dir.Places() {
 			if c.County == id {
-				probs = append(probs, actions.CheckPolicyAnswer(dir, c, s.cfg.Texts)...)
+				answers = append(answers, c)
 			}
 		}
+	}
+	var probs []Problem
+	for _, p := range answers {
+		found := budget(dir, p, s.cfg.Texts)
+		if len(found) == 0 {
+			// The rule itself may see what budget does not name (an answer that does not
+			// render): it is said as it is.
+			for _, msg := range actions.CheckPolicyAnswer(dir, p, s.cfg.Texts) {
+				found = append(found, Problem{Reason: Other, Place: p.ID, Msg: msg})
+			}
+		}
+		probs = append(probs, found...)
 	}
 	if len(probs) > 0 {
 		return &InvalidError{Problems: probs}

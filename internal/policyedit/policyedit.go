@@ -28,13 +28,18 @@ import (
 // ErrNotFound means no place has the id given.
 var ErrNotFound = errors.New("no such place")
 
-// InvalidError is a correction refused: each problem is a sentence an organizer can act on.
+// InvalidError is a correction refused: each problem has a reason a page can say in the
+// organizer's language and an English sentence an organizer can act on.
 type InvalidError struct {
-	Problems []string
+	Problems []Problem
 }
 
 func (e *InvalidError) Error() string {
-	return "the correction was not saved: " + strings.Join(e.Problems, "; ")
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Msg
+	}
+	return "the correction was not saved: " + strings.Join(msgs, "; ")
 }
 
 // Store keeps corrections and the change log (redisstore.Store). Values are opaque to it.

@@ -93,15 +93,20 @@ func TestEditRefused(t *testing.T) {
 		name string
 		ch   Change
 		want string
+		// why is the problem's reason and what it names, for a page to say it.
+		why Problem
 	}{
-		{"no source url", mod(func(c *Change) { c.SourceURL = "" }), "address (URL) of the source"},
-		{"not a url", mod(func(c *Change) { c.SourceURL = "demingheadlight.com" }), "not a full web address"},
-		{"no date", mod(func(c *Change) { c.PolicyDate = "" }), "date of the policy"},
-		{"bad date", mod(func(c *Change) { c.PolicyDate = "marzo 2026" }), "policy_date"},
-		{"no label", mod(func(c *Change) { c.Source = "" }), "source and source_url go together"},
-		{"accent forces UCS-2", mod(func(c *Change) { c.PolicyES = "Resolución de marzo de 2026." }), "UCS-2"},
-		{"too long", mod(func(c *Change) { c.PolicyEN = strings.Repeat("The county jail holds no one for ICE. ", 14) }), "segments"},
-		{"no spanish", mod(func(c *Change) { c.PolicyES = "" }), "policy_es is missing"},
+		{"no source url", mod(func(c *Change) { c.SourceURL = "" }), "address (URL) of the source", Problem{Reason: NoSourceURL}},
+		{"not a url", mod(func(c *Change) { c.SourceURL = "demingheadlight.com" }), "not a full web address", Problem{Reason: BadSourceURL}},
+		{"no date", mod(func(c *Change) { c.PolicyDate = "  " }), "date of the policy", Problem{Reason: NoPolicyDate}},
+		{"bad date", mod(func(c *Change) { c.PolicyDate = "marzo 2026" }), "policy_date", Problem{Reason: BadPolicyDate}},
+		{"no label", mod(func(c *Change) { c.Source = "" }), "source and source_url go together", Problem{Reason: NoSourceLabel}},
+		{"accent forces UCS-2", mod(func(c *Change) { c.PolicyES = "Resolución de marzo de 2026." }), "UCS-2",
+			Problem{Reason: NotGSM, Lang: "es", Place: "luna-county", Chars: "'ó'"}},
+		{"too long", mod(func(c *Change) { c.PolicyEN = strings.Repeat("The county jail holds no one for ICE. ", 14) }), "segments",
+			Problem{Reason: TooLong, Lang: "en", Place: "luna-county", Segments: 5}},
+		{"no spanish", mod(func(c *Change) { c.PolicyES = "" }), "policy_es is missing", Problem{Reason: NoPolicyText, Lang: "es"}},
+		{"line break", mod(func(c *Change) { c.PolicyEN = "Two\r\nlines." }), "one line", Problem{Reason: LineBreak, Field: "policy_en"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +114,17 @@ func TestEditRefused(t *testing.T) {
 			var ie *InvalidError
 			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Edit = %v, want an InvalidError saying %q", err, tt.want)
+			}
+			found := false
+			for _, p := range ie.Problems {
+				got := Problem{Reason: p.Reason, Lang: p.Lang, Place: p.Place, Field: p.Field, Chars: p.Chars, Segments: p.Segments}
+				if tt.why.Segments == 0 && p.Reason == TooLong {
+					got.Segments = 0 // the count depends on the catalog's wording
+				}
+				found = found || got == tt.why
+			}
+			if !found {
+				t.Errorf("problems = %+v, want one like %+v", ie.Problems, tt.why)
 			}
 		})
 	}
