@@ -73,27 +73,11 @@ func (s *Store) PolicyChanges(ctx context.Context, limit int) ([]string, error) 
 // AnnouncePolicyChange tells every process watching (WatchPolicyChanges) that a correction
 // was stored.
 func (s *Store) AnnouncePolicyChange(ctx context.Context) error {
-	if err := s.rdb.Publish(ctx, s.policyChannel(), "1").Err(); err != nil {
-		return fmt.Errorf("announcing a policy edit: %w", err)
-	}
-	return nil
+	return s.announce(ctx, s.policyChannel(), "a policy edit")
 }
 
 // WatchPolicyChanges calls heard for every correction announced, until ctx ends. A change
 // announced while the subscription was down is missed; the periodic reload catches it.
 func (s *Store) WatchPolicyChanges(ctx context.Context, heard func()) {
-	sub := s.rdb.Subscribe(ctx, s.policyChannel())
-	defer sub.Close()
-	ch := sub.Channel()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-ch:
-			if !ok {
-				return
-			}
-			heard()
-		}
-	}
+	s.watch(ctx, s.policyChannel(), heard)
 }

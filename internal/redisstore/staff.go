@@ -58,17 +58,30 @@ func (s *Store) staffChannel() string { return s.prefix + ":staff:changed" }
 // AnnounceStaffChange tells every process watching (WatchStaffChanges) that the roster
 // changed. Published on a cluster, it reaches the subscribers on every node.
 func (s *Store) AnnounceStaffChange(ctx context.Context) error {
-	if err := s.rdb.Publish(ctx, s.staffChannel(), "1").Err(); err != nil {
-		return fmt.Errorf("announcing a roster change: %w", err)
-	}
-	return nil
+	return s.announce(ctx, s.staffChannel(), "a roster change")
 }
 
 // WatchStaffChanges calls heard for every roster change announced, until ctx ends. The
 // subscription reconnects by itself after a failure; a change announced while it was down is
 // missed (the roster's periodic read catches it).
 func (s *Store) WatchStaffChanges(ctx context.Context, heard func()) {
-	sub := s.rdb.Subscribe(ctx, s.staffChannel())
+	s.watch(ctx, s.staffChannel(), heard)
+}
+
+// announce publishes a change on channel, for every process watching it (watch). Published on
+// a cluster, it reaches the subscribers on every node.
+func (s *Store) announce(ctx context.Context, channel, what string) error {
+	if err := s.rdb.Publish(ctx, channel, "1").Err(); err != nil {
+		return fmt.Errorf("announcing %s: %w", what, err)
+	}
+	return nil
+}
+
+// watch calls heard for every change announced on channel, until ctx ends. The subscription
+// reconnects by itself after a failure; a change announced while it was down is missed, which
+// is why every watcher also reads again on a timer.
+func (s *Store) watch(ctx context.Context, channel string, heard func()) {
+	sub := s.rdb.Subscribe(ctx, channel)
 	defer sub.Close()
 	ch := sub.Channel()
 	for {
