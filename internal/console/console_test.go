@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -272,8 +273,32 @@ func TestRosterAddToggleRemove(t *testing.T) {
 	if r := c.post("/console/roster/volunteers", url.Values{"name": {"Nico"}, "phone": {"505 555 0444"}, "langs": {"en", "es"}}); r.header.Get("Location") != "/console/roster?note=roster_added" {
 		t.Fatalf("add volunteer: %d %q", r.code, r.header.Get("Location"))
 	}
-	if r := c.post("/console/roster/organizers", url.Values{"name": {"Otto"}, "phone": {orgPhone}, "lang": {"es"}}); r.header.Get("Location") != "/console/roster?note=roster_invalid" {
+	// Who the organizers are is the administrator's to decide: an organizer who could add one
+	// could add a second phone of their own and approve their own alerts.
+	if r := c.post("/console/roster/organizers", url.Values{"name": {"Otto"}, "phone": {"+15055550555"}, "lang": {"es"}}); r.code != http.StatusForbidden {
+		t.Errorf("an organizer adding an organizer: %d, want 403", r.code)
+	}
+	for _, method := range []string{"GET", "POST"} {
+		form := url.Values(nil)
+		if method == "POST" {
+			form = url.Values{"csrf": {c.csrf}}
+		}
+		if r := c.do(method, "/console/roster/organizers/"+e.orgID+"/remove", form, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": e.srv.URL}); r.code != http.StatusForbidden {
+			t.Errorf("an organizer removing an organizer (%s): %d, want 403", method, r.code)
+		}
+	}
+	if orgs, _ := e.store.Organizers(ctx); len(orgs) != 1 {
+		t.Fatalf("%d organizers after an organizer tried to add and remove one", len(orgs))
+	}
+	if strings.Contains(c.get("/console/roster").body, `action="/console/roster/organizers"`) {
+		t.Error("an organizer is offered the form to add organizers")
+	}
+	admin := e.admin()
+	if r := admin.post("/console/roster/organizers", url.Values{"name": {"Otto"}, "phone": {orgPhone}, "lang": {"es"}}); r.header.Get("Location") != "/console/roster?note=roster_invalid" {
 		t.Errorf("adding a phone twice: %q", r.header.Get("Location"))
+	}
+	if r := admin.post("/console/roster/organizers", url.Values{"name": {"Otto"}, "phone": {"+15055550555"}, "lang": {"es"}}); r.header.Get("Location") != "/console/roster?note=roster_added" {
+		t.Errorf("the administrator adding an organizer: %d %q", r.code, r.header.Get("Location"))
 	}
 	vols, _ := e.store.Volunteers(ctx)
 	if len(vols) != 2 {
@@ -384,5 +409,28 @@ func TestBodyLimitRedirectsAndTheLanguageSwitch(t *testing.T) {
 		if r := c.post("/console/lang", url.Values{"lang": {"es"}, "back": {back}}); r.header.Get("Location") != want {
 			t.Errorf("back %q led to %q, want %q", back, r.header.Get("Location"), want)
 		}
+	}
+}
+
+// The console speaks the person's own language (their roster entry's, as their texts do)
+// until they press the other in the header.
+func TestConsoleFollowsThePersonsLanguage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	// Vero's roster language is Spanish; her browser asks for English.
+	before := len(e.sent.to(volPhone))
+	c.post("/console/login/code", url.Values{"phone": {volPhone}})
+	texts := e.sent.to(volPhone)
+	if len(texts) != before+1 {
+		t.Fatalf("no code: %q", texts)
+	}
+	code := regexp.MustCompile(`\d{6}`).FindString(texts[len(texts)-1])
+	c.post("/console/login/verify", url.Values{"phone": {volPhone}, "code": {code}})
+	if r := c.get("/console/cases"); !strings.Contains(r.body, `<html lang="es">`) {
+		t.Errorf("a Spanish-speaking volunteer got the console in another language:\n%.300s", r.body)
+	}
+	c.post("/console/lang", url.Values{"lang": {"en"}, "back": {"/console/cases"}})
+	if r := c.get("/console/cases"); !strings.Contains(r.body, `<html lang="en">`) {
+		t.Error("the header's switch did not win over the roster's language")
 	}
 }

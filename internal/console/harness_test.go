@@ -279,6 +279,10 @@ func (e *env) signIn(phone string) *client {
 	if r.code != http.StatusSeeOther || r.header.Get("Location") != "/console/" {
 		e.t.Fatalf("sign-in: %d %s", r.code, r.header.Get("Location"))
 	}
+	// The pages then follow the person's roster language; the tests read English, as if
+	// each had pressed "English" in the header.
+	u, _ := url.Parse(e.srv.URL + "/console/")
+	c.http.Jar.SetCookies(u, []*http.Cookie{{Name: "hotline_console_lang", Value: "en", Path: "/console"}})
 	c.get("/console/") // picks the CSRF token up from the page
 	if c.csrf == "" {
 		c.get("/console/roster") // a volunteer: the 403 page has the header's sign-out form

@@ -56,12 +56,16 @@ func (rq *request) Actor() audit.Actor {
 	return audit.Actor{ID: p.Actor, Name: p.Name, Via: audit.ViaConsole}
 }
 
-// newRequest picks the language: the header's switch (a cookie), else the browser's.
+// newRequest picks the language: the header's switch (a cookie), else the person's own (their
+// roster entry's, the language of their texts), else the browser's.
 func (s *server) newRequest(r *http.Request, sess *staff.Session) *request {
 	lang := ""
-	if c, err := r.Cookie(langCookie); err == nil && s.msgs.Supports(c.Value) {
-		lang = c.Value
-	} else {
+	switch c, err := r.Cookie(langCookie); {
+	case err == nil && s.msgs.Supports(c.Value):
+		lang = c.Value // the header's switch
+	case sess != nil && s.msgs.Supports(sess.Lang):
+		lang = sess.Lang // the language on their roster entry, as their texts come in
+	default:
 		lang = s.msgs.Match(r.Header.Get("Accept-Language"))
 	}
 	return &request{Lang: lang, Session: sess}
@@ -73,6 +77,10 @@ type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
 // Who may see a page.
 var (
 	organizers = []string{staff.RoleOrganizer, staff.RoleAdmin}
+	// admins is the holder of ADMIN_TOKEN alone: who the organizers are is theirs to decide,
+	// as in the admin API. An organizer who could add organizers could add a second phone of
+	// their own and approve their own alerts.
+	admins = []string{staff.RoleAdmin}
 	everyone   = []string{staff.RoleOrganizer, staff.RoleAdmin, staff.RoleVolunteer}
 )
 
@@ -119,8 +127,6 @@ func (s *server) signedIn(roles []string, h handler) http.Handler {
 	})
 }
 
-// clientAddr is the address sign-in limits count by: the connection's. Behind a proxy that is
-// the proxy's, which makes the limit one for everyone behind it (stricter, never looser).
 // clientAddr is the address the sign-in limits count by: the client's, as the proxy in
 // front reports it in ClientIPHeader (Fly's Fly-Client-IP) when set, else the connection's.
 // Behind a proxy the connection's address is the proxy's, shared by every user, so one

@@ -92,6 +92,10 @@ type confirmData struct {
 // handleConfirmRemove asks before removing: removing a volunteer hands their cases back.
 func (s *server) handleConfirmRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	kind, id := r.PathValue("kind"), r.PathValue("id")
+	if kind == "organizers" && rq.Session.Role != staff.RoleAdmin {
+		s.forbidden(w, r, rq)
+		return nil
+	}
 	name, found, err := s.staffName(r, kind, id)
 	if err != nil {
 		return err
@@ -106,6 +110,10 @@ func (s *server) handleConfirmRemove(w http.ResponseWriter, r *http.Request, rq 
 
 func (s *server) handleRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	kind, id := r.PathValue("kind"), r.PathValue("id")
+	if kind == "organizers" && rq.Session.Role != staff.RoleAdmin {
+		s.forbidden(w, r, rq) // as adding one: the administrator's alone
+		return nil
+	}
 	_, found, err := s.staffName(r, kind, id)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /console/{$}", s.signedIn(everyone, s.handleOverview))
 
 	mux.Handle("GET /console/roster", s.signedIn(organizers, s.handleRoster))
-	mux.Handle("POST /console/roster/organizers", s.signedIn(organizers, s.handleAddOrganizer))
+	mux.Handle("POST /console/roster/organizers", s.signedIn(admins, s.handleAddOrganizer))
 	mux.Handle("POST /console/roster/volunteers", s.signedIn(organizers, s.handleAddVolunteer))
 	mux.Handle("GET /console/roster/{kind}/{id}/remove", s.signedIn(organizers, s.handleConfirmRemove))
 	mux.Handle("POST /console/roster/{kind}/{id}/remove", s.signedIn(organizers, s.handleRemove))

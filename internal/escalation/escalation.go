@@ -603,19 +603,15 @@ func (s *Service) step(ctx context.Context, v hotline.VolunteerRecord, text stri
 	}
 	switch {
 	case slices.Contains(cmdOn, first) && len(words) == 1:
-		if err := s.setOnCall(ctx, v, true); err != nil {
+		if err := s.setOnCall(ctx, v, true, false); err != nil {
 			return s.failed(err)
 		}
-		names := make([]string, len(v.Langs))
-		for i, code := range v.Langs {
-			names[i] = s.langName(code, v.Langs[0])
-		}
-		return flow.Reply{ID: "vol_on", Data: map[string]string{"Langs": strings.Join(names, ", ")}}
+		return s.onCallReply(v, true)
 	case slices.Contains(cmdOff, first) && len(words) == 1:
-		if err := s.setOnCall(ctx, v, false); err != nil {
+		if err := s.setOnCall(ctx, v, false, false); err != nil {
 			return s.failed(err)
 		}
-		return flow.Reply{ID: "vol_off"}
+		return s.onCallReply(v, false)
 	case slices.Contains(cmdHelp, first) && len(words) == 1:
 		return flow.Reply{ID: "vol_help"}
 	case slices.Contains(cmdCases, first) && len(words) == 1:

@@ -37,8 +37,9 @@ func TestSetOnCallPagesWaitingCases(t *testing.T) {
 	if err := s.SetOnCall(ctx, v.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if got := sender.to("+15055550701"); len(got) != 1 || !strings.HasPrefix(got[0], "vol_page[es] N=1") {
-		t.Fatalf("coming on call paged %q, want the waiting case 1", got)
+	// Told first (they did not text ON themselves), then paged for the waiting case.
+	if got := sender.to("+15055550701"); len(got) != 2 || !strings.HasPrefix(got[0], "vol_on[es]") || !strings.HasPrefix(got[1], "vol_page[es] N=1") {
+		t.Fatalf("coming on call sent %q, want vol_on then the page for the waiting case 1", got)
 	}
 	if rec, _ := store.Volunteer(ctx, v.ID); !rec.OnCall {
 		t.Error("the volunteer is not on call")
@@ -49,8 +50,8 @@ func TestSetOnCallPagesWaitingCases(t *testing.T) {
 	if rec, _ := store.Volunteer(ctx, v.ID); rec.OnCall {
 		t.Error("the volunteer is still on call")
 	}
-	if got := sender.to("+15055550701"); len(got) != 1 {
-		t.Errorf("going off call sent %q", got)
+	if got := sender.to("+15055550701"); len(got) != 3 || !strings.HasPrefix(got[2], "vol_off[es]") {
+		t.Errorf("going off call sent %q, want vol_off last", got)
 	}
 	if err := s.SetOnCall(ctx, "nobody", true); err == nil {
 		t.Error("SetOnCall of an unknown volunteer succeeded")
