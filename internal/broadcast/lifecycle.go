@@ -59,6 +59,13 @@ func (s *Service) Send(ctx context.Context, id string, by audit.Actor) (hotline.
 	if s.cfg.Approvals && b.ApprovedBy == "" {
 		err := s.cfg.Store.Transition(ctx, id, []hotline.BroadcastStatus{hotline.Draft}, hotline.AwaitingApproval, "",
 			map[string]string{"requested_by": by.Ref()})
+		if errors.Is(err, hotline.ErrApproved) {
+			// Approved since it was read: it needs no approval now, so it goes.
+			if b, err = s.cfg.Store.Broadcast(ctx, id); err != nil {
+				return hotline.Broadcast{}, err
+			}
+			return s.start(ctx, b, by)
+		}
 		if err != nil {
 			return hotline.Broadcast{}, err
 		}

@@ -2,6 +2,7 @@ package hotline
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -66,4 +67,7 @@ var (
 	ErrNotFound   = errors.New("not found")
 	ErrWrongState = errors.New("not allowed in the broadcast's current status")
 	ErrSameActor  = errors.New("the creator cannot approve their own broadcast")
+	// ErrApproved is a request to approve, or to ask for approval of, a broadcast someone
+	// approved meanwhile.
+	ErrApproved = fmt.Errorf("%w (approved already)", ErrWrongState)
 )

@@ -157,11 +157,14 @@ func parseBroadcast(id string, m map[string]string) hotline.Broadcast {
 
 // transitionScript moves a broadcast from one of the allowed statuses to another, atomically,
 // so two organizers pressing "send" and "cancel" at once cannot both win. ARGV: the new
-// status; an organizer id that must not be the creator (for approvals) or ""; the number n
-// of allowed statuses, then those n statuses; the remaining ARGV pairs are fields to set.
+// status; an organizer id that must be neither the creator nor whoever asked to send it (for
+// approvals) or ""; the number n of allowed statuses, then those n statuses; the remaining
+// ARGV pairs are fields to set. Setting approved_by or requested_by needs a broadcast nobody
+// has approved: both are decided on what is stored now, not on a copy read before, so two
+// tabs pressing "send" and "approve" at once cannot let one person approve their own alert.
 // It answers {3, the status it had} when it moved the broadcast, {1, status} when the status
-// is not one allowed, {2, status} when the organizer barred is the creator, {0, ""} when the
-// broadcast is gone.
+// is not one allowed, {2, status} when the organizer barred is the creator or the requester,
+// {4, status} when it was approved already, {0, ""} when the broadcast is gone.
 var transitionScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'status')
 if not cur then return {0, ''} end
@@ -169,14 +172,19 @@ local n = tonumber(ARGV[3])
 local ok = false
 for i = 4, 3 + n do if ARGV[i] == cur then ok = true end end
 if not ok then return {1, cur} end
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'created_by') == ARGV[2] then return {2, cur} end
+if ARGV[2] ~= '' and (redis.call('HGET', KEYS[1], 'created_by') == ARGV[2] or redis.call('HGET', KEYS[1], 'requested_by') == ARGV[2]) then return {2, cur} end
+for i = 4 + n, #ARGV, 2 do
+  if (ARGV[i] == 'approved_by' or ARGV[i] == 'requested_by') and (redis.call('HGET', KEYS[1], 'approved_by') or '') ~= '' then return {4, cur} end
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
 for i = 4 + n, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return {3, cur}
 `)
 
 // Transition sets broadcast id's status to `to` if it is one of from, and sets fields.
-// notBy, when not empty, must not be the broadcast's creator (hotline.ErrSameActor).
+// notBy, when not empty, must be neither the broadcast's creator nor its requester
+// (hotline.ErrSameActor); setting approved_by or requested_by fails with hotline.ErrApproved
+// once someone approved it.
 func (s *Store) Transition(ctx context.Context, id string, from []hotline.BroadcastStatus, to hotline.BroadcastStatus, notBy string, fields map[string]string) error {
 	args := []any{string(to), notBy, len(from)}
 	for _, f := range from {
@@ -196,6 +204,8 @@ func (s *Store) Transition(ctx context.Context, id string, from []hotline.Broadc
 		return fmt.Errorf("%w (it is %s)", hotline.ErrWrongState, res[1])
 	case 2:
 		return hotline.ErrSameActor
+	case 4:
+		return hotline.ErrApproved
 	}
 	return nil
 }

@@ -38,6 +38,12 @@ func TestScriptTransition(t *testing.T) {
 			fields: []string{"approved_by", "o1"}, want: []any{int64(2), "draft"}},
 		{name: "a broadcast that is gone", to: "sending", notBy: "o2", allowed: []string{"draft"},
 			want: []any{int64(0), ""}},
+		{name: "whoever asked to send approving it", before: map[string]string{"status": "awaiting_approval", "created_by": "o1", "requested_by": "o2"},
+			to: "draft", notBy: "o2", allowed: []string{"awaiting_approval"}, fields: []string{"approved_by", "o2"}, want: []any{int64(2), "awaiting_approval"}},
+		{name: "approving what was approved meanwhile", before: map[string]string{"status": "draft", "created_by": "o1", "approved_by": "o3"},
+			to: "draft", notBy: "o2", allowed: []string{"draft"}, fields: []string{"approved_by", "o2"}, want: []any{int64(4), "draft"}},
+		{name: "asking approval for what was approved meanwhile", before: map[string]string{"status": "draft", "created_by": "o1", "approved_by": "o3"},
+			to: "awaiting_approval", allowed: []string{"draft"}, fields: []string{"requested_by", "o1"}, want: []any{int64(4), "draft"}},
 	}
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
