@@ -246,11 +246,28 @@ func (s *site) waitSignedIn(t testing.TB, tab context.Context) {
 	}
 }
 
-// switchLanguage presses the header's language button for lang.
+// switchLanguage presses the header's language button for lang, and waits for the page it
+// leads to: the old page is marked first, so that a wait cannot be answered by the page
+// being left (which pressing the language already shown would otherwise allow).
 func (s *site) switchLanguage(t testing.TB, tab context.Context, lang string) {
 	t.Helper()
+	browsertest.Eval[bool](t, tab, "window.__leaving = true")
 	browsertest.Do(t, tab, "switch the console to "+lang,
 		chromedp.Click(chromedp.CSS(`form.lang button[value="`+lang+`"]`)))
+	deadline := time.Now().Add(browsertest.StepTimeout)
+	for {
+		// An evaluation that fails while the next page loads is only a "not yet".
+		ectx, cancel := context.WithTimeout(tab, 5*time.Second)
+		still, err := chromedp.Run(ectx, chromedp.Evaluate[bool]("window.__leaving === true || document.readyState !== 'complete'"))
+		cancel()
+		if err == nil && !still {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("switching to %s: the page did not change", lang)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	browsertest.WaitText(t, tab, `form.lang button[aria-pressed="true"]`, map[string]string{"es": "Español", "en": "English"}[lang])
 }
 
