@@ -43,7 +43,7 @@ func (s *server) handleBroadcasts(w http.ResponseWriter, r *http.Request, rq *re
 			n += c
 		}
 		rows[i] = bcRow{ID: b.ID, State: bcState(b), Areas: s.areaNames(b.Areas, rq), CreatedBy: names(b.CreatedBy, rq),
-			Created: b.CreatedAt.UTC().Format("2006-01-02 15:04"), Recipients: n, Report: b.Report}
+			Created: when(s.loc(rq.Lang), b.CreatedAt), Recipients: n, Report: b.Report}
 	}
 	s.render(w, r, rq, http.StatusOK, "broadcasts", rows)
 	return nil
@@ -135,7 +135,7 @@ func (s *server) handleBroadcast(w http.ResponseWriter, r *http.Request, rq *req
 		return err
 	}
 	page := bcPage{ID: b.ID, State: bcState(b), CreatedBy: names(b.CreatedBy, rq), RequestedBy: names(b.RequestedBy, rq),
-		ApprovedBy: names(b.ApprovedBy, rq), Created: b.CreatedAt.UTC().Format("2006-01-02 15:04"),
+		ApprovedBy: names(b.ApprovedBy, rq), Created: when(s.loc(rq.Lang), b.CreatedAt),
 		Areas: s.areaNames(b.Areas, rq), Report: b.Report, SegmentsTotal: p.SegmentsTotal, Cost: p.EstimatedCostUSD,
 		DurationMinutes: int((p.EstimatedDurationS + 59) / 60), Approvals: s.cfg.Broadcasts.Approvals(),
 		Buttons: buttons(b, s.cfg.Broadcasts.Approvals(), rq.Actor().Ref()), Progress: progressOf(b),

@@ -100,8 +100,8 @@ func TestBroadcastComposeForm(t *testing.T) {
 	c := e.signIn(orgPhone)
 	r := c.get("/console/broadcasts/new")
 	for _, want := range []string{
-		`value="bernalillo-county"`, "Bernalillo County — 3 in Español · 2 in English", "Santa Fe County — 1 in Español · 0 in English",
-		"Everyone</strong> — 4 in Español · 2 in English", `name="text_es"`, `name="text_en"`, `data-segments="count-es"`,
+		`value="bernalillo-county"`, "Bernalillo County — 3 in Spanish · 2 in English", "Santa Fe County — 1 in Spanish · 0 in English",
+		"Everyone</strong> — 4 in Spanish · 2 in English", `name="text_es"`, `name="text_en"`, `data-segments="count-es"`,
 		`data-newlines="lf"`, `data-cost-per-segment="0.0079"`, `data-text="{chars} characters`, `src="/console/static/segment.js"`,
 		`src="/console/static/broadcasts.js"`,
 	} {
@@ -127,14 +127,14 @@ func TestBroadcastComposeMistakes(t *testing.T) {
 		en, es    string
 		keepsText string
 	}{
-		{"no area", url.Values{"text_es": {"Hola"}}, "Choose who gets it", "Elija quién la recibe", "Hola"},
+		{"no area", url.Values{"text_es": {"Hola"}}, "Choose who gets it", "Elige quién la recibe", "Hola"},
 		{"everyone and an area", url.Values{"everyone": {"1"}, "area": {"santa-fe-county"}, "text_es": {"Hola"}, "text_en": {"Hi"}},
-			"Choose one or the other", "Elija una cosa o la otra", "Hi"},
-		{"no text", url.Values{"area": {"santa-fe-county"}}, "Write the alert.", "Escriba la alerta.", ""},
+			"Choose one or the other", "Elige una cosa o la otra", "Hi"},
+		{"no text", url.Values{"area": {"santa-fe-county"}}, "Write the alert.", "Escribe la alerta.", ""},
 		{"English readers, no English", url.Values{"area": {"bernalillo-county"}, "text_es": {"Hola"}},
-			"Write the text in English too", "Escriba también el texto en English", "Hola"},
+			"Write the text in English too", "Escribe también el texto en inglés", "Hola"},
 		{"too long", url.Values{"area": {"santa-fe-county"}, "text_es": {strings.Repeat("a", 1601)}},
-			"The text in Español is too long", "El texto en Español es muy largo", ""},
+			"The text in Spanish is too long", "El texto en español es muy largo", ""},
 	}
 	for _, tc := range cases {
 		r := c.post("/console/broadcasts", tc.form)

@@ -161,10 +161,6 @@ func pageOf(kind string, n int64) string {
 }
 
 func (s *server) lineViews(rq *request, n int64, lines []escalation.Line) []lineView {
-	zone := s.cfg.Location
-	if zone == nil {
-		zone = time.UTC
-	}
 	out := make([]lineView, len(lines))
 	for i, l := range lines {
 		v := lineView{Text: l.Text}
@@ -178,7 +174,7 @@ func (s *server) lineViews(rq *request, n int64, lines []escalation.Line) []line
 			v.Who, _ = s.msgs.T(rq.Lang, "case_a_volunteer", nil)
 		}
 		if !l.At.IsZero() {
-			v.Time = l.At.In(zone).Format("Jan 2 15:04")
+			v.Time = when(s.loc(rq.Lang), l.At)
 		}
 		out[i] = v
 	}

@@ -34,7 +34,7 @@ func TestBrowserBroadcastComposeApproveSend(t *testing.T) {
 
 	tab := s.signIn(t, b, orgA, "en")
 	s.open(t, tab, "/console/broadcasts/new")
-	browsertest.WaitText(t, tab, "fieldset.areas", "2 in Español · 1 in English")
+	browsertest.WaitText(t, tab, "fieldset.areas", "2 in Spanish · 1 in English")
 	browsertest.Do(t, tab, "tick the area", chromedp.Click(chromedp.CSS(`input[name="area"]`)))
 
 	// The counter: GSM-7 for plain text, still GSM-7 with ñ (in the GSM-7 alphabet), UCS-2

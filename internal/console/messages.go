@@ -78,7 +78,7 @@ var sampleData = map[string]any{
 	"Cost": "1.23", "Segments": 2, "Encoding": "GSM-7",
 	"Chars": 143,
 	// policy page
-	"Date": "2026-05-20", "Place": "Deming", "Max": 4, "Field": "policy_en",
+	"Date": "2026-05-20", "Day": 6, "Month": "dic", "Year": 2026, "Clock": "14:05", "Place": "Deming", "Max": 4, "Field": "policy_en",
 	"Msg": "policy_date is missing", "Old": "false", "New": "true",
 }
 

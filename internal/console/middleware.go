@@ -80,8 +80,8 @@ var (
 	// admins is the holder of ADMIN_TOKEN alone: who the organizers are is theirs to decide,
 	// as in the admin API. An organizer who could add organizers could add a second phone of
 	// their own and approve their own alerts.
-	admins = []string{staff.RoleAdmin}
-	everyone   = []string{staff.RoleOrganizer, staff.RoleAdmin, staff.RoleVolunteer}
+	admins   = []string{staff.RoleAdmin}
+	everyone = []string{staff.RoleOrganizer, staff.RoleAdmin, staff.RoleVolunteer}
 )
 
 // public serves a page that needs no session (sign-in, language).

@@ -106,7 +106,7 @@ func TestPolicyListFlagsStaleAndFilters(t *testing.T) {
 	if stale == 0 || stale == len(entries) {
 		t.Fatalf("%d of %d stale: the test's clock no longer splits the shipped dates", stale, len(entries))
 	}
-	for _, want := range []string{"No local policy confirmed", "✔ Local policy", "On the DHS list", "Not on the DOJ list",
+	for _, want := range []string{"No local policy confirmed", "✔ Local policy", "Was on the DHS list (May 2025, since taken down)", "Not on the DOJ list",
 		"⚠ Needs checking: not checked in the last 60 days", "2026-11-26", `<a href="/console/policy" aria-current="page">Policies</a>`} {
 		if !strings.Contains(all.body, want) {
 			t.Errorf("the list lacks %q", want)
@@ -229,7 +229,7 @@ func TestPolicyEditAnswersMembersAndIsLogged(t *testing.T) {
 	after := c.get("/console/policy/luna-county?note=policy_saved")
 	for _, want := range []string{"Saved. Members get the new text now.", "Changed by Olga Organizer on 2027-01-15",
 		`<a href="https://www.demingheadlight.com/" rel="noreferrer noopener" target="_blank">Deming Headlight 2026</a>`,
-		"2027-01-15 15:00 UTC</time> · Olga Organizer",
+		"Jan 15 2027, 15:00</time> · Olga Organizer",
 		"Text in English: <del>No local policy confirmed; state law applies.</del> → <ins>" + strings.ReplaceAll(lunaEN, "'", "&#39;") + "</ins>",
 		"The source backs the text: <del>no</del> → <ins>yes</ins>", "Last checked: <del>2026-11-26</del> → <ins>2027-01-15</ins>"} {
 		if !strings.Contains(after.body, want) {

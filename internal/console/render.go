@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/communityhotline/hotline/internal/staff"
 )
@@ -23,6 +24,33 @@ type pages struct{ byName map[string]*template.Template }
 type loc struct {
 	msgs *Messages
 	lang string
+	// zone is where times are shown: the hotline's, New Mexico's.
+	zone *time.Location
+}
+
+// when is a time as staff read it, in the hotline's zone and their language:
+// "6 dic 2026 14:05" / "Dec 6 2026 14:05" (console_date in the message files).
+func when(l *loc, at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	at = at.In(l.zone)
+	months := strings.Fields(l.text("months_short"))
+	month := at.Format("Jan")
+	if len(months) == 12 {
+		month = months[at.Month()-1]
+	}
+	s, err := l.msgs.T(l.lang, "console_date", map[string]any{"Day": at.Day(), "Month": month, "Year": at.Year(), "Clock": at.Format("15:04")})
+	if err != nil {
+		return at.Format("2006-01-02 15:04")
+	}
+	return s
+}
+
+// text is message id with no data, "" if missing.
+func (l *loc) text(id string) string {
+	s, _ := l.msgs.T(l.lang, id, nil)
+	return s
 }
 
 // t is the templates' message function: id, then pairs of field name and value.
@@ -39,7 +67,7 @@ func parsePages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"t": t}
+	funcs := template.FuncMap{"t": t, "when": when}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, e := range names {
 		if e.Name() == "layout.html" {
@@ -84,7 +112,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rq *request, cod
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	v := view{L: &loc{msgs: s.msgs, lang: rq.Lang}, Lang: rq.Lang, Langs: s.cfg.Languages, Program: s.cfg.Program,
+	v := view{L: s.loc(rq.Lang), Lang: rq.Lang, Langs: s.cfg.Languages, Program: s.cfg.Program,
 		Session: rq.Session, Path: r.URL.Path, Data: data, Flash: rq.flash(r)}
 	if r.Method != http.MethodGet {
 		v.Path = "/console/" // the language switch returns with a GET: not to a POST's URL
@@ -136,4 +164,13 @@ func (rq *request) flash(r *http.Request) string {
 		return f
 	}
 	return ""
+}
+
+// loc is the template's messages and clock for lang.
+func (s *server) loc(lang string) *loc {
+	zone := s.cfg.Location
+	if zone == nil {
+		zone = time.UTC
+	}
+	return &loc{msgs: s.msgs, lang: lang, zone: zone}
 }
