@@ -163,15 +163,21 @@ func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) erro
 		return err
 	}
 	p, ok, err := s.find(ctx, id)
-	if err != nil || !ok {
+	if err != nil {
 		return err
 	}
+	// A code is drawn and kept for any number, on the roster or not, so that the page takes
+	// as long either way; one kept for a number on no roster signs no one in (Verify checks
+	// the roster too) and is gone in CodeTTL.
 	code, err := s.newCode()
 	if err != nil {
 		return err
 	}
 	if err := s.cfg.Store.SaveSigninCode(ctx, id, s.cfg.CodeHash(id, code), CodeTTL); err != nil {
 		return fmt.Errorf("keeping a sign-in code: %w", err)
+	}
+	if !ok {
+		return nil
 	}
 	text, err := s.cfg.Text(p.Lang, code)
 	if err != nil {
