@@ -30,6 +30,7 @@ func newPolicy(ctx context.Context, cfg config.Config, c content.Content, store 
 	svc := policyedit.New(policyedit.Config{
 		Places: c.Places, Shipped: shipped, Texts: c.Catalog, Store: store,
 		Audit: &audit.Log{Store: store, Log: log}, StaleAfter: cfg.PolicyStale, Log: log,
+		Location: hotlineLocation(),
 	})
 	if err := svc.Reload(ctx); err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func (s *Service) put(ctx context.Context, actor Actor, id string, next func(pla
 			old = r.facts()
 		}
 		f := next(old)
-		f.Checked = now.Format(time.DateOnly)
+		f.Checked = now.In(s.zone()).Format(time.DateOnly)
 		changes := diff(old, f)
 		if len(changes) == 0 {
 			return s.Entry(ctx, id)
@@ -152,4 +152,12 @@ func (s *Service) check(id string, f places.Facts, recs map[string]record) error
 		return &InvalidError{Problems: probs}
 	}
 	return nil
+}
+
+// zone is where a check's date is taken.
+func (s *Service) zone() *time.Location {
+	if s.cfg.Location != nil {
+		return s.cfg.Location
+	}
+	return time.UTC
 }

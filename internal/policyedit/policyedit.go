@@ -67,6 +67,9 @@ type Config struct {
 	StaleAfter time.Duration
 	// Now is the clock; "today" for a check is its date. Tests inject one.
 	Now func() time.Time
+	// Location is where "today" is: New Mexico's (nil: UTC), so that a check made in the
+	// evening there is not dated the next day.
+	Location *time.Location
 	Log *slog.Logger
 }
 

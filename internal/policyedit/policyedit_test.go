@@ -285,3 +285,21 @@ func TestExportRoundTrips(t *testing.T) {
 		t.Errorf("santa-fe reads back as %+v", p.Facts())
 	}
 }
+
+// A check made in the evening in New Mexico is dated that day there, not the next day in UTC.
+func TestCheckedIsTodayInNewMexico(t *testing.T) {
+	f := newFixture(t, nil)
+	denver, err := time.LoadLocation("America/Denver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.cfg.Location = denver
+	*f.now = time.Date(2027, 6, 2, 3, 0, 0, 0, time.UTC) // 9 pm on June 1 in Albuquerque
+	e, err := f.svc.MarkChecked(context.Background(), ana, "catron-county")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Checked != "2027-06-01" {
+		t.Errorf("checked %s, want 2027-06-01 (the day in New Mexico)", e.Checked)
+	}
+}
