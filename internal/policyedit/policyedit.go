@@ -70,7 +70,7 @@ type Config struct {
 	// Location is where "today" is: New Mexico's (nil: UTC), so that a check made in the
 	// evening there is not dated the next day.
 	Location *time.Location
-	Log *slog.Logger
+	Log      *slog.Logger
 }
 
 // Actor is who makes a correction, as the audit log and the change log name them: never a
