@@ -205,7 +205,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		case err == nil:
 			e.recent.put(id, commit.State, res.State, now)
 			if res.Problem != "" {
-				e.cfg.Log.Error("flow problem", "member", id[:8], "problem", res.Problem)
+				e.cfg.Log.Error("flow problem", "member", privacy.LogRef(id), "problem", res.Problem)
 			}
 			if subscriptionChanged(st, res.State) {
 				e.syncSubscriptions(ctx, id, st, res.State)
@@ -221,11 +221,11 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 				if err != nil {
 					// The job is saved with the state: it is taken over once its lease
 					// ends, and the member hears what it adds then.
-					e.cfg.Log.Error("effects failed; left to be retried", "member", id[:8], "err", err)
+					e.cfg.Log.Error("effects failed; left to be retried", "member", privacy.LogRef(id), "err", err)
 				}
 				if final != nil && !reflect.DeepEqual(final, res.Replies) {
 					if finalTexts, err := e.cfg.Renderer.Render(res.Lang, final); err != nil {
-						e.cfg.Log.Error("rendering the effects' replies", "member", id[:8], "err", err)
+						e.cfg.Log.Error("rendering the effects' replies", "member", privacy.LogRef(id), "err", err)
 					} else {
 						texts = finalTexts
 					}

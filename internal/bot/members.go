@@ -98,7 +98,7 @@ func (e *Members) openState(sealed []byte, id string, ctx []byte) (flow.State, e
 		st, err = flow.DecodeState(plain)
 	}
 	if err != nil {
-		e.cfg.Log.Error("member state unreadable; not answering", "member", id[:8], "err", err)
+		e.cfg.Log.Error("member state unreadable; not answering", "member", privacy.LogRef(id), "err", err)
 		return flow.State{}, fmt.Errorf("%w: %v", ErrUnreadableState, err)
 	}
 	return st, nil
@@ -116,7 +116,7 @@ func (e *Members) syncSubscriptions(ctx context.Context, id string, before, afte
 	for range 5 {
 		rec, err := e.cfg.Store.Load(ctx, id, "")
 		if err != nil {
-			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+			e.cfg.Log.Error("subscription index not updated", "member", privacy.LogRef(id), "err", err)
 			return
 		}
 		fresh, err := e.openState(rec.State, id, stateCtx)
@@ -127,14 +127,14 @@ func (e *Members) syncSubscriptions(ctx context.Context, id string, before, afte
 		old := before
 		old.Areas = append(append([]string(nil), before.Areas...), after.Areas...)
 		if err := e.cfg.Subscriptions(ctx, id, old, fresh); err != nil {
-			e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+			e.cfg.Log.Error("subscription index not updated", "member", privacy.LogRef(id), "err", err)
 			return
 		}
 		if after.Lang != before.Lang {
 			other := after
 			other.Areas = old.Areas
 			if err := e.cfg.Subscriptions(ctx, id, other, fresh); err != nil {
-				e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+				e.cfg.Log.Error("subscription index not updated", "member", privacy.LogRef(id), "err", err)
 				return
 			}
 		}
@@ -153,6 +153,6 @@ func (e *Members) resync(ctx context.Context, id string, st flow.State) {
 		return
 	}
 	if err := e.cfg.Subscriptions(ctx, id, st, st); err != nil {
-		e.cfg.Log.Error("subscription index not updated", "member", id[:8], "err", err)
+		e.cfg.Log.Error("subscription index not updated", "member", privacy.LogRef(id), "err", err)
 	}
 }

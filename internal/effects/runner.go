@@ -343,4 +343,5 @@ func (r *Runner) RunSweeps(ctx context.Context, owner string, every time.Duratio
 	}
 }
 
-func short(id string) string { return id[:min(8, len(id))] }
+// short is how a log line names a member (privacy.LogRef: never their member id).
+func short(id string) string { return privacy.LogRef(id) }
