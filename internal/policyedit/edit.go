@@ -24,7 +24,7 @@ const editTries = 3
 // either language; for a county, in the answers of its cities too, which name its status).
 // An edit that changes nothing stores nothing.
 func (s *Service) Edit(ctx context.Context, actor Actor, id string, ch Change) (Entry, error) {
-	if probs := checkChange(ch); len(probs) > 0 {
+	if probs := checkChange(ch, s.cfg.Now().In(s.zone()).Format(time.DateOnly)); len(probs) > 0 {
 		return Entry{}, &InvalidError{Problems: probs}
 	}
 	f := places.Facts{DHSList: ch.DHSList, DOJList: ch.DOJList, PolicyEN: ch.PolicyEN, PolicyES: ch.PolicyES,

@@ -100,6 +100,8 @@ func TestEditRefused(t *testing.T) {
 		{"not a url", mod(func(c *Change) { c.SourceURL = "demingheadlight.com" }), "not a full web address", Problem{Reason: BadSourceURL}},
 		{"no date", mod(func(c *Change) { c.PolicyDate = "  " }), "date of the policy", Problem{Reason: NoPolicyDate}},
 		{"bad date", mod(func(c *Change) { c.PolicyDate = "marzo 2026" }), "policy_date", Problem{Reason: BadPolicyDate}},
+		{"a date after today", mod(func(c *Change) { c.PolicyDate = "2027-02" }), "after today", Problem{Reason: FuturePolicyDate}},
+		{"a year after today", mod(func(c *Change) { c.PolicyDate = "2028" }), "after today", Problem{Reason: FuturePolicyDate}},
 		{"no label", mod(func(c *Change) { c.Source = "" }), "source and source_url go together", Problem{Reason: NoSourceLabel}},
 		{"accent forces UCS-2", mod(func(c *Change) { c.PolicyES = "Resolución de marzo de 2026." }), "UCS-2",
 			Problem{Reason: NotGSM, Lang: "es", Place: "luna-county", Chars: "'ó'"}},

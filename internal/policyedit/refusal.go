@@ -29,6 +29,9 @@ const (
 	NoPolicyDate Reason = "no_policy_date"
 	// BadPolicyDate: the as-of date is not YYYY-MM-DD, YYYY-MM or YYYY.
 	BadPolicyDate Reason = "bad_policy_date"
+	// FuturePolicyDate: the as-of date is after today: a typo, or a policy not yet in force
+	// that members would be told is.
+	FuturePolicyDate Reason = "future_policy_date"
 	// NoPolicyText: the policy text of a language (Problem.Lang) is empty.
 	NoPolicyText Reason = "no_policy_text"
 	// LineBreak: a field (Problem.Field) has a line break or another control character.
@@ -65,8 +68,8 @@ func (p Problem) String() string { return p.Msg }
 
 // checkChange holds ch to what a correction needs before the places rules run: a source
 // with its address, an as-of date in a form the file takes, a text in both languages, and
-// every field on one line.
-func checkChange(ch Change) []Problem {
+// every field on one line. today is the date it is where the hotline is (YYYY-MM-DD).
+func checkChange(ch Change, today string) []Problem {
 	var probs []Problem
 	add := func(p Problem) { probs = append(probs, p) }
 	switch u, err := url.Parse(strings.TrimSpace(ch.SourceURL)); {
@@ -83,6 +86,9 @@ func checkChange(ch Change) []Problem {
 		add(Problem{Reason: NoPolicyDate, Msg: "give the date of the policy as the source gives it (YYYY-MM-DD, YYYY-MM or YYYY)"})
 	case !partialDate(ch.PolicyDate):
 		add(Problem{Reason: BadPolicyDate, Msg: fmt.Sprintf("policy_date %q is not a date YYYY-MM-DD, YYYY-MM or YYYY", ch.PolicyDate)})
+	case ch.PolicyDate > today[:len(ch.PolicyDate)]:
+		// "2027" > "2026", "2026-12" > "2026-11": a partial date compares by its own length.
+		add(Problem{Reason: FuturePolicyDate, Msg: fmt.Sprintf("policy_date %s is after today (%s)", ch.PolicyDate, today)})
 	}
 	for _, t := range []struct{ lang, text string }{{"en", ch.PolicyEN}, {"es", ch.PolicyES}} {
 		if strings.TrimSpace(t.text) == "" {
