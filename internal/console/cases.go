@@ -27,6 +27,22 @@ type caseRow struct {
 	Mine, Open bool
 }
 
+// handleCloseUnclaimed is an organizer closing a request nobody claimed: the decision on a
+// stale case, which no timer takes. The member is told no volunteer was free and how to ask
+// again; a case someone holds is theirs to close.
+func (s *server) handleCloseUnclaimed(w http.ResponseWriter, r *http.Request, rq *request) error {
+	n, ok := caseNumber(r)
+	if !ok {
+		return s.handleNotFound(w, r, rq)
+	}
+	res, err := s.cfg.Cases.CloseUnclaimed(r.Context(), rq.Actor(), n)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/cases?note="+outcomeNote("close", res), http.StatusSeeOther)
+	return nil
+}
+
 // AgeMinutes is the case's age in whole minutes, for the page.
 func (c caseRow) AgeMinutes() int { return int(c.Age / time.Minute) }
 

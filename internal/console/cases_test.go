@@ -203,3 +203,46 @@ func TestReportVerdict(t *testing.T) {
 		t.Errorf("no report.false entry with the note: %+v", entries)
 	}
 }
+
+// A request nobody took is closed by an organizer's decision, not a timer: the member is told
+// no volunteer was free; a volunteer cannot do it, and a case someone holds is theirs.
+func TestOrganizerClosesAnUnclaimedRequest(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	vol := e.signIn(volPhone)
+	if r := vol.post("/console/cases/1/close-unclaimed", nil); r.code != http.StatusForbidden {
+		t.Errorf("a volunteer closing an unclaimed request: %d, want 403", r.code)
+	}
+	e.openCase("member-2", "+15055550988", "SMm2", actions.OpenCase{Kind: "person", Text: "necesito ayuda"})
+	vol.post("/console/cases/2/claim", nil)
+
+	org := e.signIn(orgPhone)
+	if r := org.get("/console/cases/1"); !strings.Contains(r.body, "/console/cases/1/close-unclaimed") {
+		t.Error("the organizer is not offered to close the waiting request")
+	}
+	if r := org.post("/console/cases/1/close-unclaimed", nil); r.header.Get("Location") != "/console/cases?note=case_done_close" {
+		t.Fatalf("closing: %d %q", r.code, r.header.Get("Location"))
+	}
+	if c, _ := e.store.Case(ctx, 1); c.Status != hotline.CaseClosed {
+		t.Errorf("case 1 is %s", c.Status)
+	}
+	if got := e.sent.to(memberPhone); len(got) == 0 || !strings.HasPrefix(got[len(got)-1], "case_closed_unclaimed") {
+		t.Errorf("the member was told %q", got)
+	}
+	if r := org.post("/console/cases/2/close-unclaimed", nil); r.header.Get("Location") != "/console/cases?note=case_taken" {
+		t.Errorf("closing a claimed case: %q", r.header.Get("Location"))
+	}
+	if c, _ := e.store.Case(ctx, 2); c.Status != hotline.CaseClaimed {
+		t.Errorf("case 2, claimed, is now %s", c.Status)
+	}
+	entries, _ := e.store.Audit(ctx, 20)
+	found := false
+	for _, en := range entries {
+		if en.Action == "case.close" && en.Object == "case 1" {
+			found = en.Actor == "organizer:"+e.orgID && en.Via == "console" && en.Detail == "unclaimed"
+		}
+	}
+	if !found {
+		t.Errorf("no audit entry of the organizer closing case 1: %+v", entries)
+	}
+}

@@ -104,6 +104,8 @@ type Cases interface {
 	Claim(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (escalation.Result, error)
 	Reply(ctx context.Context, v hotline.VolunteerRecord, n int64, text string) (escalation.Result, error)
 	Close(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (escalation.Result, error)
+	// CloseUnclaimed is an organizer closing a request nobody claimed.
+	CloseUnclaimed(ctx context.Context, by audit.Actor, n int64) (escalation.Result, error)
 	Verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, note, via string) (escalation.Result, error)
 }
 

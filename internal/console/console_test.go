@@ -24,7 +24,7 @@ var routes = []struct{ method, path string }{
 	{"GET", "/console/nowhere"},
 	// cases and reports ("x": no such case; the case's own page shows its words, tested in cases_test.go)
 	{"GET", "/console/cases"}, {"GET", "/console/cases/list.json"}, {"GET", "/console/cases/x"}, {"GET", "/console/cases/x/lines.json"},
-	{"POST", "/console/cases/x/claim"}, {"POST", "/console/cases/x/reply"}, {"POST", "/console/cases/x/close"},
+	{"POST", "/console/cases/x/claim"}, {"POST", "/console/cases/x/reply"}, {"POST", "/console/cases/x/close"}, {"POST", "/console/cases/x/close-unclaimed"},
 	{"GET", "/console/reports"}, {"GET", "/console/reports/list.json"}, {"GET", "/console/reports/x"},
 	{"POST", "/console/reports/x/claim"}, {"POST", "/console/reports/x/verdict"}, {"GET", "/console/static/cases.js"},
 	// broadcasts

@@ -42,6 +42,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /console/cases/{n}/claim", s.signedIn(volunteers, s.handleClaim("person")))
 	mux.Handle("POST /console/cases/{n}/reply", s.signedIn(volunteers, s.handleReply))
 	mux.Handle("POST /console/cases/{n}/close", s.signedIn(volunteers, s.handleClose))
+	mux.Handle("POST /console/cases/{n}/close-unclaimed", s.signedIn(organizers, s.handleCloseUnclaimed))
 	mux.Handle("GET /console/reports", s.signedIn(everyone, s.handleReports))
 	mux.Handle("GET /console/reports/list.json", s.signedIn(everyone, s.handleCasesSig("report")))
 	mux.Handle("GET /console/reports/{n}", s.signedIn(everyone, s.handleReport))

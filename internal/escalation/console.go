@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/communityhotline/hotline/internal/audit"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
@@ -85,6 +86,27 @@ func (s *Service) Reply(ctx context.Context, v hotline.VolunteerRecord, n int64,
 // Close closes case n, held by v, as CLOSE n does.
 func (s *Service) Close(ctx context.Context, v hotline.VolunteerRecord, n int64, via string) (Result, error) {
 	return result(s.closeCase(ctx, v, n, "", via))
+}
+
+// CloseUnclaimed closes case n, which nobody has claimed, for an organizer (by): the
+// organizers' decision on a stale request, which no timer takes (docs/durable-effects.md).
+// The member is told no volunteer was free and how to ask again or whom to call; a report
+// closes with no verdict. A case someone holds is theirs to close (Taken).
+func (s *Service) CloseUnclaimed(ctx context.Context, by audit.Actor, n int64) (Result, error) {
+	c, err := s.cfg.Store.Case(ctx, n)
+	if errors.Is(err, hotline.ErrNotFound) || (err == nil && c.Status == hotline.CaseClosed) {
+		return Result{Outcome: NoCase}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if c.Status != hotline.CaseOpen {
+		return Result{Outcome: Taken}, nil
+	}
+	if err := s.close(ctx, c, "unclaimed", "case_closed_unclaimed", by); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: Done}, nil
 }
 
 // Verdict records v's check of report n (VERIFY n or FALSE n, with note): claimed first; a

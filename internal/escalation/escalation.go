@@ -96,7 +96,7 @@ func New(cfg Config) *Service {
 // MessageIDs are the messages this package renders itself: to members, to volunteers and
 // organizers (StaffMessageIDs), and the alert draft a verified report becomes
 // (DraftMessageIDs).
-var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
+var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_closed_unclaimed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
 
 // DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
 // preview shows their cost) before any member gets them.
@@ -810,23 +810,32 @@ func (s *Service) closeCase(ctx context.Context, v hotline.VolunteerRecord, n in
 	if err != nil {
 		return flow.Reply{}, err
 	}
+	if err := s.close(ctx, c, verdict, "case_closed", audit.Volunteer(v.ID, v.Name, via)); err != nil {
+		return flow.Reply{}, err
+	}
+	return flow.Reply{ID: "vol_closed", Data: data}, nil
+}
+
+// close closes case c for by: a member waiting in it is told (message tell) and goes back to
+// the menus; the case keeps its transcript for the retention period.
+func (s *Service) close(ctx context.Context, c hotline.CaseRecord, verdict, tell string, by audit.Actor) error {
 	if c.Kind == "person" {
-		s.toMember(ctx, c, "case_closed", nil)
+		s.toMember(ctx, c, tell, nil)
 		if err := s.cfg.Members.Update(ctx, c.Member, func(st *flow.State) bool {
-			if st.Case != n {
+			if st.Case != c.N {
 				return false
 			}
 			st.Case = 0
 			return true
 		}); err != nil {
-			s.cfg.Log.Error("releasing member from case", "case", n, "err", err)
+			s.cfg.Log.Error("releasing member from case", "case", c.N, "err", err)
 		}
 	}
-	if err := s.cfg.Store.CloseCase(ctx, n, verdict, s.cfg.Now(), s.cfg.Retention); err != nil {
-		return flow.Reply{}, err
+	if err := s.cfg.Store.CloseCase(ctx, c.N, verdict, s.cfg.Now(), s.cfg.Retention); err != nil {
+		return err
 	}
-	s.cfg.Audit.Record(ctx, audit.Volunteer(v.ID, v.Name, via).Entry("case.close", CaseObject(c.Kind, n), verdict))
-	return flow.Reply{ID: "vol_closed", Data: data}, nil
+	s.cfg.Audit.Record(ctx, by.Entry("case.close", CaseObject(c.Kind, c.N), verdict))
+	return nil
 }
 
 // verdict records a volunteer's check of a report, given through channel via. A verified
