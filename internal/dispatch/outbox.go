@@ -66,9 +66,12 @@ func (o Outbox) queue(ctx context.Context, m hotline.Outbound) error {
 	return o.queueAs(ctx, directIDs.EncodeToString(raw[:]), m)
 }
 
-// onceInflight is how long SendOnce holds a message while it sends: longer than the
-// provider's client waits for an answer.
-const onceInflight = 45 * time.Second
+// onceInflight is how long SendOnce holds a message while it sends: twice what the
+// provider's client waits for an answer (twilio.DefaultSendTimeout, 10 s), so that no other
+// process sends it meanwhile. It is also how long a page waits, in the queue, when the
+// attempt that held it failed without letting go (its master died mid-failover): a shorter
+// hold gets that page to the volunteer sooner.
+const onceInflight = 20 * time.Second
 
 // SendOnce sends m unless a message with id was sent already (effects.Queue): at once, and
 // when that cannot be done now — the provider fails for a passing reason, or another process
