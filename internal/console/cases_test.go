@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,5 +245,35 @@ func TestOrganizerClosesAnUnclaimedRequest(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no audit entry of the organizer closing case 1: %+v", entries)
+	}
+}
+
+// A report found true becomes an alert draft for its area, never sent by itself: the report's
+// page links to the draft, and the draft names its report.
+func TestVerifiedReportLinksToItsDraft(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.openCase("member-4", "+15055550987", "SMm4", actions.OpenCase{Kind: "report", Area: "santa-fe-county",
+		Report: map[string]string{"what": "agentes en la tienda", "where": "Cerrillos Rd", "when": "hace rato"}})
+	c := e.signIn(volPhone)
+	c.post("/console/reports/2/claim", nil)
+	r := c.post("/console/reports/2/verdict", url.Values{"verdict": {"verified"}, "note": {"lo confirmó una vecina"}})
+	if r.header.Get("Location") != "/console/reports/2?note=case_done_verified" {
+		t.Fatalf("verify: %d %q", r.code, r.header.Get("Location"))
+	}
+	bcs, err := e.bcs.List(ctx)
+	if err != nil || len(bcs) != 1 {
+		t.Fatalf("drafts after a verified report: %d, %v", len(bcs), err)
+	}
+	draft := bcs[0]
+	if draft.Report != 2 || draft.Status != hotline.Draft || !slices.Contains(draft.Areas, "santa-fe-county") {
+		t.Errorf("the draft: report %d, status %s, areas %v", draft.Report, draft.Status, draft.Areas)
+	}
+	if p := c.get("/console/reports/2"); !strings.Contains(p.body, `href="/console/broadcasts/`+draft.ID+`"`) {
+		t.Errorf("the verified report does not link to its draft %s", draft.ID)
+	}
+	org := e.signIn(orgPhone)
+	if p := org.get("/console/broadcasts/" + draft.ID); !strings.Contains(p.body, `href="/console/reports/2"`) {
+		t.Error("the draft does not link back to its report")
 	}
 }
