@@ -145,7 +145,7 @@ func (s *server) handleCreateBroadcast(w http.ResponseWriter, r *http.Request, r
 	}
 	d.Error = errID
 	if errArg != "" {
-		d.ErrorLang, _ = s.msgs.T(rq.Lang, "policy_lang_"+errArg, nil)
+		d.ErrorLang, _ = s.msgs.T(rq.Lang, "lang_word_"+errArg, nil)
 	}
 	s.render(w, r, rq, http.StatusUnprocessableEntity, "broadcasts_new", d)
 	return nil

@@ -189,7 +189,7 @@ func (s *server) refusals(r *http.Request, rq *request, inv *policyedit.InvalidE
 	for _, p := range inv.Problems {
 		data := map[string]any{"Msg": p.Msg, "Chars": p.Chars, "Segments": p.Segments, "Max": actions.MaxPolicySegments}
 		if p.Lang != "" {
-			data["Lang"], _ = s.msgs.T(rq.Lang, "policy_lang_"+p.Lang, nil)
+			data["Lang"], _ = s.msgs.T(rq.Lang, "lang_word_"+p.Lang, nil)
 		}
 		if p.Field != "" {
 			data["Field"], _ = s.msgs.T(rq.Lang, "policy_field_"+p.Field, nil)
