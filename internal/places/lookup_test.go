@@ -332,9 +332,15 @@ func TestLookupAllocations(t *testing.T) {
 	d := mustLoad(t)
 	// An exact, unambiguous hit is the common case on the request path: beyond folding the
 	// text (the fold package's cost), it should allocate nothing.
+	// AllocsPerRun counts every allocation in the process while it runs, so a test's
+	// leftover goroutine (or the race detector's bookkeeping) can add one to a run: the least
+	// of three measurements is Lookup's own, and a real regression shows in all three.
+	least := func(f func()) float64 {
+		return min(testing.AllocsPerRun(100, f), testing.AllocsPerRun(100, f), testing.AllocsPerRun(100, f))
+	}
 	for _, q := range []string{"las cruces", "Condado de Doña Ana", "bernalilo county"} {
-		folding := testing.AllocsPerRun(100, func() { fold.Text(q) })
-		if n := testing.AllocsPerRun(100, func() { d.Lookup(q) }); n > folding {
+		folding := least(func() { fold.Text(q) })
+		if n := least(func() { d.Lookup(q) }); n > folding {
 			t.Errorf("Lookup(%q) allocates %v times, folding alone %v", q, n, folding)
 		}
 	}
