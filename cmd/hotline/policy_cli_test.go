@@ -72,7 +72,7 @@ func TestPolicyCLI(t *testing.T) {
 		t.Error(err)
 	}
 	if p, _ := got.Get("taos-county"); p.PolicyEN != ch.PolicyEN {
-		t.Errorf("exported taos-county: %+v", p.Facts())
+		t.Errorf("exported taos-county: %+v", p.Facts)
 	}
 
 	if err := run(ctx, []string{"policy", "delete"}, env, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {

@@ -29,7 +29,7 @@ func TestCheckPolicyAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := base.Facts()
+			f := base.Facts
 			tt.edit(&f)
 			dir, err := p.dir.With(map[string]places.Facts{"luna-county": f})
 			if err != nil {

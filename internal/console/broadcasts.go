@@ -37,13 +37,14 @@ func (s *server) handleBroadcasts(w http.ResponseWriter, r *http.Request, rq *re
 		return err
 	}
 	rows := make([]bcRow, len(bcs))
+	l := s.loc(rq.Lang)
 	for i, b := range bcs {
 		var n int64
 		for _, c := range b.Recipients {
 			n += c
 		}
 		rows[i] = bcRow{ID: b.ID, State: bcState(b), Areas: s.areaNames(b.Areas, rq), CreatedBy: names(b.CreatedBy, rq),
-			Created: when(s.loc(rq.Lang), b.CreatedAt), Recipients: n, Report: b.Report}
+			Created: when(l, b.CreatedAt), Recipients: n, Report: b.Report}
 	}
 	s.render(w, r, rq, http.StatusOK, "broadcasts", rows)
 	return nil

@@ -178,6 +178,7 @@ func pageOf(kind string, n int64) string {
 
 func (s *server) lineViews(rq *request, n int64, lines []escalation.Line) []lineView {
 	out := make([]lineView, len(lines))
+	clock := s.loc(rq.Lang)
 	for i, l := range lines {
 		v := lineView{Text: l.Text}
 		switch {
@@ -190,7 +191,7 @@ func (s *server) lineViews(rq *request, n int64, lines []escalation.Line) []line
 			v.Who, _ = s.msgs.T(rq.Lang, "case_a_volunteer", nil)
 		}
 		if !l.At.IsZero() {
-			v.Time = when(s.loc(rq.Lang), l.At)
+			v.Time = when(clock, l.At)
 		}
 		out[i] = v
 	}

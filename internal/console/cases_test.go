@@ -198,7 +198,10 @@ func TestReportVerdict(t *testing.T) {
 	entries, _ := e.store.Audit(context.Background(), 20)
 	found := false
 	for _, en := range entries {
-		found = found || (en.Action == "report.false" && en.Object == "report 2" && en.Via == "console" && en.Detail == "nadie lo vio")
+		found = found || (en.Action == "report.false" && en.Object == "report 2" && en.Via == "console" && en.Detail == "with a note (in the report)")
+		if strings.Contains(en.Detail, "nadie") {
+			t.Errorf("the volunteer's note is in the audit log in clear: %+v", en)
+		}
 	}
 	if !found {
 		t.Errorf("no report.false entry with the note: %+v", entries)

@@ -261,7 +261,7 @@ func TestPolicyEditAnswersMembersAndIsLogged(t *testing.T) {
 		t.Fatalf("mark checked: %d %q", r.code, r.header.Get("Location"))
 	}
 	if p, _ := e.places.Get("luna-county"); p.Checked != "2027-01-16" || p.PolicyEN != lunaEN {
-		t.Errorf("after mark checked: %+v", p.Facts())
+		t.Errorf("after mark checked: %+v", p.Facts)
 	}
 	if r := c.get("/console/policy/luna-county"); !strings.Contains(r.body, "Last checked: <del>2027-01-15</del> → <ins>2027-01-16</ins>") {
 		t.Error("the change log lacks the re-check")
@@ -291,7 +291,7 @@ func TestPolicyExport(t *testing.T) {
 		t.Error(err)
 	}
 	if p, _ := got.Get("luna-county"); p.PolicyES != lunaES || p.SourceURL != "https://www.demingheadlight.com/" || p.Checked != "2027-01-15" {
-		t.Errorf("luna-county reads back as %+v", p.Facts())
+		t.Errorf("luna-county reads back as %+v", p.Facts)
 	}
 	if !strings.HasPrefix(r.body, "# places.toml:") {
 		t.Error("the export lost the file's comments")

@@ -26,6 +26,8 @@ type loc struct {
 	lang string
 	// zone is where times are shown: the hotline's, New Mexico's.
 	zone *time.Location
+	// months are the month names in lang, read once for all the times of a page.
+	months []string
 }
 
 // when is a time as staff read it, in the hotline's zone and their language:
@@ -35,10 +37,12 @@ func when(l *loc, at time.Time) string {
 		return ""
 	}
 	at = at.In(l.zone)
-	months := strings.Fields(l.text("months_short"))
+	if l.months == nil {
+		l.months = strings.Fields(l.text("months_short"))
+	}
 	month := at.Format("Jan")
-	if len(months) == 12 {
-		month = months[at.Month()-1]
+	if len(l.months) == 12 {
+		month = l.months[at.Month()-1]
 	}
 	s, err := l.msgs.T(l.lang, "console_date", map[string]any{"Day": at.Day(), "Month": month, "Year": at.Year(), "Clock": at.Format("15:04")})
 	if err != nil {

@@ -3,7 +3,6 @@ package console
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/communityhotline/hotline/internal/broadcast"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -41,46 +40,31 @@ func invalid(err error) bool {
 	return errors.As(err, &inv)
 }
 
+// The directory checks what was typed (a name, a phone, languages it speaks, one role a
+// phone): the same rules as the admin API, said here as one note.
+
 func (s *server) handleAddOrganizer(w http.ResponseWriter, r *http.Request, rq *request) error {
-	phone := normalizePhone(r.PostFormValue("phone"))
-	lang := r.PostFormValue("lang")
-	if !hotline.ValidE164(phone) || strings.TrimSpace(r.PostFormValue("name")) == "" || !s.msgs.Supports(lang) {
-		backToRoster(w, r, "roster_invalid")
-		return nil
-	}
-	_, err := s.cfg.Directory.AddOrganizer(r.Context(), rq.Actor(), r.PostFormValue("name"), phone, lang)
-	if err != nil {
-		if invalid(err) {
-			backToRoster(w, r, "roster_invalid")
-			return nil
-		}
-		return err
-	}
-	backToRoster(w, r, "roster_added")
-	return nil
+	_, err := s.cfg.Directory.AddOrganizer(r.Context(), rq.Actor(), r.PostFormValue("name"),
+		normalizePhone(r.PostFormValue("phone")), r.PostFormValue("lang"))
+	return added(w, r, err)
 }
 
 func (s *server) handleAddVolunteer(w http.ResponseWriter, r *http.Request, rq *request) error {
-	phone := normalizePhone(r.PostFormValue("phone"))
-	var langs []string
-	for _, l := range r.PostForm["langs"] {
-		if s.msgs.Supports(l) {
-			langs = append(langs, l)
-		}
-	}
-	if !hotline.ValidE164(phone) || strings.TrimSpace(r.PostFormValue("name")) == "" || len(langs) == 0 {
+	_, err := s.cfg.Directory.AddVolunteer(r.Context(), rq.Actor(), r.PostFormValue("name"),
+		normalizePhone(r.PostFormValue("phone")), r.PostForm["langs"])
+	return added(w, r, err)
+}
+
+// added answers an add: back to the roster, saying it was added or to check what was typed.
+func added(w http.ResponseWriter, r *http.Request, err error) error {
+	switch {
+	case invalid(err):
 		backToRoster(w, r, "roster_invalid")
-		return nil
-	}
-	_, err := s.cfg.Directory.AddVolunteer(r.Context(), rq.Actor(), r.PostFormValue("name"), phone, langs)
-	if err != nil {
-		if invalid(err) {
-			backToRoster(w, r, "roster_invalid")
-			return nil
-		}
+	case err != nil:
 		return err
+	default:
+		backToRoster(w, r, "roster_added")
 	}
-	backToRoster(w, r, "roster_added")
 	return nil
 }
 

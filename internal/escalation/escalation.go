@@ -842,8 +842,8 @@ func (s *Service) close(ctx context.Context, c hotline.CaseRecord, verdict, tell
 // report becomes an alert draft for its area, written from the report_alert template; it is
 // never sent without an organizer.
 //
-// note is the volunteer's own words on it: kept in the report's transcript and the audit
-// entry, never sent to anyone.
+// note is the volunteer's own words on it: kept, sealed, in the report's transcript (the audit
+// entry says only that there is one), never sent to anyone.
 func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int64, verified bool, note, via string) (flow.Reply, error) {
 	data := map[string]string{"N": strconv.FormatInt(n, 10)}
 	c, err := s.cfg.Store.Case(ctx, n)
@@ -869,7 +869,7 @@ func (s *Service) verdict(ctx context.Context, v hotline.VolunteerRecord, n int6
 		if err := s.cfg.Store.CloseCase(ctx, n, "false", s.cfg.Now(), s.cfg.Retention); err != nil {
 			return flow.Reply{}, err
 		}
-		s.cfg.Audit.Record(ctx, by.Entry("report.false", CaseObject(c.Kind, n), note))
+		s.cfg.Audit.Record(ctx, by.Entry("report.false", CaseObject(c.Kind, n), withNote("", note)))
 		return flow.Reply{ID: "vol_false", Data: data}, nil
 	}
 	if c.Area == "" {

@@ -72,10 +72,17 @@ func parseLine(plain string) Line {
 	return l
 }
 
-// withNote adds a volunteer's note to an audit detail.
+// withNote says in an audit detail that a volunteer left a note (never the note itself).
 func withNote(detail, note string) string {
-	if note == "" {
+	switch {
+	case note == "":
 		return detail
+	case detail == "":
+		return noteKept
 	}
-	return detail + "; " + note
+	return detail + "; " + noteKept
 }
+
+// noteKept is what the audit log says of a volunteer's note: the note itself is free text
+// (it may repeat a member's words), so it is kept sealed in the report, not in the log.
+const noteKept = "with a note (in the report)"

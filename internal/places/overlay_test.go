@@ -33,10 +33,10 @@ func TestOverlayReplacesFactsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := d.Get("luna-county")
-	if after.Facts() != corrected() {
-		t.Errorf("Get after Overlay = %+v, want %+v", after.Facts(), corrected())
+	if after.Facts != corrected() {
+		t.Errorf("Get after Overlay = %+v, want %+v", after.Facts, corrected())
 	}
-	if before.PolicyEN == after.PolicyEN || before.Facts() == after.Facts() {
+	if before.PolicyEN == after.PolicyEN || before.Facts == after.Facts {
 		t.Error("the place read before the overlay changed under its reader, or the overlay did nothing")
 	}
 	if r := d.Lookup("condado de luna"); r.Place != after {
@@ -48,8 +48,8 @@ func TestOverlayReplacesFactsAtOnce(t *testing.T) {
 	if c := d.CountyOf(mustGet(t, d, "deming")); c != after {
 		t.Errorf("CountyOf(deming) = %v, want the corrected county", c)
 	}
-	if s, _ := d.Shipped("luna-county"); s.Facts() != before.Facts() {
-		t.Errorf("Shipped = %+v, want the file's %+v", s.Facts(), before.Facts())
+	if s, _ := d.Shipped("luna-county"); s.Facts != before.Facts {
+		t.Errorf("Shipped = %+v, want the file's %+v", s.Facts, before.Facts)
 	}
 	if after.Label("es") != "Condado de Luna" {
 		t.Errorf("label = %q: the overlay lost the file's labels", after.Label("es"))
@@ -58,8 +58,8 @@ func TestOverlayReplacesFactsAtOnce(t *testing.T) {
 	if err := d.Overlay(nil); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := d.Get("luna-county"); p.Facts() != before.Facts() {
-		t.Errorf("after Overlay(nil) = %+v, want the file's", p.Facts())
+	if p, _ := d.Get("luna-county"); p.Facts != before.Facts {
+		t.Errorf("after Overlay(nil) = %+v, want the file's", p.Facts)
 	}
 }
 
@@ -114,10 +114,10 @@ func TestOverlayKeepsTheGoodEditsOfABadSet(t *testing.T) {
 	if !errors.As(err, &ve) || len(ve.Problems) != 1 || !strings.Contains(ve.Problems[0].Entry, "taos-county") {
 		t.Fatalf("Overlay = %v, want one problem, with taos-county", err)
 	}
-	if p := mustGet(t, d, "luna-county"); p.Facts() != corrected() {
+	if p := mustGet(t, d, "luna-county"); p.Facts != corrected() {
 		t.Error("the good edit was not laid")
 	}
-	if p, _ := d.Shipped("taos-county"); mustGet(t, d, "taos-county").Facts() != p.Facts() {
+	if p, _ := d.Shipped("taos-county"); mustGet(t, d, "taos-county").Facts != p.Facts {
 		t.Error("the bad edit was laid")
 	}
 }
@@ -155,7 +155,7 @@ func TestExportRoundTrips(t *testing.T) {
 		t.Error(err)
 	}
 	if p := mustGet(t, got, "luna-county"); p.PolicyEN != corrected().PolicyEN || !p.PolicyDateApprox {
-		t.Errorf("luna-county reads back as %+v", p.Facts())
+		t.Errorf("luna-county reads back as %+v", p.Facts)
 	}
 	// Only the edited entries' lines change: every other line of the file is still there.
 	old := map[string]int{}

@@ -398,10 +398,10 @@ func (v *validator) place(i int, r rawPlace) *Place {
 	v.fullDate(entry, "checked", r.Checked, false)
 	return &Place{
 		ID: r.ID, Name: strings.TrimSpace(r.Name), Kind: Kind(r.Kind), County: r.County,
-		Aliases: r.Aliases, DHSList: r.DHSList, DOJList: r.DOJList,
-		PolicyEN: r.PolicyEN, PolicyES: r.PolicyES,
-		PolicyDate: r.PolicyDate, PolicyDateApprox: r.PolicyDateApprox,
-		Source: r.Source, SourceURL: r.SourceURL, Verified: verified, Checked: r.Checked,
+		Aliases: r.Aliases,
+		Facts: Facts{DHSList: r.DHSList, DOJList: r.DOJList, PolicyEN: r.PolicyEN, PolicyES: r.PolicyES,
+			PolicyDate: r.PolicyDate, PolicyDateApprox: r.PolicyDateApprox,
+			Source: r.Source, SourceURL: r.SourceURL, Verified: verified, Checked: r.Checked},
 	}
 }
 

@@ -49,26 +49,8 @@ type Place struct {
 	County string
 	// Aliases are other names people type ("ABQ", "Duke City").
 	Aliases []string
-	// DHSList reports whether the DHS list published 2025-05-29 named this jurisdiction.
-	DHSList bool
-	// DOJList reports whether the DOJ list published 2025-08-05 named this jurisdiction.
-	DOJList bool
-	// PolicyEN and PolicyES summarize the local policy, or say that none has been verified.
-	PolicyEN string
-	PolicyES string
-	// PolicyDate is the policy's date as precise as its source: "2017-03-14", "2017-02" or
-	// "2014"; empty when there is none.
-	PolicyDate string
-	// PolicyDateApprox marks a PolicyDate the source gives only approximately.
-	PolicyDateApprox bool
-	// Source is a short label an SMS can show; SourceURL is the full address behind it.
-	Source    string
-	SourceURL string
-	// Verified is true only when Source backs the policy text. An unverified entry's text
-	// says so itself, and the hotline must not present it as fact.
-	Verified bool
-	// Checked is the date (YYYY-MM-DD) the entry was last reviewed against its source.
-	Checked string
+	// Facts are what organizers may correct on a running hotline (overlay.go).
+	Facts
 
 	labels *Labels
 }

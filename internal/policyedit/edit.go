@@ -51,7 +51,7 @@ func (s *Service) put(ctx context.Context, actor Actor, id string, next func(pla
 		}
 		recs := s.inForce(raw)
 		cur, _ := s.cfg.Places.Shipped(id)
-		old := cur.Facts()
+		old := cur.Facts
 		if r, ok := recs[id]; ok {
 			old = r.facts()
 		}

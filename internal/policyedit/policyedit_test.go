@@ -156,7 +156,7 @@ func TestEditGoesLiveWithChangeLogAndAudit(t *testing.T) {
 		t.Errorf("entry = %+v", e)
 	}
 	if p, _ := f.dir.Get("luna-county"); p.PolicyEN != lunaChange().PolicyEN || p.Checked != "2027-01-15" {
-		t.Errorf("members read %+v, want the correction", p.Facts())
+		t.Errorf("members read %+v, want the correction", p.Facts)
 	}
 	changes, err := f.svc.Changes(ctx, 10)
 	if err != nil || len(changes) != 1 {
@@ -284,7 +284,7 @@ func TestExportRoundTrips(t *testing.T) {
 		t.Error(err)
 	}
 	if p, _ := got.Get("santa-fe"); p.PolicyEN != ch.PolicyEN || !p.PolicyDateApprox || p.Checked != "2027-01-15" {
-		t.Errorf("santa-fe reads back as %+v", p.Facts())
+		t.Errorf("santa-fe reads back as %+v", p.Facts)
 	}
 }
 

@@ -36,7 +36,7 @@ func (s *Service) Entry(ctx context.Context, id string) (Entry, error) {
 }
 
 func (s *Service) entry(p *places.Place, recs map[string]record, now time.Time) Entry {
-	e := Entry{ID: p.ID, Name: p.Name, Kind: p.Kind, County: p.County, Facts: p.Facts()}
+	e := Entry{ID: p.ID, Name: p.Name, Kind: p.Kind, County: p.County, Facts: p.Facts}
 	if r, ok := recs[p.ID]; ok && r.facts() == e.Facts {
 		e.Edited, e.EditedBy, e.EditedRole, e.EditedAt = true, r.ByName, r.Role, r.At
 	}
