@@ -4,8 +4,9 @@ package locales
 
 import "embed"
 
-// FS holds active.en.toml and active.es.toml, segments.toml (the messages allowed more SMS
-// segments than the budget), and console.en.toml and console.es.toml.
+// FS holds active.en.toml and active.es.toml, channels.en.toml and channels.es.toml (what
+// WhatsApp and the voice line say instead, or alone), segments.toml (the messages allowed
+// more SMS segments than the budget), and console.en.toml and console.es.toml.
 //
-//go:embed active.*.toml segments.toml console.*.toml
+//go:embed active.*.toml channels.*.toml segments.toml console.*.toml
 var FS embed.FS

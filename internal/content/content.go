@@ -25,7 +25,7 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_limited"}, organizer.MessageIDs, escalation.MessageIDs)
+var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_limited", "media_unsupported", "voice_option"}, organizer.MessageIDs, escalation.MessageIDs)
 
 // KnownVars are the template variables the Go code supplies to messages: the renderer's
 // base data, what the place, alert and case actions set, and what the organizer and
@@ -33,6 +33,8 @@ var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_l
 var KnownVars = []string{
 	// every message (cmd/hotline's renderer)
 	"Program", "Contact", "Minutes",
+	// a menu option spoken by the voice renderer (internal/render), a call's case
+	"Label", "Number", "Case",
 	// places and alerts (internal/actions)
 	"Name", "DHS", "DOJ", "Policy", "Source", "Checked", "CountyName", "CountyDHS", "CountyVerified",
 	"Suggestions", "Pending", "Areas", "Removed", "Law", "Links",

@@ -177,6 +177,11 @@ var producers = map[string]func(g sampler) []Sample{
 	"alerts_removed":      sampler.removed,
 	"sources":             sampler.sources,
 
+	// internal/render: a menu option, spoken
+	"voice_option": func(g sampler) []Sample {
+		return []Sample{{Data: map[string]string{"Label": "leyes y policía de su condado", "Number": "9"}, From: "the longest menu label"}}
+	},
+
 	// internal/escalation, to members
 	"case_joined": sampler.volunteerJoined,
 	// to volunteers and organizers

@@ -26,7 +26,10 @@ type Catalog struct {
 	localizers map[string]*i18n.Localizer
 }
 
-// Load reads every active.<lang>.toml in fsys. The file name gives the language.
+// Load reads every active.<lang>.toml in fsys, and with each the channels.<lang>.toml beside
+// it, if any: the messages a channel other than SMS says instead (an ID with the channel's
+// suffix, "menu_prompt_voice") or alone (the voice line's own prompts). The file name gives the
+// language; one language's files make one set of messages, and an ID in both is an error.
 func Load(fsys fs.FS) (*Catalog, error) {
 	names, err := fs.Glob(fsys, "active.*.toml")
 	if err != nil {
@@ -51,6 +54,19 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		src := map[string]string{}
 		for _, m := range mf.Messages {
 			src[m.ID] = m.Other
+		}
+		extra := path.Join(path.Dir(name), "channels."+lang+".toml")
+		if _, err := fs.Stat(fsys, extra); err == nil {
+			cf, err := bundle.LoadMessageFileFS(fsys, extra)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", extra, err)
+			}
+			for _, m := range cf.Messages {
+				if _, dup := src[m.ID]; dup {
+					return nil, fmt.Errorf("%s: message %q is also in %s", extra, m.ID, name)
+				}
+				src[m.ID] = m.Other
+			}
 		}
 		c.langs = append(c.langs, lang)
 		c.files[lang] = name
