@@ -117,3 +117,22 @@ func TestAskingForAPersonEscalates(t *testing.T) {
 		t.Error("saying an answer again escalated again")
 	}
 }
+
+// TestWhatsAppOptOutIsTheHotlines: Twilio's Advanced Opt-Out covers SMS only, so on WhatsApp the
+// hotline itself must hear STOP and PARAR (any case, accents) and stop answering, as by SMS.
+func TestWhatsAppOptOutIsTheHotlines(t *testing.T) {
+	s := startServer(t)
+	for i, word := range []string{"PARAR", "stop", "Párar"} {
+		from := fmt.Sprintf("whatsapp:+1505555034%d", i)
+		s.answer(hotline.WhatsApp, from, fmt.Sprintf("SMwa%da", i), "hola")
+		s.answer(hotline.WhatsApp, from, fmt.Sprintf("SMwa%db", i), word)
+		st, err := s.engine.State(context.Background(), s.keys.MemberID(hotline.WhatsApp, from))
+		if err != nil || !st.OptedOut {
+			t.Errorf("%q on WhatsApp: opted out = %v (%v)", word, st.OptedOut, err)
+			continue
+		}
+		if r := s.answer(hotline.WhatsApp, from, fmt.Sprintf("SMwa%dc", i), "hola"); len(r.Texts) != 0 {
+			t.Errorf("after %q, \"hola\" on WhatsApp was answered %q", word, r.Texts)
+		}
+	}
+}
