@@ -19,6 +19,7 @@ import (
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // BaseVars are the variables the renderer gives every message (cmd/hotline sets them from
@@ -43,7 +44,7 @@ const (
 // AudienceOf returns who reads message id.
 func AudienceOf(id string) Audience {
 	switch {
-	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id),
+	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id), slices.Contains(staff.LinkMessageIDs, id),
 		strings.HasPrefix(id, escalation.LangNameID("")): // named in volunteers' messages
 		return ForStaff
 	case slices.Contains(escalation.DraftMessageIDs, id):
@@ -222,6 +223,11 @@ var producers = map[string]func(g sampler) []Sample{
 	"report_time":            sampler.reportTime,
 	"org_approve_request":    sampler.approveRequest,
 	"org_approved_notice":    sampler.approvedNotice,
+
+	// internal/staff: a WhatsApp link code, 6 digits
+	"wa_link_code": func(g sampler) []Sample {
+		return []Sample{{Data: map[string]string{"Code": "123456"}, From: "a code"}}
+	},
 }
 
 // Free text is sampled at its cap, the longest it can be.
