@@ -19,6 +19,7 @@ import (
 	"github.com/communityhotline/hotline/internal/console"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/segment"
 	"github.com/communityhotline/hotline/internal/smstext"
@@ -135,6 +136,9 @@ func measure(c content.Content, r *smstext.Renderer, base map[string]string, bud
 	}
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
+		if !sentBySMS(id) {
+			continue
+		}
 		for _, lang := range c.Catalog.Languages() {
 			samples, err := c.Samples(id, lang)
 			if err != nil {
@@ -191,6 +195,13 @@ func measure(c content.Content, r *smstext.Renderer, base map[string]string, bud
 		}
 	}
 	return rep
+}
+
+// sentBySMS reports whether message id can go out by SMS: not another channel's variant of a
+// message ("menu_prompt_voice"), nor a message only the voice line says.
+func sentBySMS(id string) bool {
+	_, _, variant := locale.VariantOf(id)
+	return !variant && !slices.Contains(content.VoiceMessageIDs, id)
 }
 
 // overIDs are the messages over budget in some language.
