@@ -137,7 +137,7 @@ type Broadcasts interface {
 // counted), and the log of each simulator conversation, kept a day.
 type Simulator interface {
 	// Answer is what the hotline would reply to in, as sent (sandbox.Answer).
-	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+	Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error)
 	// Append adds lines to conversation convo's log.
 	Append(ctx context.Context, convo string, lines ...SimLine) error
 	// Lines returns convo's log, oldest first; none when it is unknown or forgotten.

@@ -110,13 +110,13 @@ func backToSimulator(w http.ResponseWriter, r *http.Request) {
 // its own (a repeated id would be taken for a retried webhook and answered from memory), and
 // logs it with the replies.
 func (s *server) simSay(ctx context.Context, convo, text string) error {
-	replies, err := s.cfg.Simulator.Answer(ctx, hotline.Inbound{ID: "SBX" + randomID(), Channel: simChannel,
+	reply, err := s.cfg.Simulator.Answer(ctx, hotline.Inbound{ID: "SBX" + randomID(), Channel: simChannel,
 		From: "sandbox-" + convo, Text: text})
 	if err != nil {
 		return fmt.Errorf("the simulator's answer: %w", err)
 	}
 	lines := []SimLine{{Member: true, Text: text}}
-	for _, t := range replies {
+	for _, t := range reply.Texts {
 		lines = append(lines, SimLine{Text: t})
 	}
 	return s.cfg.Simulator.Append(ctx, convo, lines...)

@@ -20,8 +20,8 @@ import (
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redistest"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
-	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/locales"
 )
 
@@ -47,7 +47,7 @@ func (s *simEnv) open(t *testing.T, rdb *redis.Client, prefix string, keys *priv
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := app.NewSandbox(rdb, prefix, c.Flows, smstext.New(c.Catalog, simBase, false), keys, nil)
+	sb, err := app.NewSandbox(rdb, prefix, c.Flows, render.NewSet(c.Catalog, simBase, false), keys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
