@@ -96,7 +96,7 @@ func New(cfg Config) *Service {
 // MessageIDs are the messages this package renders itself: to members, to volunteers and
 // organizers (StaffMessageIDs), and the alert draft a verified report becomes
 // (DraftMessageIDs).
-var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_closed_unclaimed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
+var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_closed_unclaimed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs, []string{CallerNoTexts})
 
 // DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
 // preview shows their cost) before any member gets them.
@@ -182,8 +182,12 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
 	rec := hotline.CaseRecord{
-		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
-		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID)), Opened: opened,
+		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation, Opened: opened,
+	}
+	// A caller is written to only once they say yes (AllowTexts): a call's case has no
+	// address until then.
+	if r.job.Channel != hotline.Voice {
+		rec.SealedAddress = s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID))
 	}
 	// The first line is sealed to the case's number, known only once it is numbered: it is
 	// written by a second call, once per job.
@@ -518,8 +522,8 @@ func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v hotline
 }
 
 func (s *Service) toMember(ctx context.Context, c hotline.CaseRecord, id string, data map[string]string) {
-	if !s.reachable(ctx, c.Member) {
-		return
+	if len(c.SealedAddress) == 0 || !s.reachable(ctx, c.Member) {
+		return // a caller who did not agree to texts, or a member who opted out
 	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
@@ -684,6 +688,9 @@ func (s *Service) relay(ctx context.Context, v hotline.VolunteerRecord, n int64,
 	}
 	if !s.reachable(ctx, c.Member) {
 		return flow.Reply{ID: "vol_member_left", Data: data}, nil
+	}
+	if len(c.SealedAddress) == 0 {
+		return flow.Reply{ID: CallerNoTexts, Data: data}, nil
 	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
