@@ -25,9 +25,10 @@ const ViaCall = "call"
 const MaxRung = 10
 
 // Ring returns the phones of the volunteers to ring for case n, which a call opened: those on
-// call who speak the case's language or, for an emergency with none of them, everyone on call.
-// None when the case is closed or claimed already. The phones are the volunteers' own: they
-// go into the <Dial> and nowhere else.
+// call who speak the case's language or, for an emergency with none of them, everyone on call;
+// for a case a volunteer holds already (the caller calling back), that volunteer's alone. None
+// when the case is closed. The phones are the volunteers' own: they go into the <Dial> and
+// nowhere else.
 func (s *Service) Ring(ctx context.Context, n int64) ([]string, error) {
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) {
@@ -36,12 +37,16 @@ func (s *Service) Ring(ctx context.Context, n int64) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != hotline.CaseOpen {
+	var ids []string
+	switch c.Status {
+	case hotline.CaseOpen:
+		if ids, err = s.cfg.Store.OnCall(ctx, c.Lang); err != nil {
+			return nil, fmt.Errorf("listing volunteers on call: %w", err)
+		}
+	case hotline.CaseClaimed:
+		ids = []string{c.Volunteer}
+	default:
 		return nil, nil
-	}
-	ids, err := s.cfg.Store.OnCall(ctx, c.Lang)
-	if err != nil {
-		return nil, fmt.Errorf("listing volunteers on call: %w", err)
 	}
 	if len(ids) == 0 && c.Urgent {
 		if ids, err = s.cfg.Store.OnCall(ctx, s.cfg.Languages...); err != nil {

@@ -152,7 +152,8 @@ func (s *hotlineServer) sentTo(number string, wait time.Duration) []string {
 //	whisper             the volunteer's phone, rung by the last <Dial>, answers
 //	accept 1            the volunteer presses a key at the whisper
 //	dial no-answer      the <Dial> ended so (DialCallStatus)
-//	volunteer TEXT      the volunteer texts the hotline
+//	volunteer TEXT      the volunteer texts the hotline ("{case}": the call's case number);
+//	                    < lines then read the hotline's answer to them
 //	texted NUMBER TEXT  the hotline texted NUMBER a message containing TEXT
 //	not-texted NUMBER   the hotline texted NUMBER nothing
 func TestVoiceTranscripts(t *testing.T) {
@@ -183,6 +184,9 @@ type callRun struct {
 	// gather, redirect and dial are the caller's leg's next URLs; phone is the last Dial's
 	// first number, whisper its URL; accept is the whisper's own question.
 	gather, redirect, dial, phone, whisper, accept string
+	// caseN is the case the last <Dial> or question about texts was for, which "{case}" in
+	// a volunteer's text stands for.
+	caseN string
 }
 
 func (r *callRun) fail(format string, args ...any) {
@@ -207,6 +211,11 @@ func (r *callRun) heard(doc twimlNode) {
 	}
 	if rd, ok := doc.verb("Redirect"); ok {
 		r.redirect = strings.TrimSpace(rd.Text)
+	}
+	for _, v := range doc.Kids {
+		if u, err := url.Parse(v.attr("action")); err == nil && u.Query().Get("case") != "" {
+			r.caseN = u.Query().Get("case")
+		}
 	}
 	if d, ok := doc.verb("Dial"); ok {
 		r.dial = d.attr("action")
@@ -285,7 +294,7 @@ func runCallTranscript(t *testing.T, s *hotlineServer, file string) {
 			}
 			r.heard(s.voice(r.dial, r.callerForm("DialCallStatus", rest)))
 		case word == "volunteer":
-			s.text(testVolunteer, rest)
+			r.last, r.said, r.pos = twimlNode{}, strings.Join(s.text(testVolunteer, strings.ReplaceAll(rest, "{case}", r.caseN)), "\n"), 0
 		case word == "texted":
 			number, want, _ := strings.Cut(rest, " ")
 			bodies := s.sentTo(number, 3*time.Second)
