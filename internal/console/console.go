@@ -149,6 +149,10 @@ type SimLine struct {
 	// Member is true for what was written as the sandbox member, false for the hotline's reply.
 	Member bool   `json:"m,omitempty"`
 	Text   string `json:"t"`
+	// Channel is the channel a reply was given on ("" for SMS, as before channels were
+	// chosen), and Keys the keys a call would then listen for.
+	Channel hotline.Channel  `json:"c,omitempty"`
+	Keys    []hotline.Option `json:"k,omitempty"`
 }
 
 // Policy is the organizers' corrections of county and city entries (policyedit.Service): the

@@ -18,6 +18,7 @@ import (
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
 )
 
@@ -73,10 +74,7 @@ type Sample struct {
 // comes from in producers below. A channel's variant ("policy_answer_voice") is rendered
 // where its message is, so it gets the message's data and menus.
 func (c Content) Samples(id, lang string) ([]Sample, error) {
-	from := id
-	if base, _, ok := locale.VariantOf(id); ok {
-		from = base
-	}
+	from, _ := render.BaseID(id)
 	vars, err := c.Catalog.Vars(lang, id)
 	if err != nil {
 		return nil, err

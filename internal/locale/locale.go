@@ -77,23 +77,6 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	return c, nil
 }
 
-// Channels are the channels besides SMS whose wording may differ: a message's variant for one
-// is the message's ID with "_" and the channel's name ("menu_prompt_voice"), and its renderer
-// says the variant where there is one.
-var Channels = []string{"whatsapp", "voice"}
-
-// VariantOf splits a channel variant's ID into the message it stands for and its channel
-// ("menu_prompt_voice" → "menu_prompt", "voice"); ok is false for any other ID. Whether the
-// base message exists is the caller's to check.
-func VariantOf(id string) (base, channel string, ok bool) {
-	for _, ch := range Channels {
-		if b, found := strings.CutSuffix(id, "_"+ch); found && b != "" {
-			return b, ch, true
-		}
-	}
-	return "", "", false
-}
-
 // Languages returns the languages that have a message file, sorted.
 func (c *Catalog) Languages() []string { return c.langs }
 

@@ -20,7 +20,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/communityhotline/hotline/internal/locale"
+	"github.com/communityhotline/hotline/internal/render"
 )
 
 // File is where sources.toml lives, inside the flows folder.
@@ -201,7 +201,7 @@ func (s *Sources) Check(cat Catalog) []error {
 			if seen[id] || !(strings.HasPrefix(id, "rights_") || strings.HasPrefix(id, "urgent_")) {
 				continue
 			}
-			if base, _, ok := locale.VariantOf(id); ok && cat.Has(lang, base) {
+			if base, ch := render.BaseID(id); ch != "" && cat.Has(lang, base) {
 				continue // the base message is checked, and its sources are the variant's
 			}
 			seen[id] = true
