@@ -96,7 +96,7 @@ func New(cfg Config) *Service {
 // MessageIDs are the messages this package renders itself: to members, to volunteers and
 // organizers (StaffMessageIDs), and the alert draft a verified report becomes
 // (DraftMessageIDs).
-var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_closed_unclaimed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs, []string{CallerNoTexts})
+var MessageIDs = slices.Concat([]string{"case_nobody", "case_joined", "case_closed", "case_closed_unclaimed", "case_waiting"}, DraftMessageIDs, StaffMessageIDs)
 
 // DraftMessageIDs are the messages that become alert drafts, which an organizer reviews (the
 // preview shows their cost) before any member gets them.
@@ -107,6 +107,7 @@ var StaffMessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_claim_first", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
+	CallerNoTexts,
 	"urgent_safety", "urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
 	"urgent_situation_work", "urgent_situation_street",
 }
