@@ -154,6 +154,7 @@ func (s *hotlineServer) sentTo(number string, wait time.Duration) []string {
 //	dial no-answer      the <Dial> ended so (DialCallStatus)
 //	volunteer TEXT      the volunteer texts the hotline ("{case}": the call's case number);
 //	                    < lines then read the hotline's answer to them
+//	sms NUMBER TEXT     NUMBER texts the hotline; < lines then read the answer
 //	texted NUMBER TEXT  the hotline texted NUMBER a message containing TEXT
 //	not-texted NUMBER   the hotline texted NUMBER nothing
 func TestVoiceTranscripts(t *testing.T) {
@@ -293,6 +294,9 @@ func runCallTranscript(t *testing.T, s *hotlineServer, file string) {
 				t.Fatalf("%s:%d: dial, but nothing was dialled", file, r.line)
 			}
 			r.heard(s.voice(r.dial, r.callerForm("DialCallStatus", rest)))
+		case word == "sms":
+			number, body, _ := strings.Cut(rest, " ")
+			r.last, r.said, r.pos = twimlNode{}, strings.Join(s.text(number, body), "\n"), 0
 		case word == "volunteer":
 			r.last, r.said, r.pos = twimlNode{}, strings.Join(s.text(testVolunteer, strings.ReplaceAll(rest, "{case}", r.caseN)), "\n"), 0
 		case word == "texted":
