@@ -223,6 +223,25 @@ func (s *Store) AckWaiting(ctx context.Context, n int64, now time.Time, every ti
 	return ok == 1, nil
 }
 
+// setAddressScript gives a case not closed the address its member's replies go to.
+var setAddressScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st or st == 'closed' then return 0 end
+redis.call('HSET', KEYS[1], 'addr', ARGV[1])
+return 1
+`)
+
+// SetCaseAddress gives case n, opened without one (a call), the sealed address relays and
+// notices to its member go to from now on, unless the case is closed or gone: a closed case's
+// address is deleted, and must not come back. It reports whether it did.
+func (s *Store) SetCaseAddress(ctx context.Context, n int64, sealed []byte) (bool, error) {
+	set, err := setAddressScript.Run(ctx, s.promised(), []string{s.caseKey(n)}, sealed).Int64()
+	if err != nil {
+		return false, fmt.Errorf("setting case address: %w", err)
+	}
+	return set == 1, nil
+}
+
 // CloseCase closes case n: its member's address is deleted now, its transcript after
 // retention.
 func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {

@@ -127,3 +127,19 @@ func TestScriptWaitingAck(t *testing.T) {
 			want: int64(0)},
 	})
 }
+
+// TestScriptSetAddress: setAddressScript gives a case not closed the address ARGV[1] (a
+// caller's yes to texts) and answers 1; a closed case keeps its address deleted, and a case
+// that is gone is not created: both answer 0 and change nothing.
+func TestScriptSetAddress(t *testing.T) {
+	runCaseTests(t, setAddressScript, []caseTest{
+		{name: "an open case gets the address", before: openCase, args: []any{"sealed"},
+			want: int64(1), after: with(openCase, "addr", "sealed")},
+		{name: "a claimed case gets it", before: claimedCase, args: []any{"sealed"},
+			want: int64(1), after: with(claimedCase, "addr", "sealed")},
+		{name: "a closed case does not", before: closedCase, args: []any{"sealed"},
+			want: int64(0)},
+		{name: "a case that is gone is not made", args: []any{"sealed"},
+			want: int64(0)},
+	})
+}

@@ -48,6 +48,8 @@ type Deps struct {
 	Deliveries DeliveryCounter
 	// Console is the staff console (internal/console), served under /console/; nil answers 404.
 	Console http.Handler
+	// Voice is the voice line (voice.go); nil answers 404 to /twilio/voice/.
+	Voice *VoiceLine
 }
 
 // Spooler keeps an inbound message durably for later.
