@@ -31,6 +31,8 @@ import (
 type Members interface {
 	State(ctx context.Context, id string) (flow.State, error)
 	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
+	// Create gives a member with no state one (bot.Members.Create).
+	Create(ctx context.Context, id string, st flow.State) error
 }
 
 // Config holds a Service's dependencies and settings.

@@ -37,7 +37,7 @@ type Store interface {
 	OrganizerByPhone(ctx context.Context, phoneID string) (string, error)
 	ReopenCase(ctx context.Context, n int64, volunteer string, now time.Time) error
 	SaveStaffReply(ctx context.Context, scope, sid, reply string) error
-	SetCaseAddress(ctx context.Context, n int64, sealed []byte) (bool, error)
+	SetCaseAddress(ctx context.Context, n int64, from, to string, sealed []byte) (bool, error)
 	SetOnCall(ctx context.Context, v hotline.VolunteerRecord, on bool) error
 	Transcript(ctx context.Context, n int64) ([][]byte, error)
 	Volunteer(ctx context.Context, id string) (hotline.VolunteerRecord, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 )
@@ -102,10 +103,13 @@ func (s *Service) AcceptCall(ctx context.Context, n int64, phone string) (bool, 
 // is closed, or the number's SMS member asked for no messages.
 var ErrNoTexts = errors.New("escalation: this case cannot text the caller")
 
-// AllowTexts lets case n, opened by a call of member memberID, text the caller at number: the
-// caller said yes. Relays and notices then reach that number by SMS. It fails with ErrNoTexts
-// when the case is not that member's or is closed, or when number's SMS member opted out
-// (texting them would break that).
+// AllowTexts hands case n, opened by a call of member memberID, to the SMS member of number:
+// the caller said yes to texts. From then on the case is that member's, as if they had asked
+// by text: the volunteer's words reach the number, what the member texts back reaches the
+// volunteer (their state points at the case, unless they are in another case already, which
+// keeps their texts), and an erasure by text erases it. The call's member is let out of it.
+// It fails with ErrNoTexts when the case is not memberID's or is closed, or when number's SMS
+// member opted out (texting them would break that).
 func (s *Service) AllowTexts(ctx context.Context, n int64, memberID, number string) error {
 	c, err := s.cfg.Store.Case(ctx, n)
 	if errors.Is(err, hotline.ErrNotFound) {
@@ -117,19 +121,50 @@ func (s *Service) AllowTexts(ctx context.Context, n int64, memberID, number stri
 	if c.Member != memberID || c.Status == hotline.CaseClosed {
 		return ErrNoTexts
 	}
-	st, err := s.cfg.Members.State(ctx, s.cfg.Keys.MemberID(hotline.SMS, number))
+	texter := s.cfg.Keys.MemberID(hotline.SMS, number)
+	st, err := s.cfg.Members.State(ctx, texter)
 	if err != nil && !errors.Is(err, hotline.ErrNotFound) {
 		return err
 	}
 	if err == nil && st.OptedOut {
 		return ErrNoTexts
 	}
-	set, err := s.cfg.Store.SetCaseAddress(ctx, n, s.cfg.Keys.Seal([]byte(number), privacy.CaseAddress(memberID)))
-	if err != nil {
+	set, err := s.cfg.Store.SetCaseAddress(ctx, n, memberID, texter, s.cfg.Keys.Seal([]byte(number), privacy.CaseAddress(texter)))
+	if err != nil && !set {
 		return err
 	}
 	if !set {
 		return ErrNoTexts
+	}
+	if err != nil {
+		s.cfg.Log.Warn("a call's case handed to texts, not listed for erasure", "case", n, "err", err)
+	}
+	// Their texts now go to the case, unless they are in one already. A member the hotline
+	// has never heard from by text is given a state that says only this and their language.
+	toCase := func(st *flow.State) bool {
+		if st.Case != 0 || st.OptedOut {
+			return false
+		}
+		st.Case = n
+		return true
+	}
+	err = s.cfg.Members.Update(ctx, texter, toCase)
+	if errors.Is(err, hotline.ErrNotFound) {
+		if err = s.cfg.Members.Create(ctx, texter, flow.State{Lang: c.Lang, Case: n}); errors.Is(err, hotline.ErrConflict) {
+			err = s.cfg.Members.Update(ctx, texter, toCase) // they wrote meanwhile
+		}
+	}
+	if err != nil {
+		s.cfg.Log.Warn("a call's case: the caller's texts will reach the menus", "case", n, "err", err)
+	}
+	if err := s.cfg.Members.Update(ctx, memberID, func(st *flow.State) bool {
+		if st.Case != n {
+			return false
+		}
+		st.Case = 0
+		return true
+	}); err != nil && !errors.Is(err, hotline.ErrNotFound) {
+		s.cfg.Log.Warn("a call's case: the caller's call state still names it", "case", n, "err", err)
 	}
 	return nil
 }

@@ -133,13 +133,15 @@ func TestScriptWaitingAck(t *testing.T) {
 // that is gone is not created: both answer 0 and change nothing.
 func TestScriptSetAddress(t *testing.T) {
 	runCaseTests(t, setAddressScript, []caseTest{
-		{name: "an open case gets the address", before: openCase, args: []any{"sealed"},
-			want: int64(1), after: with(openCase, "addr", "sealed")},
-		{name: "a claimed case gets it", before: claimedCase, args: []any{"sealed"},
-			want: int64(1), after: with(claimedCase, "addr", "sealed")},
-		{name: "a closed case does not", before: closedCase, args: []any{"sealed"},
+		{name: "an open case is handed over with the address", before: openCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(1), after: with(openCase, "member", "m2", "addr", "sealed")},
+		{name: "a claimed case too", before: claimedCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(1), after: with(claimedCase, "member", "m2", "addr", "sealed")},
+		{name: "another member's case is not", before: openCase, args: []any{"m9", "m2", "sealed"},
 			want: int64(0)},
-		{name: "a case that is gone is not made", args: []any{"sealed"},
+		{name: "a closed case is not", before: closedCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(0)},
+		{name: "a case that is gone is not made", args: []any{"m1", "m2", "sealed"},
 			want: int64(0)},
 	})
 }

@@ -120,6 +120,12 @@ func (s *hotlineServer) voice(path string, form url.Values) twimlNode {
 // sentTo waits a little for the fake Twilio to have a message to number, and returns the
 // bodies sent to it.
 func (s *hotlineServer) sentTo(number string, wait time.Duration) []string {
+	return s.sentUntil(number, "", wait)
+}
+
+// sentUntil is sentTo waiting for a text that contains want ("": any text), since a number
+// may have had other texts before.
+func (s *hotlineServer) sentUntil(number, want string, wait time.Duration) []string {
 	deadline := time.Now().Add(wait)
 	for {
 		var bodies []string
@@ -128,7 +134,7 @@ func (s *hotlineServer) sentTo(number string, wait time.Duration) []string {
 				bodies = append(bodies, m.Body)
 			}
 		}
-		if len(bodies) > 0 || time.Now().After(deadline) {
+		if (len(bodies) > 0 && strings.Contains(strings.Join(bodies, "\n"), want)) || time.Now().After(deadline) {
 			return bodies
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -301,7 +307,7 @@ func runCallTranscript(t *testing.T, s *hotlineServer, file string) {
 			r.last, r.said, r.pos = twimlNode{}, strings.Join(s.text(testVolunteer, strings.ReplaceAll(rest, "{case}", r.caseN)), "\n"), 0
 		case word == "texted":
 			number, want, _ := strings.Cut(rest, " ")
-			bodies := s.sentTo(number, 3*time.Second)
+			bodies := s.sentUntil(number, want, 3*time.Second)
 			if !strings.Contains(strings.Join(bodies, "\n"), want) {
 				r.fail("no text to %s contains %q; sent: %q", number, want, bodies)
 			}
