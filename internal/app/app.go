@@ -163,6 +163,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Flows: c.Flows, Renderer: renderers, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
+		// Consent to alerts by voice, alerts by SMS and a STOP on another member id would not
+		// fit together: a caller is told to text ALERTAS instead (docs/channels.md, point 10).
+		Leave: map[hotline.Channel][]string{hotline.Voice: {"alerts"}},
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
 			return subs.Sync(ctx, id, subscription(before), subscription(after))
 		},

@@ -69,6 +69,9 @@ type Config struct {
 	ReplyCap int64
 	// LimitNotice is the message ID of the notice a member gets on passing SenderLimit.
 	LimitNotice string
+	// Leave names, per channel, the flows a member on it cannot go on with past their
+	// first message (flow.Options.Leave): the voice line takes no alert sign-up.
+	Leave map[hotline.Channel][]string
 	// AfterJobCommit, when set, is called once a message's state and job are committed and
 	// before the job is carried out: a failpoint for the test that kills a real process
 	// there (HOTLINE_FAILPOINT=after-job-commit). Never set in production.
@@ -161,7 +164,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now, Media: in.Media > 0},
-			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
+			flow.Options{ConversationTTL: e.cfg.ConversationTTL, Leave: e.cfg.Leave[in.Channel]})
 		// A member who writes can receive; keep the address only while alerts need it.
 		res.State.Undeliverable = false
 		if len(res.State.Areas) > 0 && !res.State.OptedOut {

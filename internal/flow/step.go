@@ -183,12 +183,29 @@ type Options struct {
 	// ConversationTTL is how long an idle conversation is remembered; after it, the member
 	// starts again at home (language, opt-out and subscriptions stay).
 	ConversationTTL time.Duration
+	// Leave names flows the member's channel cannot go on with past their first message (the
+	// voice line takes no alert sign-up: docs/channels.md): a step that would leave the member
+	// waiting in one says its messages (which, on that channel, say where to go instead),
+	// keeps the member's areas as they were, and brings them back to the home menu.
+	Leave []string
 }
 
 // Step moves a member through the flows by one inbound message. The order of precedence:
 // an opted-out member hears only opt-in words; then the provider's own keyword; then global
 // keywords; then a first contact's language; then the node the member waits at.
 func (s *Set) Step(st State, in Input, opt Options) Result {
+	res := s.step(st, in, opt)
+	if flowName, _, ok := strings.Cut(res.State.Node, "/"); ok && slices.Contains(opt.Leave, flowName) {
+		home := &run{set: s, st: res.State, vars: map[string]string{}}
+		home.st.Node, home.st.Data, home.st.Areas = "", nil, slices.Clone(st.Areas)
+		home.enter(s.settings.Home)
+		res.State = home.st
+		res.Replies = append(res.Replies, home.replies...)
+	}
+	return res
+}
+
+func (s *Set) step(st State, in Input, opt Options) Result {
 	r := &run{set: s, st: st.clone(), input: in.Text, vars: map[string]string{}}
 	now := in.Now.Unix()
 	if opt.ConversationTTL > 0 && r.st.Active > 0 && now-r.st.Active > int64(opt.ConversationTTL/time.Second) {

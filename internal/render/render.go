@@ -221,7 +221,7 @@ func (r *Renderer) render(lang string, rep flow.Reply) (string, error) {
 		return "", err
 	}
 	if r.style.spoken {
-		text = sentences(text)
+		text = spokenDigits.Replace(sentences(text))
 	}
 	if len(rep.Options) > 0 {
 		var b strings.Builder
@@ -308,6 +308,10 @@ func sentences(text string) string {
 	}
 	return strings.Join(kept, " ")
 }
+
+// spokenDigits are numbers a voice must say digit by digit: read as one number, 911 is
+// "novecientos once", which nobody dials.
+var spokenDigits = strings.NewReplacer("911", "9 1 1")
 
 // Set holds a renderer per channel.
 type Set struct {

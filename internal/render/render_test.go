@@ -204,3 +204,21 @@ func TestRenderSplitsOneReplyPastTwilioLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestVoiceSays911DigitByDigit: read as one number, 911 is "novecientos once", which nobody
+// dials; the voice says its digits. Text channels keep it as written.
+func TestVoiceSays911DigitByDigit(t *testing.T) {
+	cat, err := locale.Load(fstest.MapFS{
+		"active.es.toml": {Data: []byte("e = \"Emergencia: 911.\"\n")},
+		"active.en.toml": {Data: []byte("e = \"Emergency: 911.\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Voice(cat, nil).Render("es", []flow.Reply{{ID: "e"}}); got[0] != "Emergencia: 9 1 1." {
+		t.Errorf("voice = %q", got)
+	}
+	if got, _ := WhatsApp(cat, nil).Render("es", []flow.Reply{{ID: "e"}}); got[0] != "Emergencia: 911." {
+		t.Errorf("whatsapp = %q", got)
+	}
+}

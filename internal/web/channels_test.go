@@ -136,3 +136,32 @@ func TestWhatsAppOptOutIsTheHotlines(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAlertSignUpByVoice: a caller choosing alerts is told to text ALERTAS and is back at the
+// menu; no place they then say, and no yes, makes them a subscriber (consent to alerts by
+// voice, alerts by SMS and a STOP on another member id would not fit together).
+func TestNoAlertSignUpByVoice(t *testing.T) {
+	s := startServer(t)
+	from := "+15055550331"
+	s.answer(hotline.Voice, from, "CAal1n1", "hola")
+	r := s.answer(hotline.Voice, from, "CAal1n2", "3")
+	said := strings.Join(r.Texts, " ")
+	if !strings.Contains(said, "ALERTAS") || len(r.Options) < 4 {
+		t.Errorf("alerts by voice said %q with %d keys, want to text ALERTAS and the menu again", said, len(r.Options))
+	}
+	for i, text := range []string{"alertas bernalillo", "si", "1", "santa fe", "sí"} {
+		s.answer(hotline.Voice, from, fmt.Sprintf("CAal1n%d", i+3), text)
+	}
+	st, err := s.engine.State(context.Background(), s.keys.MemberID(hotline.Voice, from))
+	if err != nil || len(st.Areas) != 0 || strings.HasPrefix(st.Node, "alerts/") {
+		t.Errorf("a caller's state after asking for alerts: areas %v, node %q (%v)", st.Areas, st.Node, err)
+	}
+	// By text, the same words sign the member up (the flow itself is unchanged).
+	sms := "+15055550332"
+	s.answer(hotline.SMS, sms, "SMal2a", "hola")
+	s.answer(hotline.SMS, sms, "SMal2b", "alertas bernalillo")
+	s.answer(hotline.SMS, sms, "SMal2c", "si")
+	if st, err := s.engine.State(context.Background(), s.keys.MemberID(hotline.SMS, sms)); err != nil || len(st.Areas) != 1 {
+		t.Errorf("by SMS the same words subscribed to %v (%v)", st.Areas, err)
+	}
+}
