@@ -55,7 +55,7 @@ var KnownVars = []string{
 	"Where", "Time", "Day", "Month", "Clock",
 	// cases and volunteers (internal/escalation)
 	"N", "Urgent", "Situation", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
-	"Waiting", "Others",
+	"Waiting", "Others", "Call",
 	// staff linking their WhatsApp (internal/staff)
 	"Code",
 	// data the flows keep between messages (internal/actions)

@@ -426,7 +426,9 @@ func (g sampler) broadcastID() []Sample {
 func (g sampler) page() []Sample {
 	n := strconv.Itoa(largeCount)
 	return []Sample{
-		{Data: map[string]string{"N": n, "Urgent": "", "Situation": "", "Lang": g.langName(), "Area": "", "Report": "", "Text": ""}, From: "a request"},
+		{Data: map[string]string{"N": n, "Urgent": "", "Situation": "", "Lang": g.langName(), "Area": "", "Report": "", "Text": "", "Call": ""}, From: "a request"},
+		{Data: map[string]string{"N": n, "Urgent": "1", "Situation": g.situation(), "Lang": g.langName(), "Area": "", "Report": "", "Text": "", "Call": "1"},
+			From: "an emergency by phone"},
 		{Data: map[string]string{"N": n, "Urgent": "1", "Situation": "", "Lang": g.langName(), "Area": g.labels()[0], "Report": "1",
 			"Text": strings.Repeat("t", escalation.MaxPageText) + "…"}, From: "an urgent report"},
 		{Data: map[string]string{"N": n, "Urgent": "1", "Situation": g.situation(), "Lang": g.langName(), "Area": g.labels()[0], "Report": "",

@@ -191,6 +191,11 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 	// address until then.
 	if r.job.Channel != hotline.Voice {
 		rec.SealedAddress = s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID))
+	} else {
+		rec.Channel = hotline.Voice
+		if strings.Trim(first, "0123456789*#") == "" {
+			first = "" // a key pressed ("4", a person) is no words to show a volunteer
+		}
 	}
 	// The first line is sealed to the case's number, known only once it is numbered: it is
 	// written by a second call, once per job.
@@ -412,7 +417,8 @@ func (s *Service) caseData(c hotline.CaseRecord, lang, text string) map[string]s
 		text = string([]rune(text)[:MaxPageText]) + "…"
 	}
 	return map[string]string{"N": strconv.FormatInt(c.N, 10), "Urgent": flag(c.Urgent), "Lang": s.langName(c.Lang, lang), "Area": area,
-		"Report": flag(c.Kind == "report"), "Text": text, "Situation": s.situationLabel(c.Situation, lang)}
+		"Report": flag(c.Kind == "report"), "Text": text, "Situation": s.situationLabel(c.Situation, lang),
+		"Call": flag(c.Channel == hotline.Voice)}
 }
 
 // situationLabel is how a page names a situation in the volunteer's language ("agents at

@@ -37,6 +37,9 @@ type CaseRecord struct {
 	Verdict       string // reports: "verified" or "false"
 	// ClosedBy is the token of the job that closed the case (a member leaving), if one did.
 	ClosedBy string
+	// Channel is hotline.Voice for a case a call opened (pages say so); "" for one opened by
+	// text.
+	Channel Channel
 }
 
 // VolunteerRecord is a volunteer as stored; the phone is sealed.

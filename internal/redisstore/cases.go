@@ -59,7 +59,8 @@ func (s *Store) OpenCaseOnce(ctx context.Context, c hotline.CaseRecord, due time
 	}
 	st, err := openCaseScript.Run(ctx, s.promised(), []string{s.caseKey(n), s.transcriptKey(n)}, first,
 		"member", c.Member, "lang", c.Lang, "area", c.Area, "kind", c.Kind, "urgent", flagStr(c.Urgent),
-		"situation", c.Situation, "status", hotline.CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1).Text()
+		"situation", c.Situation, "status", hotline.CaseOpen, "addr", c.SealedAddress, "opened", c.Opened.Unix(), "paged", 1,
+		"channel", string(c.Channel)).Text()
 	if err != nil {
 		return 0, fmt.Errorf("storing case: %w", err)
 	}
@@ -140,7 +141,8 @@ func (s *Store) Case(ctx context.Context, n int64) (hotline.CaseRecord, error) {
 	paged, _ := strconv.ParseInt(m["paged"], 10, 64)
 	return hotline.CaseRecord{N: n, Member: m["member"], Lang: m["lang"], Area: m["area"], Kind: m["kind"], Urgent: m["urgent"] == "1",
 		Situation: m["situation"], Status: m["status"], Volunteer: m["volunteer"], SealedAddress: []byte(m["addr"]), Opened: when("opened"),
-		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"], ClosedBy: m["closedby"]}, nil
+		Claimed: when("claimed"), Closed: when("closed"), Paged: paged, Verdict: m["verdict"], ClosedBy: m["closedby"],
+		Channel: hotline.Channel(m["channel"])}, nil
 }
 
 // claimScript gives a case to the first volunteer who claims it; everyone after is told who
