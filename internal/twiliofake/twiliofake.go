@@ -684,31 +684,57 @@ func (s *Server) SendStatusCallbacks(ctx context.Context, status string, errorCo
 		if m.StatusCallback == "" {
 			continue
 		}
-		form := url.Values{
-			"AccountSid":    {m.AccountSID},
-			"ApiVersion":    {"2010-04-01"},
-			"MessageSid":    {m.SID},
-			"SmsSid":        {m.SID},
-			"MessageStatus": {status},
-			"SmsStatus":     {status},
-			"To":            {m.To},
-		}
-		if m.From != "" {
-			form.Set("From", m.From)
-		}
-		if m.MessagingServiceSID != "" {
-			form.Set("MessagingServiceSid", m.MessagingServiceSID)
-		}
-		if errorCode != 0 {
-			form.Set("ErrorCode", strconv.Itoa(errorCode))
-		}
-		if err := s.postCallback(ctx, m.StatusCallback, form, token); err != nil {
-			errs = append(errs, fmt.Errorf("twiliofake: status callback for %s: %w", m.SID, err))
+		if err := s.postStatus(ctx, m, status, errorCode, token); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		sent++
 	}
 	return sent, errors.Join(errs...)
+}
+
+// SendStatusCallback posts the status callback of the one recorded message sid, as
+// SendStatusCallbacks does for all; an error when there is no such message, it asked for no
+// callback, or the callback failed.
+func (s *Server) SendStatusCallback(ctx context.Context, sid, status string, errorCode int) error {
+	s.mu.Lock()
+	i := slices.IndexFunc(s.messages, func(m Message) bool { return m.SID == sid })
+	var m Message
+	if i >= 0 {
+		m = s.messages[i]
+	}
+	token := s.cfg.authToken
+	s.mu.Unlock()
+	if i < 0 || m.StatusCallback == "" {
+		return fmt.Errorf("twiliofake: no message %s with a status callback", sid)
+	}
+	return s.postStatus(ctx, m, status, errorCode, token)
+}
+
+// postStatus posts m's status callback, signed with token.
+func (s *Server) postStatus(ctx context.Context, m Message, status string, errorCode int, token string) error {
+	form := url.Values{
+		"AccountSid":    {m.AccountSID},
+		"ApiVersion":    {"2010-04-01"},
+		"MessageSid":    {m.SID},
+		"SmsSid":        {m.SID},
+		"MessageStatus": {status},
+		"SmsStatus":     {status},
+		"To":            {m.To},
+	}
+	if m.From != "" {
+		form.Set("From", m.From)
+	}
+	if m.MessagingServiceSID != "" {
+		form.Set("MessagingServiceSid", m.MessagingServiceSID)
+	}
+	if errorCode != 0 {
+		form.Set("ErrorCode", strconv.Itoa(errorCode))
+	}
+	if err := s.postCallback(ctx, m.StatusCallback, form, token); err != nil {
+		return fmt.Errorf("twiliofake: status callback for %s: %w", m.SID, err)
+	}
+	return nil
 }
 
 // postCallback posts one signed callback.
