@@ -48,6 +48,29 @@ type Deps struct {
 	Deliveries DeliveryCounter
 	// Console is the staff console (internal/console), served under /console/; nil answers 404.
 	Console http.Handler
+	// WhatsApp acts on the WhatsApp failures status callbacks report about a member
+	// (whatsapp.Reports); nil only counts them.
+	WhatsApp WhatsAppReports
+	// Media deletes the media of an inbound message, in the background (twilio.MediaJanitor);
+	// nil when there is no Twilio REST API to delete through (local mode).
+	Media MediaDeleter
+}
+
+// WhatsAppReports acts on WhatsApp failures reported for the member whose sealed reference a
+// status callback's "wa" parameter carries. Each is safe to repeat; an error wrapping
+// whatsapp.ErrBadReference means there is nobody to act on.
+type WhatsAppReports interface {
+	// WindowClosed: Twilio 63016, the member's 24-hour window was closed.
+	WindowClosed(ctx context.Context, ref string) error
+	// NotAUser: Twilio 63003 or 63024, the address gets no WhatsApp messages.
+	NotAUser(ctx context.Context, ref string) error
+}
+
+// MediaDeleter deletes an inbound message's media from the provider, without waiting and
+// without failing the caller: the webhook calls Delete(in.ID) after answering a message
+// whose form has NumMedia above 0.
+type MediaDeleter interface {
+	Delete(messageSID string)
 }
 
 // Spooler keeps an inbound message durably for later.

@@ -3,6 +3,7 @@ package whatsapp_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +245,45 @@ func TestSMSAndStaffPassThrough(t *testing.T) {
 	}
 	if msgs := r.fake.Messages(); len(msgs) != 3 || msgs[0].StatusCallback != "" {
 		t.Errorf("sent %+v; want all three as given", msgs)
+	}
+}
+
+// TestReports: a status callback's reference opens to its member only: 63016 forgets their
+// window, 63003/63024 mark them undeliverable (once, however often reported); a reference
+// that does not open names nobody.
+func TestReports(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	r.seed(flow.State{Lang: "es", Areas: []string{"taos"}, Address: memberAddr})
+	if _, err := r.store.WhatsAppWrote(ctx, r.member, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(whatsapp.StatusCallback(statusURL+"?bc=b1", r.keys, r.member))
+	if err != nil || u.Query().Get("bc") != "b1" {
+		t.Fatalf("callback %v: %v", u, err)
+	}
+	ref := u.Query().Get("wa")
+	reports := whatsapp.Reports{Keys: r.keys, Store: r.store, Members: r.members}
+
+	if err := reports.WindowClosed(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := r.store.WhatsAppLastWrote(ctx, r.member); !last.IsZero() {
+		t.Errorf("window still open after 63016: %v", last)
+	}
+	for range 2 {
+		if err := reports.NotAUser(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := r.members.State(ctx, r.member); !st.Undeliverable || len(st.Areas) != 1 {
+		t.Errorf("after 63003: %+v; want undeliverable, still subscribed", st)
+	}
+	other, _ := privacy.NewKeys("another-secret-altogether-0123")
+	u, _ = url.Parse(whatsapp.StatusCallback(statusURL, other, r.member))
+	for _, bad := range []string{u.Query().Get("wa"), "not base64!", ""} {
+		if err := reports.NotAUser(ctx, bad); !errors.Is(err, whatsapp.ErrBadReference) {
+			t.Errorf("reference %q: %v, want ErrBadReference", bad, err)
+		}
 	}
 }
