@@ -20,8 +20,8 @@ import (
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
-	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/locales"
 )
 
@@ -55,7 +55,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	base := map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}
-	rep := measure(c, smstext.New(c.Catalog, base, cfg.GSM), base, cfg.SegmentBudget)
+	rep := measure(c, render.New(c.Catalog, base, cfg.GSM), base, cfg.SegmentBudget)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MESSAGE\tLANG\tFOR\tENCODING\tCHARS\tSEGMENTS\tAS GSM-7\tLONGEST WITH\t")
 	for _, row := range rep.rows {
@@ -127,7 +127,7 @@ type checkReport struct {
 // flag), as the member gets it, options included. It reports each message's longest real
 // rendering, a member message over budget, a rendering that fails, and a condition
 // ({{if .X}}) that no sample takes one way or the other.
-func measure(c content.Content, r *smstext.Renderer, base map[string]string, budget int) checkReport {
+func measure(c content.Content, r *render.Renderer, base map[string]string, budget int) checkReport {
 	rep := checkReport{longest: map[string]int{}}
 	var ids []string
 	for _, lang := range c.Catalog.Languages() {

@@ -32,7 +32,7 @@ import (
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/ratelimit"
 	"github.com/communityhotline/hotline/internal/redisstore"
-	"github.com/communityhotline/hotline/internal/smstext"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/staff"
 	"github.com/communityhotline/hotline/internal/stats"
 	"github.com/communityhotline/hotline/internal/streak"
@@ -52,9 +52,11 @@ type App struct {
 	content  content.Content
 	store    *redisstore.Store
 	engine   *bot.Engine
-	renderer *smstext.Renderer
-	zips     *places.ZipTable
-	log      *slog.Logger
+	renderer *render.Renderer
+	// renderers render for each channel; renderer is SMS's.
+	renderers render.Set
+	zips      *places.ZipTable
+	log       *slog.Logger
 	// roster is who the organizers and volunteers are, kept in memory.
 	roster *staff.Roster
 	// directory adds, lists and removes them, and tells who a token belongs to.
@@ -145,8 +147,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		closeRedis()
 		return nil, err
 	}
-	renderer := smstext.New(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
+	// Members are answered on the channel they wrote on; staff's messages (pages, commands,
+	// approvals) go by SMS.
+	renderers := render.NewSet(c.Catalog, map[string]string{"Program": cfg.ProgramName, "Contact": cfg.Contact,
 		"Minutes": strconv.Itoa(int(cfg.EscalationTimeout.Minutes()))}, cfg.GSM)
+	renderer := renderers.SMS
 	// The subscriber index is written after the member's state; when Redis fails to take it
 	// (its master dying), subs repairs it from the state once Redis does.
 	var members *bot.Members
@@ -158,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return subscription(st), err
 	}, log, nil)
 	botCfg := bot.Config{
-		Flows: c.Flows, Renderer: renderer, Store: store, Keys: keys, Log: log,
+		Flows: c.Flows, Renderer: renderers, Store: store, Keys: keys, Log: log,
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
@@ -264,7 +269,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return out, err
 	})
 	jobs := effects.New(effects.Config{Store: store, Keys: keys, Handler: cases, Queue: outbox, Members: members,
-		Renderer: renderer, Log: log})
+		Renderers: renderers, Log: log})
 	botCfg.Jobs = jobs
 	if os.Getenv("HOTLINE_FAILPOINT") == "after-job-commit" {
 		// For the test that kills a process between a commit and its effects: hang there.
@@ -272,7 +277,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		botCfg.AfterJobCommit = func() { select {} }
 	}
 	engine := bot.New(botCfg)
-	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, zips: zips, log: log, rdb: rdb, close: closeRedis,
+	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, renderers: renderers, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs, media: media,
 		answerer: &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine},
 			Store: store, Keys: keys, Members: members, Out: outbox, Log: log,
@@ -400,11 +405,15 @@ func consumerName() string {
 // replay so that it is tried again: the message is then answered from the reply log, and
 // only the send repeats.
 func (a *App) Replay(ctx context.Context, in hotline.Inbound) error {
-	texts, err := a.answerer.Answer(ctx, in)
+	if in.Channel == hotline.Voice {
+		// A call is over by now: its words cannot be sent as texts (voice is never spooled).
+		return hotline.ErrDoNotAnswer
+	}
+	reply, err := a.answerer.Answer(ctx, in)
 	if err != nil {
 		return err
 	}
-	for _, t := range texts {
+	for _, t := range reply.Texts {
 		out := hotline.Outbound{To: in.From, Body: t, Member: a.keys.MemberID(in.Channel, in.From)}
 		if _, err := a.sender.Send(ctx, out); err != nil {
 			if hotline.SendErrorKindOf(err) == hotline.Retry {

@@ -37,12 +37,12 @@ type Sandbox struct {
 // it; it carries out no effects (asking for a person opens no case and pages no one), and it
 // sends nothing: the caller shows the replies. It forgets a conversation after a day.
 func (a *App) Sandbox() (*Sandbox, error) {
-	return NewSandbox(a.rdb, a.cfg.KeyPrefix, a.content.Flows, a.renderer, a.keys, a.log)
+	return NewSandbox(a.rdb, a.cfg.KeyPrefix, a.content.Flows, a.renderers, a.keys, a.log)
 }
 
 // NewSandbox is Sandbox from its parts, for tests that build the console without an App.
 // prefix is the hotline's key prefix; the sandbox adds ":sandbox" to it.
-func NewSandbox(rdb redis.UniversalClient, prefix string, flows *flow.Set, renderer flow.Renderer, keys *privacy.Keys, log *slog.Logger) (*Sandbox, error) {
+func NewSandbox(rdb redis.UniversalClient, prefix string, flows *flow.Set, renderer bot.Renderer, keys *privacy.Keys, log *slog.Logger) (*Sandbox, error) {
 	store, err := redisstore.New(rdb, prefix+":sandbox", redisstore.DefaultReplyTTL)
 	if err != nil {
 		return nil, fmt.Errorf("the simulator's store: %w", err)

@@ -1,6 +1,7 @@
 // Package bot answers one inbound message: it recognises a retried webhook, loads the
 // member's state, runs the flow step, saves the new state together with the reply, and
-// returns the reply's text. It knows no HTTP and no Redis: both are passed in.
+// returns the reply, rendered for the channel the message came on. It knows no HTTP and no
+// Redis: both are passed in.
 package bot
 
 import (
@@ -38,10 +39,17 @@ type JobRunner interface {
 // so an index entry a crash left behind does no harm.
 type SubscriptionSync func(ctx context.Context, memberID string, before, after flow.State) error
 
+// Renderer renders a step's replies for the channel a message came on (render.Set).
+type Renderer interface {
+	Render(ch hotline.Channel, lang string, replies []flow.Reply) ([]string, error)
+	// Options are the last menu's choices as the channel says them (for the voice line).
+	Options(ch hotline.Channel, lang string, replies []flow.Reply) ([]hotline.Option, error)
+}
+
 // Config holds an Engine's dependencies and settings.
 type Config struct {
 	Flows    *flow.Set
-	Renderer flow.Renderer
+	Renderer Renderer
 	Store    hotline.MemberStore
 	Keys     *privacy.Keys
 	Log      *slog.Logger
@@ -104,9 +112,9 @@ func withDefaults(cfg Config) Config {
 
 // Answer is the reply to one inbound message.
 type Answer struct {
-	Texts []string
+	hotline.Reply
 	// Repeat is true when the message had been answered before (a retried webhook): the
-	// texts are that earlier answer and nothing changed.
+	// reply is that earlier answer and nothing changed.
 	Repeat bool
 }
 
@@ -137,8 +145,8 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		minute, hour, err := e.cfg.Store.Count(ctx, id, in.ID, now)
 		var answered *hotline.AnsweredError
 		if errors.As(err, &answered) {
-			texts, err := e.openReply(answered.Reply, replyCtx)
-			return Answer{Texts: texts, Repeat: true}, err
+			reply, err := e.openReply(answered.Reply, replyCtx)
+			return Answer{Reply: reply, Repeat: true}, err
 		}
 		if err != nil {
 			return Answer{}, err
@@ -147,12 +155,12 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			// No notice from here: the state in memory may be minutes old (the member may
 			// have opted out through another process), and a member held back has had
 			// their notice already.
-			return e.limit(l, flow.State{OptedOut: true}), nil
+			return e.limit(in.Channel, l, flow.State{OptedOut: true}), nil
 		}
 		counted = true
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now},
+		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now, Media: in.Media > 0},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL})
 		// A member who writes can receive; keep the address only while alerts need it.
 		res.State.Undeliverable = false
@@ -161,11 +169,13 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		} else {
 			res.State.Address = ""
 		}
-		texts, err := e.cfg.Renderer.Render(res.Lang, res.Replies)
+		// Rendered before the commit, so that a content defect commits nothing.
+		reply, err := e.reply(in.Channel, res.Lang, res.Replies)
 		if err != nil {
-			return Answer{}, fmt.Errorf("%w: rendering replies: %w", hotline.ErrContent, err)
+			return Answer{}, err
 		}
-		replyJSON, err := json.Marshal(texts)
+		reply.Escalated, reply.Urgent = effects.Escalates(res.Effects)
+		replyJSON, err := encodeReply(in.Channel, reply)
 		if err != nil {
 			return Answer{}, fmt.Errorf("encoding reply: %w", err)
 		}
@@ -224,21 +234,21 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 					e.cfg.Log.Error("effects failed; left to be retried", "member", privacy.LogRef(id), "err", err)
 				}
 				if final != nil && !reflect.DeepEqual(final, res.Replies) {
-					if finalTexts, err := e.cfg.Renderer.Render(res.Lang, final); err != nil {
+					if amended, err := e.reply(in.Channel, res.Lang, final); err != nil {
 						e.cfg.Log.Error("rendering the effects' replies", "member", privacy.LogRef(id), "err", err)
 					} else {
-						texts = finalTexts
+						reply.Texts, reply.Options = amended.Texts, amended.Options
 					}
 				}
 			}
-			return Answer{Texts: texts}, nil
+			return Answer{Reply: reply}, nil
 		case errors.As(err, &answered):
 			if cur, err := e.openState(answered.State, id, stateCtx); err == nil {
 				e.recent.put(id, answered.State, cur, now)
 				e.resync(ctx, id, cur)
 			}
-			texts, err := e.openReply(answered.Reply, replyCtx)
-			return Answer{Texts: texts, Repeat: true}, err
+			reply, err := e.openReply(answered.Reply, replyCtx)
+			return Answer{Reply: reply, Repeat: true}, err
 		case errors.As(err, &limited):
 			cur, err := e.openState(limited.State, id, stateCtx)
 			if err != nil {
@@ -246,7 +256,7 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 			}
 			e.recent.put(id, limited.State, cur, now)
 			e.recent.hold(id, e.limitResets(limited, now))
-			return e.limit(limited, cur), nil
+			return e.limit(in.Channel, limited, cur), nil
 		case errors.As(err, &conflict):
 			sealed, st = conflict.State, flow.State{}
 			if sealed != nil {
@@ -285,7 +295,7 @@ func (e *Engine) job(id string, in hotline.Inbound, res flow.Result, now time.Ti
 	if e.cfg.Jobs == nil || len(res.Effects) == 0 || in.ID == "" {
 		return nil, nil
 	}
-	j := effects.Job{Member: id, Msg: in.ID, From: in.From, Lang: res.Lang, At: now.Unix(),
+	j := effects.Job{Member: id, Msg: in.ID, From: in.From, Channel: in.Channel, Lang: res.Lang, At: now.Unix(),
 		Effects: res.Effects, Replies: slices.Clone(res.Replies)}
 	sealed, err := e.cfg.Jobs.Seal(j)
 	if err != nil {
@@ -335,7 +345,7 @@ func (e *Engine) limitResets(l *hotline.LimitedError, now time.Time) time.Time {
 // limit answers a message the store held back for passing a limit (no flow work was kept
 // and nothing was written): past the per-minute limit a member gets one notice, then
 // nothing; past the hourly cap, nothing. Opted-out members get nothing anyway.
-func (e *Engine) limit(l *hotline.LimitedError, st flow.State) Answer {
+func (e *Engine) limit(ch hotline.Channel, l *hotline.LimitedError, st flow.State) Answer {
 	if e.cfg.SenderLimit > 0 && l.Minute > e.cfg.SenderLimit {
 		e.cfg.Log.Warn("sender over the per-minute limit; message dropped", "count", l.Minute)
 		if l.Minute == e.cfg.SenderLimit+1 && !st.OptedOut && e.cfg.LimitNotice != "" {
@@ -343,8 +353,8 @@ func (e *Engine) limit(l *hotline.LimitedError, st flow.State) Answer {
 			if lang == "" {
 				lang = e.cfg.Flows.Settings().Languages[0]
 			}
-			if texts, err := e.cfg.Renderer.Render(lang, []flow.Reply{{ID: e.cfg.LimitNotice}}); err == nil {
-				return Answer{Texts: texts}
+			if texts, err := e.cfg.Renderer.Render(ch, lang, []flow.Reply{{ID: e.cfg.LimitNotice}}); err == nil {
+				return Answer{Reply: hotline.Reply{Texts: texts, Lang: lang}}
 			}
 		}
 		return Answer{}
@@ -363,20 +373,60 @@ func subscriptionChanged(before, after flow.State) bool {
 	return before.Lang != after.Lang || before.OptedOut != after.OptedOut || !slices.Equal(before.Areas, after.Areas)
 }
 
-func (e *Engine) openReply(sealed, ctx []byte) ([]string, error) {
+// reply renders a step's replies for channel ch; the voice line also gets the last menu's
+// choices, which it listens for.
+func (e *Engine) reply(ch hotline.Channel, lang string, replies []flow.Reply) (hotline.Reply, error) {
+	texts, err := e.cfg.Renderer.Render(ch, lang, replies)
+	if err != nil {
+		return hotline.Reply{}, fmt.Errorf("%w: rendering replies: %w", hotline.ErrContent, err)
+	}
+	reply := hotline.Reply{Texts: texts, Lang: lang}
+	if ch == hotline.Voice {
+		if reply.Options, err = e.cfg.Renderer.Options(ch, lang, replies); err != nil {
+			return hotline.Reply{}, fmt.Errorf("%w: rendering options: %w", hotline.ErrContent, err)
+		}
+	}
+	return reply, nil
+}
+
+// storedReply is a voice reply as the reply log keeps it: what "*" (say it again) needs
+// besides the words. Not whether the message escalated: saying it again must not ring the
+// volunteers again. Text channels keep the texts alone, a JSON array, as they always have,
+// so that a process of the previous release reads what this one writes.
+type storedReply struct {
+	Texts   []string         `json:"t"`
+	Lang    string           `json:"l,omitempty"`
+	Options []hotline.Option `json:"o,omitempty"`
+}
+
+func encodeReply(ch hotline.Channel, r hotline.Reply) ([]byte, error) {
+	if ch != hotline.Voice {
+		return json.Marshal(r.Texts)
+	}
+	return json.Marshal(storedReply{Texts: r.Texts, Lang: r.Lang, Options: r.Options})
+}
+
+func (e *Engine) openReply(sealed, ctx []byte) (hotline.Reply, error) {
 	plain, err := e.cfg.Keys.Open(sealed, ctx)
 	if err != nil {
-		return nil, fmt.Errorf("opening stored reply: %w", err)
+		return hotline.Reply{}, fmt.Errorf("opening stored reply: %w", err)
+	}
+	if len(plain) > 0 && plain[0] == '{' {
+		var s storedReply
+		if err := json.Unmarshal(plain, &s); err != nil {
+			return hotline.Reply{}, fmt.Errorf("decoding stored reply: %w", err)
+		}
+		return hotline.Reply{Texts: s.Texts, Lang: s.Lang, Options: s.Options}, nil
 	}
 	var texts []string
 	if err := json.Unmarshal(plain, &texts); err != nil {
-		return nil, fmt.Errorf("decoding stored reply: %w", err)
+		return hotline.Reply{}, fmt.Errorf("decoding stored reply: %w", err)
 	}
-	return texts, nil
+	return hotline.Reply{Texts: texts}, nil
 }
 
-// Answer is Handle for callers that need only the texts (the webhook).
-func (e *Engine) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+// Answer is Handle for callers that need only the reply (the webhooks).
+func (e *Engine) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error) {
 	a, err := e.Handle(ctx, in)
-	return a.Texts, err
+	return a.Reply, err
 }

@@ -137,7 +137,7 @@ type Broadcasts interface {
 // counted), and the log of each simulator conversation, kept a day.
 type Simulator interface {
 	// Answer is what the hotline would reply to in, as sent (sandbox.Answer).
-	Answer(ctx context.Context, in hotline.Inbound) ([]string, error)
+	Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error)
 	// Append adds lines to conversation convo's log.
 	Append(ctx context.Context, convo string, lines ...SimLine) error
 	// Lines returns convo's log, oldest first; none when it is unknown or forgotten.
@@ -149,6 +149,10 @@ type SimLine struct {
 	// Member is true for what was written as the sandbox member, false for the hotline's reply.
 	Member bool   `json:"m,omitempty"`
 	Text   string `json:"t"`
+	// Channel is the channel a reply was given on ("" for SMS, as before channels were
+	// chosen), and Keys the keys a call would then listen for.
+	Channel hotline.Channel  `json:"c,omitempty"`
+	Keys    []hotline.Option `json:"k,omitempty"`
 }
 
 // Policy is the organizers' corrections of county and city entries (policyedit.Service): the

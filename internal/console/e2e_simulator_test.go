@@ -78,6 +78,17 @@ func TestBrowserSimulator(t *testing.T) {
 	browsertest.Do(t, tab, "start over", chromedp.Click(chromedp.CSS(`form.sim-restart button`)))
 	browsertest.WaitText(t, tab, "#sim-log", "Nada todavía")
 
+	// On a call: what the line says out loud, and the keys it listens for.
+	browsertest.Do(t, tab, "put the trial on a call",
+		chromedp.Click(chromedp.CSS(`form.sim-channel button[value="voice"]`)))
+	browsertest.WaitText(t, tab, `form.sim-channel button[aria-pressed="true"]`, "Llamada")
+	say("hola", "marque 1")
+	if meta := browsertest.Eval[string](t, tab, `document.querySelector('#sim-log li:last-child .sim-meta').textContent`); !strings.HasPrefix(meta, "Se dice en voz alta · teclas: 1 ") {
+		t.Errorf("a call's reply shows %q, want what is said and its keys", meta)
+	}
+	browsertest.Eval[bool](t, tab, "document.activeElement.blur(), window.scrollTo(0, 0), true")
+	browsertest.Screenshots(t, tab, "console-simulator-call")
+
 	if got := s.Fake.Messages(); len(got) != received {
 		t.Errorf("the simulator texted someone: %d messages, then %d", received, len(got))
 	}

@@ -59,6 +59,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /console/simulator/send", s.signedIn(organizers, s.handleSimulatorSend))
 	mux.Handle("POST /console/simulator/lang", s.signedIn(organizers, s.handleSimulatorLanguage))
 	mux.Handle("POST /console/simulator/restart", s.signedIn(organizers, s.handleSimulatorRestart))
+	mux.Handle("POST /console/simulator/channel", s.signedIn(organizers, s.handleSimulatorChannel))
 	mux.Handle("GET /console/policy", s.signedIn(organizers, s.handlePolicyList))
 	mux.Handle("GET /console/policy/export", s.signedIn(organizers, s.handlePolicyExport))
 	mux.Handle("GET /console/policy/{id}", s.signedIn(organizers, s.handlePolicyEntry))

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -19,17 +20,23 @@ const (
 	// Mixed with the session id, it makes the conversation's id, so a new session (another
 	// person on the same browser) starts with a new member and never sees an old trial.
 	simCookie = "hotline_console_sim"
-	// simChannel is the sandbox members' channel: no real member is on it.
-	simChannel hotline.Channel = "sandbox"
+	// simChannelCookie holds the channel the trial is on (SMS, WhatsApp, a call).
+	simChannelCookie = "hotline_console_sim_ch"
 	// simMaxText is the most one message may carry here, as through Twilio.
 	simMaxText = 1600
 )
+
+// simChannels are the channels a trial can be on, in the order the page offers them.
+var simChannels = []hotline.Channel{hotline.SMS, hotline.WhatsApp, hotline.Voice}
 
 // simulatorData is the simulator page: the conversation, each reply with what it costs.
 type simulatorData struct {
 	Lines []simLine
 	// GSM says replies are sent in GSM-7 (HOTLINE_SMS_ENCODING=GSM).
 	GSM bool
+	// Channel is the trial's channel; Channels are the ones to choose from.
+	Channel  hotline.Channel
+	Channels []hotline.Channel
 }
 
 // simLine is a line of the conversation; Info is set on the hotline's replies only.
@@ -46,11 +53,38 @@ func (s *server) handleSimulator(w http.ResponseWriter, r *http.Request, rq *req
 	lines := make([]simLine, len(log))
 	for i, l := range log {
 		lines[i] = simLine{SimLine: l}
-		if !l.Member {
+		switch {
+		case l.Member:
+		case l.Channel == "" || l.Channel == hotline.SMS:
 			lines[i].Info = replyInfo(l.Text, s.cfg.GSM)
+		default: // WhatsApp is not paid by the segment, and a call's words are not sent
+			lines[i].Info.Chars = utf8.RuneCountInString(l.Text)
 		}
 	}
-	s.render(w, r, rq, http.StatusOK, "simulator", simulatorData{Lines: lines, GSM: s.cfg.GSM})
+	s.render(w, r, rq, http.StatusOK, "simulator", simulatorData{Lines: lines, GSM: s.cfg.GSM,
+		Channel: simChannelOf(r), Channels: simChannels})
+	return nil
+}
+
+// simChannelOf is the channel of this browser's trial: SMS until another is chosen.
+func simChannelOf(r *http.Request) hotline.Channel {
+	if c, err := r.Cookie(simChannelCookie); err == nil && slices.Contains(simChannels, hotline.Channel(c.Value)) {
+		return hotline.Channel(c.Value)
+	}
+	return hotline.SMS
+}
+
+// handleSimulatorChannel puts the trial on another channel, with a new test member: a member
+// on WhatsApp or calling is another member than by SMS (docs/channels.md), and a conversation
+// that changed channel half-way would show nothing a member can meet.
+func (s *server) handleSimulatorChannel(w http.ResponseWriter, r *http.Request, rq *request) error {
+	ch := hotline.Channel(r.PostFormValue("channel"))
+	if slices.Contains(simChannels, ch) {
+		http.SetCookie(w, &http.Cookie{Name: simChannelCookie, Value: string(ch), Path: "/console/simulator", HttpOnly: true,
+			SameSite: http.SameSiteLaxMode, Secure: s.cfg.Secure, MaxAge: 24 * 60 * 60})
+		s.setSimCookie(w, randomID())
+	}
+	backToSimulator(w, r)
 	return nil
 }
 
@@ -68,7 +102,7 @@ func replyInfo(text string, gsm bool) segment.Info {
 func (s *server) handleSimulatorSend(w http.ResponseWriter, r *http.Request, rq *request) error {
 	text := strings.TrimSpace(r.PostFormValue("text"))
 	if text != "" {
-		if err := s.simSay(r.Context(), s.simConvo(w, r), cutRunes(text, simMaxText)); err != nil {
+		if err := s.simSay(r.Context(), s.simConvo(w, r), simChannelOf(r), cutRunes(text, simMaxText)); err != nil {
 			return err
 		}
 	}
@@ -86,7 +120,7 @@ func (s *server) handleSimulatorLanguage(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return err
 		}
-		if err := s.simSay(r.Context(), s.simConvo(w, r), word); err != nil {
+		if err := s.simSay(r.Context(), s.simConvo(w, r), simChannelOf(r), word); err != nil {
 			return err
 		}
 	}
@@ -106,18 +140,26 @@ func backToSimulator(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/simulator#sim-end", http.StatusSeeOther)
 }
 
-// simSay sends text as the sandbox member of conversation convo, each message with an id of
-// its own (a repeated id would be taken for a retried webhook and answered from memory), and
-// logs it with the replies.
-func (s *server) simSay(ctx context.Context, convo, text string) error {
-	replies, err := s.cfg.Simulator.Answer(ctx, hotline.Inbound{ID: "SBX" + randomID(), Channel: simChannel,
+// simSay sends text as the sandbox member of conversation convo on channel ch, each message
+// with an id of its own (a repeated id would be taken for a retried webhook and answered from
+// memory), and logs it with the replies. The sandbox keeps its members under a key prefix of
+// its own, so "sandbox-…" on any channel is never a real member.
+func (s *server) simSay(ctx context.Context, convo string, ch hotline.Channel, text string) error {
+	reply, err := s.cfg.Simulator.Answer(ctx, hotline.Inbound{ID: "SBX" + randomID(), Channel: ch,
 		From: "sandbox-" + convo, Text: text})
 	if err != nil {
 		return fmt.Errorf("the simulator's answer: %w", err)
 	}
 	lines := []SimLine{{Member: true, Text: text}}
-	for _, t := range replies {
-		lines = append(lines, SimLine{Text: t})
+	for i, t := range reply.Texts {
+		line := SimLine{Text: t}
+		if ch != hotline.SMS {
+			line.Channel = ch
+		}
+		if i == len(reply.Texts)-1 {
+			line.Keys = reply.Options
+		}
+		lines = append(lines, line)
 	}
 	return s.cfg.Simulator.Append(ctx, convo, lines...)
 }

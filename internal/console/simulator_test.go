@@ -20,8 +20,8 @@ import (
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/redistest"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
-	"github.com/communityhotline/hotline/internal/smstext"
 	"github.com/communityhotline/hotline/locales"
 )
 
@@ -47,7 +47,7 @@ func (s *simEnv) open(t *testing.T, rdb *redis.Client, prefix string, keys *priv
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := app.NewSandbox(rdb, prefix, c.Flows, smstext.New(c.Catalog, simBase, false), keys, nil)
+	sb, err := app.NewSandbox(rdb, prefix, c.Flows, render.NewSet(c.Catalog, simBase, false), keys, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +292,39 @@ func TestSimulatorMembersApart(t *testing.T) {
 	}
 	if after := org.conversation(); len(after) != len(before) {
 		t.Errorf("refused POSTs changed the conversation: %d lines, then %d", len(before), len(after))
+	}
+}
+
+// TestSimulatorChannels: an organizer puts the trial on WhatsApp or on a call and sees what that
+// channel says: WhatsApp keeps the accents and is not costed in SMS; a call speaks its options
+// and lists the keys it listens for; each channel starts a new test member.
+func TestSimulatorChannels(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(orgPhone)
+	c.say("hola")
+	if r := c.post("/console/simulator/channel", url.Values{"channel": {"voice"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("choosing a call: %d", r.code)
+	}
+	if got := c.get("/console/simulator").body; !strings.Contains(got, `value="voice" aria-pressed="true"`) || strings.Contains(got, "sim-reply") {
+		t.Fatalf("after choosing a call the page does not show it chosen, or kept the SMS trial")
+	}
+	c.say("hola")
+	page := html.UnescapeString(c.get("/console/simulator").body)
+	if !strings.Contains(page, "marque 1") || !strings.Contains(page, "Said out loud · keys: 1 ") {
+		t.Errorf("a call's menu is not spoken with its keys listed:\n%s", page)
+	}
+	if strings.Contains(page, "costs 1 SMS") {
+		t.Error("a call's words were costed as SMS")
+	}
+	c.post("/console/simulator/channel", url.Values{"channel": {"whatsapp"}})
+	c.say("hola")
+	page = html.UnescapeString(c.get("/console/simulator").body)
+	if !strings.Contains(page, "Envíe") || !strings.Contains(page, "WhatsApp is not charged per SMS") {
+		t.Errorf("WhatsApp's menu lost its accents or was costed as SMS:\n%s", page)
+	}
+	// A channel that is none of the three changes nothing.
+	c.post("/console/simulator/channel", url.Values{"channel": {"fax"}})
+	if got := c.get("/console/simulator").body; !strings.Contains(got, `value="whatsapp" aria-pressed="true"`) {
+		t.Error("an unknown channel changed the trial's channel")
 	}
 }

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // TestJobRoundTrip: every effect a step can promise survives the stored form; an effect the
 // store cannot hold is refused, not dropped.
 func TestJobRoundTrip(t *testing.T) {
-	j := Job{Member: "m1", Msg: "SM1", From: "+15055550100", Lang: "es", At: 1700000000,
+	j := Job{Member: "m1", Msg: "SM1", From: "+15055550100", Channel: hotline.Voice, Lang: "es", At: 1700000000,
 		Effects: []flow.Effect{
 			actions.OpenCase{Kind: "report", Urgent: true, Text: "ayuda", Area: "bernalillo", Report: map[string]string{"what": "x"}, Situation: "home"},
 			actions.UrgentCase{Case: 7, Text: "migra", Situation: "work"},
@@ -40,6 +40,16 @@ func TestJobRoundTrip(t *testing.T) {
 	got, err := Decode("m1", "SM1", b)
 	if err != nil || !reflect.DeepEqual(got, j) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v\n%v", got, j, err)
+	}
+	// A job written before the channel was kept is read as the channel its address names.
+	for from, want := range map[string]hotline.Channel{"+15055550100": hotline.SMS, "whatsapp:+15055550100": hotline.WhatsApp} {
+		old, err := Encode(Job{From: from, Lang: "es"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Decode("m1", "SM1", old); err != nil || got.Channel != want {
+			t.Errorf("a job from %s without a channel decoded as %q (%v), want %q", from, got.Channel, err, want)
+		}
 	}
 	if _, err := Encode(Job{Effects: []flow.Effect{struct{}{}}}); err == nil {
 		t.Error("an unknown effect was accepted")
@@ -132,7 +142,7 @@ func (m members) State(_ context.Context, id string) (flow.State, error) {
 
 type renderer struct{}
 
-func (renderer) Render(lang string, rs []flow.Reply) ([]string, error) {
+func (renderer) Render(_ hotline.Channel, lang string, rs []flow.Reply) ([]string, error) {
 	var out []string
 	for _, r := range rs {
 		out = append(out, lang+":"+r.ID)
@@ -157,7 +167,7 @@ func newRig(t *testing.T) *rig {
 	}
 	keys, _ := privacy.NewKeys("test-secret-0123456789")
 	r := &rig{store: store, handler: &fakeHandler{}, queue: &onceQueue{done: map[string]bool{}}, members: members{}, now: time.Now()}
-	r.runner = New(Config{Store: store, Keys: keys, Handler: r.handler, Queue: r.queue, Members: r.members, Renderer: renderer{},
+	r.runner = New(Config{Store: store, Keys: keys, Handler: r.handler, Queue: r.queue, Members: r.members, Renderers: renderer{},
 		Lease: 100 * time.Millisecond, MaxLease: time.Second, Now: func() time.Time { return r.now }})
 	return r
 }

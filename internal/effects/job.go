@@ -8,9 +8,11 @@ package effects
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
 )
 
 // Job is what one member message promised beyond its reply.
@@ -19,6 +21,9 @@ type Job struct {
 	Member, Msg string
 	// From is the member's address, for what must reach them later (a volunteer's reply).
 	From string
+	// Channel is the channel the member wrote on ("" in jobs written before it was kept:
+	// read as SMS, or WhatsApp by From's prefix).
+	Channel hotline.Channel
 	// Lang is the language the member was answered in.
 	Lang string
 	// At is when the message came, in Unix seconds.
@@ -27,6 +32,23 @@ type Job struct {
 	// Replies are the step's own replies: a job taken over after a crash sends the member
 	// only what carrying out the effects adds to them.
 	Replies []flow.Reply
+}
+
+// Escalates reports whether effs open a case with a volunteer — a person asked for, or an
+// emergency — or make the open one urgent, and whether urgently: a caller is then put
+// through to the volunteers on call. A report opens a case too, but asks for no one now.
+func Escalates(effs []flow.Effect) (escalated, urgent bool) {
+	for _, e := range effs {
+		switch e := e.(type) {
+		case actions.OpenCase:
+			if e.Kind != "report" {
+				escalated, urgent = true, urgent || e.Urgent
+			}
+		case actions.UrgentCase:
+			escalated, urgent = true, true
+		}
+	}
+	return escalated, urgent
 }
 
 // Token names the job in the marks that make re-running it harmless (a case opened once, a
@@ -49,16 +71,17 @@ type taggedEffect struct {
 }
 
 type storedJob struct {
-	From    string         `json:"f"`
-	Lang    string         `json:"l"`
-	At      int64          `json:"a"`
-	Effects []taggedEffect `json:"e"`
-	Replies []flow.Reply   `json:"r,omitempty"`
+	From    string          `json:"f"`
+	Channel hotline.Channel `json:"c,omitempty"`
+	Lang    string          `json:"l"`
+	At      int64           `json:"a"`
+	Effects []taggedEffect  `json:"e"`
+	Replies []flow.Reply    `json:"r,omitempty"`
 }
 
 // Encode is the job as stored (before sealing); Member and Msg are the record's name.
 func Encode(j Job) ([]byte, error) {
-	s := storedJob{From: j.From, Lang: j.Lang, At: j.At, Replies: j.Replies}
+	s := storedJob{From: j.From, Channel: j.Channel, Lang: j.Lang, At: j.At, Replies: j.Replies}
 	for _, e := range j.Effects {
 		var tag string
 		switch e.(type) {
@@ -90,7 +113,13 @@ func Decode(member, msg string, b []byte) (Job, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return Job{}, fmt.Errorf("decoding job: %w", err)
 	}
-	j := Job{Member: member, Msg: msg, From: s.From, Lang: s.Lang, At: s.At, Replies: s.Replies}
+	j := Job{Member: member, Msg: msg, From: s.From, Channel: s.Channel, Lang: s.Lang, At: s.At, Replies: s.Replies}
+	if j.Channel == "" {
+		j.Channel = hotline.SMS
+		if strings.HasPrefix(j.From, "whatsapp:") {
+			j.Channel = hotline.WhatsApp
+		}
+	}
 	for _, t := range s.Effects {
 		e, err := decodeEffect(t)
 		if err != nil {

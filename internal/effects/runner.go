@@ -42,6 +42,11 @@ type Queue interface {
 	SendOnce(ctx context.Context, id string, m hotline.Outbound) error
 }
 
+// ChannelRenderer renders replies for a channel (render.Set).
+type ChannelRenderer interface {
+	Render(ch hotline.Channel, lang string, replies []flow.Reply) ([]string, error)
+}
+
 // Members is what the runner needs of the member engine: a member's state as it is now.
 type Members interface {
 	State(ctx context.Context, id string) (flow.State, error)
@@ -49,13 +54,14 @@ type Members interface {
 
 // Config holds a Runner's dependencies and settings.
 type Config struct {
-	Store    Store
-	Keys     *privacy.Keys
-	Handler  Handler
-	Queue    Queue
-	Members  Members
-	Renderer flow.Renderer
-	Log      *slog.Logger
+	Store   Store
+	Keys    *privacy.Keys
+	Handler Handler
+	Queue   Queue
+	Members Members
+	// Renderers write a taken-over reply for the member's channel (render.Set).
+	Renderers ChannelRenderer
+	Log       *slog.Logger
 	// Lease is how long a job is left to the process that wrote it before another takes it
 	// over; each take-over that fails doubles it, up to MaxLease.
 	Lease, MaxLease time.Duration
@@ -312,7 +318,12 @@ func (r *Runner) takeOver(ctx context.Context, ref hotline.JobRef, stored hotlin
 }
 
 func (r *Runner) tellMember(job Job, replies []flow.Reply, out *collected) error {
-	texts, err := r.cfg.Renderer.Render(job.Lang, replies)
+	if job.Channel == hotline.Voice {
+		// The call is over; a text to the caller's number needs their yes, which the
+		// call's own steps ask for.
+		return nil
+	}
+	texts, err := r.cfg.Renderers.Render(job.Channel, job.Lang, replies)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,13 @@ type Input struct {
 	// "start", "help"; Twilio's OptOutType), or "".
 	ProviderKeyword string
 	Now             time.Time
+	// Media is set when pictures, voice notes or files came with the message. With no
+	// text beside them the member is told we cannot open them, and stays where they were.
+	Media bool
 }
+
+// MediaUnsupported is the message that answers media sent without words.
+const MediaUnsupported = "media_unsupported"
 
 // Reply is one message to send: a message ID, its template data and, for a menu, its
 // numbered options. Turning it into text (or speech) is the edge's job.
@@ -218,6 +224,12 @@ func (s *Set) Step(st State, in Input, opt Options) Result {
 				r.st.Lang = lang
 			}
 		}
+	}
+	if in.Media && strings.TrimSpace(in.Text) == "" {
+		// A voice note or a photo: nothing to understand, so nothing moves; the member
+		// hears how to reach us instead (in a case too: nothing reaches the volunteer).
+		r.replies = append(r.replies, Reply{ID: MediaUnsupported})
+		return r.result()
 	}
 	// The provider's opt-in word (START, and YES) means nothing to a member who has not
 	// opted out: a YES may be confirming an alert sign-up, so it goes to the node.

@@ -12,7 +12,8 @@ import (
 // edge that parses requests and renders replies differs.
 type Channel string
 
-// The channels the hotline knows. Only SMS has an edge today.
+// The channels the hotline knows: SMS and WhatsApp come through the Messages webhook, voice
+// through the Voice webhooks.
 const (
 	SMS      Channel = "sms"
 	WhatsApp Channel = "whatsapp"
@@ -38,12 +39,41 @@ type Inbound struct {
 	// OptOutType is set when the provider itself recognised an opt-out keyword
 	// (Twilio Advanced Opt-Out: "STOP", "START" or "HELP").
 	OptOutType string
+	// Media is how many pictures, voice notes or files came with the message. We open none
+	// of them (they may show a face or a voice, and we keep no such thing): a message of
+	// media alone is answered that we cannot.
+	Media int
 }
 
-// Answerer answers one inbound message with the texts to reply. The member engine, and the
-// organizer and volunteer command routers that wrap it, all are one.
+// Reply is the hotline's answer to one inbound message, rendered for the message's channel.
+type Reply struct {
+	// Texts are the messages to send (SMS, WhatsApp) or the sentences to say (voice), in
+	// order. None: say nothing (an opted-out member, a message past a limit).
+	Texts []string
+	// Lang is the language of Texts, "" when it is not one member's (a staff command, a
+	// notice in every language).
+	Lang string
+	// Options are the numbered choices the last text offered, for an edge that listens
+	// rather than shows: the voice line takes them as keys and speech hints. None when the
+	// member is asked to answer in their own words.
+	Options []Option
+	// Escalated is set when the message opened a case with a volunteer (or made one
+	// urgent): the voice line then rings the volunteers on call.
+	Escalated bool
+	// Urgent is set when that case is an emergency.
+	Urgent bool
+}
+
+// Option is a numbered choice as the channel says it.
+type Option struct {
+	Number int    `json:"n"`
+	Label  string `json:"l"`
+}
+
+// Answerer answers one inbound message. The member engine, and the staff router that wraps
+// it, all are one.
 type Answerer interface {
-	Answer(ctx context.Context, in Inbound) ([]string, error)
+	Answer(ctx context.Context, in Inbound) (Reply, error)
 }
 
 // MemberStore keeps members' sealed state and the replies already given, so that a retried

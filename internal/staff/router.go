@@ -30,22 +30,28 @@ type Router struct {
 	Members    hotline.Answerer
 }
 
-// Answer implements hotline.Answerer.
-func (r Router) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+// Answer implements hotline.Answerer. A call is always a member's: a caller's number proves
+// nothing (it is easily spoofed), so no staff command is taken by voice.
+func (r Router) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error) {
 	if in.MemberID == "" {
 		in.MemberID = r.Keys.MemberID(in.Channel, in.From)
+	}
+	if in.Channel == hotline.Voice {
+		return r.Members.Answer(ctx, in)
 	}
 	s, err := r.Roster.snapshot(ctx)
 	if err != nil {
 		// No roster was ever read: staff's words must not reach the member menus, so the
 		// message fails (the member gets the fallback; it is spooled and replayed).
-		return nil, fmt.Errorf("telling staff from members: %w", err)
+		return hotline.Reply{}, fmt.Errorf("telling staff from members: %w", err)
 	}
 	if o, ok := s.organizers[in.MemberID]; ok {
-		return r.Organizers.Answer(ctx, o, in)
+		texts, err := r.Organizers.Answer(ctx, o, in)
+		return hotline.Reply{Texts: texts}, err
 	}
 	if v, ok := s.volunteers[in.MemberID]; ok {
-		return r.Volunteers.Command(ctx, v, in)
+		texts, err := r.Volunteers.Command(ctx, v, in)
+		return hotline.Reply{Texts: texts}, err
 	}
 	return r.Members.Answer(ctx, in)
 }

@@ -16,9 +16,9 @@ type heard struct {
 
 type recordingAnswerer struct{ got *[]heard }
 
-func (r recordingAnswerer) Answer(_ context.Context, in hotline.Inbound) ([]string, error) {
+func (r recordingAnswerer) Answer(_ context.Context, in hotline.Inbound) (hotline.Reply, error) {
 	*r.got = append(*r.got, heard{"member", in.MemberID})
-	return []string{"member menu"}, nil
+	return hotline.Reply{Texts: []string{"member menu"}}, nil
 }
 func (r recordingAnswerer) Command(_ context.Context, v hotline.VolunteerRecord, in hotline.Inbound) ([]string, error) {
 	*r.got = append(*r.got, heard{"volunteer " + v.Name, in.MemberID})

@@ -145,11 +145,11 @@ type countingAnswerer struct {
 	d    *Day
 }
 
-func (c countingAnswerer) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+func (c countingAnswerer) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error) {
 	c.d.In()
-	texts, err := c.next.Answer(ctx, in)
-	if err == nil && len(texts) > 0 {
-		c.d.Out(len(texts))
+	reply, err := c.next.Answer(ctx, in)
+	if err == nil && len(reply.Texts) > 0 {
+		c.d.Out(len(reply.Texts))
 	}
-	return texts, err
+	return reply, err
 }

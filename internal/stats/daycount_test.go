@@ -36,7 +36,9 @@ func (c *countingStore) AddDayCounts(ctx context.Context, day string, in, out in
 
 type fixed []string
 
-func (f fixed) Answer(context.Context, hotline.Inbound) ([]string, error) { return f, nil }
+func (f fixed) Answer(context.Context, hotline.Inbound) (hotline.Reply, error) {
+	return hotline.Reply{Texts: f}, nil
+}
 
 type okSender struct{}
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -105,6 +106,13 @@ func ParseInbound(form url.Values) (hotline.Inbound, error) {
 		return hotline.Inbound{}, fmt.Errorf("%w: Body longer than %d characters", ErrInvalidField, maxBodyRunes)
 	}
 
+	// NumMedia is a count Twilio sets; anything else in it is read as none rather than
+	// refusing a message that may matter.
+	media, err := strconv.Atoi(form.Get("NumMedia"))
+	if err != nil || media < 0 {
+		media = 0
+	}
+
 	return hotline.Inbound{
 		ID:         id,
 		Channel:    channel,
@@ -112,6 +120,7 @@ func ParseInbound(form url.Values) (hotline.Inbound, error) {
 		To:         to,
 		Text:       body,
 		OptOutType: optOut,
+		Media:      media,
 	}, nil
 }
 

@@ -71,7 +71,8 @@ func handleInboundSMS(d Deps) http.Handler {
 		// Twilio waits 15 s; an answer after that is lost, so give up in time to answer safely.
 		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
 		defer cancel()
-		texts, err := d.Bot.Answer(ctx, in)
+		reply, err := d.Bot.Answer(ctx, in)
+		texts := reply.Texts
 		switch {
 		case errors.Is(err, hotline.ErrDoNotAnswer):
 			d.Log.Error("message not answered", "msg_id", in.ID, "err", err)

@@ -25,14 +25,14 @@ func TestSandboxIsKeptApartFromMembers(t *testing.T) {
 	ctx := context.Background()
 	var all []string
 	for i, text := range []string{"hola", "alertas", "bernalillo", "necesito hablar con una persona"} {
-		texts, err := sandbox.Answer(ctx, hotline.Inbound{ID: "sbx-" + string(rune('a'+i)), Channel: "sandbox", From: "console-session-1", Text: text})
+		reply, err := sandbox.Answer(ctx, hotline.Inbound{ID: "sbx-" + string(rune('a'+i)), Channel: "sandbox", From: "console-session-1", Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(texts) == 0 {
+		if len(reply.Texts) == 0 {
 			t.Fatalf("%q got no reply", text)
 		}
-		all = append(all, texts...)
+		all = append(all, reply.Texts...)
 	}
 	if !strings.Contains(strings.ToLower(strings.Join(all, " ")), "bernalillo") {
 		t.Errorf("the sandbox did not run the real flows: %q", all)

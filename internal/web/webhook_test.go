@@ -552,8 +552,12 @@ func TestOptOutWorksPastTheLimits(t *testing.T) {
 // failingRenderer stands for content with a defect: no reply renders.
 type failingRenderer struct{}
 
-func (failingRenderer) Render(string, []flow.Reply) ([]string, error) {
+func (failingRenderer) Render(hotline.Channel, string, []flow.Reply) ([]string, error) {
 	return nil, errors.New(`rendering "alerts_manage" in es: a template variable has no value`)
+}
+
+func (failingRenderer) Options(hotline.Channel, string, []flow.Reply) ([]hotline.Option, error) {
+	return nil, nil
 }
 
 // recordingSpool records what the webhook keeps for replay.
@@ -595,8 +599,8 @@ func TestContentDefectIsNotAnOutage(t *testing.T) {
 // failingBot fails every message as an unreachable Redis would.
 type failingBot struct{}
 
-func (failingBot) Answer(context.Context, hotline.Inbound) ([]string, error) {
-	return nil, errors.New("dial tcp: connection refused")
+func (failingBot) Answer(context.Context, hotline.Inbound) (hotline.Reply, error) {
+	return hotline.Reply{}, errors.New("dial tcp: connection refused")
 }
 
 // failingSpool cannot keep anything (a full or broken disk).

@@ -33,7 +33,7 @@ type Answerer struct {
 
 // Answer answers in with Next, then, for a WhatsApp message, records it and releases what
 // was held for its sender.
-func (a *Answerer) Answer(ctx context.Context, in hotline.Inbound) ([]string, error) {
+func (a *Answerer) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error) {
 	res, err := a.Next.Answer(ctx, in)
 	if err == nil && in.Channel == hotline.WhatsApp {
 		a.wrote(ctx, in)

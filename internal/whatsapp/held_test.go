@@ -101,7 +101,9 @@ func (r *rig) answerer() *whatsapp.Answerer {
 
 type menu struct{}
 
-func (menu) Answer(context.Context, hotline.Inbound) ([]string, error) { return []string{"menú"}, nil }
+func (menu) Answer(context.Context, hotline.Inbound) (hotline.Reply, error) {
+	return hotline.Reply{Texts: []string{"menú"}, Lang: "es"}, nil
+}
 
 func (r *rig) write(a *whatsapp.Answerer, id, text string) []string {
 	r.t.Helper()
@@ -109,7 +111,10 @@ func (r *rig) write(a *whatsapp.Answerer, id, text string) []string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return got
+	if got.Lang != "es" {
+		r.t.Errorf("the answer's language %q did not pass through", got.Lang)
+	}
+	return got.Texts
 }
 
 // TestHeldReplyReleasedOnNextMessage: a volunteer's replies to a WhatsApp member outside the

@@ -1,4 +1,4 @@
-package smstext
+package render
 
 import (
 	"strings"
@@ -98,5 +98,72 @@ func TestFixedRepliesCachedPerLanguageAndOptions(t *testing.T) {
 	}
 	if got := render("en", flow.Reply{ID: "hi"}); got != "Hello, Test." {
 		t.Errorf("after a render with data, the fixed text = %q", got)
+	}
+}
+
+func variantCatalog(t *testing.T) *locale.Catalog {
+	t.Helper()
+	cat, err := locale.Load(fstest.MapFS{
+		"active.es.toml":   {Data: []byte("q = \"Envíe un número:\"\nopt = \"Política local\"\nlist = \"Uno\\nDos:\\nTres\"\n")},
+		"channels.es.toml": {Data: []byte("q_voice = \"¿Qué necesita?\"\nopt_voice = \"la política\"\nvoice_option = \"Para {{.Label}}, marque {{.Number}}.\"\n")},
+		"active.en.toml":   {Data: []byte("q = \"Send a number:\"\nopt = \"Local policy\"\nlist = \"x\"\n")},
+		"channels.en.toml": {Data: []byte("voice_option = \"For {{.Label}}, press {{.Number}}.\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// TestVoiceSaysVariantsAndOptions: the voice line takes a message's _voice variant where one
+// exists (the base where not), says each option as a sentence, and reads lines as sentences.
+func TestVoiceSaysVariantsAndOptions(t *testing.T) {
+	cat := variantCatalog(t)
+	menu := []flow.Reply{{ID: "q", Options: []flow.Choice{{Number: 1, Label: "opt"}, {Number: 2, Text: "Santa Fe"}}}}
+	r := Voice(cat, nil)
+	texts, err := r.Render("es", append([]flow.Reply{{ID: "list"}}, menu...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Uno. Dos: Tres.", "¿Qué necesita? Para la política, marque 1. Para Santa Fe, marque 2."}
+	if strings.Join(texts, "|") != strings.Join(want, "|") {
+		t.Errorf("voice = %q, want %q", texts, want)
+	}
+	opts, err := r.Options("es", menu)
+	if err != nil || len(opts) != 2 || opts[0].Label != "la política" || opts[1].Number != 2 {
+		t.Errorf("options = %+v, %v", opts, err)
+	}
+	// English has no variant: the base message is said.
+	if texts, _ := r.Render("en", menu); !strings.HasPrefix(texts[0], "Send a number: For Local policy, press 1.") {
+		t.Errorf("en voice = %q", texts)
+	}
+}
+
+// TestWhatsAppKeepsTheTextAsWritten: no transliteration, SMS's numbered lines, no voice variant.
+func TestWhatsAppKeepsTheTextAsWritten(t *testing.T) {
+	texts, err := WhatsApp(variantCatalog(t), nil).Render("es", []flow.Reply{{ID: "q", Options: []flow.Choice{{Number: 1, Label: "opt"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Envíe un número:\n1 Política local"; len(texts) != 1 || texts[0] != want {
+		t.Errorf("whatsapp = %q, want %q", texts, want)
+	}
+	if sms, _ := New(variantCatalog(t), nil, false).Render("es", []flow.Reply{{ID: "q"}}); sms[0] != "Envíe un número:" {
+		t.Errorf("SMS took a variant: %q", sms)
+	}
+}
+
+func TestBaseID(t *testing.T) {
+	for id, want := range map[string][2]string{
+		"menu_prompt_voice": {"menu_prompt", "voice"}, "menu_prompt_whatsapp": {"menu_prompt", "whatsapp"},
+		"menu_prompt": {"menu_prompt", ""}, "_voice": {"_voice", ""}, "voice_option": {"voice_option", ""},
+	} {
+		base, ch := BaseID(id)
+		if base != want[0] || string(ch) != want[1] {
+			t.Errorf("BaseID(%q) = %q, %q; want %q", id, base, ch, want)
+		}
+		if ch != "" && VariantID(base, ch) != id {
+			t.Errorf("VariantID does not undo BaseID for %q", id)
+		}
 	}
 }
