@@ -77,8 +77,8 @@ type App struct {
 	// what a dead process left.
 	jobs *effects.Runner
 	// answerer routes an inbound message to the organizer or volunteer commands or the
-	// member engine (staff.Router), and gives a WhatsApp member what was held for them
-	// (whatsapp.Answerer).
+	// member engine (staff.Router), gives a WhatsApp member what was held for them
+	// (whatsapp.Answerer), and deletes a message's media once it is answered.
 	answerer hotline.Answerer
 	// media deletes inbound messages' media from Twilio; nil without the REST API (local
 	// mode, or no sender configured).
@@ -286,6 +286,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 			}},
 		directory: staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
 			RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog}),
+	}
+	if media != nil {
+		// A picture or voice note is deleted from Twilio once its message is answered.
+		a.answerer = media.Answerer(a.answerer)
 	}
 	if a.policy, err = newPolicy(ctx, cfg, c, store, log); err != nil {
 		a.close()

@@ -28,9 +28,6 @@ func (a *App) WebDeps() (web.Deps, error) {
 	// Counting messages for the console costs the webhook no Redis round trip (stats.Day).
 	deps.Bot = a.day.Answerer(a.answerer)
 	deps.WhatsApp = whatsapp.Reports{Keys: a.keys, Store: a.store, Members: a.engine}
-	if a.media != nil {
-		deps.Media = a.media
-	}
 	if deps.Console, err = a.Console(); err != nil {
 		return web.Deps{}, err
 	}

@@ -123,3 +123,24 @@ func (j *MediaJanitor) Delete(messageSID string) {
 
 // Wait waits for the deletions under way (tests, and shutdown).
 func (j *MediaJanitor) Wait() { j.wg.Wait() }
+
+// Answerer wraps next so that a message that came with media (in.Media > 0) has them
+// deleted, in the background, once next has answered it: whatever the answer, an error
+// included, since nothing the hotline does reads them. The answer passes through untouched,
+// and the webhook does not wait for the deletion.
+func (j *MediaJanitor) Answerer(next hotline.Answerer) hotline.Answerer {
+	return mediaAnswerer{next: next, j: j}
+}
+
+type mediaAnswerer struct {
+	next hotline.Answerer
+	j    *MediaJanitor
+}
+
+func (m mediaAnswerer) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, error) {
+	reply, err := m.next.Answer(ctx, in)
+	if in.Media > 0 && in.Channel != hotline.Voice {
+		m.j.Delete(in.ID)
+	}
+	return reply, err
+}

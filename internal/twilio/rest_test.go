@@ -714,3 +714,31 @@ func TestClassifyWhatsApp(t *testing.T) {
 		}
 	}
 }
+
+// TestMediaJanitorAnswerer: a message with media has them deleted once it is answered, its
+// answer passed through; a message without any costs no request.
+func TestMediaJanitorAnswerer(t *testing.T) {
+	f := startFake(t)
+	j := twilio.NewMediaJanitor(newSender(t, f, nil), nil)
+	a := j.Answerer(answerWith{hotline.Reply{Texts: []string{"No podemos ver fotos."}, Lang: "es"}})
+	const msg = "MM0123456789abcdef0123456789abcde4"
+	f.AddMedia(msg, 1)
+	reply, err := a.Answer(t.Context(), hotline.Inbound{ID: msg, Channel: hotline.WhatsApp, Media: 1})
+	j.Wait()
+	if err != nil || reply.Lang != "es" || len(reply.Texts) != 1 {
+		t.Errorf("answer %+v, %v: not passed through", reply, err)
+	}
+	if left := f.Media(msg); len(left) != 0 {
+		t.Errorf("media left after the answer: %v", left)
+	}
+	before := f.Requests()
+	a.Answer(t.Context(), hotline.Inbound{ID: "SM0123456789abcdef0123456789abcde5", Channel: hotline.SMS})
+	j.Wait()
+	if f.Requests() != before {
+		t.Errorf("a message without media cost %d requests", f.Requests()-before)
+	}
+}
+
+type answerWith struct{ r hotline.Reply }
+
+func (a answerWith) Answer(context.Context, hotline.Inbound) (hotline.Reply, error) { return a.r, nil }

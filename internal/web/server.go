@@ -51,9 +51,6 @@ type Deps struct {
 	// WhatsApp acts on the WhatsApp failures status callbacks report about a member
 	// (whatsapp.Reports); nil only counts them.
 	WhatsApp WhatsAppReports
-	// Media deletes the media of an inbound message, in the background (twilio.MediaJanitor);
-	// nil when there is no Twilio REST API to delete through (local mode).
-	Media MediaDeleter
 }
 
 // WhatsAppReports acts on WhatsApp failures reported for the member whose sealed reference a
@@ -66,12 +63,6 @@ type WhatsAppReports interface {
 	NotAUser(ctx context.Context, ref string) error
 }
 
-// MediaDeleter deletes an inbound message's media from the provider, without waiting and
-// without failing the caller: the webhook calls Delete(in.ID) after answering a message
-// whose form has NumMedia above 0.
-type MediaDeleter interface {
-	Delete(messageSID string)
-}
 
 // Spooler keeps an inbound message durably for later.
 type Spooler interface {
