@@ -19,6 +19,7 @@ import (
 	"github.com/communityhotline/hotline/internal/console"
 	"github.com/communityhotline/hotline/internal/content"
 	"github.com/communityhotline/hotline/internal/flow"
+	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
@@ -28,8 +29,10 @@ import (
 // check validates flows and messages, renders every message with real data (the places file,
 // the configured program name and contact, the longest lists and free text a message can
 // carry, every branch of its template) and prints what each costs at its longest, in the
-// chosen encoding and in GSM-7, so an organization can choose. It fails on a flow problem,
-// a message that does not render, or a member message over HOTLINE_SEGMENT_BUDGET.
+// chosen encoding and in GSM-7, so an organization can choose. It renders every message for
+// WhatsApp and the voice line too (check_channels.go). It fails on a flow problem, a message
+// that does not render, a member message over HOTLINE_SEGMENT_BUDGET, or a member message a
+// caller cannot hear or WhatsApp cannot carry as it is.
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := flag.NewFlagSet("check", flag.ContinueOnError)
 	fset.SetOutput(stderr)
@@ -80,6 +83,25 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	if err := checkIntents(flowsFS, stdout); err != nil {
 		return err
 	}
+	forMember, onCalls := audiences(c)
+	chans := checkChannels(channelInput{
+		cat: c.Catalog, set: render.NewSet(c.Catalog, base, cfg.GSM), base: base, samples: c.Samples,
+		onCalls: onCalls, forMember: forMember, voiceOnly: content.VoiceMessageIDs, baseVars: content.BaseVars,
+		configured: []string{cfg.ProgramName, cfg.Contact},
+	})
+	chans.warnings = append(chans.warnings, settingWarnings(map[string]string{
+		"HOTLINE_PROGRAM_NAME": cfg.ProgramName, "HOTLINE_CONTACT": getenv("HOTLINE_CONTACT")})...)
+	fmt.Fprintf(stdout, "\nchannels: every message rendered for WhatsApp (%d ways) and the voice line (%d ways)\n",
+		chans.renders[hotline.WhatsApp], chans.renders[hotline.Voice])
+	for _, w := range chans.warnings {
+		fmt.Fprintln(stdout, "  warning: "+w)
+	}
+	for _, p := range chans.problems {
+		fmt.Fprintln(stdout, "  "+p)
+	}
+	if len(chans.problems) == 0 {
+		fmt.Fprintln(stdout, "  OK: nothing a caller cannot hear, nothing WhatsApp cannot carry, every variant stands for a message")
+	}
 	// The console's words are checked the same way: every id in every language, each renders.
 	if problems := console.Check(localesFS, c.Flows.Settings().Languages); len(problems) > 0 {
 		fmt.Fprintln(stdout, "\nconsole messages:")
@@ -89,7 +111,7 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return fmt.Errorf("check failed: %d problems in the console's messages (locales/console.<lang>.toml), listed above", len(problems))
 	}
 	fmt.Fprintln(stdout, "console messages: OK, the same ids in every language, each renders")
-	if len(rep.problems) == 0 && len(rep.overIDs()) == 0 {
+	if len(rep.problems) == 0 && len(rep.overIDs()) == 0 && len(chans.problems) == 0 {
 		fmt.Fprintf(stdout, "every member message fits the budget of %d segments (HOTLINE_SEGMENT_BUDGET) or its allowance in locales/%s\n", cfg.SegmentBudget, content.AllowancesFile)
 		return nil
 	}
@@ -104,6 +126,9 @@ func check(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 			fmt.Fprintln(stdout, "  "+p)
 		}
 		why = append(why, fmt.Sprintf("%d messages that fail to render or leave a branch untried, listed above", len(rep.problems)))
+	}
+	if len(chans.problems) > 0 {
+		why = append(why, fmt.Sprintf("%d problems with what WhatsApp or the voice line would say, listed under channels", len(chans.problems)))
 	}
 	return errors.New("check failed: " + strings.Join(why, "; "))
 }
@@ -135,6 +160,9 @@ func measure(c content.Content, r *render.Renderer, base map[string]string, budg
 	}
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
+		if !sentBySMS(id) {
+			continue
+		}
 		for _, lang := range c.Catalog.Languages() {
 			samples, err := c.Samples(id, lang)
 			if err != nil {
@@ -191,6 +219,13 @@ func measure(c content.Content, r *render.Renderer, base map[string]string, budg
 		}
 	}
 	return rep
+}
+
+// sentBySMS reports whether message id can go out by SMS: not another channel's variant of a
+// message ("menu_prompt_voice"), nor a message only the voice line says.
+func sentBySMS(id string) bool {
+	_, ch := render.BaseID(id)
+	return ch == "" && !slices.Contains(content.VoiceMessageIDs, id)
 }
 
 // overIDs are the messages over budget in some language.

@@ -67,6 +67,8 @@ type App struct {
 	policy *policyedit.Service
 	// signins texts console sign-in codes (console.go), after the page has answered.
 	signins *staff.SignIn
+	// links texts the codes that link staff's WhatsApp to their phones, after the answer.
+	links *staff.Linker
 	// day counts messages in and out today, for the console (console.go).
 	day *stats.Day
 
@@ -277,15 +279,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		botCfg.AfterJobCommit = func() { select {} }
 	}
 	engine := bot.New(botCfg)
+	directory := staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
+		RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog})
+	// Staff on WhatsApp are staff once a code texted to their phone is typed there.
+	links := staff.NewLinker(staff.LinkConfig{
+		Store: store, Roster: roster, Directory: directory, Sender: outbox, Renderer: renderers,
+		Languages: c.Flows.Settings().Languages, Log: log,
+		PhoneID: func(phone string) string { return keys.MemberID(hotline.SMS, phone) },
+		// Keyed as the console's sign-in codes are (their key space is another).
+		CodeHash: func(phoneID, code string) string { return keys.MemberID("console-code", phoneID+":"+code) },
+	})
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, renderers: renderers, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs, media: media,
-		answerer: &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine},
+		answerer: &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine, Links: links},
 			Store: store, Keys: keys, Members: members, Out: outbox, Log: log,
 			OnReleased: func(n int) {
 				reg.Counter("hotline_whatsapp_released_total", "Held messages given to WhatsApp members when they wrote again.", "", "").Add(int64(n))
 			}},
-		directory: staff.NewDirectory(staff.DirectoryConfig{Store: store, Keys: keys, Languages: c.Flows.Settings().Languages,
-			RootToken: cfg.AdminToken, Roster: roster, OnVolunteerRemoved: cases.ReopenVolunteerCases, Audit: auditLog}),
+		directory: directory, links: links,
 	}
 	if media != nil {
 		// A picture or voice note is deleted from Twilio once its message is answered.
@@ -320,6 +331,7 @@ func (a *App) DrainJobs() {
 	if a.signins != nil {
 		a.signins.Drain()
 	}
+	a.links.Drain()
 	if a.media != nil {
 		done := make(chan struct{})
 		go func() { a.media.Wait(); close(done) }()

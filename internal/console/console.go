@@ -42,6 +42,9 @@ type Directory interface {
 	RemoveVolunteer(ctx context.Context, by audit.Actor, id string) error
 	// SetOnCall does what texting ON or OFF does (escalation.Service.SetOnCall).
 	SetOnCall(ctx context.Context, volunteerID string, on bool) error
+	// UnlinkWhatsApp unlinks a person's WhatsApp address (role staff.RoleOrganizer or
+	// staff.RoleVolunteer); they may link it again with a code sent by SMS.
+	UnlinkWhatsApp(ctx context.Context, by audit.Actor, role, id string) error
 }
 
 // AuditLog records staff actions and reads them back (audit.Log).

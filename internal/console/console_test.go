@@ -20,7 +20,8 @@ var routes = []struct{ method, path string }{
 	{"POST", "/console/login/token"}, {"POST", "/console/lang"}, {"POST", "/console/logout"},
 	{"GET", "/console/roster"}, {"POST", "/console/roster/organizers"}, {"POST", "/console/roster/volunteers"},
 	{"GET", "/console/roster/volunteers/x/remove"}, {"POST", "/console/roster/volunteers/x/remove"},
-	{"POST", "/console/roster/volunteers/x/oncall"}, {"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
+	{"POST", "/console/roster/volunteers/x/oncall"}, {"POST", "/console/roster/volunteers/x/whatsapp/unlink"},
+	{"GET", "/console/audit"}, {"GET", "/console/static/console.css"},
 	{"GET", "/console/nowhere"},
 	// cases and reports ("x": no such case; the case's own page shows its words, tested in cases_test.go)
 	{"GET", "/console/cases"}, {"GET", "/console/cases/list.json"}, {"GET", "/console/cases/x"}, {"GET", "/console/cases/x/lines.json"},
@@ -337,6 +338,62 @@ func TestRosterAddToggleRemove(t *testing.T) {
 		if !seen[a] {
 			t.Errorf("no %s in the audit log", a)
 		}
+	}
+}
+
+// TestRosterWhatsAppLink: the roster page says who has linked their WhatsApp; an organizer
+// unlinks a volunteer's (audited), only the administrator an organizer's, and a volunteer
+// neither.
+func TestRosterWhatsAppLink(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.signIn(orgPhone)
+	if strings.Contains(c.get("/console/roster").body, "WhatsApp: linked") {
+		t.Fatal("the roster shows a link nobody made")
+	}
+	if err := e.store.SetVolunteerWhatsApp(ctx, e.volID, "wa-vero"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SetOrganizerWhatsApp(ctx, e.orgID, "wa-olga"); err != nil {
+		t.Fatal(err)
+	}
+	page := c.get("/console/roster").body
+	if strings.Count(page, "WhatsApp: linked") != 2 || strings.Contains(page, "wa-vero") {
+		t.Fatalf("the roster page does not show both links, or shows an id:\n%s", page)
+	}
+	if strings.Contains(page, "/console/roster/organizers/"+e.orgID+"/whatsapp/unlink") {
+		t.Error("an organizer is offered to unlink an organizer's WhatsApp")
+	}
+	if r := c.post("/console/roster/organizers/"+e.orgID+"/whatsapp/unlink", nil); r.code != http.StatusForbidden {
+		t.Errorf("an organizer unlinking an organizer: %d, want 403", r.code)
+	}
+	if r := e.signIn(volPhone).post("/console/roster/volunteers/"+e.volID+"/whatsapp/unlink", nil); r.code != http.StatusForbidden {
+		t.Errorf("a volunteer unlinking: %d, want 403", r.code)
+	}
+	if r := c.post("/console/roster/volunteers/"+e.volID+"/whatsapp/unlink", nil); r.header.Get("Location") != "/console/roster?note=roster_wa_unlinked" {
+		t.Fatalf("unlinking: %d %q", r.code, r.header.Get("Location"))
+	}
+	if v, _ := e.store.Volunteer(ctx, e.volID); v.WhatsAppID != "" {
+		t.Error("the volunteer is still linked")
+	}
+	if r := c.post("/console/roster/strangers/"+e.volID+"/whatsapp/unlink", nil); r.header.Get("Location") != "/console/roster?note=roster_not_found" {
+		t.Errorf("unlinking a kind that is none: %d %q", r.code, r.header.Get("Location"))
+	}
+	if r := e.admin().post("/console/roster/organizers/"+e.orgID+"/whatsapp/unlink", nil); r.header.Get("Location") != "/console/roster?note=roster_wa_unlinked" {
+		t.Errorf("the administrator unlinking an organizer: %d %q", r.code, r.header.Get("Location"))
+	}
+	if o, _ := e.store.Organizer(ctx, e.orgID); o.WhatsAppID != "" {
+		t.Error("the organizer is still linked")
+	}
+	entries, _ := e.store.Audit(ctx, 20)
+	unlinks := 0
+	for _, en := range entries {
+		if en.Action == "roster.whatsapp" && en.Via == "console" && strings.Contains(en.Detail, "unlinked WhatsApp") {
+			unlinks++
+		}
+	}
+	if unlinks != 2 {
+		t.Errorf("%d unlinks in the audit log, want 2: %+v", unlinks, entries)
 	}
 }
 

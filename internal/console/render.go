@@ -152,7 +152,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 // these message ids, so a link cannot put words of its own on a page.
 var flashes = map[string]bool{
 	"roster_added": true, "roster_removed": true, "roster_oncall_on": true, "roster_oncall_off": true,
-	"roster_invalid": true, "roster_not_found": true, "signed_out": true,
+	"roster_invalid": true, "roster_not_found": true, "roster_wa_unlinked": true, "signed_out": true,
 	// cases and reports
 	"case_done_claim": true, "case_done_reply": true, "case_done_close": true, "case_done_verified": true, "case_done_false": true,
 	"report_no_area": true, "case_taken": true, "case_no_case": true, "case_claim_first": true, "case_not_conversation": true,

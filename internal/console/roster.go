@@ -146,6 +146,32 @@ func (s *server) handleOnCall(w http.ResponseWriter, r *http.Request, rq *reques
 	return nil
 }
 
+// handleUnlinkWhatsApp unlinks a person's WhatsApp address (a phone handed on, a linked
+// account lost): their WhatsApp messages are a member's until they link it again. An
+// organizer's is the administrator's to unlink, as removing one is.
+func (s *server) handleUnlinkWhatsApp(w http.ResponseWriter, r *http.Request, rq *request) error {
+	kind, id := r.PathValue("kind"), r.PathValue("id")
+	if kind == "organizers" && rq.Session.Role != staff.RoleAdmin {
+		s.forbidden(w, r, rq)
+		return nil
+	}
+	role, ok := map[string]string{"organizers": staff.RoleOrganizer, "volunteers": staff.RoleVolunteer}[kind]
+	if !ok {
+		backToRoster(w, r, "roster_not_found")
+		return nil
+	}
+	err := s.cfg.Directory.UnlinkWhatsApp(r.Context(), rq.Actor(), role, id)
+	if errors.Is(err, hotline.ErrNotFound) {
+		backToRoster(w, r, "roster_not_found")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	backToRoster(w, r, "roster_wa_unlinked")
+	return nil
+}
+
 // staffName finds an organizer's or volunteer's name by id in the directory.
 func (s *server) staffName(r *http.Request, kind, id string) (string, bool, error) {
 	switch kind {

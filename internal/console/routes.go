@@ -30,6 +30,7 @@ func (s *server) addRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /console/roster/{kind}/{id}/remove", s.signedIn(organizers, s.handleConfirmRemove))
 	mux.Handle("POST /console/roster/{kind}/{id}/remove", s.signedIn(organizers, s.handleRemove))
 	mux.Handle("POST /console/roster/volunteers/{id}/oncall", s.signedIn(organizers, s.handleOnCall))
+	mux.Handle("POST /console/roster/{kind}/{id}/whatsapp/unlink", s.signedIn(organizers, s.handleUnlinkWhatsApp))
 
 	mux.Handle("GET /console/audit", s.signedIn(organizers, s.handleAudit))
 

@@ -18,6 +18,7 @@ import (
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
 	"github.com/communityhotline/hotline/internal/sources"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // PlacesFile is the policy data, inside the flows folder.
@@ -25,7 +26,16 @@ const PlacesFile = "data/places.toml"
 
 // GoMessageIDs are the messages Go code renders itself (not named by a flow); Load makes sure
 // they exist in every language.
-var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_limited", "media_unsupported", "voice_option"}, organizer.MessageIDs, escalation.MessageIDs)
+var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_limited", "media_unsupported", "voice_option"}, organizer.MessageIDs, escalation.MessageIDs, staff.LinkMessageIDs, VoiceMessageIDs)
+
+// VoiceMessageIDs are the messages only the voice line says (locales/channels.<lang>.toml):
+// its renderer's spoken menu option, and what the call's edge says around the flows (the
+// language question, hints, hold, the whisper to the volunteer who answers, limits, goodbye).
+var VoiceMessageIDs = []string{
+	"voice_option", "voice_language_prompt", "voice_repeat_hint", "voice_danger_hint", "voice_no_input",
+	"voice_goodbye", "voice_error", "voice_hold", "voice_whisper", "voice_no_answer", "voice_text_consent",
+	"voice_text_ok", "voice_limit", "voice_unavailable_anonymous",
+}
 
 // KnownVars are the template variables the Go code supplies to messages: the renderer's
 // base data, what the place, alert and case actions set, and what the organizer and
@@ -46,6 +56,8 @@ var KnownVars = []string{
 	// cases and volunteers (internal/escalation)
 	"N", "Urgent", "Situation", "Lang", "Area", "Report", "Langs", "Volunteer", "Cases", "What", "When", "Paged", "Nobody",
 	"Waiting", "Others",
+	// staff linking their WhatsApp (internal/staff)
+	"Code",
 	// data the flows keep between messages (internal/actions)
 	"choices", "pending", "area",
 }

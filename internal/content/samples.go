@@ -18,7 +18,9 @@ import (
 	"github.com/communityhotline/hotline/internal/locale"
 	"github.com/communityhotline/hotline/internal/organizer"
 	"github.com/communityhotline/hotline/internal/places"
+	"github.com/communityhotline/hotline/internal/render"
 	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/internal/staff"
 )
 
 // BaseVars are the variables the renderer gives every message (cmd/hotline sets them from
@@ -43,7 +45,7 @@ const (
 // AudienceOf returns who reads message id.
 func AudienceOf(id string) Audience {
 	switch {
-	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id),
+	case slices.Contains(organizer.MessageIDs, id), slices.Contains(escalation.StaffMessageIDs, id), slices.Contains(staff.LinkMessageIDs, id),
 		strings.HasPrefix(id, escalation.LangNameID("")): // named in volunteers' messages
 		return ForStaff
 	case slices.Contains(escalation.DraftMessageIDs, id):
@@ -70,8 +72,10 @@ type Sample struct {
 // longest list of areas a member can follow, the caps on free text), each with the options
 // it is shown with, and every flag its template tests turned both ways. A message that
 // uses a variable this file does not know how to fill is an error: say where its data
-// comes from in producers below.
+// comes from in producers below. A channel's variant ("policy_answer_voice") is rendered
+// where its message is, so it gets the message's data and menus.
 func (c Content) Samples(id, lang string) ([]Sample, error) {
+	from, _ := render.BaseID(id)
 	vars, err := c.Catalog.Vars(lang, id)
 	if err != nil {
 		return nil, err
@@ -81,7 +85,7 @@ func (c Content) Samples(id, lang string) ([]Sample, error) {
 		return nil, err
 	}
 	var samples []Sample
-	if produce, ok := producers[id]; ok {
+	if produce, ok := producers[from]; ok {
 		samples = produce(sampler{c: c, lang: lang})
 	} else {
 		for _, v := range vars {
@@ -92,7 +96,7 @@ func (c Content) Samples(id, lang string) ([]Sample, error) {
 		samples = []Sample{{}}
 	}
 	// Options from the flows: a node's menu goes with its last message.
-	if menus := c.menusOf(id); len(menus) > 0 {
+	if menus := c.menusOf(from); len(menus) > 0 {
 		var withMenus []Sample
 		for _, s := range samples {
 			if len(s.Options) > 0 {
@@ -182,6 +186,11 @@ var producers = map[string]func(g sampler) []Sample{
 		return []Sample{{Data: map[string]string{"Label": "leyes y policía de su condado", "Number": "9"}, From: "the longest menu label"}}
 	},
 
+	// the voice line's edge: the whisper to the volunteer who answers, and a call nobody
+	// answered, both naming the case the call opened
+	"voice_whisper":   func(g sampler) []Sample { return g.caseNumber() },
+	"voice_no_answer": func(g sampler) []Sample { return g.caseNumber() },
+
 	// internal/escalation, to members
 	"case_joined": sampler.volunteerJoined,
 	// to volunteers and organizers
@@ -222,6 +231,11 @@ var producers = map[string]func(g sampler) []Sample{
 	"report_time":            sampler.reportTime,
 	"org_approve_request":    sampler.approveRequest,
 	"org_approved_notice":    sampler.approvedNotice,
+
+	// internal/staff: a WhatsApp link code, 6 digits
+	"wa_link_code": func(g sampler) []Sample {
+		return []Sample{{Data: map[string]string{"Code": "123456"}, From: "a code"}}
+	},
 }
 
 // Free text is sampled at its cap, the longest it can be.

@@ -45,9 +45,12 @@ type VolunteerRecord struct {
 	Name        string
 	SealedPhone []byte
 	PhoneID     string
-	Langs       []string
-	OnCall      bool
-	CreatedAt   time.Time
+	// WhatsAppID is the member id of the WhatsApp address linked to the phone (a code sent
+	// by SMS to it was typed on WhatsApp: staff.Linker); "" until linked.
+	WhatsAppID string
+	Langs      []string
+	OnCall     bool
+	CreatedAt  time.Time
 }
 
 // OrganizerRecord is an organizer as stored.
@@ -56,7 +59,10 @@ type OrganizerRecord struct {
 	Name        string
 	SealedPhone []byte
 	PhoneID     string // the member id of the organizer's phone
-	TokenHash   string
+	// WhatsAppID is the member id of the WhatsApp address linked to the phone, as a
+	// volunteer's; "" until linked.
+	WhatsAppID string
+	TokenHash  string
 	// Lang is the language the organizer gets SMS prompts in.
 	Lang      string
 	CreatedAt time.Time

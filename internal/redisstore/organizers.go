@@ -31,6 +31,9 @@ func (s *Store) CreateOrganizer(ctx context.Context, o hotline.OrganizerRecord) 
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.orgKey(o.ID), "name", o.Name, "phone", o.SealedPhone, "phone_id", o.PhoneID,
 			"token", o.TokenHash, "lang", o.Lang, "created_at", o.CreatedAt.Unix())
+		if o.WhatsAppID != "" {
+			p.HSet(ctx, s.orgKey(o.ID), whatsAppField, o.WhatsAppID)
+		}
 		p.SAdd(ctx, s.orgsKey(), o.ID)
 		p.Set(ctx, s.orgTokenKey(o.TokenHash), o.ID, 0)
 		return nil
@@ -56,7 +59,7 @@ func (s *Store) Organizer(ctx context.Context, id string) (hotline.OrganizerReco
 func parseOrganizer(id string, m map[string]string) hotline.OrganizerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
 	return hotline.OrganizerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
-		TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}
+		WhatsAppID: m[whatsAppField], TokenHash: m["token"], Lang: m["lang"], CreatedAt: time.Unix(created, 0).UTC()}
 }
 
 // Organizers lists every organizer.

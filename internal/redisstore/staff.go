@@ -96,3 +96,41 @@ func (s *Store) watch(ctx context.Context, channel string, heard func()) {
 		}
 	}
 }
+
+// whatsAppField holds, in an organizer's or volunteer's hash, the member id of the WhatsApp
+// address linked to their phone. A record written before links existed has none: not linked.
+// It lives in the record's own hash, so removing the person removes the link with them.
+const whatsAppField = "wa_id"
+
+// setIfExistsScript sets (or, given "", deletes) one field of a hash that exists, and never
+// creates one: a person removed while their link was being made must not come back as a
+// hash holding a link alone. 1: done; 0: no such record.
+var setIfExistsScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+`)
+
+// SetOrganizerWhatsApp links the WhatsApp address with member id waID to organizer id's
+// phone, or unlinks it when waID is "". It returns hotline.ErrNotFound when there is no
+// such organizer.
+func (s *Store) SetOrganizerWhatsApp(ctx context.Context, id, waID string) error {
+	return s.setWhatsApp(ctx, s.orgKey(id), waID)
+}
+
+// SetVolunteerWhatsApp links or unlinks a volunteer's WhatsApp address, as
+// SetOrganizerWhatsApp does an organizer's.
+func (s *Store) SetVolunteerWhatsApp(ctx context.Context, id, waID string) error {
+	return s.setWhatsApp(ctx, s.volKey(id), waID)
+}
+
+func (s *Store) setWhatsApp(ctx context.Context, key, waID string) error {
+	n, err := setIfExistsScript.Run(ctx, s.rdb, []string{key}, whatsAppField, waID).Int()
+	if err != nil {
+		return fmt.Errorf("linking a WhatsApp address: %w", err)
+	}
+	if n == 0 {
+		return hotline.ErrNotFound
+	}
+	return nil
+}

@@ -32,6 +32,9 @@ func (s *Store) CreateVolunteer(ctx context.Context, v hotline.VolunteerRecord) 
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.volKey(v.ID), "name", v.Name, "phone", v.SealedPhone, "phone_id", v.PhoneID,
 			"langs", strings.Join(v.Langs, ","), "on", flagStr(v.OnCall), "created_at", v.CreatedAt.Unix())
+		if v.WhatsAppID != "" {
+			p.HSet(ctx, s.volKey(v.ID), whatsAppField, v.WhatsAppID)
+		}
 		p.SAdd(ctx, s.volsKey(), v.ID)
 		return nil
 	})
@@ -56,7 +59,7 @@ func (s *Store) Volunteer(ctx context.Context, id string) (hotline.VolunteerReco
 func parseVolunteer(id string, m map[string]string) hotline.VolunteerRecord {
 	created, _ := strconv.ParseInt(m["created_at"], 10, 64)
 	v := hotline.VolunteerRecord{ID: id, Name: m["name"], SealedPhone: []byte(m["phone"]), PhoneID: m["phone_id"],
-		OnCall: m["on"] == "1", CreatedAt: time.Unix(created, 0).UTC()}
+		WhatsAppID: m[whatsAppField], OnCall: m["on"] == "1", CreatedAt: time.Unix(created, 0).UTC()}
 	if m["langs"] != "" {
 		v.Langs = strings.Split(m["langs"], ",")
 	}

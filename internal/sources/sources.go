@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/communityhotline/hotline/internal/render"
 )
 
 // File is where sources.toml lives, inside the flows folder.
@@ -180,7 +182,9 @@ type Catalog interface {
 
 // Check compares the sources with the message catalog: every message listed (with sources,
 // or as stating no fact) exists in every language, and every rights_* and urgent_* message
-// either has a source or is listed as stating no fact. It returns every problem it finds.
+// either has a source or is listed as stating no fact. A channel's variant of a message
+// ("rights_home_voice") says the same facts as the message and is cited as the message, so
+// it rests on the message's sources. It returns every problem it finds.
 func (s *Sources) Check(cat Catalog) []error {
 	var errs []error
 	listed := append(s.Messages(), s.withoutFacts...)
@@ -196,6 +200,9 @@ func (s *Sources) Check(cat Catalog) []error {
 		for _, id := range cat.IDs(lang) {
 			if seen[id] || !(strings.HasPrefix(id, "rights_") || strings.HasPrefix(id, "urgent_")) {
 				continue
+			}
+			if base, ch := render.BaseID(id); ch != "" && cat.Has(lang, base) {
+				continue // the base message is checked, and its sources are the variant's
 			}
 			seen[id] = true
 			if len(s.messages[id]) == 0 && !slices.Contains(s.withoutFacts, id) {

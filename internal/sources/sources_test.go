@@ -127,6 +127,9 @@ func TestCheck(t *testing.T) {
 	if errs := s.Check(fakeCatalog{both: []string{"rights_home", "rights_intro", "welcome"}}); len(errs) != 0 {
 		t.Errorf("a complete catalog: %v", errs)
 	}
+	if errs := s.Check(fakeCatalog{both: []string{"rights_home", "rights_home_voice", "rights_intro"}}); len(errs) != 0 {
+		t.Errorf("a channel's variant of a message with sources: %v", errs)
+	}
 	for _, tt := range []struct {
 		name string
 		cat  fakeCatalog
@@ -137,6 +140,7 @@ func TestCheck(t *testing.T) {
 		{"message without facts missing", fakeCatalog{both: []string{"rights_home"}}, `"rights_intro" is not in`},
 		{"rights message without a source", fakeCatalog{both: []string{"rights_home", "rights_intro", "rights_car"}}, `"rights_car" has no source`},
 		{"urgent message without a source", fakeCatalog{both: []string{"rights_home", "rights_intro"}, enOnly: []string{"urgent_home"}}, `"urgent_home" has no source`},
+		{"variant of no message", fakeCatalog{both: []string{"rights_home", "rights_intro", "rights_hom_voice"}}, `"rights_hom_voice" has no source`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var msgs []string

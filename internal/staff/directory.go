@@ -32,6 +32,10 @@ type DirectoryStore interface {
 	Volunteer(ctx context.Context, id string) (hotline.VolunteerRecord, error)
 	Volunteers(ctx context.Context) ([]hotline.VolunteerRecord, error)
 	VolunteerByPhone(ctx context.Context, phoneID string) (string, error)
+	// SetOrganizerWhatsApp and SetVolunteerWhatsApp link a WhatsApp address to a person's
+	// phone, or unlink it given ""; hotline.ErrNotFound when there is no such person.
+	SetOrganizerWhatsApp(ctx context.Context, id, waID string) error
+	SetVolunteerWhatsApp(ctx context.Context, id, waID string) error
 }
 
 // DirectoryConfig holds a Directory's dependencies and settings.
@@ -165,7 +169,8 @@ func (d *Directory) Organizers(ctx context.Context) ([]OrganizerView, error) {
 	}
 	out := make([]OrganizerView, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: d.masked(r.SealedPhone, privacy.OrganizerPhone(r.ID)), Lang: r.Lang, CreatedAt: r.CreatedAt})
+		out = append(out, OrganizerView{ID: r.ID, Name: r.Name, Phone: d.masked(r.SealedPhone, privacy.OrganizerPhone(r.ID)), Lang: r.Lang,
+			WhatsApp: r.WhatsAppID != "", CreatedAt: r.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b OrganizerView) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -233,7 +238,8 @@ func (d *Directory) Volunteers(ctx context.Context) ([]VolunteerView, error) {
 	}
 	out := make([]VolunteerView, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, VolunteerView{ID: r.ID, Name: r.Name, Phone: d.masked(r.SealedPhone, privacy.VolunteerPhone(r.ID)), Languages: r.Langs, OnCall: r.OnCall, CreatedAt: r.CreatedAt})
+		out = append(out, VolunteerView{ID: r.ID, Name: r.Name, Phone: d.masked(r.SealedPhone, privacy.VolunteerPhone(r.ID)), Languages: r.Langs,
+			OnCall: r.OnCall, WhatsApp: r.WhatsAppID != "", CreatedAt: r.CreatedAt})
 	}
 	slices.SortFunc(out, func(a, b VolunteerView) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -259,4 +265,54 @@ func (d *Directory) RemoveVolunteer(ctx context.Context, by audit.Actor, id stri
 	}
 	d.changed(ctx, by, "roster.remove", "volunteer "+id, v.Name)
 	return nil
+}
+
+// LinkWhatsApp links the WhatsApp address with member id waID to p's phone, so that p's
+// WhatsApp messages reach their commands as their SMS do. p proved they hold the phone by
+// typing on WhatsApp a code texted to it (Linker): the change is theirs, made by SMS. It
+// returns hotline.ErrNotFound when p is no longer on the team.
+func (d *Directory) LinkWhatsApp(ctx context.Context, p Person, waID string) error {
+	role, id, _ := strings.Cut(p.Actor, ":")
+	if err := d.setWhatsApp(ctx, role, id, waID); err != nil {
+		return err
+	}
+	by := audit.Actor{ID: p.Actor, Name: p.Name, Via: audit.ViaSMS}
+	d.changed(ctx, by, "roster.whatsapp", role+" "+id, p.Name+": linked WhatsApp")
+	return nil
+}
+
+// UnlinkWhatsApp unlinks the WhatsApp address of the person of role (RoleOrganizer or
+// RoleVolunteer) and id: their WhatsApp messages are a member's again until they link it
+// anew. It returns hotline.ErrNotFound when there is no such person.
+func (d *Directory) UnlinkWhatsApp(ctx context.Context, by audit.Actor, role, id string) error {
+	var name string
+	switch role {
+	case RoleOrganizer:
+		o, err := d.cfg.Store.Organizer(ctx, id)
+		if err != nil {
+			return err
+		}
+		name = o.Name
+	case RoleVolunteer:
+		v, err := d.cfg.Store.Volunteer(ctx, id)
+		if err != nil {
+			return err
+		}
+		name = v.Name
+	}
+	if err := d.setWhatsApp(ctx, role, id, ""); err != nil {
+		return err
+	}
+	d.changed(ctx, by, "roster.whatsapp", role+" "+id, name+": unlinked WhatsApp")
+	return nil
+}
+
+func (d *Directory) setWhatsApp(ctx context.Context, role, id, waID string) error {
+	switch role {
+	case RoleOrganizer:
+		return d.cfg.Store.SetOrganizerWhatsApp(ctx, id, waID)
+	case RoleVolunteer:
+		return d.cfg.Store.SetVolunteerWhatsApp(ctx, id, waID)
+	}
+	return hotline.ErrNotFound
 }

@@ -22,12 +22,18 @@ type VolunteerCommands interface {
 // anything else reads it: an organizer's goes to the organizer commands, a volunteer's to the
 // volunteer commands, anyone else's to the members' engine. The message's member id is
 // computed here, once, and travels with it.
+//
+// Staff are known by their SMS phone and, once they have linked it (Linker), by their
+// WhatsApp address: one person, one role, whatever the channel.
 type Router struct {
 	Keys       *privacy.Keys
 	Roster     *Roster
 	Organizers OrganizerCommands
 	Volunteers VolunteerCommands
 	Members    hotline.Answerer
+	// Links answers the WhatsApp messages that link an address to a person on the team; nil:
+	// none are linked here, and only addresses linked already reach staff commands.
+	Links *Linker
 }
 
 // Answer implements hotline.Answerer. A call is always a member's: a caller's number proves
@@ -45,13 +51,31 @@ func (r Router) Answer(ctx context.Context, in hotline.Inbound) (hotline.Reply, 
 		// message fails (the member gets the fallback; it is spooled and replayed).
 		return hotline.Reply{}, fmt.Errorf("telling staff from members: %w", err)
 	}
-	if o, ok := s.organizers[in.MemberID]; ok {
+	organizers, volunteers := s.organizers, s.volunteers
+	if in.Channel == hotline.WhatsApp {
+		organizers, volunteers = s.organizersWA, s.volunteersWA
+		_, org := organizers[in.MemberID]
+		_, vol := volunteers[in.MemberID]
+		if (org || vol) && r.Links != nil {
+			// The code that linked this address, delivered again: not a command.
+			if reply, handled, err := r.Links.Retried(ctx, in); handled || err != nil {
+				return reply, err
+			}
+		}
+	}
+	if o, ok := organizers[in.MemberID]; ok {
 		texts, err := r.Organizers.Answer(ctx, o, in)
 		return hotline.Reply{Texts: texts}, err
 	}
-	if v, ok := s.volunteers[in.MemberID]; ok {
+	if v, ok := volunteers[in.MemberID]; ok {
 		texts, err := r.Volunteers.Command(ctx, v, in)
 		return hotline.Reply{Texts: texts}, err
+	}
+	if in.Channel == hotline.WhatsApp && r.Links != nil {
+		// Not linked: a member, unless the message is about linking.
+		if reply, handled, err := r.Links.Answer(ctx, in); handled || err != nil {
+			return reply, err
+		}
 	}
 	return r.Members.Answer(ctx, in)
 }

@@ -126,7 +126,8 @@ type SignInConfig struct {
 
 // SignIn texts codes to staff and checks them.
 type SignIn struct {
-	cfg SignInConfig
+	cfg   SignInConfig
+	codes codeBook
 	// sending tracks the codes being texted after their page has answered.
 	sending sync.WaitGroup
 }
@@ -142,7 +143,7 @@ func NewSignIn(cfg SignInConfig) *SignIn {
 	if cfg.CodeHash == nil {
 		cfg.CodeHash = codeHash
 	}
-	return &SignIn{cfg: cfg}
+	return &SignIn{cfg: cfg, codes: codeBook{store: cfg.Store, rand: cfg.Rand, hash: cfg.CodeHash, bucket: "signin:"}}
 }
 
 // RequestCode texts a code to phone if it is on the roster. It answers the same whether or
@@ -159,7 +160,7 @@ func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) erro
 		return nil
 	}
 	id := s.cfg.PhoneID(phone)
-	if err := s.limit(ctx, "phone:"+id, CodesPerNumber); err != nil {
+	if err := s.codes.limitNumber(ctx, id); err != nil {
 		return err
 	}
 	p, ok, err := s.find(ctx, id)
@@ -169,12 +170,9 @@ func (s *SignIn) RequestCode(ctx context.Context, phone, clientAddr string) erro
 	// A code is drawn and kept for any number, on the roster or not, so that the page takes
 	// as long either way; one kept for a number on no roster signs no one in (Verify checks
 	// the roster too) and is gone in CodeTTL.
-	code, err := s.newCode()
+	code, err := s.codes.issue(ctx, id)
 	if err != nil {
 		return err
-	}
-	if err := s.cfg.Store.SaveSigninCode(ctx, id, s.cfg.CodeHash(id, code), CodeTTL); err != nil {
-		return fmt.Errorf("keeping a sign-in code: %w", err)
 	}
 	if !ok {
 		return nil
@@ -208,24 +206,8 @@ func (s *SignIn) Verify(ctx context.Context, phone, code, clientAddr string) (Pe
 		return Person{}, ErrBadCode
 	}
 	id := s.cfg.PhoneID(phone)
-	// A number given too many wrong codes today takes none, right or wrong, until the day
-	// is out: new codes would otherwise give a guesser 5 new tries each.
-	wrong, err := s.cfg.Store.Attempts(ctx, "signin:wrong:"+id)
-	if err != nil {
-		return Person{}, fmt.Errorf("counting wrong codes: %w", err)
-	}
-	if wrong >= WrongCodesPerDay {
-		return Person{}, ErrRateLimited
-	}
-	res, err := s.cfg.Store.CheckSigninCode(ctx, id, s.cfg.CodeHash(id, code), CodeTries)
-	if err != nil {
-		return Person{}, fmt.Errorf("checking a sign-in code: %w", err)
-	}
-	if res != CodeOK {
-		if _, err := s.cfg.Store.CountAttempt(ctx, "signin:wrong:"+id, WrongCodeWindow); err != nil {
-			return Person{}, fmt.Errorf("counting wrong codes: %w", err)
-		}
-		return Person{}, ErrBadCode
+	if err := s.codes.check(ctx, id, code); err != nil {
+		return Person{}, err
 	}
 	p, ok, err := s.find(ctx, id)
 	if err != nil {
@@ -280,13 +262,72 @@ func (s *SignIn) limit(ctx context.Context, bucket string, most int64) error {
 	return nil
 }
 
-// newCode is 6 random digits.
-func (s *SignIn) newCode() (string, error) {
-	n, err := rand.Int(s.cfg.Rand, big.NewInt(1_000_000))
+// codeBook draws, keeps and checks the one-time codes texted to a staff member's phone, in a
+// key space of its own: a console sign-in code and a WhatsApp link code are kept apart, so
+// that neither can be used as the other.
+type codeBook struct {
+	store CodeStore
+	rand  io.Reader
+	hash  func(phoneID, code string) string
+	// space prefixes the phone id a code is kept under and hashed with ("" for sign-in
+	// codes, kept as they were before there were other codes).
+	space string
+	// bucket prefixes the names of the number's counters ("signin:", "walink:").
+	bucket string
+}
+
+// limitNumber counts a code asked for phoneID and fails with ErrRateLimited past
+// CodesPerNumber in LimitWindow.
+func (b codeBook) limitNumber(ctx context.Context, phoneID string) error {
+	n, err := b.store.CountAttempt(ctx, b.bucket+"phone:"+phoneID, LimitWindow)
 	if err != nil {
-		return "", fmt.Errorf("drawing a sign-in code: %w", err)
+		return fmt.Errorf("counting codes asked: %w", err)
 	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
+	if n > CodesPerNumber {
+		return ErrRateLimited
+	}
+	return nil
+}
+
+// issue draws a code for phoneID and keeps its hash for CodeTTL, replacing any earlier one.
+func (b codeBook) issue(ctx context.Context, phoneID string) (string, error) {
+	n, err := rand.Int(b.rand, big.NewInt(1_000_000))
+	if err != nil {
+		return "", fmt.Errorf("drawing a code: %w", err)
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	key := b.space + phoneID
+	if err := b.store.SaveSigninCode(ctx, key, b.hash(key, code), CodeTTL); err != nil {
+		return "", fmt.Errorf("keeping a code: %w", err)
+	}
+	return code, nil
+}
+
+// check uses up phoneID's code if code is it. A wrong one counts against the code's tries
+// and the number's wrong codes of the day: ErrBadCode, or ErrRateLimited once the day's are
+// used up.
+func (b codeBook) check(ctx context.Context, phoneID, code string) error {
+	// A number given too many wrong codes today takes none, right or wrong, until the day
+	// is out: new codes would otherwise give a guesser 5 new tries each.
+	wrong, err := b.store.Attempts(ctx, b.bucket+"wrong:"+phoneID)
+	if err != nil {
+		return fmt.Errorf("counting wrong codes: %w", err)
+	}
+	if wrong >= WrongCodesPerDay {
+		return ErrRateLimited
+	}
+	key := b.space + phoneID
+	res, err := b.store.CheckSigninCode(ctx, key, b.hash(key, code), CodeTries)
+	if err != nil {
+		return fmt.Errorf("checking a code: %w", err)
+	}
+	if res != CodeOK {
+		if _, err := b.store.CountAttempt(ctx, b.bucket+"wrong:"+phoneID, WrongCodeWindow); err != nil {
+			return fmt.Errorf("counting wrong codes: %w", err)
+		}
+		return ErrBadCode
+	}
+	return nil
 }
 
 // codeHash is what is stored of a code: never the code itself.

@@ -74,7 +74,10 @@ type Roster struct {
 type snapshot struct {
 	organizers map[string]hotline.OrganizerRecord // by phone id
 	volunteers map[string]hotline.VolunteerRecord // by phone id
-	read       time.Time
+	// The same people by the member id of their linked WhatsApp address, for those linked.
+	organizersWA map[string]hotline.OrganizerRecord
+	volunteersWA map[string]hotline.VolunteerRecord
+	read         time.Time
 	// changes is Roster.changes when the read began.
 	changes int64
 }
@@ -202,15 +205,23 @@ func (r *Roster) read(ctx context.Context) error {
 		return err
 	}
 	s := &snapshot{
-		organizers: make(map[string]hotline.OrganizerRecord, len(orgs)),
-		volunteers: make(map[string]hotline.VolunteerRecord, len(vols)),
-		read:       r.cfg.Now(), changes: changes,
+		organizers:   make(map[string]hotline.OrganizerRecord, len(orgs)),
+		volunteers:   make(map[string]hotline.VolunteerRecord, len(vols)),
+		organizersWA: map[string]hotline.OrganizerRecord{},
+		volunteersWA: map[string]hotline.VolunteerRecord{},
+		read:         r.cfg.Now(), changes: changes,
 	}
 	for _, o := range orgs {
 		s.organizers[o.PhoneID] = o
+		if o.WhatsAppID != "" {
+			s.organizersWA[o.WhatsAppID] = o
+		}
 	}
 	for _, v := range vols {
 		s.volunteers[v.PhoneID] = v
+		if v.WhatsAppID != "" {
+			s.volunteersWA[v.WhatsAppID] = v
+		}
 	}
 	r.cur.Store(s)
 	r.failing.OK()

@@ -5,10 +5,12 @@ import "time"
 // OrganizerView is an organizer as the admin API and the console show them: the phone masked
 // to its last 4 digits.
 type OrganizerView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Lang      string    `json:"lang"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+	Lang  string `json:"lang"`
+	// WhatsApp is set when a WhatsApp address is linked to the phone (Linker).
+	WhatsApp  bool      `json:"whatsapp"`
 	CreatedAt time.Time `json:"created_at"`
 	// Token is the organizer's API token, shown only when they are added.
 	Token string `json:"token,omitempty"`
@@ -16,10 +18,12 @@ type OrganizerView struct {
 
 // VolunteerView is a volunteer as the admin API and the console show them: the phone masked.
 type VolunteerView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Phone     string    `json:"phone"`
-	Languages []string  `json:"languages"`
-	OnCall    bool      `json:"on_call"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Phone     string   `json:"phone"`
+	Languages []string `json:"languages"`
+	OnCall    bool     `json:"on_call"`
+	// WhatsApp is set when a WhatsApp address is linked to the phone (Linker).
+	WhatsApp  bool      `json:"whatsapp"`
 	CreatedAt time.Time `json:"created_at"`
 }
