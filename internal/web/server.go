@@ -63,7 +63,6 @@ type WhatsAppReports interface {
 	NotAUser(ctx context.Context, ref string) error
 }
 
-
 // Spooler keeps an inbound message durably for later.
 type Spooler interface {
 	Append(in hotline.Inbound) error
