@@ -21,7 +21,7 @@ func (a *App) WebDeps() (web.Deps, error) {
 	}
 	cfg := a.cfg
 	deps := web.Deps{Bot: a.answerer, PublicURL: cfg.PublicURL, Ready: a.store.Ping, Fallback: fallback, Kept: kept, Log: a.log,
-		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != ""}
+		Deliveries: a.store, Metrics: a.metrics, MetricsElsewhere: cfg.MetricsAddr != "", Voice: a.voiceLine()}
 	if cfg.AdminToken != "" {
 		deps.Broadcasts, deps.Cases, deps.Staff = a.broadcasts, a.cases, a.directory
 	}

@@ -82,6 +82,20 @@ func (e *Members) Update(ctx context.Context, id string, change func(st *flow.St
 	return ErrGaveUp
 }
 
+// Create gives member id, who has no state (never seen, expired), the state st, written as
+// a message's would be; a member who has one by then is left alone: hotline.ErrConflict.
+// It is for a member the hotline must know before their first message (a caller who said
+// yes to texts: their first text goes to their case).
+func (e *Members) Create(ctx context.Context, id string, st flow.State) error {
+	ttl := e.cfg.ConversationTTL
+	if st.Durable() {
+		ttl = 0
+	}
+	st.Active = e.cfg.Now().Unix()
+	sealed := e.cfg.Keys.Seal(flow.EncodeState(st), privacy.MemberState(id))
+	return e.cfg.Store.Save(ctx, id, hotline.Commit{State: sealed, TTL: ttl, Now: e.cfg.Now()})
+}
+
 // ErrUnreadableState means a member's stored state does not open (HOTLINE_SECRET changed, or
 // the data was damaged). The member is not answered and the state is not overwritten: it may
 // hold an opt-out, and starting afresh would silently cancel it.

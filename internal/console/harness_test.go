@@ -85,6 +85,7 @@ type noMembers struct{}
 
 func (noMembers) Update(context.Context, string, func(*flow.State) bool) error { return nil }
 func (noMembers) State(context.Context, string) (flow.State, error)            { return flow.State{}, nil }
+func (noMembers) Create(context.Context, string, flow.State) error             { return nil }
 
 // casesStats is the overview's counts from the real case list, with a member's case open.
 type casesStats struct{ cases *escalation.Service }

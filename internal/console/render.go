@@ -156,7 +156,7 @@ var flashes = map[string]bool{
 	// cases and reports
 	"case_done_claim": true, "case_done_reply": true, "case_done_close": true, "case_done_verified": true, "case_done_false": true,
 	"report_no_area": true, "case_taken": true, "case_no_case": true, "case_claim_first": true, "case_not_conversation": true,
-	"case_member_left": true, "case_empty_reply": true, "report_choose": true,
+	"case_member_left": true, "case_no_texts": true, "case_empty_reply": true, "report_choose": true,
 	// broadcasts
 	"bc_created": true, "bc_sent": true, "bc_asked": true, "bc_approved": true, "bc_approved_sending": true,
 	"bc_cancelled": true, "bc_discarded": true, "bc_same_actor": true, "bc_wrong_state": true,

@@ -215,6 +215,7 @@ var producers = map[string]func(g sampler) []Sample{
 	"vol_report_no_relay":  func(g sampler) []Sample { return g.caseNumber() },
 	"vol_member_left":      func(g sampler) []Sample { return g.caseNumber() },
 	"vol_member_menu":      func(g sampler) []Sample { return g.caseNumber() },
+	"vol_caller_no_texts":  func(g sampler) []Sample { return g.caseNumber() },
 
 	// internal/organizer
 	"org_area_unknown":       sampler.orgAreaUnknown,

@@ -33,6 +33,8 @@ const (
 	ClaimFirst Outcome = "claim_first"
 	// NotConversation: a report's sender cannot be written to.
 	NotConversation Outcome = "not_conversation"
+	// NoTexts: the member called, and did not agree to be texted.
+	NoTexts Outcome = "no_texts"
 	// MemberLeft: the member asked for no more messages.
 	MemberLeft Outcome = "member_left"
 	// NoArea: the report was verified, but without an area no draft was written.
@@ -65,6 +67,8 @@ func result(r flow.Reply, err error) (Result, error) {
 		return Result{Outcome: ClaimFirst}, nil
 	case "vol_report_no_relay":
 		return Result{Outcome: NotConversation}, nil
+	case CallerNoTexts:
+		return Result{Outcome: NoTexts}, nil
 	case "vol_member_left":
 		return Result{Outcome: MemberLeft}, nil
 	}

@@ -31,6 +31,8 @@ import (
 type Members interface {
 	State(ctx context.Context, id string) (flow.State, error)
 	Update(ctx context.Context, id string, change func(st *flow.State) bool) error
+	// Create gives a member with no state one (bot.Members.Create).
+	Create(ctx context.Context, id string, st flow.State) error
 }
 
 // Config holds a Service's dependencies and settings.
@@ -107,6 +109,7 @@ var StaffMessageIDs = []string{
 	"vol_help", "vol_page", "vol_on", "vol_off", "vol_claimed", "vol_taken", "vol_no_case", "vol_closed",
 	"vol_cases", "vol_which", "vol_from_member", "vol_verified", "vol_false", "org_report_draft", "org_case_unclaimed", "org_case_urgent",
 	"vol_verified_no_area", "org_report_no_area", "vol_claimed_report", "vol_claim_first", "vol_report_no_relay", "vol_member_left", "vol_member_menu",
+	CallerNoTexts,
 	"urgent_safety", "urgent_situation_home", "urgent_situation_detained", "urgent_situation_checkpoint",
 	"urgent_situation_work", "urgent_situation_street",
 }
@@ -182,8 +185,12 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 		first = fmt.Sprintf("%s | %s | %s", oc.Report["what"], oc.Report["where"], oc.Report["when"])
 	}
 	rec := hotline.CaseRecord{
-		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation,
-		SealedAddress: s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID)), Opened: opened,
+		Member: memberID, Lang: r.lang(), Area: oc.Area, Kind: oc.Kind, Urgent: oc.Urgent, Situation: oc.Situation, Opened: opened,
+	}
+	// A caller is written to only once they say yes (AllowTexts): a call's case has no
+	// address until then.
+	if r.job.Channel != hotline.Voice {
+		rec.SealedAddress = s.cfg.Keys.Seal([]byte(r.job.From), privacy.CaseAddress(memberID))
 	}
 	// The first line is sealed to the case's number, known only once it is numbered: it is
 	// written by a second call, once per job.
@@ -518,8 +525,8 @@ func (s *Service) toVolunteer(ctx context.Context, out hotline.Sender, v hotline
 }
 
 func (s *Service) toMember(ctx context.Context, c hotline.CaseRecord, id string, data map[string]string) {
-	if !s.reachable(ctx, c.Member) {
-		return
+	if len(c.SealedAddress) == 0 || !s.reachable(ctx, c.Member) {
+		return // a caller who did not agree to texts, or a member who opted out
 	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {
@@ -684,6 +691,9 @@ func (s *Service) relay(ctx context.Context, v hotline.VolunteerRecord, n int64,
 	}
 	if !s.reachable(ctx, c.Member) {
 		return flow.Reply{ID: "vol_member_left", Data: data}, nil
+	}
+	if len(c.SealedAddress) == 0 {
+		return flow.Reply{ID: CallerNoTexts, Data: data}, nil
 	}
 	addr, err := s.cfg.Keys.Open(c.SealedAddress, privacy.CaseAddress(c.Member))
 	if err != nil {

@@ -82,6 +82,7 @@ type noMembers struct{}
 
 func (noMembers) Update(context.Context, string, func(*flow.State) bool) error { return nil }
 func (noMembers) State(context.Context, string) (flow.State, error)            { return flow.State{}, nil }
+func (noMembers) Create(context.Context, string, flow.State) error             { return nil }
 
 // TestUnclaimedCaseIsRepaged uses an injected clock: a Spanish case pages the Spanish
 // volunteer; after the timeout every volunteer on call is paged, once.

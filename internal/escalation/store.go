@@ -37,9 +37,11 @@ type Store interface {
 	OrganizerByPhone(ctx context.Context, phoneID string) (string, error)
 	ReopenCase(ctx context.Context, n int64, volunteer string, now time.Time) error
 	SaveStaffReply(ctx context.Context, scope, sid, reply string) error
+	SetCaseAddress(ctx context.Context, n int64, from, to string, sealed []byte) (bool, error)
 	SetOnCall(ctx context.Context, v hotline.VolunteerRecord, on bool) error
 	Transcript(ctx context.Context, n int64) ([][]byte, error)
 	Volunteer(ctx context.Context, id string) (hotline.VolunteerRecord, error)
+	VolunteerByPhone(ctx context.Context, phoneID string) (string, error)
 	VolunteerCases(ctx context.Context, volunteer string) ([]int64, error)
 	Volunteers(ctx context.Context) ([]hotline.VolunteerRecord, error)
 }

@@ -223,6 +223,37 @@ func (s *Store) AckWaiting(ctx context.Context, n int64, now time.Time, every ti
 	return ok == 1, nil
 }
 
+// setAddressScript hands a case not closed from the member who opened it (ARGV[1], a caller)
+// to the member who will text in it (ARGV[2]), with the address its replies go to (ARGV[3]).
+var setAddressScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st or st == 'closed' then return 0 end
+if redis.call('HGET', KEYS[1], 'member') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'member', ARGV[2], 'addr', ARGV[3])
+return 1
+`)
+
+// SetCaseAddress hands case n, opened without an address by member from (a call), to member
+// to (the SMS member of the caller's number, who said yes to texts), with the sealed address
+// relays and notices go to from now on — unless the case is closed or gone (a closed case's
+// address is deleted, and must not come back) or is not from's. It reports whether it did;
+// the case is then listed among to's cases, for an erasure.
+func (s *Store) SetCaseAddress(ctx context.Context, n int64, from, to string, sealed []byte) (bool, error) {
+	set, err := setAddressScript.Run(ctx, s.promised(), []string{s.caseKey(n)}, from, to, sealed).Int64()
+	if err != nil {
+		return false, fmt.Errorf("setting case address: %w", err)
+	}
+	if set != 1 {
+		return false, nil
+	}
+	// Another slot in a cluster: a second command. Were it lost, an erasure still finds the
+	// case while it is open (the open-case index), and a closed one ends with its retention.
+	if err := s.rdb.SAdd(ctx, s.memberCasesKey(to), n).Err(); err != nil {
+		return true, fmt.Errorf("listing the case among the member's: %w", err)
+	}
+	return true, nil
+}
+
 // CloseCase closes case n: its member's address is deleted now, its transcript after
 // retention.
 func (s *Store) CloseCase(ctx context.Context, n int64, verdict string, now time.Time, retention time.Duration) error {

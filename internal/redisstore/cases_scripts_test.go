@@ -127,3 +127,21 @@ func TestScriptWaitingAck(t *testing.T) {
 			want: int64(0)},
 	})
 }
+
+// TestScriptSetAddress: setAddressScript gives a case not closed the address ARGV[1] (a
+// caller's yes to texts) and answers 1; a closed case keeps its address deleted, and a case
+// that is gone is not created: both answer 0 and change nothing.
+func TestScriptSetAddress(t *testing.T) {
+	runCaseTests(t, setAddressScript, []caseTest{
+		{name: "an open case is handed over with the address", before: openCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(1), after: with(openCase, "member", "m2", "addr", "sealed")},
+		{name: "a claimed case too", before: claimedCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(1), after: with(claimedCase, "member", "m2", "addr", "sealed")},
+		{name: "another member's case is not", before: openCase, args: []any{"m9", "m2", "sealed"},
+			want: int64(0)},
+		{name: "a closed case is not", before: closedCase, args: []any{"m1", "m2", "sealed"},
+			want: int64(0)},
+		{name: "a case that is gone is not made", args: []any{"m1", "m2", "sealed"},
+			want: int64(0)},
+	})
+}

@@ -108,9 +108,45 @@ func (r *Renderer) Render(lang string, replies []flow.Reply) ([]string, error) {
 			cur.WriteByte('\n')
 		}
 		cur.WriteString(text)
+		if utf8.RuneCountInString(cur.String()) > r.style.maxBody {
+			// One reply longer than a message may be (an approval request quoting two
+			// long alerts): Twilio would refuse it whole, so it goes as several.
+			parts := split(cur.String(), r.style.maxBody)
+			texts = append(texts, parts[:len(parts)-1]...)
+			cur.Reset()
+			cur.WriteString(parts[len(parts)-1])
+		}
 	}
 	flush()
 	return texts, nil
+}
+
+// split cuts text into pieces of at most max characters, each ending at a line break where
+// one is near the end, else at a space, else wherever max falls.
+func split(text string, max int) []string {
+	var parts []string
+	for utf8.RuneCountInString(text) > max {
+		runes := []rune(text)
+		cut := max
+		if i := lastRune(runes[:max], '\n'); i > max/2 {
+			cut = i
+		} else if i := lastRune(runes[:max], ' '); i > max/2 {
+			cut = i
+		}
+		parts = append(parts, strings.TrimRight(string(runes[:cut]), " \n"))
+		text = strings.TrimLeft(string(runes[cut:]), " \n")
+	}
+	return append(parts, text)
+}
+
+// lastRune is the index of the last c in runes, -1 if none.
+func lastRune(runes []rune, c rune) int {
+	for i := len(runes) - 1; i >= 0; i-- {
+		if runes[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Options returns the numbered choices of replies' last menu, each label rendered as the

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/flow"
 	"github.com/communityhotline/hotline/internal/locale"
@@ -164,6 +165,42 @@ func TestBaseID(t *testing.T) {
 		}
 		if ch != "" && VariantID(base, ch) != id {
 			t.Errorf("VariantID does not undo BaseID for %q", id)
+		}
+	}
+}
+
+// TestRenderSplitsOneReplyPastTwilioLimit: a single reply longer than Twilio takes (an approval
+// request quoting two long alerts) goes as several messages, cut at line breaks, none too long.
+func TestRenderSplitsOneReplyPastTwilioLimit(t *testing.T) {
+	cat, err := locale.Load(fstest.MapFS{
+		"active.es.toml": {Data: []byte("big = \"{{.Text}}\"\n")},
+		"active.en.toml": {Data: []byte("big = \"{{.Text}}\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("palabra ", 50) // 400 characters
+	text := strings.TrimSpace(strings.Repeat(line+"\n", 9))
+	for _, r := range []*Renderer{New(cat, nil, false), WhatsApp(cat, nil)} {
+		texts, err := r.Render("es", []flow.Reply{{ID: "big", Data: map[string]string{"Text": text}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(texts) < 3 {
+			t.Fatalf("a %d-character reply went as %d messages", utf8.RuneCountInString(text), len(texts))
+		}
+		var words int
+		for _, m := range texts {
+			if n := utf8.RuneCountInString(m); n > maxBody {
+				t.Errorf("a message of %d characters, over %d", n, maxBody)
+			}
+			if strings.HasPrefix(m, " ") || strings.HasSuffix(m, "\n") {
+				t.Errorf("a piece starts or ends with a cut's blank: %q…", m[:20])
+			}
+			words += len(strings.Fields(m))
+		}
+		if words != 450 {
+			t.Errorf("the pieces hold %d words, want all 450", words)
 		}
 	}
 }

@@ -56,12 +56,20 @@ type hotlineServer struct {
 	sids   atomic.Int64
 	app    *app.App
 	cfg    config.Config
+	// fake is the fake Twilio the hotline sends through (pages, relays).
+	fake *twiliofake.Server
 }
 
 func startServer(t testing.TB) *hotlineServer { return startServerWith(t, nil) }
 
 // startServerWith lets a test change the settings (the limits, say) before start.
 func startServerWith(t testing.TB, tune func(*config.Config)) *hotlineServer {
+	t.Helper()
+	return startServerLogged(t, tune, io.Discard)
+}
+
+// startServerLogged is startServerWith with the app's log written to logTo.
+func startServerLogged(t testing.TB, tune func(*config.Config), logTo io.Writer) *hotlineServer {
 	t.Helper()
 	_, prefix := redistest.Open(t) // a prefix of its own, its keys deleted after
 	fake := twiliofake.New()
@@ -81,7 +89,8 @@ func startServerWith(t testing.TB, tune func(*config.Config)) *hotlineServer {
 	if tune != nil {
 		tune(&cfg)
 	}
-	s := startApp(t, cfg)
+	s := startAppLogged(t, cfg, logTo)
+	s.fake = fake
 	// Two ZIPs as import-zips would load them (cmd/hotline tests the import itself).
 	ctx := context.Background()
 	if err := s.store.ReplaceZips(ctx, map[string]string{"87501": "santa-fe-county|", "88001": "dona-ana-county|las-cruces"}); err != nil {
@@ -104,7 +113,16 @@ func startServerWith(t testing.TB, tune func(*config.Config)) *hotlineServer {
 // startApp builds the hotline from cfg with app.New, as serve does, and serves its handler.
 func startApp(t testing.TB, cfg config.Config) *hotlineServer {
 	t.Helper()
-	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	return startAppLogged(t, cfg, io.Discard)
+}
+
+func startAppLogged(t testing.TB, cfg config.Config, logTo io.Writer) *hotlineServer {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	if logTo != io.Discard {
+		log = slog.New(slog.NewTextHandler(logTo, nil))
+	}
+	a, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,16 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /metrics", MetricsHandler(d.Metrics))
 	}
 	mux.Handle("POST /twilio/status", handleStatusCallback(d))
+	if d.Voice != nil {
+		mux.Handle("POST /twilio/voice", handleVoiceStart(d))
+		mux.Handle("POST /twilio/voice/gather", handleVoiceGather(d))
+		mux.Handle("POST /twilio/voice/dial", handleVoiceDial(d))
+		mux.Handle("POST /twilio/voice/consent", handleVoiceConsent(d))
+		mux.Handle("POST /twilio/voice/whisper", handleVoiceWhisper(d))
+		mux.Handle("POST /twilio/voice/whisper/accept", handleVoiceAccept(d))
+		mux.Handle("POST /twilio/voice/status", handleVoiceStatus(d))
+		mux.Handle("POST /twilio/voice/fallback", handleVoiceFallback(d))
+	}
 	if d.Console != nil {
 		mux.Handle("/console/", d.Console)
 		mux.Handle("/console", d.Console) // redirected by the console, with its headers

@@ -48,6 +48,8 @@ type Deps struct {
 	Deliveries DeliveryCounter
 	// Console is the staff console (internal/console), served under /console/; nil answers 404.
 	Console http.Handler
+	// Voice is the voice line (voice.go); nil answers 404 to /twilio/voice/.
+	Voice *VoiceLine
 	// WhatsApp acts on the WhatsApp failures status callbacks report about a member
 	// (whatsapp.Reports); nil only counts them.
 	WhatsApp WhatsAppReports
