@@ -38,6 +38,7 @@ import (
 	"github.com/communityhotline/hotline/internal/streak"
 	"github.com/communityhotline/hotline/internal/subindex"
 	"github.com/communityhotline/hotline/internal/twilio"
+	"github.com/communityhotline/hotline/internal/whatsapp"
 	"github.com/communityhotline/hotline/locales"
 )
 
@@ -78,10 +79,14 @@ type App struct {
 	// what a dead process left.
 	jobs *effects.Runner
 	// answerer routes an inbound message to the organizer or volunteer commands or the
-	// member engine (staff.Router).
+	// member engine (staff.Router), gives a WhatsApp member what was held for them
+	// (whatsapp.Answerer), and deletes a message's media once it is answered.
 	answerer hotline.Answerer
-	rdb      redis.UniversalClient
-	close    func()
+	// media deletes inbound messages' media from Twilio; nil without the REST API (local
+	// mode, or no sender configured).
+	media *twilio.MediaJanitor
+	rdb   redis.UniversalClient
+	close func()
 }
 
 // NewLogger is the log the settings ask for, written to w.
@@ -195,6 +200,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		closeRedis()
 		return nil, err
 	}
+	var media *twilio.MediaJanitor
+	if rest, ok := sender.(*twilio.RESTSender); ok {
+		media = twilio.NewMediaJanitor(rest, log)
+		media.OnDeleted = func(n int) {
+			reg.Counter("hotline_media_deleted_total", "Media of inbound messages deleted from Twilio.", "", "").Add(int64(n))
+		}
+		media.OnFailed = reg.Counter("hotline_media_delete_failures_total", "Inbound messages whose media could not be deleted from Twilio (logged by message id).", "", "").Inc
+	}
 	day := newDayCounts(store, log)
 	sender = day.Sender(sender)
 	// One roster of organizers and volunteers, in memory, for both SMS routers: every message
@@ -204,20 +217,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	auditLog := &audit.Log{Store: store, Log: log}
 	bcs := broadcast.New(broadcast.Config{
 		Store: store, Places: c.Places, Keys: keys, Languages: c.Flows.Settings().Languages,
-		Rate: cfg.SendRate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
+		Rate: cfg.SendRate, WARate: cfg.WARate, CostPerSegment: cfg.CostPerSegment, Approvals: cfg.Approvals, GSM: cfg.GSM,
 		Audit: auditLog,
 	})
 	callback := ""
 	if cfg.PublicURL != "" {
 		callback = cfg.PublicURL + "/twilio/status"
 	}
+	// A message to one member on WhatsApp goes as text inside their 24-hour window, and
+	// outside it is held behind the reply template; alerts are the dispatcher's to decide.
+	waTemplates := whatsapp.Templates{
+		whatsapp.Alert: cfg.WATemplates[config.WATemplateAlert], whatsapp.Reply: cfg.WATemplates[config.WATemplateReply]}
+	sender = &whatsapp.Sender{Next: sender, Store: store, Keys: keys, Members: members, Templates: waTemplates,
+		Language: c.Flows.Settings().Languages[0], StatusCallback: callback, Log: log,
+		OnDecided: func(how string) {
+			reg.Counter("hotline_whatsapp_direct_total", "Messages to one WhatsApp member, by how they went (free text, template, held behind one sent before, skip: outside the window without a template).", "how", how).Inc()
+		}}
 	dispatcher := dispatch.New(dispatch.Config{
 		Store: store, Keys: keys, Members: members, Sender: sender,
 		Limiter:        ratelimit.New(rdb, cfg.KeyPrefix+":rate", cfg.SendRate, 1),
 		StatusCallback: callback, GSM: cfg.GSM, Consumer: consumerName(), Concurrency: cfg.WorkerConcurrency, ClaimIdle: cfg.ClaimIdle, Backoff: cfg.SendBackoff, Rate: cfg.SendRate, Log: log,
 		OnOutcome: func(o string) {
-			reg.Counter("hotline_sends_total", "Outbound sends by outcome (sent, failed, skipped, retry).", "outcome", o).Inc()
+			reg.Counter("hotline_sends_total", "Outbound sends by outcome (sent, failed, skipped, skipped_no_template, retry).", "outcome", o).Inc()
 		},
+		WhatsApp: dispatch.WhatsApp{Templates: waTemplates, Windows: store,
+			Limiter: ratelimit.New(rdb, cfg.KeyPrefix+":rate:wa", cfg.WARate, 1), Rate: cfg.WARate},
 	})
 	// Messages to one person go out at once, and wait in the queue only when Twilio fails.
 	outbox := dispatch.Outbox{Sender: sender, Store: store, Keys: keys, Log: log,
@@ -269,9 +293,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		CodeHash: func(phoneID, code string) string { return keys.MemberID("console-code", phoneID+":"+code) },
 	})
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, renderers: renderers, zips: zips, log: log, rdb: rdb, close: closeRedis,
-		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs,
-		answerer:  staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine, Links: links},
+		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs, media: media,
+		answerer: &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine, Links: links},
+			Store: store, Keys: keys, Members: members, Out: outbox, Log: log,
+			OnReleased: func(n int) {
+				reg.Counter("hotline_whatsapp_released_total", "Held messages given to WhatsApp members when they wrote again.", "", "").Add(int64(n))
+			}},
 		directory: directory, links: links,
+	}
+	if media != nil {
+		// A picture or voice note is deleted from Twilio once its message is answered.
+		a.answerer = media.Answerer(a.answerer)
 	}
 	if a.policy, err = newPolicy(ctx, cfg, c, store, log); err != nil {
 		a.close()
@@ -294,7 +326,7 @@ const jobSweepEvery = 2 * time.Second
 func (a *App) WatchRoster(ctx context.Context) { a.store.WatchStaffChanges(ctx, a.roster.Heard) }
 
 // DrainJobs waits, up to 30 s, for the messages of the jobs this process carried out to be
-// sent or queued (effects.Runner.Drain).
+// sent or queued (effects.Runner.Drain), and for the deletions of inbound media under way.
 func (a *App) DrainJobs() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -303,6 +335,14 @@ func (a *App) DrainJobs() {
 		a.signins.Drain()
 	}
 	a.links.Drain()
+	if a.media != nil {
+		done := make(chan struct{})
+		go func() { a.media.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // RunJobSweeps takes over, until ctx ends, the jobs dead processes left (one process at a time
@@ -404,12 +444,13 @@ func (a *App) Replay(ctx context.Context, in hotline.Inbound) error {
 	return nil
 }
 
-// subscription is where a member's state lists them: nowhere once opted out.
+// subscription is where a member's state lists them: nowhere once opted out; on WhatsApp
+// when alerts go to a WhatsApp address.
 func subscription(st flow.State) hotline.Subscription {
 	if st.OptedOut {
 		return hotline.Subscription{Lang: st.Lang}
 	}
-	return hotline.Subscription{Areas: st.Areas, Lang: st.Lang}
+	return hotline.Subscription{Areas: st.Areas, Lang: st.Lang, Channel: whatsapp.ChannelOf(st.Address)}
 }
 
 // LoadZips reads the imported ZIP table from Redis into memory, where lookups read it

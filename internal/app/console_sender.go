@@ -23,7 +23,11 @@ func (c *consoleSender) Send(ctx context.Context, m hotline.Outbound) (string, e
 	sid := fmt.Sprintf("SMLOCAL%025d", c.seq.Add(1))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fmt.Fprintf(c.w, "[outbound to %s] %s\n", maskAddress(m.To), strings.ReplaceAll(m.Body, "\n", "\n    "))
+	body := m.Body
+	if m.ContentSid != "" {
+		body = "[template " + m.ContentSid + "] " + m.ContentVariables
+	}
+	fmt.Fprintf(c.w, "[outbound to %s] %s\n", maskAddress(m.To), strings.ReplaceAll(body, "\n", "\n    "))
 	return sid, nil
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/communityhotline/hotline/internal/twilio"
 	"github.com/communityhotline/hotline/internal/web"
+	"github.com/communityhotline/hotline/internal/whatsapp"
 )
 
 // WebDeps is what the web server needs of the app, as serve runs it: the webhook answered
@@ -26,6 +27,7 @@ func (a *App) WebDeps() (web.Deps, error) {
 	}
 	// Counting messages for the console costs the webhook no Redis round trip (stats.Day).
 	deps.Bot = a.day.Answerer(a.answerer)
+	deps.WhatsApp = whatsapp.Reports{Keys: a.keys, Store: a.store, Members: a.engine}
 	if deps.Console, err = a.Console(); err != nil {
 		return web.Deps{}, err
 	}

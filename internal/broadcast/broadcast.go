@@ -32,6 +32,8 @@ type Config struct {
 	Languages []string
 	// Rate is the send rate in segments per second (0 = unlimited), for the duration estimate.
 	Rate float64
+	// WARate is WhatsApp's send rate in messages per second (0 = unlimited), likewise.
+	WARate float64
 	// CostPerSegment is in USD, for the cost estimate.
 	CostPerSegment float64
 	// Approvals requires a second organizer to approve every broadcast before it is sent.
@@ -116,14 +118,24 @@ type Draft struct {
 
 // Preview is who a broadcast reaches and what it costs.
 type Preview struct {
-	Recipients         map[string]int64  `json:"recipients"`
-	Segments           map[string]int    `json:"segments"`
-	Encoding           map[string]string `json:"encoding"`
+	// Recipients per language, on every channel.
+	Recipients map[string]int64 `json:"recipients"`
+	// WhatsApp per language are those of Recipients on WhatsApp, who get one message
+	// whatever its length (a template outside their 24-hour window, which Meta prices on
+	// its own): Segments, SegmentsTotal and EstimatedCostUSD count the others only. A
+	// subscriber who has not changed their subscription since WhatsApp recipients were
+	// first counted apart is counted as SMS, which errs on the costly side.
+	WhatsApp map[string]int64 `json:"whatsapp"`
+	// Segments and Encoding are the SMS message's, per language.
+	Segments map[string]int    `json:"segments"`
+	Encoding map[string]string `json:"encoding"`
+	// EstimatedCostUSD is the SMS segments' cost (HOTLINE_COST_PER_SEGMENT).
 	EstimatedCostUSD   float64           `json:"estimated_cost_usd"`
 	EstimatedDurationS float64           `json:"estimated_duration_s"`
 	Areas              []string          `json:"areas"`
 	AreaNames          map[string]string `json:"area_names"`
-	SegmentsTotal      int64             `json:"segments_total"`
+	// SegmentsTotal is the SMS segments sent, SMS recipients times their message's.
+	SegmentsTotal int64 `json:"segments_total"`
 }
 
 // Create validates a draft and stores it as a draft. Creating never sends, and never asks
@@ -238,7 +250,7 @@ func (s *Service) Preview(ctx context.Context, b hotline.Broadcast) (Preview, er
 }
 
 func (s *Service) preview(ctx context.Context, b hotline.Broadcast) (Preview, error) {
-	p := Preview{Recipients: map[string]int64{}, Segments: map[string]int{}, Encoding: map[string]string{},
+	p := Preview{Recipients: map[string]int64{}, WhatsApp: map[string]int64{}, Segments: map[string]int{}, Encoding: map[string]string{},
 		Areas: b.Areas, AreaNames: map[string]string{}}
 	for _, id := range b.Areas {
 		if pl, ok := s.cfg.Places.Get(id); ok {
@@ -255,17 +267,33 @@ func (s *Service) preview(ctx context.Context, b hotline.Broadcast) (Preview, er
 			}
 			p.Recipients[lang] = n
 		}
+		// Counted now even for a frozen list: the frozen lists keep no channel. It cannot
+		// pass the frozen count.
+		wa, err := s.cfg.Store.CountWhatsAppRecipients(ctx, b.Areas, lang)
+		if err != nil {
+			return Preview{}, err
+		}
+		p.WhatsApp[lang] = min(wa, p.Recipients[lang])
+		// Only SMS is transliterated: WhatsApp gets the text as written.
 		text := b.Text[lang]
 		if s.cfg.GSM {
 			text = segment.ToGSM(text)
 		}
 		info := segment.Count(text)
 		p.Segments[lang], p.Encoding[lang] = info.Segments, string(info.Encoding)
-		p.SegmentsTotal += p.Recipients[lang] * int64(info.Segments)
+		p.SegmentsTotal += (p.Recipients[lang] - p.WhatsApp[lang]) * int64(info.Segments)
 	}
 	p.EstimatedCostUSD = math.Round(float64(p.SegmentsTotal)*s.cfg.CostPerSegment*100) / 100
+	// SMS and WhatsApp are paced apart, side by side: the longer of the two.
 	if s.cfg.Rate > 0 {
 		p.EstimatedDurationS = math.Ceil(float64(p.SegmentsTotal) / s.cfg.Rate)
+	}
+	if s.cfg.WARate > 0 {
+		var wa int64
+		for _, n := range p.WhatsApp {
+			wa += n
+		}
+		p.EstimatedDurationS = max(p.EstimatedDurationS, math.Ceil(float64(wa)/s.cfg.WARate))
 	}
 	return p, nil
 }

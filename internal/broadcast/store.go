@@ -12,6 +12,7 @@ type Store interface {
 	Broadcast(ctx context.Context, id string) (hotline.Broadcast, error)
 	Broadcasts(ctx context.Context, limit int64) ([]hotline.Broadcast, error)
 	CountRecipients(ctx context.Context, areas []string, lang string) (int64, error)
+	CountWhatsAppRecipients(ctx context.Context, areas []string, lang string) (int64, error)
 	CreateBroadcast(ctx context.Context, b hotline.Broadcast) error
 	CreateOrganizer(ctx context.Context, o hotline.OrganizerRecord) error
 	DeleteOrganizer(ctx context.Context, id string) error

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,11 @@ var Settings = []Setting{
 	{"HOTLINE_METRICS_ADDR", "", "host:port of a private listener for GET /metrics in serve and worker (e.g. :9091; Fly scrapes it over the private network); when set, the public port answers 404 to /metrics. Unset = /metrics on the public port"},
 	{"HOTLINE_CLIENT_IP_HEADER", "", "the header in which the proxy in front of the hotline gives the client's address, for the console's sign-in limits (`Fly-Client-IP` on Fly.io); empty: the connection's address, which behind a proxy is the proxy's, shared by every user"},
 	{"HOTLINE_POLICY_STALE_DAYS", "60", "a county or city policy entry last checked against its source more than this many days ago is flagged stale for organizers (the console, `hotline policy list`)"},
+	{"HOTLINE_WA_RATE", "20", "WhatsApp messages per second sent outside replies, across all processes, paced apart from SMS (Meta's limits are per message, not per segment; 0 = unlimited)"},
+	{"HOTLINE_WA_TEMPLATE_ALERT_ES", "", "the approved WhatsApp template (Content SID, HX…) an alert goes as to a Spanish-speaking member who has not written in 23 hours; its one variable is the alert. Unset: such members are skipped, and the alert's report counts them (docs/deploy.md, WhatsApp)"},
+	{"HOTLINE_WA_TEMPLATE_ALERT_EN", "", "the same for English"},
+	{"HOTLINE_WA_TEMPLATE_REPLY_ES", "", "the approved WhatsApp template (HX…, no variables) that tells a Spanish-speaking member who has not written in 23 hours that a message waits for them (a volunteer's reply): it is held and given when they answer. Unset: such messages are not sent"},
+	{"HOTLINE_WA_TEMPLATE_REPLY_EN", "", "the same for English"},
 	{"HOTLINE_URL", "http://127.0.0.1:8080", "where `hotline broadcast` finds the hotline's admin API"},
 	{"HOTLINE_TOKEN", "", "the token `hotline broadcast` sends (an organizer's, or ADMIN_TOKEN)"},
 }
@@ -105,7 +111,22 @@ type Config struct {
 	PolicyStale  time.Duration
 	HotlineURL   string
 	HotlineToken string
+	// WARate is WhatsApp's send rate in messages per second (0 = unlimited).
+	WARate float64
+	// WATemplates are the approved WhatsApp templates' Content SIDs by purpose ("alert",
+	// "reply") and language; a purpose or language without one has none.
+	WATemplates map[string]map[string]string
 }
+
+// WhatsApp template purposes: an alert (one variable, the alert's text) and "a message waits
+// for you, reply to read it" (none).
+const (
+	WATemplateAlert = "alert"
+	WATemplateReply = "reply"
+)
+
+// contentSID matches a Twilio Content SID: HX and 32 hex digits.
+var contentSID = regexp.MustCompile(`^HX[0-9a-fA-F]{32}$`)
 
 // LocalSecret is the member-id secret of local mode: fine for trying the hotline on a
 // laptop, never for real members, which is why Parse refuses it outside local mode.
@@ -226,6 +247,27 @@ func Parse(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("HOTLINE_POLICY_STALE_DAYS %q must be a whole number of days from 1 to 3650", get("HOTLINE_POLICY_STALE_DAYS")))
 	} else {
 		c.PolicyStale = time.Duration(days) * 24 * time.Hour
+	}
+	if c.WARate, err = strconv.ParseFloat(get("HOTLINE_WA_RATE"), 64); err != nil || c.WARate < 0 || c.WARate > 10000 {
+		errs = append(errs, fmt.Errorf("HOTLINE_WA_RATE %q must be a number of messages per second from 0 to 10000", get("HOTLINE_WA_RATE")))
+	}
+	c.WATemplates = map[string]map[string]string{}
+	for _, purpose := range []string{WATemplateAlert, WATemplateReply} {
+		for _, lang := range []string{"es", "en"} {
+			name := "HOTLINE_WA_TEMPLATE_" + strings.ToUpper(purpose) + "_" + strings.ToUpper(lang)
+			sid := get(name)
+			if sid == "" {
+				continue
+			}
+			if !contentSID.MatchString(sid) {
+				errs = append(errs, fmt.Errorf("%s %q must be a Content SID: HX and 32 hex digits (the template's SID in Twilio's Content Template Builder)", name, sid))
+				continue
+			}
+			if c.WATemplates[purpose] == nil {
+				c.WATemplates[purpose] = map[string]string{}
+			}
+			c.WATemplates[purpose][lang] = sid
+		}
 	}
 	c.MetricsAddr = get("HOTLINE_METRICS_ADDR")
 	if c.MetricsAddr != "" {

@@ -69,6 +69,9 @@ func TestBadValues(t *testing.T) {
 		"retired":  {"HOTLINE_SEALING_SECRETS": "a sealing secret long enough,-"},
 		"stale":    {"HOTLINE_POLICY_STALE_DAYS": "0"},
 		"stale2":   {"HOTLINE_POLICY_STALE_DAYS": "60d"},
+		"wa rate":  {"HOTLINE_WA_RATE": "-1"},
+		"wa sid":   {"HOTLINE_WA_TEMPLATE_ALERT_ES": "MG0123456789abcdef0123456789abcdef"},
+		"wa short": {"HOTLINE_WA_TEMPLATE_REPLY_EN": "HX0123"},
 	} {
 		if _, err := Parse(env(m)); err == nil {
 			t.Errorf("%s: accepted %v", name, m)
@@ -86,5 +89,26 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		if !strings.Contains(string(readme), "| `"+s.Name+"` |") {
 			t.Errorf("README.md's settings table lacks %s", s.Name)
 		}
+	}
+}
+
+// TestWhatsAppSettings: template SIDs are read per purpose and language, a default rate of
+// 20 a second, and none configured is no template at all.
+func TestWhatsAppSettings(t *testing.T) {
+	c, err := Parse(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WARate != 20 || len(c.WATemplates) != 0 {
+		t.Errorf("defaults: rate %v, templates %v", c.WARate, c.WATemplates)
+	}
+	alertES, replyEN := "HX0123456789abcdef0123456789abcdef", "HXFEDCBA9876543210FEDCBA9876543210"
+	c, err = Parse(env(map[string]string{"HOTLINE_WA_RATE": "5", "HOTLINE_WA_TEMPLATE_ALERT_ES": alertES, "HOTLINE_WA_TEMPLATE_REPLY_EN": " " + replyEN + " "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WARate != 5 || c.WATemplates[WATemplateAlert]["es"] != alertES || c.WATemplates[WATemplateReply]["en"] != replyEN ||
+		c.WATemplates[WATemplateAlert]["en"] != "" || c.WATemplates[WATemplateReply]["es"] != "" {
+		t.Errorf("parsed rate %v, templates %v", c.WARate, c.WATemplates)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/internal/whatsapp"
 )
 
 // Members is what the dispatcher needs of the conversation engine: a member's current state
@@ -67,8 +68,31 @@ type Config struct {
 	// an entry waiting its turn is never taken for abandoned.
 	Rate float64
 	// OnOutcome, when set, is told every send attempt's outcome ("sent", "failed",
-	// "skipped", "retry"), for metrics.
+	// "skipped", "skipped_no_template", "retry"), for metrics.
 	OnOutcome func(outcome string)
+	// WhatsApp is how alerts and queued messages reach members on WhatsApp. Its zero value
+	// sends them as text, paced with SMS: right only for a hotline without WhatsApp.
+	WhatsApp WhatsApp
+}
+
+// WhatsApp is what the dispatcher needs to send on WhatsApp: its own pace, its 24-hour
+// window and the templates that go outside it.
+type WhatsApp struct {
+	// Templates are the alert templates by language (whatsapp.Alert); outside the window, a
+	// member whose language has none is skipped and counted (skipped_no_template).
+	Templates whatsapp.Templates
+	// Windows says when a member last wrote on WhatsApp; nil: their state's Active alone,
+	// which a member at home does not keep (so they would all be outside the window).
+	Windows Windows
+	// Limiter and Rate pace WhatsApp messages, one unit a message whatever its length
+	// (Meta counts messages, not segments); nil: they take their segments of Limiter.
+	Limiter Limiter
+	Rate    float64
+}
+
+// Windows says when a member last wrote on WhatsApp (redisstore.Store).
+type Windows interface {
+	WhatsAppLastWrote(ctx context.Context, member string) (time.Time, error)
 }
 
 // Dispatcher runs the send loop.
@@ -97,15 +121,20 @@ func (d *Dispatcher) freshFor() time.Duration { return min(recheckAfter, d.cfg.C
 type cachedBroadcast struct {
 	b       hotline.Broadcast
 	fetched time.Time
-	// msgs is the message per language: the text as sent (in GSM-7 when cfg.GSM) and the
-	// segments it takes.
+	// msgs is the message per language: the text as sent by SMS (in GSM-7 when cfg.GSM)
+	// and the segments it takes, and as sent on WhatsApp.
 	msgs     map[string]message
 	callback string
 }
 
+// message is an alert's text in one language, worked out once for each channel.
 type message struct {
+	// text and segments are the SMS message.
 	text     string
 	segments int
+	// wa is the text as written, for WhatsApp, which has no GSM-7 to fit: accents, ñ and
+	// ¿¡ go as the organizer wrote them; waVariables is the alert template's variables.
+	wa, waVariables string
 }
 
 // markTTL is how long a send's in-flight mark lasts from now, with a wait of extra ahead:
@@ -131,6 +160,12 @@ func New(cfg Config) *Dispatcher {
 	// to another process before that, or both would send it.
 	if cfg.Rate > 0 {
 		if wait := time.Duration(2 * float64(cfg.Concurrency) * 10 / cfg.Rate * float64(time.Second)); cfg.ClaimIdle < wait {
+			cfg.ClaimIdle = wait
+		}
+	}
+	// The same for a WhatsApp message, one unit each at WhatsApp's rate.
+	if cfg.WhatsApp.Limiter != nil && cfg.WhatsApp.Rate > 0 {
+		if wait := time.Duration(2 * float64(cfg.Concurrency) / cfg.WhatsApp.Rate * float64(time.Second)); cfg.ClaimIdle < wait {
 			cfg.ClaimIdle = wait
 		}
 	}
@@ -267,7 +302,7 @@ func (d *Dispatcher) sendLoop(ctx context.Context, holder string) {
 		// Read one entry at a time when sends wait their turn (so no entry waits behind
 		// its batch-mates), a batch when they do not.
 		batch := readBatch
-		if d.cfg.Rate > 0 {
+		if d.cfg.Rate > 0 || d.cfg.WhatsApp.Limiter != nil && d.cfg.WhatsApp.Rate > 0 {
 			batch = 1
 		}
 		block := time.Second
@@ -389,10 +424,12 @@ func (d *Dispatcher) broadcast(ctx context.Context, id string) (*cachedBroadcast
 	}
 	c := &cachedBroadcast{b: b, fetched: now, msgs: make(map[string]message, len(b.Text))}
 	for lang, text := range b.Text {
+		m := message{text: text, wa: text, waVariables: whatsapp.AlertVariables(text)}
 		if d.cfg.GSM {
-			text = segment.ToGSM(text)
+			m.text = segment.ToGSM(text)
 		}
-		c.msgs[lang] = message{text: text, segments: max(segment.Count(text).Segments, 1)}
+		m.segments = max(segment.Count(m.text).Segments, 1)
+		c.msgs[lang] = m
 	}
 	if d.cfg.StatusCallback != "" {
 		c.callback = d.cfg.StatusCallback + "?bc=" + id
@@ -402,15 +439,15 @@ func (d *Dispatcher) broadcast(ctx context.Context, id string) (*cachedBroadcast
 }
 
 // message returns the message for a recipient in lang, queued for queuedLang: in their
-// language, else in the one they were queued for.
-func (c *cachedBroadcast) message(lang, queuedLang string) message {
+// language, else in the one they were queued for; and the language it is in.
+func (c *cachedBroadcast) message(lang, queuedLang string) (message, string) {
 	if m := c.msgs[lang]; m.text != "" {
-		return m
+		return m, lang
 	}
 	if m, ok := c.msgs[queuedLang]; ok {
-		return m
+		return m, queuedLang
 	}
-	return message{segments: 1}
+	return message{segments: 1}, lang
 }
 
 // process sends the message of entry e, claimed for holder as p with its recipient's state,
@@ -443,8 +480,8 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e hotline.Queue
 		}
 		return p[0], nil
 	}
-	m := c.message(st.Lang, e.Lang)
-	res, err := d.deliver(ctx, delivery{
+	m, lang := c.message(st.Lang, e.Lang)
+	dl := delivery{
 		out:      hotline.Outbound{To: st.Address, Body: m.text, StatusCallback: c.callback},
 		segments: m.segments,
 		checked:  readAt,
@@ -467,7 +504,27 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e hotline.Queue
 			_, end, ok := d.verdict(e, c.b, p)
 			return end, ok
 		},
-	})
+	}
+	if whatsapp.IsAddress(st.Address) {
+		how, err := d.onWhatsApp(ctx, e.Member, st, lang)
+		if err != nil {
+			d.cfg.Log.Error("reading a WhatsApp window; the alert waits", "bc", e.BC, "err", err)
+			return "", false
+		}
+		switch how.Action {
+		case whatsapp.Skip:
+			return hotline.OutcomeSkippedNoTemplate, true
+		case whatsapp.Template:
+			dl.out.Body, dl.out.ContentSid, dl.out.ContentVariables = "", how.ContentSid, m.waVariables
+		default:
+			dl.out.Body = m.wa
+		}
+		if c.callback != "" {
+			dl.out.StatusCallback = whatsapp.StatusCallback(c.callback, d.cfg.Keys, e.Member)
+		}
+		dl.wa = true
+	}
+	res, err := d.deliver(ctx, dl)
 	if res == resultGaveUp {
 		d.cfg.Log.Error("send failed after retries", "bc", e.BC, "attempts", d.cfg.MaxAttempts, "err", err)
 	}
@@ -485,6 +542,20 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e hotline.Queue
 		d.cfg.Log.Error("send refused", "bc", e.BC, "err", err)
 		return hotline.OutcomeFailed, true
 	}
+}
+
+// onWhatsApp decides how an alert in lang goes to member, in state st, on WhatsApp: as text
+// inside their window, as the alert template outside it, or not at all. The window is the
+// later of the state's Active and the record of their last WhatsApp message.
+func (d *Dispatcher) onWhatsApp(ctx context.Context, member string, st flow.State, lang string) (whatsapp.Decision, error) {
+	var seen time.Time
+	if d.cfg.WhatsApp.Windows != nil {
+		var err error
+		if seen, err = d.cfg.WhatsApp.Windows.WhatsAppLastWrote(ctx, member); err != nil {
+			return whatsapp.Decision{}, err
+		}
+	}
+	return whatsapp.Decide(whatsapp.LastInbound(st.Active, seen), d.cfg.Now(), hotline.WhatsApp, whatsapp.Alert, lang, d.cfg.WhatsApp.Templates), nil
 }
 
 // verdict says whether broadcast b may go now to the recipient of e, prepared as p: true
@@ -521,6 +592,8 @@ func (d *Dispatcher) verdict(e hotline.QueueEntry, b hotline.Broadcast, p hotlin
 type delivery struct {
 	out      hotline.Outbound
 	segments int
+	// wa sends it at WhatsApp's pace (Config.WhatsApp) rather than SMS's.
+	wa bool
 	// checked is when the message was read, or its claim and recipient last checked.
 	checked time.Time
 	// hold claims the message, or renews this process's claim, for ttl before a wait: true,
@@ -567,16 +640,20 @@ func (res sendResult) settled() (outcome hotline.Outcome, finished, ok bool) {
 // timeouts) with doubling, jittered backoff up to MaxAttempts tries.
 func (d *Dispatcher) deliver(ctx context.Context, dl delivery) (sendResult, error) {
 	checked := dl.checked
+	limiter, rate, units := d.cfg.Limiter, d.cfg.Rate, dl.segments
+	if dl.wa && d.cfg.WhatsApp.Limiter != nil {
+		limiter, rate, units = d.cfg.WhatsApp.Limiter, d.cfg.WhatsApp.Rate, 1
+	}
 	for attempt := 1; ; attempt++ {
 		// Waiting one's turn can take long (the take-over delay follows the rate, so the
 		// wait is shorter than it): claim the message first, so that it stays this
 		// process's however long the wait.
-		if d.cfg.Rate > 0 {
+		if rate > 0 {
 			if end, ok := dl.hold(d.markTTL(0)); !ok {
 				return end, nil
 			}
 		}
-		if err := d.cfg.Limiter.Take(ctx, dl.segments); err != nil {
+		if err := limiter.Take(ctx, units); err != nil {
 			return resultStopped, nil
 		}
 		// An entry that waited (for its turn, a backoff, its batch-mates) may have been

@@ -13,6 +13,7 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/segment"
+	"github.com/communityhotline/hotline/internal/whatsapp"
 )
 
 // Outbox is a hotline.Sender for messages to one person — a page, a relay, a notice. It sends
@@ -36,6 +37,9 @@ type directMessage struct {
 	Body     string `json:"b"`
 	Member   string `json:"m,omitempty"`
 	Callback string `json:"c,omitempty"`
+	// A template (hotline.Outbound.ContentSid) and its variables.
+	ContentSid string `json:"cs,omitempty"`
+	Variables  string `json:"cv,omitempty"`
 }
 
 // directIDs are 128 random bits: ids are remembered for a day once sent, and a collision
@@ -113,7 +117,8 @@ func (o Outbox) SendOnce(ctx context.Context, id string, m hotline.Outbound) err
 }
 
 func (o Outbox) queueAs(ctx context.Context, id string, m hotline.Outbound) error {
-	plain, err := json.Marshal(directMessage{To: m.To, Body: m.Body, Member: m.Member, Callback: m.StatusCallback})
+	plain, err := json.Marshal(directMessage{To: m.To, Body: m.Body, Member: m.Member, Callback: m.StatusCallback,
+		ContentSid: m.ContentSid, Variables: m.ContentVariables})
 	if err != nil {
 		return fmt.Errorf("encoding a queued message: %w", err)
 	}
@@ -181,8 +186,10 @@ func (d *Dispatcher) processDirect(ctx context.Context, e hotline.QueueEntry) (h
 		return "", false
 	}
 	res, err := d.deliver(ctx, delivery{
-		out:      hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback},
+		out: hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback,
+			ContentSid: m.ContentSid, ContentVariables: m.Variables},
 		segments: max(segment.Count(m.Body).Segments, 1),
+		wa:       whatsapp.IsAddress(m.To),
 		checked:  d.cfg.Now(),
 		hold: func(ttl time.Duration) (sendResult, bool) {
 			d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl)

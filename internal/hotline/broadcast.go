@@ -52,6 +52,9 @@ type BroadcastCounts struct {
 	Failed          int64 `json:"failed"`
 	Undelivered     int64 `json:"undelivered"`
 	SkippedOptedOut int64 `json:"skipped_opted_out"`
+	// SkippedNoTemplate are the skipped recipients (counted in SkippedOptedOut too) who are
+	// on WhatsApp, outside the 24-hour window, with no template configured to reach them.
+	SkippedNoTemplate int64 `json:"skipped_no_template"`
 }
 
 // Organizer is a person allowed to compose and approve broadcasts.

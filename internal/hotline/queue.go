@@ -29,6 +29,10 @@ const (
 	OutcomeSent    Outcome = "sent"
 	OutcomeFailed  Outcome = "failed"
 	OutcomeSkipped Outcome = "skipped"
+	// OutcomeSkippedNoTemplate is a recipient on WhatsApp outside the 24-hour window with
+	// no approved template configured for the alert's language: free text would be refused
+	// (Twilio 63016), so nothing is sent. It counts as skipped too, and on its own besides.
+	OutcomeSkippedNoTemplate Outcome = "skipped_no_template"
 )
 
 // SendClaim is what claiming one recipient's message found.

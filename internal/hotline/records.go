@@ -74,10 +74,13 @@ type OrganizerRecord struct {
 // ErrDuplicate means a person with that phone is on the roster already (as organizer or volunteer).
 var ErrDuplicate = errors.New("someone with that phone is on the roster already")
 
-// Subscription is where a member is listed: the areas and the language.
+// Subscription is where a member is listed: the areas and the language, and the channel
+// alerts reach them on (only WhatsApp is listed apart, so that an alert's preview does not
+// count its WhatsApp recipients as SMS; "" is SMS).
 type Subscription struct {
-	Areas []string
-	Lang  string
+	Areas   []string
+	Lang    string
+	Channel Channel
 }
 
 // JobRef names one job.

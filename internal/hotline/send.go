@@ -17,6 +17,12 @@ type Outbound struct {
 	// volunteer or an organizer), so that a queued message is checked once more against
 	// an opt-out before it goes.
 	Member string
+	// ContentSid, when set, sends the provider's approved template of that id (Twilio's
+	// Content API, "HX…") instead of Body: the only message WhatsApp lets a business send
+	// outside the 24-hour customer service window. ContentVariables fills its placeholders,
+	// as JSON ({"1":"…"}); empty for a template without any.
+	ContentSid       string
+	ContentVariables string
 }
 
 // Sender sends outbound messages. Implemented by the Twilio REST sender, and by a console

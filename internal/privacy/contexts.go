@@ -36,3 +36,12 @@ func QueuedMessage(id string) []byte { return []byte("out:" + id) }
 // SpoolRecord is the context of each inbound message (sender, text) kept in a process's
 // spool file on local disk while Redis is down. It is the same for every record.
 func SpoolRecord() []byte { return []byte("spool") }
+
+// HeldMessage is the context of a message held for member on WhatsApp (a volunteer's reply
+// written outside the 24-hour window), until they write again and it can go.
+func HeldMessage(member string) []byte { return []byte("wahold:" + member) }
+
+// StatusMember is the context of the member id carried, sealed, in the status callback URL
+// of a WhatsApp message, so that a failure Twilio reports there can be acted on without the
+// URL naming the member to anyone who reads it (Twilio's logs, the request inspector).
+func StatusMember() []byte { return []byte("wastatus") }

@@ -29,6 +29,8 @@ var contexts = []struct {
 	{"CaseTranscript", CaseTranscript(42), "case:42", []string{"case:"}},
 	{"QueuedMessage", QueuedMessage("d1"), "out:d1", []string{"out:"}},
 	{"SpoolRecord", SpoolRecord(), "spool", []string{"spool"}},
+	{"HeldMessage", HeldMessage("m1"), "wahold:m1", []string{"wahold:"}},
+	{"StatusMember", StatusMember(), "wastatus", []string{"wastatus"}},
 }
 
 func TestContextBytes(t *testing.T) {

@@ -52,6 +52,14 @@ func (s *Store) subscribersKey(area, lang string) string {
 	return s.prefix + ":sub:{s}:" + area + ":" + lang
 }
 
+// waSubscribersKey is the set of the members of subscribersKey(area, lang) who are on
+// WhatsApp: a second entry for them alone, so that a broadcast's preview can tell how many
+// of its recipients get no SMS. A member whose subscription predates this set is counted
+// as SMS until their subscription next changes.
+func (s *Store) waSubscribersKey(area, lang string) string {
+	return s.prefix + ":wasub:{s}:" + area + ":" + lang
+}
+
 // AllAreas stands for every area: Subscribers(AllAreas, lang) is everyone subscribed in lang.
 const AllAreas = "*"
 
@@ -61,7 +69,9 @@ const AllAreas = "*"
 func (s *Store) areasKey(lang string) string { return s.prefix + ":subareas:{s}:" + lang }
 
 // SyncSubscriptions moves member id from the sets of before to those of after: a new area is
-// added, a dropped one removed, a language change moves every area. It is idempotent, so a
+// added, a dropped one removed, a language change moves every area; a WhatsApp member
+// (after.Channel) is listed in the WhatsApp sets too, and leaves them with the others
+// whatever before.Channel says (a repair knows no channel). It is idempotent, so a
 // retried message may run it again. The member's own state is the record of truth; these
 // sets are the index a broadcast reads.
 func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after hotline.Subscription) error {
@@ -71,11 +81,15 @@ func (s *Store) SyncSubscriptions(ctx context.Context, id string, before, after 
 			for _, a := range before.Areas {
 				if before.Lang != after.Lang || !slices.Contains(after.Areas, a) {
 					p.SRem(ctx, s.subscribersKey(a, before.Lang), id)
+					p.SRem(ctx, s.waSubscribersKey(a, before.Lang), id)
 				}
 			}
 			for _, a := range after.Areas {
 				if a != "" {
 					p.SAdd(ctx, s.subscribersKey(a, after.Lang), id)
+					if after.Channel == hotline.WhatsApp {
+						p.SAdd(ctx, s.waSubscribersKey(a, after.Lang), id)
+					}
 				}
 			}
 			if len(after.Areas) > 0 {

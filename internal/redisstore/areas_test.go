@@ -70,3 +70,38 @@ func TestSyncSubscriptions(t *testing.T) {
 	check("albuquerque", "en")
 	check(AllAreas, "en")
 }
+
+// TestWhatsAppSubscribersCounted: a WhatsApp member is listed like any other and counted
+// apart; leaving an area takes them out of both, even when the leaving names no channel
+// (a repair's).
+func TestWhatsAppSubscribersCounted(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	count := func(areas []string) (all, wa int64) {
+		t.Helper()
+		all, err := s.CountRecipients(ctx, areas, "es")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wa, err = s.CountWhatsAppRecipients(ctx, areas, "es"); err != nil {
+			t.Fatal(err)
+		}
+		return all, wa
+	}
+	wa := hotline.Subscription{Areas: []string{"albuquerque", "bernalillo-county"}, Lang: "es", Channel: hotline.WhatsApp}
+	s.SyncSubscriptions(ctx, "w1", hotline.Subscription{}, wa)
+	s.SyncSubscriptions(ctx, "s1", hotline.Subscription{}, hotline.Subscription{Areas: []string{"albuquerque"}, Lang: "es", Channel: hotline.SMS})
+	if all, n := count([]string{"albuquerque", "bernalillo-county"}); all != 2 || n != 1 {
+		t.Errorf("both areas: %d recipients, %d on WhatsApp; want 2 and 1", all, n)
+	}
+	if all, n := count(nil); all != 2 || n != 1 {
+		t.Errorf("every area: %d recipients, %d on WhatsApp; want 2 and 1", all, n)
+	}
+	if all, n := count([]string{"bernalillo-county"}); all != 1 || n != 1 {
+		t.Errorf("one area: %d recipients, %d on WhatsApp; want 1 and 1", all, n)
+	}
+	s.SyncSubscriptions(ctx, "w1", hotline.Subscription{Areas: wa.Areas, Lang: "es"}, hotline.Subscription{Lang: "es"})
+	if all, n := count(nil); all != 1 || n != 0 {
+		t.Errorf("after w1 left: %d recipients, %d on WhatsApp; want 1 and 0", all, n)
+	}
+}

@@ -137,7 +137,7 @@ func parseBroadcast(id string, m map[string]string) hotline.Broadcast {
 		Text: map[string]string{}, Recipients: map[string]int64{}, Report: num("report"),
 		Counts: hotline.BroadcastCounts{
 			Queued: num("queued"), Sent: num("sent"), Delivered: num("delivered"), Failed: num("failed"),
-			Undelivered: num("undelivered"), SkippedOptedOut: num("skipped"),
+			Undelivered: num("undelivered"), SkippedOptedOut: num("skipped"), SkippedNoTemplate: num("skipped_no_template"),
 		},
 	}
 	if m["areas"] != "" {
@@ -217,6 +217,21 @@ func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string
 	if err != nil {
 		return 0, err
 	}
+	return s.countUnion(ctx, keys)
+}
+
+// CountWhatsAppRecipients counts those of CountRecipients's subscribers who are on WhatsApp
+// (as far as the WhatsApp sets know: see waSubscribersKey).
+func (s *Store) CountWhatsAppRecipients(ctx context.Context, areas []string, lang string) (int64, error) {
+	keys, err := s.setKeys(ctx, areas, lang, s.waSubscribersKey)
+	if err != nil {
+		return 0, err
+	}
+	return s.countUnion(ctx, keys)
+}
+
+// countUnion counts the distinct members of the sets keys (one slot, {s}).
+func (s *Store) countUnion(ctx context.Context, keys []string) (int64, error) {
 	if len(keys) == 1 {
 		n, err := s.rdb.SCard(ctx, keys[0]).Result()
 		if err != nil {
@@ -226,7 +241,7 @@ func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string
 	}
 	tmp := s.prefix + ":sub:{s}:tmp:" + randomID()
 	var card *redis.IntCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SUnionStore(ctx, tmp, keys...)
 		card = p.SCard(ctx, tmp)
 		p.Del(ctx, tmp)
@@ -241,6 +256,11 @@ func (s *Store) CountRecipients(ctx context.Context, areas []string, lang string
 // areaKeys names the subscription sets of areas in lang; no areas means every area that
 // has had subscribers. It never returns an empty list, which SUNION would refuse.
 func (s *Store) areaKeys(ctx context.Context, areas []string, lang string) ([]string, error) {
+	return s.setKeys(ctx, areas, lang, s.subscribersKey)
+}
+
+// setKeys is areaKeys for the sets key names (subscribersKey, or waSubscribersKey).
+func (s *Store) setKeys(ctx context.Context, areas []string, lang string, key func(area, lang string) string) ([]string, error) {
 	if len(areas) == 0 {
 		all, err := s.rdb.SMembers(ctx, s.areasKey(lang)).Result()
 		if err != nil {
@@ -250,9 +270,9 @@ func (s *Store) areaKeys(ctx context.Context, areas []string, lang string) ([]st
 		areas = all
 	}
 	// The empty area is never written: an empty set that keeps the list from being empty.
-	keys := []string{s.subscribersKey("", lang)}
+	keys := []string{key("", lang)}
 	for _, a := range areas {
-		keys = append(keys, s.subscribersKey(a, lang))
+		keys = append(keys, key(a, lang))
 	}
 	return keys, nil
 }

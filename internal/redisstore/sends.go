@@ -54,7 +54,9 @@ return out
 // recordScript records the outcomes of recipients of one broadcast, each once (a recipient
 // with an outcome already is not counted again), lifts their in-flight marks KEYS[3…], and
 // marks the broadcast done when that accounts for every recipient (completeLua). It answers
-// 1 when it completed the broadcast.
+// 1 when it completed the broadcast. A skip for want of a WhatsApp template
+// (skipped_no_template) is counted as a skip too, so that completeLua, in this version and
+// the one before it, accounts for it with the others.
 // KEYS: the broadcast, its done set, then the members' in-flight marks.
 // ARGV: now (Unix seconds), then for each outcome: its name, how many members, the members.
 var recordScript = redis.NewScript(`
@@ -63,7 +65,10 @@ local i = 2
 while i <= #ARGV do
   local outcome, n = ARGV[i], tonumber(ARGV[i + 1])
   local added = redis.call('SADD', KEYS[2], unpack(ARGV, i + 2, i + 1 + n))
-  if added > 0 then redis.call('HINCRBY', KEYS[1], outcome, added) end
+  if added > 0 then
+    redis.call('HINCRBY', KEYS[1], outcome, added)
+    if outcome == 'skipped_no_template' then redis.call('HINCRBY', KEYS[1], 'skipped', added) end
+  end
   i = i + 2 + n
 end
 ` + completeLua)

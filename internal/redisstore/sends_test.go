@@ -124,12 +124,12 @@ func TestScriptRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return fmt.Sprintf("%s sent %d skipped %d failed %d", b.Status, b.Counts.Sent, b.Counts.SkippedOptedOut, b.Counts.Failed)
+			return fmt.Sprintf("%s sent %d skipped %d failed %d no-template %d", b.Status, b.Counts.Sent, b.Counts.SkippedOptedOut, b.Counts.Failed, b.Counts.SkippedNoTemplate)
 		}
-		if got, want := counts("b1"), "sending sent 2 skipped 1 failed 0"; got != want {
+		if got, want := counts("b1"), "sending sent 2 skipped 1 failed 0 no-template 0"; got != want {
 			t.Errorf("b1: %s, want %s (m1 counted once)", got, want)
 		}
-		if got, want := counts("b2"), "done sent 0 skipped 0 failed 1"; got != want {
+		if got, want := counts("b2"), "done sent 0 skipped 0 failed 1 no-template 0"; got != want {
 			t.Errorf("b2: %s, want %s", got, want)
 		}
 		if n := s.rdb.Exists(ctx, s.inflightKey("b1", "m1")).Val(); n != 0 {
@@ -142,9 +142,11 @@ func TestScriptRecord(t *testing.T) {
 			t.Errorf("b2 is done but its recipient list is kept")
 		}
 
-		// Again, and the last recipient: counted once, and b1 completes.
-		s.RecordOutcomes(ctx, []hotline.SendOutcome{{Entry: entry("b1", "m2"), Outcome: hotline.OutcomeSkipped}, {Entry: entry("b1", "m5"), Outcome: hotline.OutcomeSent}}, now)
-		if got, want := counts("b1"), "done sent 3 skipped 1 failed 0"; got != want {
+		// Again, and the last recipient, skipped for want of a WhatsApp template: counted
+		// once, as a skip and on its own, and b1 completes.
+		s.RecordOutcomes(ctx, []hotline.SendOutcome{{Entry: entry("b1", "m2"), Outcome: hotline.OutcomeSkipped}, {Entry: entry("b1", "m5"), Outcome: hotline.OutcomeSkippedNoTemplate}}, now)
+		s.RecordOutcomes(ctx, []hotline.SendOutcome{{Entry: entry("b1", "m5"), Outcome: hotline.OutcomeSkippedNoTemplate}}, now)
+		if got, want := counts("b1"), "done sent 2 skipped 2 failed 0 no-template 1"; got != want {
 			t.Errorf("b1: %s, want %s", got, want)
 		}
 		if b, _ := s.Broadcast(ctx, "b1"); !b.DoneAt.Equal(now.UTC()) {

@@ -345,7 +345,7 @@ func (s *Store) Erase(ctx context.Context, id string) error {
 			// generations; the one after the current covers a clock a little ahead. Counts
 			// live two hours past their hour's start.
 			gen := s.replyGen(now)
-			keys := []string{s.memberKey(id), s.memberCasesKey(id), s.caseTokensKey(id)}
+			keys := []string{s.memberKey(id), s.memberCasesKey(id), s.caseTokensKey(id), s.waWroteKey(id), s.waHeldKey(id)}
 			for g := gen - 2; g <= gen+1; g++ {
 				keys = append(keys, s.repliesKey(id, g))
 			}

@@ -90,6 +90,13 @@ func TestRESTSenderSend(t *testing.T) {
 			want: twiliofake.Message{To: "whatsapp:" + testTo, From: "whatsapp:" + testFrom, Body: "hola", NumSegments: 1},
 		},
 		{
+			name: "a template to WhatsApp, without a Body",
+			out: hotline.Outbound{To: "whatsapp:" + testTo, Body: "not sent", ContentSid: "HX0123456789abcdef0123456789abcdef",
+				ContentVariables: `{"1":"Retén en la calle: ¡cuidado!"}`},
+			want: twiliofake.Message{To: "whatsapp:" + testTo, From: "whatsapp:" + testFrom, ContentSID: "HX0123456789abcdef0123456789abcdef",
+				ContentVariables: `{"1":"Retén en la calle: ¡cuidado!"}`},
+		},
+		{
 			name: "a long body in UCS-2",
 			out:  hotline.Outbound{To: testTo, Body: strings.Repeat("á", 71)},
 			want: twiliofake.Message{To: testTo, From: testFrom, Body: strings.Repeat("á", 71), NumSegments: 2},
@@ -625,3 +632,113 @@ func BenchmarkSendParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestDeleteMedia: every medium of a message is deleted through twilio-go, and a message
+// with none deletes nothing.
+func TestDeleteMedia(t *testing.T) {
+	f := startFake(t)
+	s := newSender(t, f, nil)
+	const msg = "MM0123456789abcdef0123456789abcdef"
+	f.AddMedia(msg, 3)
+	n, err := s.DeleteMedia(t.Context(), msg)
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteMedia = %d, %v; want 3", n, err)
+	}
+	if left := f.Media(msg); len(left) != 0 {
+		t.Errorf("media left: %v", left)
+	}
+	if n, err := s.DeleteMedia(t.Context(), msg); err != nil || n != 0 {
+		t.Errorf("again: %d, %v; want 0, nil", n, err)
+	}
+	if _, err := s.DeleteMedia(t.Context(), "MM/../Calls"); err == nil || hotline.SendErrorKindOf(err) != hotline.Permanent {
+		t.Errorf("a SID that is not letters and digits: %v, want a permanent refusal", err)
+	}
+	f.FailNext(1, 503, 0)
+	f.AddMedia(msg, 1)
+	if _, err := s.DeleteMedia(t.Context(), msg); err == nil || hotline.SendErrorKindOf(err) != hotline.Retry {
+		t.Errorf("a 503: %v, want Retry", err)
+	}
+	if n, err := s.DeleteMedia(t.Context(), msg); err != nil || n != 1 {
+		t.Errorf("after the 503: %d, %v; want 1, nil", n, err)
+	}
+}
+
+// TestMediaJanitor: deletions run in the background, a passing failure is tried again, and
+// a refusal is given up on and counted.
+func TestMediaJanitor(t *testing.T) {
+	f := startFake(t)
+	j := twilio.NewMediaJanitor(newSender(t, f, nil), nil)
+	var deleted, failed atomic.Int64
+	j.OnDeleted = func(n int) { deleted.Add(int64(n)) }
+	j.OnFailed = func() { failed.Add(1) }
+	j.Backoff = time.Millisecond
+	j.Delete("MM0123456789abcdef0123456789abcde1")
+	j.Wait()
+	f.AddMedia("MM0123456789abcdef0123456789abcde2", 1)
+	f.FailNext(2, 500, 20500)
+	j.Delete("MM0123456789abcdef0123456789abcde2")
+	j.Wait()
+	if deleted.Load() != 1 || failed.Load() != 0 || len(f.Media("MM0123456789abcdef0123456789abcde2")) != 0 {
+		t.Errorf("through two 500s: deleted %d, failed %d", deleted.Load(), failed.Load())
+	}
+	f.SetCredentials(twiliofake.AccountSID, "another0token0altogether00000000")
+	j.Delete("MM0123456789abcdef0123456789abcde3")
+	j.Wait()
+	if failed.Load() != 1 {
+		t.Errorf("a refused deletion was not counted failed (%d)", failed.Load())
+	}
+}
+
+// TestClassifyWhatsApp: the WhatsApp failures status callbacks report map to what they call
+// for; SMS carriers' codes and other WhatsApp codes to nothing.
+func TestClassifyWhatsApp(t *testing.T) {
+	tests := []struct {
+		code int
+		want twilio.WhatsAppFailure
+	}{
+		{63016, twilio.WhatsAppOutsideWindow},
+		{63049, twilio.WhatsAppMarketing},
+		{63032, twilio.WhatsAppMarketing},
+		{63003, twilio.WhatsAppNotAUser},
+		{63024, twilio.WhatsAppNotAUser},
+		{63018, twilio.WhatsAppRateLimited},
+		{30003, ""},
+		{21610, ""},
+		{63021, ""},
+		{0, ""},
+	}
+	for _, tt := range tests {
+		got, ok := twilio.ClassifyWhatsApp(tt.code)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("ClassifyWhatsApp(%d) = %q, %v; want %q", tt.code, got, ok, tt.want)
+		}
+	}
+}
+
+// TestMediaJanitorAnswerer: a message with media has them deleted once it is answered, its
+// answer passed through; a message without any costs no request.
+func TestMediaJanitorAnswerer(t *testing.T) {
+	f := startFake(t)
+	j := twilio.NewMediaJanitor(newSender(t, f, nil), nil)
+	a := j.Answerer(answerWith{hotline.Reply{Texts: []string{"No podemos ver fotos."}, Lang: "es"}})
+	const msg = "MM0123456789abcdef0123456789abcde4"
+	f.AddMedia(msg, 1)
+	reply, err := a.Answer(t.Context(), hotline.Inbound{ID: msg, Channel: hotline.WhatsApp, Media: 1})
+	j.Wait()
+	if err != nil || reply.Lang != "es" || len(reply.Texts) != 1 {
+		t.Errorf("answer %+v, %v: not passed through", reply, err)
+	}
+	if left := f.Media(msg); len(left) != 0 {
+		t.Errorf("media left after the answer: %v", left)
+	}
+	before := f.Requests()
+	a.Answer(t.Context(), hotline.Inbound{ID: "SM0123456789abcdef0123456789abcde5", Channel: hotline.SMS})
+	j.Wait()
+	if f.Requests() != before {
+		t.Errorf("a message without media cost %d requests", f.Requests()-before)
+	}
+}
+
+type answerWith struct{ r hotline.Reply }
+
+func (a answerWith) Answer(context.Context, hotline.Inbound) (hotline.Reply, error) { return a.r, nil }

@@ -1,5 +1,7 @@
 // Package twiliofake is a local stand-in for the part of Twilio's REST API the hotline
-// uses: creating a message (POST /2010-04-01/Accounts/{AccountSid}/Messages.json). It
+// uses: creating a message (POST /2010-04-01/Accounts/{AccountSid}/Messages.json), as text
+// or as an approved template (ContentSid), and listing and deleting an inbound message's
+// media (…/Messages/{MessageSid}/Media.json, …/Media/{Sid}.json). It
 // answers as Twilio does, closely enough for twilio-go to decode the answers and errors,
 // records every message it accepts for tests to inspect, fails on request (a recipient who
 // replied STOP, rate limiting, a server error, a request that never gets an answer), and
@@ -17,6 +19,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,11 +57,16 @@ type Message struct {
 	From                string
 	MessagingServiceSID string
 	Body                string
+	// ContentSID and ContentVariables are an approved template and its variables (JSON),
+	// sent instead of a Body; empty for a text message.
+	ContentSID       string
+	ContentVariables string
 	// StatusCallback is the URL sent for status callbacks, empty for none.
 	StatusCallback string
 	// NumSegments is the number of SMS segments the body takes, counted as Twilio does
 	// (GSM-7 160/153, else UCS-2 70/67 in UTF-16 units), near enough for tests; 0 for a
-	// message sent through a Messaging Service, as in Twilio's first answer.
+	// message sent through a Messaging Service, as in Twilio's first answer, and for a
+	// template.
 	NumSegments int
 }
 
@@ -84,6 +92,10 @@ type Server struct {
 	failTo    map[string]fault
 	failNext  int
 	nextFault fault
+	// media is the media of inbound messages (AddMedia): message SID → media SIDs not
+	// deleted yet, and how many deletes were asked for.
+	media   map[string][]string
+	deletes int
 }
 
 // config is what a request needs to know before it is accepted; it is copied out of the
@@ -113,6 +125,7 @@ func New() *Server {
 		closing:   make(chan struct{}),
 		callbacks: &http.Client{Timeout: 10 * time.Second},
 		failTo:    make(map[string]fault),
+		media:     make(map[string][]string),
 	}
 	var random [8]byte
 	_, _ = rand.Read(random[:]) // crypto/rand.Read never fails.
@@ -146,8 +159,8 @@ func (c *config) setCredentials(accountSID, authToken string) {
 	c.authHeader = "Basic " + base64.StdEncoding.EncodeToString([]byte(accountSID+":"+authToken))
 }
 
-// FailNext makes the next n message requests fail with the HTTP status and Twilio error
-// code, once each: FailNext(1, 429, 20429) is one rate-limited request. The answer is
+// FailNext makes the next n message requests (media requests included) fail with the HTTP
+// status and Twilio error code, once each: FailNext(1, 429, 20429) is one rate-limited request. The answer is
 // Twilio's JSON error, with the message Twilio gives for the codes the hotline handles
 // (21211's names the number, as Twilio's does). With code 0 the answer is plain text
 // instead, like an error page from a proxy in front of Twilio. Requests refused for bad
@@ -202,6 +215,8 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.messages, s.count = nil, 0
 	clear(s.failTo)
+	clear(s.media)
+	s.deletes = 0
 	s.failNext = 0
 	s.cfg.latency, s.cfg.hang = 0, false
 	s.requests.Store(0)
@@ -240,6 +255,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
 	account, ok := strings.CutPrefix(r.URL.Path, messagesPrefix)
 	if ok {
+		if a, rest, isMedia := strings.Cut(account, "/Messages/"); isMedia && !strings.HasSuffix(account, messagesSuffix) {
+			s.serveMedia(w, r, a, rest)
+			return
+		}
 		account, ok = strings.CutSuffix(account, messagesSuffix)
 	}
 	if !ok || account == "" || strings.Contains(account, "/") {
@@ -288,7 +307,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case m.From == "" && m.MessagingServiceSID == "":
 		writeError(w, http.StatusBadRequest, 21603, "", "")
 		return
-	case m.Body == "":
+	case m.ContentVariables != "" && m.ContentSID == "":
+		writeError(w, http.StatusBadRequest, 21654, "", "")
+		return
+	case m.ContentSID != "" && !validVariables(m.ContentVariables):
+		writeError(w, http.StatusBadRequest, 21656, "", "")
+		return
+	case m.Body == "" && m.ContentSID == "":
 		writeError(w, http.StatusBadRequest, 21602, "", "")
 		return
 	case utf8.RuneCountInString(m.Body) > MaxBodyChars:
@@ -297,8 +322,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// A message sent through a Messaging Service counts no segments until the service
-	// picks a sender, which the fake never does.
-	if m.MessagingServiceSID == "" {
+	// picks a sender, which the fake never does; a template is not SMS text.
+	if m.MessagingServiceSID == "" && m.ContentSID == "" {
 		m.NumSegments = segments(m.Body)
 	}
 
@@ -466,6 +491,10 @@ func readForm(body io.Reader, m *Message) error {
 			field = &m.Body
 		case "StatusCallback":
 			field = &m.StatusCallback
+		case "ContentSid":
+			field = &m.ContentSID
+		case "ContentVariables":
+			field = &m.ContentVariables
 		default:
 			continue
 		}
@@ -500,6 +529,8 @@ var errorMessages = map[int]string{
 	21611: "This 'From' number has exceeded the maximum number of queued messages",
 	21614: "'To' number is not a valid mobile number",
 	21617: "The concatenated message body exceeds the 1600 character limit.",
+	21654: "ContentSid Required",
+	21656: "The ContentVariables Parameter is invalid",
 }
 
 // writeError answers with status and Twilio's JSON error of code, its message being
@@ -653,31 +684,57 @@ func (s *Server) SendStatusCallbacks(ctx context.Context, status string, errorCo
 		if m.StatusCallback == "" {
 			continue
 		}
-		form := url.Values{
-			"AccountSid":    {m.AccountSID},
-			"ApiVersion":    {"2010-04-01"},
-			"MessageSid":    {m.SID},
-			"SmsSid":        {m.SID},
-			"MessageStatus": {status},
-			"SmsStatus":     {status},
-			"To":            {m.To},
-		}
-		if m.From != "" {
-			form.Set("From", m.From)
-		}
-		if m.MessagingServiceSID != "" {
-			form.Set("MessagingServiceSid", m.MessagingServiceSID)
-		}
-		if errorCode != 0 {
-			form.Set("ErrorCode", strconv.Itoa(errorCode))
-		}
-		if err := s.postCallback(ctx, m.StatusCallback, form, token); err != nil {
-			errs = append(errs, fmt.Errorf("twiliofake: status callback for %s: %w", m.SID, err))
+		if err := s.postStatus(ctx, m, status, errorCode, token); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		sent++
 	}
 	return sent, errors.Join(errs...)
+}
+
+// SendStatusCallback posts the status callback of the one recorded message sid, as
+// SendStatusCallbacks does for all; an error when there is no such message, it asked for no
+// callback, or the callback failed.
+func (s *Server) SendStatusCallback(ctx context.Context, sid, status string, errorCode int) error {
+	s.mu.Lock()
+	i := slices.IndexFunc(s.messages, func(m Message) bool { return m.SID == sid })
+	var m Message
+	if i >= 0 {
+		m = s.messages[i]
+	}
+	token := s.cfg.authToken
+	s.mu.Unlock()
+	if i < 0 || m.StatusCallback == "" {
+		return fmt.Errorf("twiliofake: no message %s with a status callback", sid)
+	}
+	return s.postStatus(ctx, m, status, errorCode, token)
+}
+
+// postStatus posts m's status callback, signed with token.
+func (s *Server) postStatus(ctx context.Context, m Message, status string, errorCode int, token string) error {
+	form := url.Values{
+		"AccountSid":    {m.AccountSID},
+		"ApiVersion":    {"2010-04-01"},
+		"MessageSid":    {m.SID},
+		"SmsSid":        {m.SID},
+		"MessageStatus": {status},
+		"SmsStatus":     {status},
+		"To":            {m.To},
+	}
+	if m.From != "" {
+		form.Set("From", m.From)
+	}
+	if m.MessagingServiceSID != "" {
+		form.Set("MessagingServiceSid", m.MessagingServiceSID)
+	}
+	if errorCode != 0 {
+		form.Set("ErrorCode", strconv.Itoa(errorCode))
+	}
+	if err := s.postCallback(ctx, m.StatusCallback, form, token); err != nil {
+		return fmt.Errorf("twiliofake: status callback for %s: %w", m.SID, err)
+	}
+	return nil
 }
 
 // postCallback posts one signed callback.
@@ -698,4 +755,130 @@ func (s *Server) postCallback(ctx context.Context, callbackURL string, form url.
 		return fmt.Errorf("answered %s", resp.Status)
 	}
 	return nil
+}
+
+// validVariables reports whether v is what Twilio takes as ContentVariables: empty, or a
+// JSON object whose values are strings that are not empty (21656 otherwise).
+func validVariables(v string) bool {
+	if v == "" {
+		return true
+	}
+	var vars map[string]any
+	if json.Unmarshal([]byte(v), &vars) != nil || vars == nil {
+		return false
+	}
+	for _, x := range vars {
+		if s, ok := x.(string); !ok || s == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// AddMedia records n media (pictures, voice notes) on the inbound message messageSID, as
+// Twilio keeps them when a member sends one, and returns their SIDs ("ME" and 32 hex
+// digits).
+func (s *Server) AddMedia(messageSID string, n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		sid := "ME" + s.newSID()[2:]
+		s.media[messageSID] = append(s.media[messageSID], sid)
+	}
+	return slices.Clone(s.media[messageSID])
+}
+
+// Media returns the SIDs of messageSID's media that have not been deleted.
+func (s *Server) Media(messageSID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.media[messageSID])
+}
+
+// MediaDeletes returns how many media deletes were asked for, found or not.
+func (s *Server) MediaDeletes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deletes
+}
+
+// serveMedia answers GET …/Messages/{MessageSid}/Media.json (the list) and DELETE
+// …/Messages/{MessageSid}/Media/{Sid}.json for account, rest being what follows
+// "/Messages/".
+func (s *Server) serveMedia(w http.ResponseWriter, r *http.Request, account, rest string) {
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	if !authorized(r, &cfg) {
+		writeError(w, http.StatusUnauthorized, 20003, "Authenticate", "")
+		return
+	}
+	notFound := func() {
+		writeError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.Path+" was not found", "")
+	}
+	if account != cfg.accountSID {
+		notFound()
+		return
+	}
+	s.mu.Lock()
+	f, failed := s.nextFault, s.failNext > 0
+	if failed {
+		s.failNext--
+	}
+	s.mu.Unlock()
+	if failed {
+		writeError(w, f.status, f.code, "", "")
+		return
+	}
+	msg, media, _ := strings.Cut(rest, "/Media")
+	switch {
+	case media == ".json" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		sids := slices.Clone(s.media[msg])
+		s.mu.Unlock()
+		uri := messagesPrefix + account + "/Messages/" + msg + "/Media.json"
+		b := []byte(`{"media_list":[`)
+		for i, sid := range sids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"account_sid":`...)
+			b = appendString(b, account)
+			b = append(b, `,"content_type":"image/jpeg","parent_sid":`...)
+			b = appendString(b, msg)
+			b = append(b, `,"sid":`...)
+			b = appendString(b, sid)
+			b = append(b, `,"uri":`...)
+			b = appendString(b, messagesPrefix+account+"/Messages/"+msg+"/Media/"+sid+".json")
+			b = append(b, '}')
+		}
+		b = append(b, `],"first_page_uri":`...)
+		b = appendString(b, uri+"?PageSize=50&Page=0")
+		b = append(b, `,"next_page_uri":null,"previous_page_uri":null,"page":0,"page_size":50,"start":0,"end":`...)
+		b = strconv.AppendInt(b, int64(max(len(sids)-1, 0)), 10)
+		b = append(b, `,"uri":`...)
+		b = appendString(b, uri)
+		b = append(b, '}')
+		w.Header()["Content-Type"] = jsonContentType
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	case strings.HasPrefix(media, "/") && strings.HasSuffix(media, ".json") && r.Method == http.MethodDelete:
+		sid := strings.TrimSuffix(media[1:], ".json")
+		s.mu.Lock()
+		s.deletes++
+		i := slices.Index(s.media[msg], sid)
+		if i >= 0 {
+			s.media[msg] = slices.Delete(s.media[msg], i, i+1)
+		}
+		s.mu.Unlock()
+		if i < 0 {
+			notFound()
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method != http.MethodGet && r.Method != http.MethodDelete:
+		writeError(w, http.StatusMethodNotAllowed, 20004, "Method not allowed", "")
+	default:
+		notFound()
+	}
 }

@@ -163,6 +163,14 @@ func TestRefusals(t *testing.T) {
 		{"no From", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken, url.Values{"To": {"+1"}, "Body": {"x"}}, 400, 21603},
 		{"no Body", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken, url.Values{"To": {"+1"}, "From": {"+1"}}, 400, 21602},
 		{"body too long", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken, message("+1", strings.Repeat("ñ", 1601)), 400, 21617},
+		{"variables without a template", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken,
+			url.Values{"To": {"whatsapp:+1"}, "From": {"whatsapp:+1"}, "ContentVariables": {`{"1":"x"}`}}, 400, 21654},
+		{"variables not JSON", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken,
+			url.Values{"To": {"whatsapp:+1"}, "From": {"whatsapp:+1"}, "ContentSid": {"HX1"}, "ContentVariables": {`{"1":"x"`}}, 400, 21656},
+		{"an empty variable", "POST", messagesPath, twiliofake.AccountSID, twiliofake.AuthToken,
+			url.Values{"To": {"whatsapp:+1"}, "From": {"whatsapp:+1"}, "ContentSid": {"HX1"}, "ContentVariables": {`{"1":""}`}}, 400, 21656},
+		{"media of no message", "GET", "/2010-04-01/Accounts/" + twiliofake.AccountSID + "/Messages/MM1/Media/ME1.json", twiliofake.AccountSID, twiliofake.AuthToken, nil, 404, 20404},
+		{"media without credentials", "GET", "/2010-04-01/Accounts/" + twiliofake.AccountSID + "/Messages/MM1/Media.json", "", "", nil, 401, 20003},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -435,4 +443,49 @@ func BenchmarkServer(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestTemplateAccepted: a template goes without a Body, its SID and variables recorded, and
+// counts no SMS segments.
+func TestTemplateAccepted(t *testing.T) {
+	f := start(t)
+	vars := `{"1":"Retén en la Av. Central: ¿dónde? ¡cuidado!"}`
+	a := send(t, f, url.Values{"To": {"whatsapp:+15055550142"}, "From": {"whatsapp:+15055550199"},
+		"ContentSid": {"HX0123456789abcdef0123456789abcdef"}, "ContentVariables": {vars}})
+	if a.status != http.StatusCreated {
+		t.Fatalf("status %d, want 201 (%v)", a.status, a.fields)
+	}
+	m := f.Messages()[0]
+	if m.ContentSID != "HX0123456789abcdef0123456789abcdef" || m.ContentVariables != vars || m.Body != "" || m.NumSegments != 0 {
+		t.Errorf("recorded %+v", m)
+	}
+}
+
+// TestMedia: an inbound message's media are listed as Twilio lists them and deleted one by
+// one; a deleted one is gone, and deleting it again is a 404.
+func TestMedia(t *testing.T) {
+	f := start(t)
+	const msg = "MM0123456789abcdef0123456789abcdef"
+	sids := f.AddMedia(msg, 2)
+	if len(sids) != 2 || !strings.HasPrefix(sids[0], "ME") || len(sids[0]) != 34 || sids[0] == sids[1] {
+		t.Fatalf("AddMedia = %v", sids)
+	}
+	base := "/2010-04-01/Accounts/" + twiliofake.AccountSID + "/Messages/" + msg + "/Media"
+	a := post(t, f, "GET", base+".json", twiliofake.AccountSID, twiliofake.AuthToken, nil)
+	list, _ := a.fields["media_list"].([]any)
+	if a.status != 200 || len(list) != 2 || list[0].(map[string]any)["sid"] != sids[0] || a.fields["next_page_uri"] != nil {
+		t.Fatalf("listing: %d %v", a.status, a.fields)
+	}
+	if a := post(t, f, "DELETE", base+"/"+sids[0]+".json", twiliofake.AccountSID, twiliofake.AuthToken, nil); a.status != 204 {
+		t.Fatalf("delete: %d %v", a.status, a.fields)
+	}
+	if got := f.Media(msg); len(got) != 1 || got[0] != sids[1] {
+		t.Errorf("after one delete: %v, want [%s]", got, sids[1])
+	}
+	if a := post(t, f, "DELETE", base+"/"+sids[0]+".json", twiliofake.AccountSID, twiliofake.AuthToken, nil); a.status != 404 {
+		t.Errorf("deleting again: %d, want 404", a.status)
+	}
+	if f.MediaDeletes() != 2 {
+		t.Errorf("MediaDeletes = %d, want 2", f.MediaDeletes())
+	}
 }

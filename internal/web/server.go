@@ -50,6 +50,19 @@ type Deps struct {
 	Console http.Handler
 	// Voice is the voice line (voice.go); nil answers 404 to /twilio/voice/.
 	Voice *VoiceLine
+	// WhatsApp acts on the WhatsApp failures status callbacks report about a member
+	// (whatsapp.Reports); nil only counts them.
+	WhatsApp WhatsAppReports
+}
+
+// WhatsAppReports acts on WhatsApp failures reported for the member whose sealed reference a
+// status callback's "wa" parameter carries. Each is safe to repeat; an error wrapping
+// whatsapp.ErrBadReference means there is nobody to act on.
+type WhatsAppReports interface {
+	// WindowClosed: Twilio 63016, the member's 24-hour window was closed.
+	WindowClosed(ctx context.Context, ref string) error
+	// NotAUser: Twilio 63003 or 63024, the address gets no WhatsApp messages.
+	NotAUser(ctx context.Context, ref string) error
 }
 
 // Spooler keeps an inbound message durably for later.
