@@ -140,6 +140,7 @@ func TestWhatsAppEndToEnd(t *testing.T) {
 		t.Fatalf("the volunteer's reply outside the window went as %+v; want the reply template alone", m)
 	}
 	h.text(waToday, "sí")
+	h.waitFor(waToday, reply) // sent in the background, once the member wrote
 	if got := h.messagesTo(waToday); got[len(got)-1] != reply {
 		t.Errorf("when the member wrote, they got %q last; want the held reply", got[len(got)-1])
 	}

@@ -82,6 +82,8 @@ type App struct {
 	// member engine (staff.Router), gives a WhatsApp member what was held for them
 	// (whatsapp.Answerer), and deletes a message's media once it is answered.
 	answerer hotline.Answerer
+	// wa is the WhatsApp answerer inside answerer, whose releases of held messages DrainJobs waits for.
+	wa *whatsapp.Answerer
 	// media deletes inbound messages' media from Twilio; nil without the REST API (local
 	// mode, or no sender configured).
 	media *twilio.MediaJanitor
@@ -292,13 +294,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		// Keyed as the console's sign-in codes are (their key space is another).
 		CodeHash: func(phoneID, code string) string { return keys.MemberID("console-code", phoneID+":"+code) },
 	})
+	released := reg.Counter("hotline_whatsapp_released_total", "Held messages given to WhatsApp members when they wrote again.", "", "")
+	waAnswerer := &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine, Links: links},
+		Store: store, Keys: keys, Members: members, Out: outbox, Log: log,
+		OnReleased: func(n int) { released.Add(int64(n)) }}
 	a := &App{cfg: cfg, metrics: reg, keys: keys, sender: outbox, content: c, store: store, engine: engine, renderer: renderer, renderers: renderers, zips: zips, log: log, rdb: rdb, close: closeRedis,
 		broadcasts: bcs, dispatcher: dispatcher, roster: roster, audit: auditLog, day: day, cases: cases, jobs: jobs, media: media,
-		answerer: &whatsapp.Answerer{Next: staff.Router{Keys: keys, Roster: roster, Organizers: composer, Volunteers: cases, Members: engine, Links: links},
-			Store: store, Keys: keys, Members: members, Out: outbox, Log: log,
-			OnReleased: func(n int) {
-				reg.Counter("hotline_whatsapp_released_total", "Held messages given to WhatsApp members when they wrote again.", "", "").Add(int64(n))
-			}},
+		answerer: waAnswerer, wa: waAnswerer,
 		directory: directory, links: links,
 	}
 	if media != nil {
@@ -335,6 +337,7 @@ func (a *App) DrainJobs() {
 		a.signins.Drain()
 	}
 	a.links.Drain()
+	a.wa.Drain()
 	if a.media != nil {
 		done := make(chan struct{})
 		go func() { a.media.Wait(); close(done) }()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -13,7 +14,9 @@ import (
 // Answerer wraps the hotline's answerer (like stats.Day's): once a WhatsApp message is
 // answered, it records when the member wrote (what opens their window) and gives them what
 // was held for them, through Out (the outbox, whose Sender now finds the window open), before
-// the webhook's reply goes. What it answers is Next's, passed through untouched.
+// the webhook's reply goes — in the background, so that a member waits for no Twilio call:
+// the reply's TwiML and the held messages' sends cross anyway. What it answers is Next's,
+// passed through untouched.
 //
 // A message that fails to be answered (Redis down, say) records nothing and releases
 // nothing: it is spooled and answered later, through this same Answerer. A member whose
@@ -29,7 +32,16 @@ type Answerer struct {
 	Log *slog.Logger
 	// OnReleased, when set, is told how many held messages each release sent, for metrics.
 	OnReleased func(n int)
+
+	// releasing counts the releases under way, for Drain.
+	releasing sync.WaitGroup
 }
+
+// releaseTimeout bounds one member's release, which no webhook's deadline bounds.
+const releaseTimeout = 30 * time.Second
+
+// Drain waits for the releases under way (shutdown, tests).
+func (a *Answerer) Drain() { a.releasing.Wait() }
 
 // Answer answers in with Next, then, for a WhatsApp message, records it and releases what
 // was held for its sender.
@@ -70,6 +82,15 @@ func (a *Answerer) wrote(ctx context.Context, in hotline.Inbound) {
 		log.Info("held WhatsApp messages dropped: the member opted out or cannot be read", "member", privacy.LogRef(member), "held", len(held), "err", err)
 		return
 	}
+	a.releasing.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		a.release(ctx, in, member, held, now, log)
+	})
+}
+
+// release sends member the messages held for them, oldest first.
+func (a *Answerer) release(ctx context.Context, in hotline.Inbound, member string, held [][]byte, now time.Time, log *slog.Logger) {
 	sent := 0
 	for _, sealed := range held {
 		plain, err := a.Keys.Open(sealed, privacy.HeldMessage(member))

@@ -111,6 +111,8 @@ func (r *rig) write(a *whatsapp.Answerer, id, text string) []string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	a.Drain() // what was held goes in the background
+
 	if got.Lang != "es" {
 		r.t.Errorf("the answer's language %q did not pass through", got.Lang)
 	}
