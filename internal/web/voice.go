@@ -107,6 +107,20 @@ type call struct {
 	from string
 }
 
+// voiceRoute is a voice webhook's handler: the request read and checked by voiceCall, then
+// serve, with the time a call may wait for an answer.
+func (d Deps) voiceRoute(serve func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := d.voiceCall(w, r)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
+		defer cancel()
+		serve(ctx, w, r, c)
+	})
+}
+
 // voiceCall reads a voice webhook's request as twilioForm does (403, 413, 400), and answers
 // a malformed one itself; ok is false when the request must go no further.
 func (d Deps) voiceCall(w http.ResponseWriter, r *http.Request) (call, bool) {
@@ -242,14 +256,8 @@ func (a *voiceAnswer) write(w http.ResponseWriter, sid string) {
 // word would take them out of it); anyone else the main menu.
 func handleVoiceStart(d Deps) http.Handler {
 	calls := d.Metrics.Counter("hotline_voice_calls_total", "Calls answered by the voice line (signature valid).", "", "")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		calls.Inc()
-		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
-		defer cancel()
 		who, err := d.Voice.Callers.Caller(ctx, c.from)
 		if err != nil {
 			d.voiceFailed(w, c, "", err)
@@ -290,18 +298,12 @@ func (d Deps) languageQuestion(w http.ResponseWriter, c call, silences int) {
 // handleVoiceGather takes what a caller pressed or said at step n and answers with the next
 // question.
 func handleVoiceGather(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		n, silences := queryInt(r, "n"), max(queryInt(r, "s"), 0)
 		if n < 0 {
 			http.Error(w, "bad step", http.StatusBadRequest)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
-		defer cancel()
 		heard := c.Digits
 		if heard == "" {
 			heard = c.Speech
@@ -447,11 +449,7 @@ func (d Deps) voiceFailed(w http.ResponseWriter, c call, lang string, err error)
 // handleVoiceFallback is the Twilio number's fallback URL, called when the voice webhook
 // failed: the error, in every language, and the end of the call. It reads nothing stored.
 func handleVoiceFallback(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		d.Log.Warn("voice fallback answered", "call", c.SID)
 		d.answerIn("").say("voice_error", nil).hangup().write(w, c.SID)
 	})
@@ -465,11 +463,7 @@ var callStatuses = map[string]bool{"queued": true, "initiated": true, "ringing":
 // handleVoiceStatus counts calls by how they ended (the status callback); nothing else is
 // read or kept.
 func handleVoiceStatus(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		status := c.Status
 		if !callStatuses[status] {
 			status = "other"

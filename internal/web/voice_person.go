@@ -58,14 +58,8 @@ func (d Deps) offerTexts(a *voiceAnswer, c call, n int64) {
 // handleVoiceDial hears how the ringing ended: a talk ends the call; nobody answering leaves
 // the case open (its pages went out) and offers texts.
 func handleVoiceDial(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		n := queryCase(r)
-		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
-		defer cancel()
 		a := d.answerIn(d.callerLang(ctx, c))
 		d.Metrics.Counter("hotline_voice_dial_outcomes_total", "How ringing the volunteers ended, by Twilio's DialCallStatus.", "status", dialOutcome(c.DialStatus)).Inc()
 		if c.DialStatus == "completed" || c.DialStatus == "answered" || n == 0 {
@@ -90,14 +84,8 @@ func dialOutcome(s string) string {
 // handleVoiceConsent takes the caller's answer to "may a volunteer text you": 1 gives case n
 // their number; anything else, nothing.
 func handleVoiceConsent(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		n := queryCase(r)
-		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
-		defer cancel()
 		who, err := d.Voice.Callers.Caller(ctx, c.from)
 		if err != nil {
 			d.voiceFailed(w, c, "", err)
@@ -125,11 +113,7 @@ func handleVoiceConsent(d Deps) http.Handler {
 // handleVoiceWhisper is what a volunteer who answers hears before being connected: the case
 // and the key that takes it. No key (a voicemail, say) hangs that phone up.
 func handleVoiceWhisper(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		n, lang := queryCase(r), r.URL.Query().Get("lang")
 		if _, ok := d.Voice.Voices[lang]; !ok {
 			lang = ""
@@ -150,19 +134,13 @@ func handleVoiceWhisper(d Deps) http.Handler {
 // and connects them, by answering nothing; anything else, or a case someone else took, hangs
 // their phone up.
 func handleVoiceAccept(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := d.voiceCall(w, r)
-		if !ok {
-			return
-		}
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		n := queryCase(r)
 		a := d.answerIn("")
 		if c.Digits != keyYes || n == 0 {
 			a.hangup().write(w, c.SID)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
-		defer cancel()
 		took, err := d.Voice.Cases.AcceptCall(ctx, n, c.To)
 		if err != nil {
 			d.Log.Error("claiming a case for the volunteer who answered", "call", c.SID, "case", n, "err", err)
