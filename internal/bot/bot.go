@@ -165,6 +165,13 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now, Media: in.Media > 0},
 			flow.Options{ConversationTTL: e.cfg.ConversationTTL, Leave: e.cfg.Leave[in.Channel]})
+		if in.Channel == hotline.Voice {
+			// Nothing is ever sent to a call's member, so there is nothing to opt out of;
+			// and a caller who says "stop" or "parar" (which may only mean "wait") must be
+			// answered the next time they call. The opt-out's words on a call say to text
+			// PARAR instead.
+			res.State.OptedOut = false
+		}
 		// A member who writes can receive; keep the address only while alerts need it.
 		res.State.Undeliverable = false
 		if len(res.State.Areas) > 0 && !res.State.OptedOut {

@@ -165,3 +165,19 @@ func TestNoAlertSignUpByVoice(t *testing.T) {
 		t.Errorf("by SMS the same words subscribed to %v (%v)", st.Areas, err)
 	}
 }
+
+// TestStopOnACallLocksNobodyOut: nothing is sent to a call's member, so "parar" or "stop" said
+// on a call (maybe only "wait") is told how to stop texts and changes nothing: the caller is
+// answered on the next step and the next call.
+func TestStopOnACallLocksNobodyOut(t *testing.T) {
+	s := startServer(t)
+	from := "+15055550351"
+	s.answer(hotline.Voice, from, "CAst1n1", "hola")
+	r := s.answer(hotline.Voice, from, "CAst1n2", "parar")
+	if !strings.Contains(strings.Join(r.Texts, " "), "PARAR") {
+		t.Errorf("\"parar\" on a call said %q, want how to stop texts", r.Texts)
+	}
+	if r := s.answer(hotline.Voice, from, "CAst2n0", "menu"); len(r.Texts) == 0 || len(r.Options) == 0 {
+		t.Errorf("calling again after \"parar\": %+v, want the menu", r)
+	}
+}
