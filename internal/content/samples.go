@@ -190,6 +190,7 @@ var producers = map[string]func(g sampler) []Sample{
 	// answered, both naming the case the call opened
 	"voice_whisper":   func(g sampler) []Sample { return g.caseNumber() },
 	"voice_no_answer": func(g sampler) []Sample { return g.caseNumber() },
+	"voice_case_open": func(g sampler) []Sample { return g.caseNumber() },
 
 	// internal/escalation, to members
 	"case_joined": sampler.volunteerJoined,

@@ -73,6 +73,15 @@ func (s *Service) Ring(ctx context.Context, n int64) ([]string, error) {
 	return phones, nil
 }
 
+// Taken reports whether a volunteer holds case n.
+func (s *Service) Taken(ctx context.Context, n int64) (bool, error) {
+	c, err := s.cfg.Store.Case(ctx, n)
+	if errors.Is(err, hotline.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && c.Status == hotline.CaseClaimed, err
+}
+
 // AcceptCall claims case n for the volunteer whose phone is phone, who answered the call and
 // pressed the key that takes it: the same claim as CLAIM n by text (the audit entry, the
 // claim's notices). It reports whether they hold the case now; false, with no error, when the

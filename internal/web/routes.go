@@ -16,6 +16,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("POST /twilio/voice/gather", handleVoiceGather(d))
 		mux.Handle("POST /twilio/voice/dial", handleVoiceDial(d))
 		mux.Handle("POST /twilio/voice/consent", handleVoiceConsent(d))
+		mux.Handle("POST /twilio/voice/case", handleVoiceCase(d))
 		mux.Handle("POST /twilio/voice/whisper", handleVoiceWhisper(d))
 		mux.Handle("POST /twilio/voice/whisper/accept", handleVoiceAccept(d))
 		mux.Handle("POST /twilio/voice/status", handleVoiceStatus(d))

@@ -66,6 +66,9 @@ type Caller struct {
 type VoiceCases interface {
 	// Ring returns the phones to ring for case n (none: nobody to ring).
 	Ring(ctx context.Context, n int64) ([]string, error)
+	// Taken reports whether a volunteer holds case n: a <Dial> that "completed" may have
+	// been a voicemail picking up, which the whisper then hung up on.
+	Taken(ctx context.Context, n int64) (bool, error)
 	// AcceptCall claims case n for the volunteer whose phone answered; false when they
 	// cannot have it.
 	AcceptCall(ctx context.Context, n int64, phone string) (bool, error)
@@ -252,8 +255,8 @@ func (a *voiceAnswer) write(w http.ResponseWriter, sid string) {
 }
 
 // handleVoiceStart answers a call: the language question for a caller the hotline does not
-// know yet; a caller with an open case straight to the volunteers (sending them the menu's
-// word would take them out of it); anyone else the main menu.
+// know yet; a caller with an open case what they want of it (sending them the menu's word
+// would take them out of it); anyone else the main menu.
 func handleVoiceStart(d Deps) http.Handler {
 	calls := d.Metrics.Counter("hotline_voice_calls_total", "Calls answered by the voice line (signature valid).", "", "")
 	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
@@ -268,7 +271,7 @@ func handleVoiceStart(d Deps) http.Handler {
 			d.languageQuestion(w, c, 0)
 		case who.Case != 0:
 			a := d.answerIn(who.Lang)
-			d.ringOrOffer(ctx, a, c, who.Case, 1)
+			d.caseQuestion(a, who.Case, 0)
 			a.write(w, c.SID)
 		default:
 			reply, err := d.Bot.Answer(ctx, d.inbound(c, 0, d.Voice.Words.Home))

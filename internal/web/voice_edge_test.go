@@ -18,7 +18,7 @@ import (
 // voiceRoutes are every voice route, with the query each is called with.
 var voiceRoutes = []string{
 	"/twilio/voice", "/twilio/voice/gather?n=1", "/twilio/voice/gather?n=0&q=lang", "/twilio/voice/dial?case=1&n=2",
-	"/twilio/voice/consent?case=1", "/twilio/voice/whisper?case=1&lang=es", "/twilio/voice/whisper/accept?case=1",
+	"/twilio/voice/consent?case=1", "/twilio/voice/case?case=1", "/twilio/voice/whisper?case=1&lang=es", "/twilio/voice/whisper/accept?case=1",
 	"/twilio/voice/status", "/twilio/voice/fallback",
 }
 

@@ -45,6 +45,62 @@ func (d Deps) ringOrOffer(ctx context.Context, a *voiceAnswer, c call, n int64, 
 
 func caseText(n int64) string { return strconv.FormatInt(n, 10) }
 
+// Keys of the question a caller with an open case hears, besides keyDanger.
+const (
+	keyVolunteer = "1"
+	keyMenu      = "9"
+)
+
+// caseQuestion asks a caller who calls with case n open what they want of it: a volunteer
+// (1), help at once (0: the emergency word makes the case urgent, which rings everyone on
+// call), or the menu (9: the menu's word takes them out of the case, as MENU does by text).
+// silences counts the times it was asked with no answer.
+func (d Deps) caseQuestion(a *voiceAnswer, n int64, silences int) {
+	if silences >= maxSilences {
+		a.say("voice_goodbye", nil).hangup()
+		return
+	}
+	q := url.Values{"case": {caseText(n)}}
+	a.add(twilio.Gather{Action: voicePath + "/case?" + q.Encode(), Input: twilio.InputKeys, NumDigits: 1, Timeout: gatherTimeout,
+		Say: a.says("voice_case_open", map[string]string{"N": caseText(n)})})
+	q.Set("s", strconv.Itoa(silences+1))
+	a.add(twilio.Redirect{URL: voicePath + "/case?" + q.Encode()})
+}
+
+// handleVoiceCase takes the caller's key at caseQuestion. A case closed meanwhile gives the
+// menu.
+func handleVoiceCase(d Deps) http.Handler {
+	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
+		n, silences := queryCase(r), max(queryInt(r, "s"), 0)
+		who, err := d.Voice.Callers.Caller(ctx, c.from)
+		if err != nil {
+			d.voiceFailed(w, c, "", err)
+			return
+		}
+		a := d.answerIn(who.Lang)
+		word := ""
+		switch {
+		case n == 0 || who.Case != n || c.Digits == keyMenu:
+			word = d.Voice.Words.Home
+		case c.Digits == keyDanger:
+			word = d.Voice.Words.Urgent[who.Lang]
+		case c.Digits == keyVolunteer:
+			d.ringOrOffer(ctx, a, c, n, 1)
+			a.write(w, c.SID)
+			return
+		default: // silence, or a key that is none of the three
+			if c.Digits != "" {
+				silences++
+			}
+			d.caseQuestion(a, n, silences)
+			a.write(w, c.SID)
+			return
+		}
+		reply, err := d.Bot.Answer(ctx, d.inbound(c, 0, word))
+		d.respond(ctx, w, c, reply, err, 1, 0, who.Lang)
+	})
+}
+
 // offerTexts asks a caller whose number is known whether a volunteer may text them about case
 // n (key 1), and otherwise says goodbye; a hidden number is never asked.
 func (d Deps) offerTexts(a *voiceAnswer, c call, n int64) {
@@ -62,7 +118,17 @@ func handleVoiceDial(d Deps) http.Handler {
 		n := queryCase(r)
 		a := d.answerIn(d.callerLang(ctx, c))
 		d.Metrics.Counter("hotline_voice_dial_outcomes_total", "How ringing the volunteers ended, by Twilio's DialCallStatus.", "status", dialOutcome(c.DialStatus)).Inc()
-		if c.DialStatus == "completed" || c.DialStatus == "answered" || n == 0 {
+		talked := c.DialStatus == "completed" || c.DialStatus == "answered"
+		if talked && n != 0 {
+			// A voicemail that picked up also "completes" the <Dial>: only a volunteer who
+			// pressed the whisper's key holds the case.
+			taken, err := d.Voice.Cases.Taken(ctx, n)
+			if err != nil {
+				d.Log.Error("reading whether a volunteer took the call", "call", c.SID, "case", n, "err", err)
+			}
+			talked = taken || err != nil
+		}
+		if talked || n == 0 {
 			a.say("voice_goodbye", nil).hangup().write(w, c.SID)
 			return
 		}
