@@ -32,7 +32,7 @@ var GoMessageIDs = slices.Concat([]string{"error_generic", "error_kept", "rate_l
 // its renderer's spoken menu option, and what the call's edge says around the flows (the
 // language question, hints, hold, the whisper to the volunteer who answers, limits, goodbye).
 var VoiceMessageIDs = []string{
-	"voice_option", "voice_language_prompt", "voice_repeat_hint", "voice_danger_hint", "voice_no_input",
+	"voice_option", "voice_language_prompt", "voice_repeat_hint", "voice_menu_hint", "voice_danger_hint", "voice_no_input",
 	"voice_goodbye", "voice_error", "voice_hold", "voice_whisper", "voice_no_answer", "voice_case_open", "voice_text_consent",
 	"voice_text_ok", "voice_limit", "voice_unavailable_anonymous",
 }

@@ -194,6 +194,13 @@ var producers = map[string]func(g sampler) []Sample{
 
 	// internal/escalation, to members
 	"case_joined": sampler.volunteerJoined,
+	// an emergency's advice, and the same with nobody on call to find
+	"urgent_safety":     sampler.nobodyOrNot,
+	"urgent_home":       sampler.nobodyOrNot,
+	"urgent_detained":   sampler.nobodyOrNot,
+	"urgent_checkpoint": sampler.nobodyOrNot,
+	"urgent_work":       sampler.nobodyOrNot,
+	"urgent_street":     sampler.nobodyOrNot,
 	// to volunteers and organizers
 	"report_alert":         sampler.reportAlert,
 	"vol_page":             sampler.page,
@@ -408,6 +415,13 @@ func (g sampler) draftTexts(d map[string]string) {
 			"Time": sampler{c: g.c, lang: lang}.time()})
 		d["Text"+strings.ToUpper(lang)] = t
 	}
+}
+
+// nobodyOrNot is an emergency's advice as escalation leaves it: with the promise of a
+// volunteer, and without it when nobody is on call (case_nobody follows).
+func (g sampler) nobodyOrNot() []Sample {
+	return []Sample{{Data: map[string]string{"Nobody": ""}, From: "volunteers on call"},
+		{Data: map[string]string{"Nobody": "1"}, From: "nobody on call"}}
 }
 
 func (g sampler) caseNumber(more ...string) []Sample {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -239,8 +240,30 @@ func (r *jobRun) open(ctx context.Context, oc actions.OpenCase) error {
 		// write next is kept for whoever claims it (it is re-paged) rather than read as a
 		// menu choice; MENU takes them out of it.
 		r.reply = replaceReply(r.reply, OpenedMessage, flow.Reply{ID: "case_nobody"})
+		if oc.Urgent {
+			// An emergency's advice ends "we are finding a volunteer", which case_nobody,
+			// said next, would contradict: the advice is said without it.
+			r.reply = markNobody(r.reply, actions.UrgentReply(oc.Situation))
+		}
 	}
 	return s.join(ctx, memberID, n)
+}
+
+// markNobody sets, on the reply whose message is id, the flag that leaves out its promise of a
+// volunteer being found.
+func markNobody(replies []flow.Reply, id string) []flow.Reply {
+	out := slices.Clone(replies)
+	for i, r := range out {
+		if r.ID == id {
+			data := maps.Clone(r.Data)
+			if data == nil {
+				data = map[string]string{}
+			}
+			data["Nobody"] = "1"
+			out[i].Data = data
+		}
+	}
+	return out
 }
 
 // OpenedMessage is the person flow's answer to a new request (flows/person.toml, node ask):

@@ -91,6 +91,10 @@ const (
 	maxSilences = 3
 )
 
+// welcome is the flows' greeting (who answers, free and confidential), which a call says
+// first.
+const welcome = "welcome"
+
 // The keys that are not menu choices.
 const (
 	keyRepeat = "*"
@@ -274,8 +278,9 @@ func handleVoiceStart(d Deps) http.Handler {
 			d.caseQuestion(a, who.Case, 0)
 			a.write(w, c.SID)
 		default:
+			// A call says who answers before anything: the menu alone would not.
 			reply, err := d.Bot.Answer(ctx, d.inbound(c, 0, d.Voice.Words.Home))
-			d.respond(ctx, w, c, reply, err, 1, 0, who.Lang)
+			d.respond(ctx, w, c, reply, err, 1, 0, who.Lang, welcome)
 		}
 	})
 }
@@ -332,8 +337,11 @@ func handleVoiceGather(d Deps) http.Handler {
 			reply, err := d.Bot.Answer(ctx, d.inbound(c, n-1, keyRepeat))
 			d.respond(ctx, w, c, reply, err, n, 0, "")
 		default:
-			if heard == keyDanger {
+			switch {
+			case heard == keyDanger:
 				heard = d.Voice.urgentWord(d.callerLang(ctx, c))
+			case heard == keyMenu && r.URL.Query().Get("m") == "1":
+				heard = d.Voice.Words.Home
 			}
 			reply, err := d.Bot.Answer(ctx, d.inbound(c, n, heard))
 			d.respond(ctx, w, c, reply, err, n+1, 0, "")
@@ -376,9 +384,9 @@ func (d Deps) languageChosen(ctx context.Context, w http.ResponseWriter, c call,
 	}
 	lang := d.Voice.Languages[k-1]
 	reply, err := d.Bot.Answer(ctx, d.inbound(c, 0, d.Voice.Words.Language[lang]))
-	var first []string
+	first := []string{welcome}
 	if c.Hidden {
-		first = []string{"voice_unavailable_anonymous"}
+		first = append(first, "voice_unavailable_anonymous")
 	}
 	d.respond(ctx, w, c, reply, err, 1, 0, lang, first...)
 }
@@ -420,6 +428,11 @@ func (d Deps) respond(ctx context.Context, w http.ResponseWriter, c call, reply 
 		return
 	}
 	g := twilio.Gather{Action: gatherURL(next, false, 0), Timeout: gatherTimeout, Language: d.Voice.voice(lang).Language}
+	// 9 is the way back to the menu wherever it is no option of the question.
+	menuKey := len(reply.Options) < 9
+	if menuKey {
+		g.Action += "&m=1"
+	}
 	if len(reply.Options) > 0 {
 		g.Input, g.NumDigits = twilio.InputKeysSpeech, 1
 		for _, o := range reply.Options {
@@ -433,6 +446,10 @@ func (d Deps) respond(ctx context.Context, w http.ResponseWriter, c call, reply 
 		g.Say = append(g.Say, twilio.Say{Text: t, Voice: d.Voice.voice(lang)})
 	}
 	g.Say = append(g.Say, a.says("voice_repeat_hint", nil)...)
+	if len(reply.Options) == 0 {
+		// After an answer, or at a question for the caller's own words: the way on.
+		g.Say = append(g.Say, a.says("voice_menu_hint", nil)...)
+	}
 	g.Say = append(g.Say, a.says("voice_danger_hint", nil)...)
 	a.add(g, twilio.Redirect{URL: gatherURL(next, false, silences+1)}).write(w, c.SID)
 }
