@@ -1,4 +1,4 @@
-// Command hotline runs the bilingual SMS hotline: `hotline help` lists its subcommands and
+// Command hotline runs the bilingual hotline (SMS, WhatsApp and calls): `hotline help` lists its subcommands and
 // settings.
 package main
 

@@ -55,12 +55,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, `hotline: a bilingual (Spanish/English) SMS hotline and alert network.
+	fmt.Fprint(w, `hotline: a bilingual (Spanish/English) hotline and alert network, by SMS, WhatsApp and phone call.
 
 Usage:
   hotline [serve]                  run the webhook server (the default)
-  hotline simulate [--from +1505…] each line of stdin is an inbound SMS; replies are printed
-                                   with their encoding and segment count
+  hotline simulate [--from +1505…] [--channel sms|whatsapp|voice]
+                                   each line of stdin is an inbound message (or, on voice, a
+                                   key pressed or words said); replies are printed with their
+                                   encoding and segment count (voice: the keys listened for)
   hotline check [--flows DIR] [--locales DIR]
                                    validate flows and messages (the built-in ones, or edited
                                    copies in DIR) and print every message's cost; exits

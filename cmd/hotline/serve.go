@@ -99,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.MetricsAddr != "" {
 		metricsAt = "GET /metrics on " + cfg.MetricsAddr
 	}
-	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, GET /healthz, GET /readyz; %s); staff console: http://%s/console/\n", ln.Addr(), metricsAt, ln.Addr())
+	fmt.Fprintf(stdout, "hotline listening on http://%s (POST /twilio/sms, POST /twilio/voice, GET /healthz, GET /readyz; %s); staff console: http://%s/console/\n", ln.Addr(), metricsAt, ln.Addr())
 	return serveUntilDone(ctx, srv, ln)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/communityhotline/hotline/internal/app"
 	"github.com/communityhotline/hotline/internal/config"
@@ -69,6 +70,12 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			for _, o := range reply.Options {
 				fmt.Fprintf(stdout, "  [key %d: %s]\n", o.Number, o.Label)
+			}
+			continue
+		}
+		if ch == hotline.WhatsApp { // not paid by the segment
+			for _, t := range reply.Texts {
+				fmt.Fprintf(stdout, "< %s\n  [WhatsApp, %d chars]\n", strings.ReplaceAll(t, "\n", "\n  "), utf8.RuneCountInString(t))
 			}
 			continue
 		}
