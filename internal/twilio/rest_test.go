@@ -700,7 +700,7 @@ func TestClassifyWhatsApp(t *testing.T) {
 		{63049, twilio.WhatsAppMarketing},
 		{63032, twilio.WhatsAppMarketing},
 		{63003, twilio.WhatsAppNotAUser},
-		{63024, twilio.WhatsAppNotAUser},
+		{63024, twilio.WhatsAppRecipientUnable},
 		{63018, twilio.WhatsAppRateLimited},
 		{30003, ""},
 		{21610, ""},

@@ -122,10 +122,15 @@ const (
 	// (the same would fail again). Organizers must see the count: the template's category
 	// needs fixing (docs/deploy.md, WhatsApp).
 	WhatsAppMarketing WhatsAppFailure = "marketing_refused"
-	// WhatsAppNotAUser (63003, 63024): the address cannot get WhatsApp messages. The member
-	// is marked undeliverable, as Twilio's 21211 marks an SMS number: alerts skip them
-	// until they write again.
+	// WhatsAppNotAUser (63003): the address cannot get WhatsApp messages. The member is
+	// marked undeliverable, as Twilio's 21211 marks an SMS number: alerts skip them until
+	// they write again.
 	WhatsAppNotAUser WhatsAppFailure = "not_a_user"
+	// WhatsAppRecipientUnable (63024): the recipient cannot take this message now (terms not
+	// accepted, a client too old): things a member mends without writing to the hotline, so
+	// it is counted and nothing changes for them (one such report must not end a
+	// subscriber's alerts for good).
+	WhatsAppRecipientUnable WhatsAppFailure = "recipient_unable"
 	// WhatsAppRateLimited (63018): Meta's limit on business-initiated messages was passed.
 	// The status callback carries no text to send again; what helps is a lower
 	// HOTLINE_WA_RATE, or the sender's next tier. Nothing changes for the member.
@@ -141,8 +146,10 @@ func ClassifyWhatsApp(code int) (WhatsAppFailure, bool) {
 		return WhatsAppOutsideWindow, true
 	case 63049, 63032:
 		return WhatsAppMarketing, true
-	case 63003, 63024:
+	case 63003:
 		return WhatsAppNotAUser, true
+	case 63024:
+		return WhatsAppRecipientUnable, true
 	case 63018:
 		return WhatsAppRateLimited, true
 	}

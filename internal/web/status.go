@@ -52,7 +52,7 @@ func (d Deps) whatsAppFailure(r *http.Request, up twilio.StatusUpdate) bool {
 	if !ok {
 		return true
 	}
-	d.Metrics.Counter("hotline_whatsapp_failures_total", "WhatsApp messages Twilio reported failed, by what it calls for (outside_window 63016, marketing_refused 63049/63032, not_a_user 63003/63024, rate_limited 63018).", "reason", string(f)).Inc()
+	d.Metrics.Counter("hotline_whatsapp_failures_total", "WhatsApp messages Twilio reported failed, by what it calls for (outside_window 63016, marketing_refused 63049/63032, not_a_user 63003, recipient_unable 63024, rate_limited 63018).", "reason", string(f)).Inc()
 	ref := r.URL.Query().Get("wa")
 	var err error
 	switch {

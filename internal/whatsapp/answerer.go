@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -76,10 +77,22 @@ func (a *Answerer) wrote(ctx context.Context, in hotline.Inbound) {
 	if len(held) == 0 {
 		return
 	}
-	// The message may have been an opt-out: what was held is then dropped, as an alert
-	// would be. A state that cannot be read may hold one too.
-	if st, err := a.Members.State(ctx, member); err != nil || st.OptedOut {
-		log.Info("held WhatsApp messages dropped: the member opted out or cannot be read", "member", privacy.LogRef(member), "held", len(held), "err", err)
+	// The message may have been an opt-out or an erasure: what was held is then dropped,
+	// as an alert would be; so it is for a state that cannot be opened (it may hold an
+	// opt-out). A state that cannot be read now (Redis failing) keeps them for next time.
+	st, err := a.Members.State(ctx, member)
+	switch {
+	case err == nil && !st.OptedOut:
+	case err == nil || errors.Is(err, hotline.ErrNotFound) || errors.Is(err, hotline.ErrDoNotAnswer):
+		log.Info("held WhatsApp messages dropped: the member opted out, was erased or cannot be opened", "member", privacy.LogRef(member), "held", len(held))
+		return
+	default:
+		for _, sealed := range held {
+			if _, err := a.Store.HoldForWhatsApp(ctx, member, sealed, MaxHeld, HeldFor); err != nil {
+				log.Error("a held WhatsApp message lost: the member's state and the store both failed", "member", privacy.LogRef(member), "err", err)
+			}
+		}
+		log.Warn("held WhatsApp messages kept for the member's next message: their state could not be read", "member", privacy.LogRef(member), "err", err)
 		return
 	}
 	a.releasing.Go(func() {

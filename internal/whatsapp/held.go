@@ -102,6 +102,10 @@ func (s *Sender) Send(ctx context.Context, m hotline.Outbound) (string, error) {
 	case err != nil:
 		return "", &hotline.SendError{Kind: hotline.Retry, Err: fmt.Errorf("whatsapp: reading the member: %w", err)}
 	}
+	if st.OptedOut {
+		// A relay racing the member's PARAR: nothing more reaches them.
+		return "", &hotline.SendError{Kind: hotline.OptedOut, Err: errors.New("whatsapp: the member opted out")}
+	}
 	if st.Lang == "" {
 		st.Lang = s.Language
 	}

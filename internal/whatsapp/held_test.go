@@ -201,6 +201,21 @@ func TestHeldDroppedForOptOut(t *testing.T) {
 	}
 }
 
+// TestRelayToOptedOutRefused: a volunteer's reply racing the member's PARAR is neither sent nor
+// held, nor announced by a template: the member asked for nothing more.
+func TestRelayToOptedOutRefused(t *testing.T) {
+	r := newRig(t, whatsapp.Templates{whatsapp.Reply: {"es": replyES}})
+	r.seed(flow.State{Lang: "es", OptedOut: true})
+	err := r.relay("Hola")
+	var se *hotline.SendError
+	if !errors.As(err, &se) || se.Kind != hotline.OptedOut {
+		t.Errorf("relay to an opted-out member: %v; want an opt-out refusal", err)
+	}
+	if msgs := r.fake.Messages(); len(msgs) != 0 {
+		t.Errorf("sent %+v to an opted-out member", msgs)
+	}
+}
+
 // TestHeldLimit: past MaxHeld, a reply is refused, not silently dropped.
 func TestHeldLimit(t *testing.T) {
 	r := newRig(t, whatsapp.Templates{whatsapp.Reply: {"es": replyES}})
@@ -256,12 +271,13 @@ func TestSMSAndStaffPassThrough(t *testing.T) {
 }
 
 // TestReports: a status callback's reference opens to its member only: 63016 forgets their
-// window, 63003/63024 mark them undeliverable (once, however often reported); a reference
-// that does not open names nobody.
+// window (the record and the state's last message both, or the next message would be free
+// text refused again), 63003 marks them undeliverable (once, however often reported); a
+// reference that does not open names nobody.
 func TestReports(t *testing.T) {
 	r := newRig(t, nil)
 	ctx := context.Background()
-	r.seed(flow.State{Lang: "es", Areas: []string{"taos"}, Address: memberAddr})
+	r.seed(flow.State{Lang: "es", Areas: []string{"taos"}, Address: memberAddr, Node: "policy/ask", Active: time.Now().Unix()})
 	if _, err := r.store.WhatsAppWrote(ctx, r.member, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -277,6 +293,9 @@ func TestReports(t *testing.T) {
 	}
 	if last, _ := r.store.WhatsAppLastWrote(ctx, r.member); !last.IsZero() {
 		t.Errorf("window still open after 63016: %v", last)
+	}
+	if st, _ := r.members.State(ctx, r.member); st.Active != 0 {
+		t.Errorf("the state still dates the member's last message after 63016: %d", st.Active)
 	}
 	for range 2 {
 		if err := reports.NotAUser(ctx, ref); err != nil {

@@ -25,17 +25,32 @@ type Reports struct {
 var ErrBadReference = errors.New("whatsapp: a status callback's member reference does not open")
 
 // WindowClosed forgets the member's window (Twilio 63016): the hotline took it for open and
-// it was not, so what follows goes as a template.
+// it was not, so what follows goes as a template. Both records of their last message go: the
+// window's own and the state's Active (kept mid-conversation), or the next message would be
+// taken for inside the window again and refused again.
 func (r Reports) WindowClosed(ctx context.Context, ref string) error {
 	member, err := r.member(ref)
 	if err != nil {
 		return err
 	}
-	return r.Store.ForgetWhatsAppWindow(ctx, member)
+	if err := r.Store.ForgetWhatsAppWindow(ctx, member); err != nil {
+		return err
+	}
+	err = r.Members.Update(ctx, member, func(st *flow.State) bool {
+		if st.Active == 0 {
+			return false
+		}
+		st.Active = 0
+		return true
+	})
+	if errors.Is(err, hotline.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
-// NotAUser marks the member undeliverable (Twilio 63003, 63024), as an invalid SMS number
-// is: alerts skip them until they write again, which clears it.
+// NotAUser marks the member undeliverable (Twilio 63003), as an invalid SMS number is: alerts
+// skip them until they write again, which clears it.
 func (r Reports) NotAUser(ctx context.Context, ref string) error {
 	member, err := r.member(ref)
 	if err != nil {
