@@ -253,7 +253,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// through (SMS, console, API, CLI).
 	bcs.SetNotifier(composer.Notifier())
 	cases := escalation.New(escalation.Config{
-		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Broadcasts: bcs,
+		Store: store, Keys: keys, Members: members, Sender: outbox, Renderer: renderer, Channels: renderers, Broadcasts: bcs,
 		Languages: c.Flows.Settings().Languages, Timeout: cfg.EscalationTimeout, Retention: cfg.CaseRetention,
 		ShowNames: cfg.VolunteerNames, Log: log, Roster: roster, Audit: auditLog,
 		OnClaim: reg.Histogram("hotline_case_time_to_claim_seconds", "How long cases waited for a volunteer.",

@@ -38,11 +38,16 @@ type Members interface {
 
 // Config holds a Service's dependencies and settings.
 type Config struct {
-	Store      Store
-	Keys       *privacy.Keys
-	Members    Members
-	Sender     hotline.Sender
-	Renderer   flow.Renderer
+	Store    Store
+	Keys     *privacy.Keys
+	Members  Members
+	Sender   hotline.Sender
+	Renderer flow.Renderer
+	// Channels, when set, render what members on another channel than SMS are sent (render.Set);
+	// staff's messages are always Renderer's.
+	Channels interface {
+		Render(ch hotline.Channel, lang string, replies []flow.Reply) ([]string, error)
+	}
 	Broadcasts *broadcast.Service
 	Languages  []string
 	// Timeout is how long a case may wait unclaimed before everyone on call, and the
@@ -567,7 +572,14 @@ func (s *Service) toMember(ctx context.Context, c hotline.CaseRecord, id string,
 
 // send renders message id for the recipient of m and sends it through out.
 func (s *Service) send(ctx context.Context, out hotline.Sender, m hotline.Outbound, lang, id string, data map[string]string) {
-	texts, err := s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
+	var texts []string
+	var err error
+	if ch := channelOf(m.To); ch != hotline.SMS && s.cfg.Channels != nil && m.Member != "" {
+		// A member on WhatsApp reads the notice as WhatsApp writes it (accents kept).
+		texts, err = s.cfg.Channels.Render(ch, lang, []flow.Reply{{ID: id, Data: data}})
+	} else {
+		texts, err = s.cfg.Renderer.Render(lang, []flow.Reply{{ID: id, Data: data}})
+	}
 	if err != nil {
 		s.cfg.Log.Error("rendering", "message_id", id, "err", err)
 		return
@@ -578,6 +590,15 @@ func (s *Service) send(ctx context.Context, out hotline.Sender, m hotline.Outbou
 			s.cfg.Log.Error("sending", "message_id", id, "err", err)
 		}
 	}
+}
+
+// channelOf is the channel an address is on: WhatsApp by its prefix, else SMS (a case's
+// address is never a call's: a caller's yes hands the case to their number's SMS member).
+func channelOf(addr string) hotline.Channel {
+	if strings.HasPrefix(addr, "whatsapp:") {
+		return hotline.WhatsApp
+	}
+	return hotline.SMS
 }
 
 // reachable reports whether a member may be written to: never once they have opted out.

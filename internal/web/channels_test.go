@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/communityhotline/hotline/internal/config"
 	"github.com/communityhotline/hotline/internal/hotline"
@@ -179,5 +180,23 @@ func TestStopOnACallLocksNobodyOut(t *testing.T) {
 	}
 	if r := s.answer(hotline.Voice, from, "CAst2n0", "menu"); len(r.Texts) == 0 || len(r.Options) == 0 {
 		t.Errorf("calling again after \"parar\": %+v, want the menu", r)
+	}
+}
+
+// TestCaseNoticesOnWhatsAppKeepAccents: a notice about a member's case (a volunteer joined) is
+// written for the member's channel: on WhatsApp with its accents, though SMS goes in GSM-7.
+func TestCaseNoticesOnWhatsAppKeepAccents(t *testing.T) {
+	s := startServerWith(t, func(c *config.Config) { c.GSM = true })
+	from := "whatsapp:+15055550361"
+	s.text(from, "hola") // through the webhook, which records the WhatsApp window
+	s.text(from, "4")
+	st, err := s.engine.State(context.Background(), s.keys.MemberID(hotline.WhatsApp, from))
+	if err != nil || st.Case == 0 {
+		t.Fatalf("no case opened: %+v %v", st, err)
+	}
+	s.text(testVolunteer, fmt.Sprintf("TOMAR %d", st.Case))
+	got := strings.Join(s.sentUntil(from, "conversación", 3*time.Second), "\n")
+	if !strings.Contains(got, "está en la conversación") || !strings.Contains(got, "aquí") {
+		t.Errorf("the case notice on WhatsApp lost its accents: %q", got)
 	}
 }
