@@ -37,8 +37,9 @@ const voiceMaxSteps = 60
 // call, the voice renderer, and the place names the recogniser should expect.
 func (a *App) voiceLine() *web.VoiceLine {
 	return &web.VoiceLine{
-		Callers: voiceCallers{a},
-		Cases:   a.cases,
+		Callers:    voiceCallers{a},
+		Cases:      a.cases,
+		Unverified: a.store,
 		Say: func(lang, id string, data map[string]string) (string, error) {
 			texts, err := a.renderers.Voice.Render(lang, []flow.Reply{{ID: id, Data: data}})
 			return strings.Join(texts, " "), err

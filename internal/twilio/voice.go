@@ -31,7 +31,15 @@ type Call struct {
 	Digits, Speech string
 	// DialStatus is how a <Dial> ended (DialCallStatus: "completed", "no-answer", "busy"…).
 	DialStatus string
+	// Verstat is the carrier's SHAKEN/STIR verdict on the caller's number (StirVerstat:
+	// "TN-Validation-Passed-A", "TN-Validation-Failed-B"…), present on a call's first
+	// request only, and only when the call carried an identity; "" otherwise.
+	Verstat string
 }
+
+// Unverified reports whether the carrier checked the caller's number and found it not theirs
+// to use: the number may be someone else's.
+func (c Call) Unverified() bool { return strings.HasPrefix(c.Verstat, "TN-Validation-Failed") }
 
 // Limits on a call's fields, for the same reason as an inbound message's.
 const (
@@ -59,7 +67,7 @@ var hiddenNumbers = map[string]bool{
 //
 // Errors wrap ErrMissingField or ErrInvalidField and name the field, never its value.
 func ParseCall(form url.Values) (Call, error) {
-	for _, name := range []string{"CallSid", "From", "To", "Digits", "SpeechResult", "CallStatus", "DialCallStatus"} {
+	for _, name := range []string{"CallSid", "From", "To", "Digits", "SpeechResult", "CallStatus", "DialCallStatus", "StirVerstat"} {
 		if len(form[name]) > 1 {
 			return Call{}, fmt.Errorf("%w: %s appears more than once", ErrInvalidField, name)
 		}
@@ -92,7 +100,7 @@ func ParseCall(form url.Values) (Call, error) {
 	if utf8.RuneCountInString(c.Speech) > maxSpeechRunes {
 		return Call{}, fmt.Errorf("%w: SpeechResult longer than %d characters", ErrInvalidField, maxSpeechRunes)
 	}
-	for field, dst := range map[string]*string{"CallStatus": &c.Status, "DialCallStatus": &c.DialStatus} {
+	for field, dst := range map[string]*string{"CallStatus": &c.Status, "DialCallStatus": &c.DialStatus, "StirVerstat": &c.Verstat} {
 		v := form.Get(field)
 		if err := checkShort(field, v, maxStatusLen); err != nil {
 			return Call{}, err

@@ -20,6 +20,8 @@ import (
 // VoiceLine is what the voice routes need besides the engine.
 type VoiceLine struct {
 	Callers Callers
+	// Unverified remembers calls whose caller ID the carrier found false; nil: none is.
+	Unverified Unverified
 	Cases   VoiceCases
 	// Say renders the voice line's own message id in lang, as spoken.
 	Say func(lang, id string, data map[string]string) (string, error)
@@ -46,6 +48,14 @@ type VoiceWords struct {
 	Language map[string]string
 	// Urgent, by language code: the emergency word that key 0 stands for.
 	Urgent map[string]string
+}
+
+// Unverified remembers, for the length of a call, that the carrier found the caller's
+// number not theirs (StirVerstat, which only a call's first request carries), so that
+// nothing is ever texted to that number on this call's word (redisstore.Store).
+type Unverified interface {
+	MarkCallUnverified(ctx context.Context, callSid string) error
+	CallUnverified(ctx context.Context, callSid string) (bool, error)
 }
 
 // Callers tells the voice line what it needs of a caller's state.
@@ -265,6 +275,11 @@ func handleVoiceStart(d Deps) http.Handler {
 	calls := d.Metrics.Counter("hotline_voice_calls_total", "Calls answered by the voice line (signature valid).", "", "")
 	return d.voiceRoute(func(ctx context.Context, w http.ResponseWriter, r *http.Request, c call) {
 		calls.Inc()
+		if c.Unverified() && !c.Hidden && d.Voice.Unverified != nil {
+			if err := d.Voice.Unverified.MarkCallUnverified(ctx, c.SID); err != nil {
+				d.Log.Error("remembering an unverified caller ID", "call", c.SID, "err", err)
+			}
+		}
 		who, err := d.Voice.Callers.Caller(ctx, c.from)
 		if err != nil {
 			d.voiceFailed(w, c, "", err)

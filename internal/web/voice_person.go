@@ -25,7 +25,7 @@ func (d Deps) ringOrOffer(ctx context.Context, a *voiceAnswer, c call, n int64, 
 		d.Log.Error("listing volunteers to ring", "call", c.SID, "case", n, "err", err)
 	}
 	if len(phones) == 0 {
-		d.offerTexts(a, c, n)
+		d.offerTexts(ctx, a, c, n)
 		return
 	}
 	lang := a.lang
@@ -44,6 +44,23 @@ func (d Deps) ringOrOffer(ctx context.Context, a *voiceAnswer, c call, n int64, 
 }
 
 func caseText(n int64) string { return strconv.FormatInt(n, 10) }
+
+// unverified reports whether call c's caller ID was found false by the carrier; when that
+// cannot be read, it is taken as false too, so that a number is not texted on a doubt.
+func (d Deps) unverified(ctx context.Context, c call) bool {
+	if c.Unverified() {
+		return true
+	}
+	if d.Voice.Unverified == nil {
+		return false
+	}
+	bad, err := d.Voice.Unverified.CallUnverified(ctx, c.SID)
+	if err != nil {
+		d.Log.Error("reading whether a caller ID was verified", "call", c.SID, "err", err)
+		return true
+	}
+	return bad
+}
 
 // Keys of the question a caller with an open case hears, besides keyDanger.
 const (
@@ -102,9 +119,10 @@ func handleVoiceCase(d Deps) http.Handler {
 }
 
 // offerTexts asks a caller whose number is known whether a volunteer may text them about case
-// n (key 1), and otherwise says goodbye; a hidden number is never asked.
-func (d Deps) offerTexts(a *voiceAnswer, c call, n int64) {
-	if !c.Hidden {
+// n (key 1), and otherwise says goodbye; a hidden number is never asked, nor one the carrier
+// found not the caller's (it may be someone else's).
+func (d Deps) offerTexts(ctx context.Context, a *voiceAnswer, c call, n int64) {
+	if !c.Hidden && !d.unverified(ctx, c) {
 		a.add(twilio.Gather{Action: voicePath + "/consent?" + url.Values{"case": {caseText(n)}}.Encode(),
 			Input: twilio.InputKeys, NumDigits: 1, Timeout: gatherTimeout, Say: a.says("voice_text_consent", nil)})
 	}
@@ -134,7 +152,7 @@ func handleVoiceDial(d Deps) http.Handler {
 		}
 		d.Log.Info("no volunteer took the call", "call", c.SID, "case", n)
 		a.say("voice_no_answer", map[string]string{"N": caseText(n)})
-		d.offerTexts(a, c, n)
+		d.offerTexts(ctx, a, c, n)
 		a.write(w, c.SID)
 	})
 }
@@ -158,7 +176,7 @@ func handleVoiceConsent(d Deps) http.Handler {
 			return
 		}
 		a := d.answerIn(who.Lang)
-		if c.Digits != keyYes || c.Hidden || n == 0 {
+		if c.Digits != keyYes || c.Hidden || n == 0 || d.unverified(ctx, c) {
 			a.say("voice_goodbye", nil).hangup().write(w, c.SID)
 			return
 		}

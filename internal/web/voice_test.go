@@ -258,7 +258,13 @@ func runCallTranscript(t *testing.T, s *hotlineServer, file string) {
 			if rest == "hidden" {
 				r.from = "anonymous"
 			}
-			r.heard(s.voice("/twilio/voice", r.callerForm()))
+			// "call +1505… unverified": the carrier found the number not the caller's; only
+			// the call's first request says so, as Twilio's does.
+			var verstat []string
+			if number, ok := strings.CutSuffix(r.from, " unverified"); ok {
+				r.from, verstat = number, []string{"StirVerstat", "TN-Validation-Failed-A"}
+			}
+			r.heard(s.voice("/twilio/voice", r.callerForm(verstat...)))
 		case word == "press" || word == "say" || word == "silence":
 			target := r.gather
 			if word == "silence" {
