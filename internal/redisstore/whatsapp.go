@@ -104,7 +104,9 @@ func (s *Store) UnholdForWhatsApp(ctx context.Context, member string, sealed []b
 }
 
 // callUnverifiedKey marks a call whose caller ID the carrier found false (StirVerstat).
-func (s *Store) callUnverifiedKey(callSid string) string { return s.prefix + ":call:" + callSid + ":unverified" }
+func (s *Store) callUnverifiedKey(callSid string) string {
+	return s.prefix + ":call:" + callSid + ":unverified"
+}
 
 // callUnverifiedTTL outlasts any call (a <Dial> may last an hour).
 const callUnverifiedTTL = 4 * time.Hour

@@ -22,7 +22,7 @@ type VoiceLine struct {
 	Callers Callers
 	// Unverified remembers calls whose caller ID the carrier found false; nil: none is.
 	Unverified Unverified
-	Cases   VoiceCases
+	Cases      VoiceCases
 	// Say renders the voice line's own message id in lang, as spoken.
 	Say func(lang, id string, data map[string]string) (string, error)
 	// Languages are the languages offered in the first question, in order: key 1 is the
