@@ -34,7 +34,7 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	address := *from
 	if ch == hotline.WhatsApp {
-		address = "whatsapp:" + address
+		address = hotline.WhatsAppPrefix + address
 	}
 	cfg, err := config.Parse(getenv)
 	if err != nil {

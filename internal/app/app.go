@@ -171,8 +171,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ConversationTTL: cfg.ConversationTTL,
 		SenderLimit:     cfg.SenderLimit, ReplyCap: cfg.ReplyCap, LimitNotice: "rate_limited",
 		// Consent to alerts by voice, alerts by SMS and a STOP on another member id would not
-		// fit together: a caller is told to text ALERTAS instead (docs/channels.md, point 10).
-		Leave: map[hotline.Channel][]string{hotline.Voice: {"alerts"}},
+		// fit together: a caller is told to text ALERTAS instead (docs/channels.md, point 10);
+		// and a caller is never sent anything to opt out of.
+		Channels: map[hotline.Channel]bot.ChannelRules{hotline.Voice: {Leave: []string{"alerts"}, NeverOptedOut: true}},
 		Subscriptions: func(ctx context.Context, id string, before, after flow.State) error {
 			return subs.Sync(ctx, id, subscription(before), subscription(after))
 		},
@@ -453,7 +454,7 @@ func subscription(st flow.State) hotline.Subscription {
 	if st.OptedOut {
 		return hotline.Subscription{Lang: st.Lang}
 	}
-	return hotline.Subscription{Areas: st.Areas, Lang: st.Lang, Channel: whatsapp.ChannelOf(st.Address)}
+	return hotline.Subscription{Areas: st.Areas, Lang: st.Lang, Channel: hotline.ChannelOf(st.Address)}
 }
 
 // LoadZips reads the imported ZIP table from Redis into memory, where lookups read it

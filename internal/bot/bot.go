@@ -69,13 +69,25 @@ type Config struct {
 	ReplyCap int64
 	// LimitNotice is the message ID of the notice a member gets on passing SenderLimit.
 	LimitNotice string
-	// Leave names, per channel, the flows a member on it cannot go on with past their
-	// first message (flow.Options.Leave): the voice line takes no alert sign-up.
-	Leave map[hotline.Channel][]string
+	// Channels are the rules of a channel that cannot do all a text can (the voice line);
+	// a channel not listed has none.
+	Channels map[hotline.Channel]ChannelRules
 	// AfterJobCommit, when set, is called once a message's state and job are committed and
 	// before the job is carried out: a failpoint for the test that kills a real process
 	// there (HOTLINE_FAILPOINT=after-job-commit). Never set in production.
 	AfterJobCommit func()
+}
+
+// ChannelRules are what a channel's members cannot do that a texter can.
+type ChannelRules struct {
+	// Leave names the flows a member on the channel cannot go on with past their first
+	// message (flow.Options.Leave): the voice line takes no alert sign-up.
+	Leave []string
+	// NeverOptedOut keeps the channel's members from opting out: nothing is ever sent to
+	// them (a call's member), so there is nothing to opt out of, and one word ("parar",
+	// which may only mean "wait") must not shut them out of the channel. The opt-out's
+	// words there say how to stop texts instead.
+	NeverOptedOut bool
 }
 
 // Engine answers inbound messages. It is safe for concurrent use.
@@ -162,14 +174,11 @@ func (e *Engine) Handle(ctx context.Context, in hotline.Inbound) (Answer, error)
 		}
 		counted = true
 	}
+	rules := e.cfg.Channels[in.Channel]
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		res := e.cfg.Flows.Step(st, flow.Input{Text: in.Text, ProviderKeyword: in.OptOutType, Now: now, Media: in.Media > 0},
-			flow.Options{ConversationTTL: e.cfg.ConversationTTL, Leave: e.cfg.Leave[in.Channel]})
-		if in.Channel == hotline.Voice {
-			// Nothing is ever sent to a call's member, so there is nothing to opt out of;
-			// and a caller who says "stop" or "parar" (which may only mean "wait") must be
-			// answered the next time they call. The opt-out's words on a call say to text
-			// PARAR instead.
+			flow.Options{ConversationTTL: e.cfg.ConversationTTL, Leave: rules.Leave})
+		if rules.NeverOptedOut {
 			res.State.OptedOut = false
 		}
 		// A member who writes can receive; keep the address only while alerts need it.

@@ -505,7 +505,7 @@ func (d *Dispatcher) process(ctx context.Context, holder string, e hotline.Queue
 			return end, ok
 		},
 	}
-	if whatsapp.IsAddress(st.Address) {
+	if hotline.ChannelOf(st.Address) == hotline.WhatsApp {
 		how, err := d.onWhatsApp(ctx, e.Member, st, lang)
 		if err != nil {
 			d.cfg.Log.Error("reading a WhatsApp window; the alert waits", "bc", e.BC, "err", err)

@@ -13,7 +13,6 @@ import (
 	"github.com/communityhotline/hotline/internal/hotline"
 	"github.com/communityhotline/hotline/internal/privacy"
 	"github.com/communityhotline/hotline/internal/segment"
-	"github.com/communityhotline/hotline/internal/whatsapp"
 )
 
 // Outbox is a hotline.Sender for messages to one person — a page, a relay, a notice. It sends
@@ -189,7 +188,7 @@ func (d *Dispatcher) processDirect(ctx context.Context, e hotline.QueueEntry) (h
 		out: hotline.Outbound{To: m.To, Body: m.Body, Member: m.Member, StatusCallback: m.Callback,
 			ContentSid: m.ContentSid, ContentVariables: m.Variables},
 		segments: max(segment.Count(m.Body).Segments, 1),
-		wa:       whatsapp.IsAddress(m.To),
+		wa:       hotline.ChannelOf(m.To) == hotline.WhatsApp,
 		checked:  d.cfg.Now(),
 		hold: func(ttl time.Duration) (sendResult, bool) {
 			d.cfg.Store.RefreshDirectInflight(ctx, e.Direct, ttl)

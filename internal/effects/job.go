@@ -8,7 +8,6 @@ package effects
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/communityhotline/hotline/internal/actions"
 	"github.com/communityhotline/hotline/internal/flow"
@@ -115,10 +114,7 @@ func Decode(member, msg string, b []byte) (Job, error) {
 	}
 	j := Job{Member: member, Msg: msg, From: s.From, Channel: s.Channel, Lang: s.Lang, At: s.At, Replies: s.Replies}
 	if j.Channel == "" {
-		j.Channel = hotline.SMS
-		if strings.HasPrefix(j.From, "whatsapp:") {
-			j.Channel = hotline.WhatsApp
-		}
+		j.Channel = hotline.ChannelOf(j.From)
 	}
 	for _, t := range s.Effects {
 		e, err := decodeEffect(t)

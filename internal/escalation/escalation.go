@@ -574,7 +574,7 @@ func (s *Service) toMember(ctx context.Context, c hotline.CaseRecord, id string,
 func (s *Service) send(ctx context.Context, out hotline.Sender, m hotline.Outbound, lang, id string, data map[string]string) {
 	var texts []string
 	var err error
-	if ch := channelOf(m.To); ch != hotline.SMS && s.cfg.Channels != nil && m.Member != "" {
+	if ch := hotline.ChannelOf(m.To); ch != hotline.SMS && s.cfg.Channels != nil && m.Member != "" {
 		// A member on WhatsApp reads the notice as WhatsApp writes it (accents kept).
 		texts, err = s.cfg.Channels.Render(ch, lang, []flow.Reply{{ID: id, Data: data}})
 	} else {
@@ -590,15 +590,6 @@ func (s *Service) send(ctx context.Context, out hotline.Sender, m hotline.Outbou
 			s.cfg.Log.Error("sending", "message_id", id, "err", err)
 		}
 	}
-}
-
-// channelOf is the channel an address is on: WhatsApp by its prefix, else SMS (a case's
-// address is never a call's: a caller's yes hands the case to their number's SMS member).
-func channelOf(addr string) hotline.Channel {
-	if strings.HasPrefix(addr, "whatsapp:") {
-		return hotline.WhatsApp
-	}
-	return hotline.SMS
 }
 
 // reachable reports whether a member may be written to: never once they have opted out.

@@ -5,6 +5,7 @@ package hotline
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,19 @@ const (
 	WhatsApp Channel = "whatsapp"
 	Voice    Channel = "voice"
 )
+
+// WhatsAppPrefix starts every WhatsApp address ("whatsapp:+15055550100"); an SMS number has
+// none, and a caller's number is an SMS number.
+const WhatsAppPrefix = "whatsapp:"
+
+// ChannelOf is the channel a provider address is written to on: WhatsApp by its prefix, else
+// SMS.
+func ChannelOf(addr string) Channel {
+	if strings.HasPrefix(addr, WhatsAppPrefix) {
+		return WhatsApp
+	}
+	return SMS
+}
 
 // Inbound is one message from a member, already taken out of the provider's request.
 type Inbound struct {

@@ -268,7 +268,7 @@ func (l *Linker) lang(lang string) string {
 
 // whatsAppNumber is the phone number behind a WhatsApp address ("whatsapp:+15055550100").
 func whatsAppNumber(addr string) (string, bool) {
-	phone, ok := strings.CutPrefix(addr, string(hotline.WhatsApp)+":")
+	phone, ok := strings.CutPrefix(addr, hotline.WhatsAppPrefix)
 	return phone, ok && hotline.ValidE164(phone)
 }
 

@@ -38,9 +38,6 @@ const (
 	maxOptOutTypeLen = 32
 )
 
-// whatsAppPrefix starts the From of every WhatsApp message; SMS numbers have no prefix.
-const whatsAppPrefix = "whatsapp:"
-
 // ParseInbound takes an inbound SMS or WhatsApp message out of the form of Twilio's
 // messaging webhook. The form must already have passed Verifier.Valid.
 //
@@ -85,9 +82,9 @@ func ParseInbound(form url.Values) (hotline.Inbound, error) {
 		return hotline.Inbound{}, err
 	}
 	channel := hotline.SMS
-	if strings.HasPrefix(from, whatsAppPrefix) {
+	if strings.HasPrefix(from, hotline.WhatsAppPrefix) {
 		channel = hotline.WhatsApp
-		if len(from) == len(whatsAppPrefix) {
+		if len(from) == len(hotline.WhatsAppPrefix) {
 			return hotline.Inbound{}, fmt.Errorf("%w: From has no address after the channel", ErrInvalidField)
 		}
 	}

@@ -218,8 +218,8 @@ func (s *RESTSender) call(ctx context.Context) (*openapi.ApiService, *callTransp
 
 // fromFor returns the From to send to the address to.
 func (s *RESTSender) fromFor(to string) string {
-	if strings.HasPrefix(to, whatsAppPrefix) && !strings.HasPrefix(s.from, whatsAppPrefix) {
-		return whatsAppPrefix + s.from
+	if strings.HasPrefix(to, hotline.WhatsAppPrefix) && !strings.HasPrefix(s.from, hotline.WhatsAppPrefix) {
+		return hotline.WhatsAppPrefix + s.from
 	}
 	return s.from
 }
@@ -396,7 +396,7 @@ func truncate(s string) string {
 func redactMessage(s string, m hotline.Outbound) string {
 	if m.To != "" {
 		s = strings.ReplaceAll(s, m.To, "[to]")
-		if addr, ok := strings.CutPrefix(m.To, whatsAppPrefix); ok && addr != "" {
+		if addr, ok := strings.CutPrefix(m.To, hotline.WhatsAppPrefix); ok && addr != "" {
 			s = strings.ReplaceAll(s, addr, "[to]")
 		}
 	}

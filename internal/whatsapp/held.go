@@ -90,7 +90,7 @@ type Sender struct {
 // Send sends m, or holds it and sends the reply template, or refuses it (see Sender).
 // A message held behind a template sent earlier returns "" as its provider id.
 func (s *Sender) Send(ctx context.Context, m hotline.Outbound) (string, error) {
-	if !IsAddress(m.To) || m.Member == "" || m.ContentSid != "" {
+	if hotline.ChannelOf(m.To) != hotline.WhatsApp || m.Member == "" || m.ContentSid != "" {
 		return s.Next.Send(ctx, m)
 	}
 	st, err := s.Members.State(ctx, m.Member)

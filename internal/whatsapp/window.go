@@ -95,20 +95,6 @@ func Decide(lastInbound, now time.Time, ch hotline.Channel, p Purpose, lang stri
 	return Decision{Action: Skip}
 }
 
-// addressPrefix starts every WhatsApp address; an SMS number has none.
-const addressPrefix = "whatsapp:"
-
-// IsAddress reports whether addr is a WhatsApp address ("whatsapp:+1505…").
-func IsAddress(addr string) bool { return strings.HasPrefix(addr, addressPrefix) }
-
-// ChannelOf is the channel of address addr: WhatsApp for a WhatsApp address, else SMS.
-func ChannelOf(addr string) hotline.Channel {
-	if IsAddress(addr) {
-		return hotline.WhatsApp
-	}
-	return hotline.SMS
-}
-
 // LastInbound is when a member last wrote, as far as the hotline knows: the later of their
 // state's Active (Unix seconds, 0 when not kept, as for a member at home) and the time the
 // WhatsApp record kept (zero when none).
